@@ -1,0 +1,12 @@
+# Called by embed_schema.cmake at build time: writes one C++ file holding every migration.
+set(body "// Generated from schema/*.sql; do not edit.\n#include \"store/migrations.hpp\"\n\nnamespace chatglmd::store {\n\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> all = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  string(SUBSTRING ${name} 0 3 num)
+  math(EXPR version "${num}")
+  file(READ ${f} sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"chatglmd_sql(${sql})chatglmd_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n\n}  // namespace chatglmd::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
