@@ -1,0 +1,65 @@
+#pragma once
+// What the jobs, the delivery path and the front need from a payment gateway, as values.
+// "The gateway says the trade does not exist" is an outcome the caller must handle, not an
+// exception; anything we cannot trust (timeout, 5xx, bad signature) is Unclear and must
+// change nothing.
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/money.hpp"
+#include "core/order.hpp"
+#include "core/time.hpp"
+
+namespace chatglmd::pay {
+
+struct TradeQueryResult {
+  enum class Kind {
+    Paid,      // TRADE_SUCCESS or TRADE_FINISHED, response signature verified
+    Waiting,   // WAIT_BUYER_PAY
+    Closed,    // TRADE_CLOSED
+    NotExist,  // ACQ.TRADE_NOT_EXIST (a precreate trade nobody scanned, or a page pay never opened)
+    Unclear,   // timeout, 5xx, bad or missing signature, ACQ.SYSTEM_ERROR, anything unexpected
+  };
+  Kind kind = Kind::Unclear;
+  std::string trade_no;
+  core::Fen amount;                  // total_amount, when Paid
+  std::optional<core::UtcMs> paid_at;  // send_pay_date, when given
+  std::string detail;                // code/sub_code/message for logs and last_error
+};
+
+struct TradeCloseResult {
+  enum class Kind {
+    Closed,       // code 10000
+    NotExist,     // ACQ.TRADE_NOT_EXIST: nothing to close there
+    StatusError,  // ACQ.TRADE_STATUS_ERROR: not WAIT_BUYER_PAY (paid, or already closed); query it
+    Unclear,
+  };
+  Kind kind = Kind::Unclear;
+  std::string detail;
+};
+
+struct PayFormResult {
+  bool ok = false;
+  std::string data;    // auto-submit form HTML (page mode) or the QR URL (precreate mode)
+  std::string detail;  // why not, when !ok
+};
+
+class PaymentGateway {
+ public:
+  virtual ~PaymentGateway() = default;
+  // Completions may run on another thread (the network io thread).
+  virtual void async_query(const std::string& order_id,
+                           std::function<void(TradeQueryResult)> done) = 0;
+  virtual void async_close(const std::string& order_id,
+                           std::function<void(TradeCloseResult)> done) = 0;
+  virtual void async_create_pay_form(const core::Order& order,
+                                     std::function<void(PayFormResult)> done) = 0;
+
+  // Blocking forms for one-shot commands and worker threads (never on an io thread).
+  TradeQueryResult query(const std::string& order_id);
+  TradeCloseResult close(const std::string& order_id);
+  PayFormResult create_pay_form(const core::Order& order);
+};
+
+}  // namespace chatglmd::pay
