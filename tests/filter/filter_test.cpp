@@ -1,0 +1,258 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "filter/filter_holder.hpp"
+#include "filter/text_units.hpp"
+#include "filter/word_file.hpp"
+#include "filter/word_filter.hpp"
+#include "support/temp_dir.hpp"
+
+namespace chatglmd::filter {
+namespace {
+
+std::string mask_with(const std::vector<std::string>& words, std::string_view text) {
+  return WordFilter::build(words)->mask(text);
+}
+
+TEST(TextUnits, DecodesValidUtf8AndKeepsBadBytesApart) {
+  const std::string text = "a\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80";  // a é 中 😀
+  std::vector<char32_t> units;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const TextUnit unit = decode_unit(text, pos);
+    units.push_back(unit.value);
+    pos += unit.length;
+  }
+  EXPECT_EQ(units, (std::vector<char32_t>{U'a', 0xE9, 0x4E2D, 0x1F600}));
+
+  // Overlong '/', a lone surrogate, a lone continuation byte, a truncated 3-byte sequence.
+  for (std::string bad : {"\xC0\xAF", "\xED\xA0\x80", "\x80", "\xE4\xB8"}) {
+    const TextUnit unit = decode_unit(bad, 0);
+    EXPECT_EQ(unit.length, 1u) << bad.size();
+    EXPECT_EQ(unit.value, kInvalidByteBase + static_cast<unsigned char>(bad[0]));
+  }
+}
+
+TEST(TextUnits, FoldsCaseFullWidthAndIdeographicSpace) {
+  EXPECT_EQ(fold_unit(U'A'), U'a');
+  EXPECT_EQ(fold_unit(0xFF21), U'a');  // Ａ
+  EXPECT_EQ(fold_unit(0xFF41), U'a');  // ａ
+  EXPECT_EQ(fold_unit(0xFF10), U'0');  // ０
+  EXPECT_EQ(fold_unit(0x3000), U' ');
+  EXPECT_EQ(fold_unit(0x4E2D), 0x4E2Du);
+}
+
+TEST(WordFilter, MasksWordsInsideMixedChineseAndAscii) {
+  const auto filter = WordFilter::build({"赌博", "bad"});
+  EXPECT_EQ(filter->mask("我们不要赌博, it is bad!"), "我们不要**, it is ***!");
+  EXPECT_TRUE(filter->contains_any("去赌博吗"));
+  EXPECT_FALSE(filter->contains_any("赌一把 博客 ba d"));
+  EXPECT_EQ(filter->mask("赌一把 博客"), "赌一把 博客");
+  EXPECT_EQ(filter->size(), 2u);
+}
+
+TEST(WordFilter, MasksOverlappingWordsTogether) {
+  EXPECT_EQ(mask_with({"abc", "bcd"}, "abcd"), "****");
+  EXPECT_EQ(mask_with({"abc", "bcd"}, "xabcdx"), "x****x");
+  EXPECT_EQ(mask_with({"ab", "cd"}, "abcd"), "****");
+  EXPECT_EQ(mask_with({"aa"}, "aaa"), "***");
+}
+
+TEST(WordFilter, MasksNestedWords) {
+  // A short word inside a long one, and a long one whose prefix is a word.
+  EXPECT_EQ(mask_with({"b", "abc"}, "ab abc"), "a* ***");
+  EXPECT_EQ(mask_with({"ab", "abcd"}, "abc abcd"), "**c ****");
+  EXPECT_EQ(mask_with({"法轮", "轮"}, "车轮 法轮功"), "车* **功");
+}
+
+TEST(WordFilter, MatchesFullWidthAndUpperCaseVariantsButMasksTheOriginal) {
+  const auto filter = WordFilter::build({"VPN", "ｆｏｏ"});
+  EXPECT_EQ(filter->mask("vpn VPN Vpn ＶＰＮ ｖｐｎ"), "*** *** *** *** ***");
+  EXPECT_EQ(filter->mask("foo FOO ＦＯＯ"), "*** *** ***");
+  EXPECT_EQ(filter->size(), 2u);
+  // "ＶＰＮ" and "vpn" are one word once folded.
+  EXPECT_EQ(WordFilter::build({"ＶＰＮ", "vpn", "VPN"})->size(), 1u);
+}
+
+TEST(WordFilter, IdeographicSpaceMatchesASpace) {
+  EXPECT_EQ(mask_with({"a b"}, "a\xE3\x80\x80" "b"), "***");
+}
+
+TEST(WordFilter, EmojiAndInvalidUtf8Survive) {
+  const auto filter = WordFilter::build({"坏", "😀x"});
+  EXPECT_EQ(filter->mask("😀😀坏😀"), "😀😀*😀");
+  EXPECT_EQ(filter->mask("a😀xb"), "a**b");
+  const std::string broken = "\xFF坏\xE4\xB8" "a\x80";
+  EXPECT_EQ(filter->mask(broken), "\xFF*\xE4\xB8" "a\x80");
+  // A word holding a bad byte matches that byte, masked as one '*'.
+  EXPECT_EQ(mask_with({"a\xFF"}, "xa\xFFy"), "x**y");
+  // Bad bytes never match the characters whose code points share their value.
+  EXPECT_EQ(mask_with({"\xC3\xBF"}, "\xFF"), "\xFF");
+}
+
+TEST(WordFilter, EmptyDictionaryAndEmptyWords) {
+  const auto empty = WordFilter::build({});
+  EXPECT_EQ(empty->size(), 0u);
+  EXPECT_EQ(empty->mask("任何文本 any text"), "任何文本 any text");
+  EXPECT_FALSE(empty->contains_any("任何文本"));
+  EXPECT_EQ(empty->mask(""), "");
+  const auto blanks = WordFilter::build({"", ""});
+  EXPECT_EQ(blanks->size(), 0u);
+  EXPECT_EQ(blanks->mask("abc"), "abc");
+}
+
+// The same answer computed the slow, obvious way: fold both sides, mark every occurrence.
+std::string naive_mask(const std::vector<std::string>& words, std::string_view text) {
+  auto units = [](std::string_view s) {
+    std::vector<std::pair<char32_t, std::string_view>> out;
+    for (std::size_t pos = 0; pos < s.size();) {
+      const TextUnit unit = decode_unit(s, pos);
+      out.emplace_back(fold_unit(unit.value), s.substr(pos, unit.length));
+      pos += unit.length;
+    }
+    return out;
+  };
+  const auto text_units = units(text);
+  std::vector<bool> masked(text_units.size(), false);
+  for (const std::string& word : words) {
+    const auto word_units = units(word);
+    if (word_units.empty() || word_units.size() > text_units.size()) continue;
+    for (std::size_t i = 0; i + word_units.size() <= text_units.size(); ++i) {
+      bool same = true;
+      for (std::size_t j = 0; same && j < word_units.size(); ++j) {
+        same = text_units[i + j].first == word_units[j].first;
+      }
+      if (same) std::fill(masked.begin() + i, masked.begin() + i + word_units.size(), true);
+    }
+  }
+  std::string out;
+  for (std::size_t i = 0; i < text_units.size(); ++i) {
+    out += masked[i] ? std::string_view("*") : text_units[i].second;
+  }
+  return out;
+}
+
+TEST(WordFilter, AgreesWithNaiveMaskingOnRandomInput) {
+  // A small alphabet makes overlaps, nesting and failure-link chains frequent.
+  const std::vector<std::string> alphabet = {"a", "b", "A", "ａ", "中", "文", "\xFF", "😀"};
+  std::mt19937 rng(20240601);
+  auto random_text = [&](std::size_t max_len) {
+    std::string s;
+    const std::size_t len = rng() % (max_len + 1);
+    for (std::size_t i = 0; i < len; ++i) s += alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> words;
+    const int count = static_cast<int>(rng() % 8);
+    for (int i = 0; i < count; ++i) words.push_back(random_text(4));
+    const auto filter = WordFilter::build(words);
+    for (int t = 0; t < 20; ++t) {
+      const std::string text = random_text(24);
+      const std::string expected = naive_mask(words, text);
+      ASSERT_EQ(filter->mask(text), expected) << "round " << round;
+      ASSERT_EQ(filter->contains_any(text), expected != text);
+    }
+  }
+}
+
+TEST(WordFile, TrimsSkipsCommentsAndBlankLines) {
+  const std::string content =
+      "\xEF\xBB\xBF# list of words\r\n"
+      "  赌博  \r\n"
+      "\n"
+      "   \t\n"
+      "\xE3\x80\x80毒品\xE3\x80\x80\n"
+      "  # indented comment\n"
+      "two words\n"
+      "last";
+  EXPECT_EQ(parse_word_list(content),
+            (std::vector<std::string>{"赌博", "毒品", "two words", "last"}));
+  EXPECT_TRUE(parse_word_list("").empty());
+}
+
+TEST(WordFile, LoadsAFileAndReportsAMissingOne) {
+  testing::TempDir dir;
+  {
+    std::ofstream out(dir.file("words.txt"), std::ios::binary);
+    out << "# comment\nfoo\n\nbar\n";
+  }
+  const auto words = load_word_file(dir.file("words.txt"));
+  ASSERT_TRUE(words.has_value());
+  EXPECT_EQ(*words, (std::vector<std::string>{"foo", "bar"}));
+
+  const auto missing = load_word_file(dir.file("nope.txt"));
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error(), boost::system::errc::no_such_file_or_directory);
+  EXPECT_FALSE(load_word_file(dir.path()).has_value());
+}
+
+TEST(FilterHolder, StartsEmptyAndSwapsFilters) {
+  FilterHolder holder;
+  EXPECT_EQ(holder.current()->size(), 0u);
+  const auto before = holder.current();
+  holder.replace(WordFilter::build({"bad"}));
+  EXPECT_EQ(holder.current()->mask("bad"), "***");
+  // A reader that loaded the old filter keeps using it safely.
+  EXPECT_EQ(before->mask("bad"), "bad");
+  holder.replace(nullptr);
+  ASSERT_NE(holder.current(), nullptr);
+  EXPECT_EQ(holder.current()->mask("bad"), "bad");
+}
+
+TEST(FilterHolder, Whitelist) {
+  FilterHolder holder;
+  EXPECT_FALSE(holder.is_whitelisted("o-1"));
+  holder.replace_whitelist({"o-1", "o-2"});
+  EXPECT_TRUE(holder.is_whitelisted("o-1"));
+  EXPECT_TRUE(holder.is_whitelisted(std::string_view("o-2")));
+  EXPECT_FALSE(holder.is_whitelisted("o-3"));
+  EXPECT_FALSE(holder.is_whitelisted(""));
+  holder.replace_whitelist({});
+  EXPECT_FALSE(holder.is_whitelisted("o-1"));
+}
+
+TEST(FilterHolder, ReloadSwapUnderConcurrentReaders) {
+  // Readers must always see one whole dictionary: the old one or the new one, never a mix.
+  const std::string text = "alpha beta";
+  const auto first = WordFilter::build({"alpha"});
+  const auto second = WordFilter::build({"beta", "gamma"});
+  const std::set<std::string> allowed = {"***** beta", "alpha ****"};
+  FilterHolder holder;
+  holder.replace(first);
+
+  constexpr int kReaders = 4;
+  constexpr int kSwaps = 2000;
+  std::atomic<bool> done{false};
+  std::atomic<int> bad_results{0};
+  std::atomic<long> reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        const auto filter = holder.current();
+        if (!allowed.contains(filter->mask(text))) ++bad_results;
+        if (holder.is_whitelisted("nobody")) ++bad_results;
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < kSwaps; ++i) {
+    holder.replace(i % 2 == 0 ? second : WordFilter::build({"alpha"}));
+    holder.replace_whitelist({"user-" + std::to_string(i)});
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad_results.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(holder.current()->mask(text), "***** beta");
+}
+
+}  // namespace
+}  // namespace chatglmd::filter
