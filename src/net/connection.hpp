@@ -1,0 +1,61 @@
+#pragma once
+// Internal to the net module (includes Beast): one kept-alive connection and the per-host pool.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatglmd::net::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using Strand = asio::strand<asio::io_context::executor_type>;
+
+// A connection belongs to one strand for its whole life: Beast streams are not thread-safe, and
+// the io_context may be run by several threads. Whoever uses it next runs on that strand.
+struct Connection {
+  Connection(Strand s, bool tls, asio::ssl::context& ctx) : strand(std::move(s)) {
+    if (tls)
+      tls_stream.emplace(strand, ctx);
+    else
+      plain.emplace(strand);
+  }
+  beast::tcp_stream& tcp() { return tls_stream ? beast::get_lowest_layer(*tls_stream) : *plain; }
+  template <class F>
+  auto visit(F&& f) {
+    if (tls_stream) return f(*tls_stream);
+    return f(*plain);
+  }
+
+  Strand strand;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since{};
+};
+
+class ConnectionPool {
+ public:
+  // Servers drop idle keep-alive connections after a while; older ones are not worth a retry.
+  static constexpr std::chrono::seconds kMaxIdleAge{30};
+
+  explicit ConnectionPool(std::size_t max_idle_per_host) : max_idle_per_host_(max_idle_per_host) {}
+  std::unique_ptr<Connection> take(const std::string& key);
+  void give_back(const std::string& key, std::unique_ptr<Connection> connection);
+  std::size_t idle_count(const std::string& key);
+
+ private:
+  std::mutex mutex_;
+  std::size_t max_idle_per_host_;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+};
+
+}  // namespace chatglmd::net::detail

@@ -1,0 +1,225 @@
+#include "net/exchange.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace chatglmd::net::detail {
+
+namespace http = beast::http;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+ClientShared::ClientShared(asio::io_context& io_context, HttpClient::Options opts)
+    : io(io_context), options(opts), ssl(asio::ssl::context::tls_client), pool(opts.max_idle_per_host) {
+  ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  if (options.verify_tls) {
+    ssl.set_default_verify_paths();
+    ssl.set_verify_mode(asio::ssl::verify_peer);
+  } else {
+    ssl.set_verify_mode(asio::ssl::verify_none);
+  }
+}
+
+Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequest request, Timeouts timeouts,
+                   StreamCallbacks callbacks, std::optional<std::uint64_t> body_limit)
+    : shared_(std::move(shared)),
+      url_(std::move(url)),
+      request_(std::move(request)),
+      timeouts_(timeouts),
+      callbacks_(std::move(callbacks)),
+      body_limit_(body_limit) {}
+
+void Exchange::start() {
+  connection_ = shared_->pool.take(url_.pool_key());
+  strand_ = connection_ ? connection_->strand : asio::make_strand(shared_->io);
+  asio::co_spawn(*strand_, [self = shared_from_this()] { return self->run(); }, asio::detached);
+}
+
+void Exchange::cancel() {
+  if (cancelled_.exchange(true)) return;
+  asio::post(*strand_, [self = shared_from_this()] {
+    if (self->finished_) return;
+    if (self->resolver_) self->resolver_->cancel();
+    if (self->connection_) {
+      error_code ignored;
+      self->connection_->tcp().socket().close(ignored);
+    }
+  });
+}
+
+asio::awaitable<void> Exchange::run() {
+  std::optional<NetError> error;
+  try {
+    for (int attempt = 0;; ++attempt) {
+      if (cancelled_) {
+        error = NetError{NetErrorKind::Cancelled, "cancelled"};
+        break;
+      }
+      const bool reused = connection_ != nullptr;
+      if (!reused) {
+        error = co_await connect();
+        if (error) break;
+      }
+      Outcome outcome = co_await connection_->visit([this](auto& stream) { return exchange(stream); });
+      if (outcome.error && outcome.retryable && reused && attempt == 0 && !cancelled_) {
+        connection_.reset();  // the server had closed it while idle; one fresh try is safe
+        continue;
+      }
+      error = outcome.error;
+      if (!error && outcome.reusable && !cancelled_) {
+        connection_->tcp().expires_never();
+        shared_->pool.give_back(url_.pool_key(), std::move(connection_));
+      }
+      break;
+    }
+  } catch (const std::exception& e) {
+    error = NetError{NetErrorKind::Io, std::string("internal error: ") + e.what()};
+  }
+  finish(std::move(error));
+}
+
+void Exchange::finish(std::optional<NetError> error) {
+  finished_ = true;
+  connection_.reset();  // anything not handed back to the pool is closed here
+  if (callbacks_.on_done) {
+    auto done = std::move(callbacks_.on_done);
+    callbacks_ = {};
+    done(std::move(error));
+  }
+}
+
+NetError Exchange::error_for(const error_code& ec, NetErrorKind otherwise, const char* phase) const {
+  if (cancelled_) return {NetErrorKind::Cancelled, "cancelled"};
+  if (ec == beast::error::timeout) return {NetErrorKind::Timeout, std::string(phase) + " timed out"};
+  return {otherwise, std::string(phase) + ": " + ec.message()};
+}
+
+asio::awaitable<std::optional<NetError>> Exchange::connect() {
+  connection_ = std::make_unique<Connection>(*strand_, url_.tls, shared_->ssl);
+  const auto deadline = std::chrono::steady_clock::now() + timeouts_.connect;
+
+  // The resolver has no timeout of its own; a timer on the same strand cancels it.
+  tcp::resolver resolver(*strand_);
+  asio::steady_timer timer(*strand_);
+  bool resolve_timed_out = false;
+  timer.expires_at(deadline);
+  timer.async_wait([&resolver, &resolve_timed_out](error_code ec) {
+    if (ec) return;
+    resolve_timed_out = true;
+    resolver.cancel();
+  });
+  resolver_ = &resolver;
+  auto [rec, results] = co_await resolver.async_resolve(url_.host, url_.port, use_tuple);
+  resolver_ = nullptr;
+  timer.cancel();
+  if (cancelled_) co_return NetError{NetErrorKind::Cancelled, "cancelled"};
+  if (resolve_timed_out) co_return NetError{NetErrorKind::Timeout, "resolve timed out"};
+  if (rec) co_return NetError{NetErrorKind::Connect, "resolve " + url_.host + ": " + rec.message()};
+
+  auto& tcp_stream = connection_->tcp();
+  tcp_stream.expires_at(deadline);
+  auto [cec, endpoint] = co_await tcp_stream.async_connect(results, use_tuple);
+  if (cec) co_return error_for(cec, NetErrorKind::Connect, "connect");
+  error_code ignored;
+  tcp_stream.socket().set_option(tcp::no_delay(true), ignored);  // SSE pieces must not wait
+
+  if (connection_->tls_stream) {
+    auto& tls = *connection_->tls_stream;
+    if (!url_.host_is_ip && !SSL_set_tlsext_host_name(tls.native_handle(), url_.host.c_str()))
+      co_return NetError{NetErrorKind::Connect, "cannot set TLS server name"};
+    if (shared_->options.verify_tls) tls.set_verify_callback(asio::ssl::host_name_verification(url_.host));
+    auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (hec) co_return error_for(hec, NetErrorKind::Connect, "TLS handshake");
+  }
+  tcp_stream.expires_never();
+  co_return std::nullopt;
+}
+
+namespace {
+
+bool is_http_error(const error_code& ec) {
+  return ec.category() == beast::http::make_error_code(http::error::end_of_stream).category();
+}
+
+bool dead_connection(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+}
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
+  auto& tcp_stream = connection_->tcp();
+  http::request<http::string_body> req;
+  req.method_string(request_.method);
+  req.target(url_.target);
+  req.version(11);
+  req.set(http::field::host, url_.host_header);
+  req.set(http::field::user_agent, "chatglmd/0.1");
+  for (const auto& [name, value] : request_.headers) req.set(name, value);
+  req.body() = request_.body;
+  req.prepare_payload();
+  req.keep_alive(true);
+
+  tcp_stream.expires_after(timeouts_.write);
+  auto [wec, written] = co_await http::async_write(stream, req, use_tuple);
+  if (wec) co_return Outcome{error_for(wec, NetErrorKind::Io, "write"), dead_connection(wec)};
+
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(body_limit_ ? boost::optional<std::uint64_t>(*body_limit_) : boost::none);
+  if (request_.method == "HEAD") parser.skip(true);
+  auto& buffer = connection_->buffer;
+
+  tcp_stream.expires_after(timeouts_.first_byte);
+  auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+  if (hec) {
+    const bool nothing_came = !parser.got_some() && dead_connection(hec);
+    NetErrorKind kind = NetErrorKind::BadResponse;
+    if (dead_connection(hec) || !is_http_error(hec)) kind = NetErrorKind::Io;
+    co_return Outcome{error_for(hec, kind, "response head"), nothing_came};
+  }
+  const auto& head = parser.get();
+  if (callbacks_.on_head) {
+    Headers headers;
+    for (const auto& field : head) headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    if (!callbacks_.on_head(static_cast<int>(head.result_int()), headers))
+      co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
+  }
+
+  auto deliver = [&]() -> bool {
+    auto& body = parser.get().body();
+    if (body.empty()) return true;
+    bool keep_going = !callbacks_.on_data || callbacks_.on_data(body);
+    body.clear();  // the parser appends at the current size, so the piece is not kept
+    return keep_going;
+  };
+  while (!parser.is_done()) {
+    tcp_stream.expires_after(timeouts_.idle);
+    auto [rec, n] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+    if (!deliver()) co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
+    if (rec) {
+      NetErrorKind kind = NetErrorKind::Io;
+      if (rec == http::error::partial_message) kind = NetErrorKind::BadResponse;
+      else if (rec == http::error::body_limit) kind = NetErrorKind::BadResponse;
+      else if (is_http_error(rec) && rec != http::error::end_of_stream)
+        kind = NetErrorKind::BadResponse;
+      const char* what = rec == http::error::partial_message ? "body cut short" : "response body";
+      co_return Outcome{error_for(rec, kind, what)};
+    }
+  }
+  if (!deliver()) co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
+  tcp_stream.expires_never();
+  // Leftover bytes would be a pipelined response we never asked for: not safe to reuse.
+  co_return Outcome{std::nullopt, false, parser.keep_alive() && buffer.size() == 0};
+}
+
+}  // namespace chatglmd::net::detail
