@@ -1,0 +1,79 @@
+#include "pay/alipay_gateway.hpp"
+
+#include "pay/alipay_response.hpp"
+
+namespace chatglmd::pay {
+
+namespace {
+
+ReplyCheck check_fetch(const net::FetchResult& fetched, std::string_view method,
+                       const RsaVerifier& key) {
+  if (!fetched.ok()) return {std::nullopt, "network: " + fetched.error.message};
+  return verify_reply(fetched.response->status, fetched.response->body, method, key);
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<AlipayGateway>, std::string> AlipayGateway::create(
+    const AlipayConfig& config, net::HttpClient& client, const core::Clock& clock) {
+  auto signer = RsaSigner::from_text(config.private_key);
+  if (!signer) return std::string("alipay private key is not a PKCS#1/PKCS#8 RSA key");
+  auto verifier = RsaVerifier::from_text(config.alipay_public_key);
+  if (!verifier) return std::string("alipay public key is not an RSA public key");
+  if (config.app_id.empty()) return std::string("alipay app_id is empty");
+  return std::unique_ptr<AlipayGateway>(
+      new AlipayGateway(config, std::move(*signer), std::move(*verifier), client, clock));
+}
+
+AlipayGateway::AlipayGateway(const AlipayConfig& config, RsaSigner signer, RsaVerifier verifier,
+                             net::HttpClient& client, const core::Clock& clock)
+    : builder_(config, std::move(signer), clock), alipay_key_(std::move(verifier)),
+      client_(client) {}
+
+net::Timeouts AlipayGateway::timeouts() const {
+  const auto t = builder_.config().timeout;
+  return net::Timeouts{t, t, t, t};
+}
+
+void AlipayGateway::async_query(const std::string& order_id,
+                                std::function<void(TradeQueryResult)> done) {
+  client_.async_fetch(builder_.query(order_id), timeouts(),
+                      [this, order_id, done = std::move(done)](net::FetchResult fetched) {
+                        done(interpret_query(check_fetch(fetched, kMethodQuery, alipay_key_),
+                                             order_id));
+                      });
+}
+
+void AlipayGateway::async_close(const std::string& order_id,
+                                std::function<void(TradeCloseResult)> done) {
+  client_.async_fetch(builder_.close(order_id), timeouts(),
+                      [this, done = std::move(done)](net::FetchResult fetched) {
+                        done(interpret_close(check_fetch(fetched, kMethodClose, alipay_key_)));
+                      });
+}
+
+void AlipayGateway::async_create_pay_form(const core::Order& order,
+                                          std::function<void(PayFormResult)> done) {
+  if (builder_.config().mode == PayMode::Page) {
+    // page.pay needs no server call: the browser carries the signed form to Alipay.
+    done(PayFormResult{true, builder_.page_pay_form(order), ""});
+    return;
+  }
+  client_.async_fetch(builder_.precreate(order), timeouts(),
+                      [this, done = std::move(done)](net::FetchResult fetched) {
+                        done(interpret_precreate(
+                            check_fetch(fetched, kMethodPrecreate, alipay_key_)));
+                      });
+}
+
+ParsedNotify AlipayGateway::parse_notify(std::string_view body) const {
+  return pay::parse_notify(body, alipay_key_);
+}
+
+NotifyVerdict AlipayGateway::check_notify(const ParsedNotify& notify,
+                                          const core::Order* order) const {
+  const auto& c = builder_.config();
+  return pay::check_notify(notify, MerchantIdentity{c.app_id, c.seller_id}, order);
+}
+
+}  // namespace chatglmd::pay

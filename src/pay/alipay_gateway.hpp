@@ -1,0 +1,46 @@
+#pragma once
+// PaymentGateway over the Alipay OpenAPI v1 gateway.
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "core/time.hpp"
+#include "net/http_client.hpp"
+#include "pay/alipay_config.hpp"
+#include "pay/alipay_notify.hpp"
+#include "pay/alipay_request.hpp"
+#include "pay/payment_gateway.hpp"
+#include "pay/rsa.hpp"
+
+namespace chatglmd::pay {
+
+class AlipayGateway final : public PaymentGateway {
+ public:
+  // A config whose keys do not load is an operator error, reported as text (no key material).
+  static std::variant<std::unique_ptr<AlipayGateway>, std::string> create(
+      const AlipayConfig& config, net::HttpClient& client, const core::Clock& clock);
+
+  void async_query(const std::string& order_id,
+                   std::function<void(TradeQueryResult)> done) override;
+  void async_close(const std::string& order_id,
+                   std::function<void(TradeCloseResult)> done) override;
+  void async_create_pay_form(const core::Order& order,
+                             std::function<void(PayFormResult)> done) override;
+
+  // Notify checks with this gateway's keys and identity, for the notify endpoint.
+  ParsedNotify parse_notify(std::string_view body) const;
+  NotifyVerdict check_notify(const ParsedNotify& notify, const core::Order* order) const;
+
+  const AlipayRequestBuilder& requests() const { return builder_; }
+
+ private:
+  AlipayGateway(const AlipayConfig& config, RsaSigner signer, RsaVerifier verifier,
+                net::HttpClient& client, const core::Clock& clock);
+  net::Timeouts timeouts() const;
+
+  AlipayRequestBuilder builder_;
+  RsaVerifier alipay_key_;
+  net::HttpClient& client_;
+};
+
+}  // namespace chatglmd::pay

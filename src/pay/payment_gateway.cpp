@@ -1,0 +1,30 @@
+#include "pay/payment_gateway.hpp"
+
+#include <future>
+
+namespace chatglmd::pay {
+
+namespace {
+// Runs an async call and waits for its completion on the calling thread.
+template <typename Result, typename Start>
+Result wait_for(Start start) {
+  std::promise<Result> promise;
+  auto future = promise.get_future();
+  start([&promise](Result r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+}  // namespace
+
+TradeQueryResult PaymentGateway::query(const std::string& order_id) {
+  return wait_for<TradeQueryResult>([&](auto done) { async_query(order_id, done); });
+}
+
+TradeCloseResult PaymentGateway::close(const std::string& order_id) {
+  return wait_for<TradeCloseResult>([&](auto done) { async_close(order_id, done); });
+}
+
+PayFormResult PaymentGateway::create_pay_form(const core::Order& order) {
+  return wait_for<PayFormResult>([&](auto done) { async_create_pay_form(order, done); });
+}
+
+}  // namespace chatglmd::pay
