@@ -13,6 +13,7 @@ std::string_view name_of(OrderEvent e) {
 
 std::string_view name_of(Cause c) {
   switch (c) {
+    case Cause::CreateOrder: return "create-order";
     case Cause::Notify: return "notify";
     case Cause::Reconcile: return "reconcile";
     case Cause::TimeoutClose: return "timeout-close";

@@ -16,6 +16,7 @@ enum class OrderEvent {
 
 // What caused a transition; written to the audit row.
 enum class Cause {
+  CreateOrder,
   Notify,
   Reconcile,
   TimeoutClose,

@@ -1,0 +1,103 @@
+#pragma once
+// Plain rows the repositories read and write. Money is Fen, time is UtcMs.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/money.hpp"
+#include "core/order.hpp"
+#include "core/state_machine.hpp"
+#include "core/time.hpp"
+
+namespace chatglmd::store {
+
+struct Product {
+  std::int64_t product_id = 0;
+  std::string name;
+  std::string desc;
+  std::int64_t quota = 0;
+  core::Fen price;
+  std::string model_types;  // comma-separated, e.g. "glm-4,glm-3-turbo"
+  bool enabled = true;
+  int sort = 0;
+};
+
+enum class AccountStatus : int { Ok = 0, Frozen = 1 };
+
+struct Account {
+  std::string openid;
+  std::int64_t total_quota = 0;
+  std::int64_t surplus_quota = 0;
+  std::string model_types;
+  AccountStatus status = AccountStatus::Ok;
+};
+
+struct OrderEventRow {
+  std::string order_id;
+  std::optional<core::OrderState> from;
+  core::OrderState to;
+  std::string cause;
+  std::string detail;
+  core::UtcMs at;
+};
+
+struct OrderFilter {
+  std::optional<core::OrderState> state;
+  std::optional<std::string> openid;
+  int limit = 100;
+};
+
+// What the store did with an event.
+enum class TransitionOutcome {
+  Applied,       // compare-and-set won; audit row written
+  Refused,       // the state machine does not allow this event from the current state
+  LostRace,      // the state changed between read and write (cannot happen inside one IMMEDIATE txn,
+                 // kept for backends that claim rows optimistically)
+  UnknownOrder,
+};
+
+struct TransitionResult {
+  TransitionOutcome outcome = TransitionOutcome::UnknownOrder;
+  core::OrderState state = core::OrderState::Created;  // the state after the call
+  bool late_payment = false;
+};
+
+struct PaymentFacts {
+  std::string trade_no;
+  core::UtcMs paid_at;
+};
+
+enum class DeliveryOutcome {
+  Delivered,         // quota granted and order moved to DELIVERED now
+  AlreadyDelivered,  // nothing done: it was delivered before
+  NotPaid,           // order is CREATED or CLOSED: nothing to deliver
+  UnknownOrder,
+};
+
+struct JobRunRow {
+  std::int64_t id = 0;
+  std::string name;
+  std::string owner;
+  core::UtcMs started_at;
+  core::UtcMs finished_at;
+  std::string outcome;  // "ok", "partial", "failed", "skipped"
+  int selected = 0;
+  int succeeded = 0;
+  int failed = 0;
+  int skipped = 0;
+  std::string detail;
+};
+
+struct NotifyRecord {
+  std::string notify_id;
+  std::string out_trade_no;
+  std::string trade_status;
+  std::string verdict;  // "ok", "bad_signature", "wrong_amount", ...
+  std::string raw_body;
+  core::UtcMs received_at;
+};
+
+enum class NotifySaveOutcome { Inserted, Duplicate };
+
+}  // namespace chatglmd::store

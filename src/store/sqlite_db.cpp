@@ -1,0 +1,132 @@
+#include "store/sqlite_db.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace chatglmd::store {
+
+std::int64_t wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
+  throw StoreError(fmt::format("sqlite: {}: {} ({})", what, db ? sqlite3_errmsg(db) : "", rc), rc);
+}
+
+Statement& Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
+                               SQLITE_UTF8);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::optional<std::int64_t> value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string sql = sqlite3_sql(stmt_) ? sqlite3_sql(stmt_) : "";
+  sqlite3_reset(stmt_);
+  throw_sqlite(db_, rc, "step: " + sql.substr(0, 80));
+}
+
+int Statement::exec() {
+  while (step()) {
+  }
+  return sqlite3_changes(db_);
+}
+
+std::string Statement::text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  if (p == nullptr) return {};
+  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+Db::Db(const DbOptions& options) {
+  int flags = SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
+              (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int rc = sqlite3_open_v2(options.path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(fmt::format("cannot open database {}: {}", options.path, msg), rc);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+  const std::string& sync = options.synchronous;
+  if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
+    throw StoreError("store.synchronous must be FULL, NORMAL, EXTRA or OFF", SQLITE_MISUSE);
+  exec_script("PRAGMA foreign_keys = ON;");
+  if (!options.read_only) exec_script("PRAGMA journal_mode = WAL;");
+  exec_script("PRAGMA synchronous = " + sync + ";");
+}
+
+Db::~Db() {
+  cache_.clear();
+  sqlite3_close(db_);
+}
+
+Query Db::prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Query(it->second->reset());
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare: " + sql.substr(0, 80));
+  auto& slot = cache_[sql];
+  slot = std::make_unique<Statement>(db_, stmt);
+  return Query(*slot);
+}
+
+void Db::exec_script(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : "";
+    sqlite3_free(err);
+    throw StoreError("sqlite: " + msg, rc);
+  }
+}
+
+WriteTransaction::WriteTransaction(Db& db) : db_(db) { db_.prepare("BEGIN IMMEDIATE").exec(); }
+
+WriteTransaction::~WriteTransaction() {
+  if (!done_) {
+    try {
+      db_.prepare("ROLLBACK").exec();
+    } catch (...) {
+      // The transaction may already be gone (an I/O error rolls back by itself).
+    }
+  }
+}
+
+void WriteTransaction::commit() {
+  db_.prepare("COMMIT").exec();
+  done_ = true;
+}
+
+}  // namespace chatglmd::store

@@ -1,0 +1,137 @@
+#pragma once
+// A thin RAII layer over one SQLite connection: statements prepared once and cached by their
+// SQL text, bound parameters only, and IMMEDIATE transactions for every read-then-write.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace chatglmd::store {
+
+// Thrown for broken invariants only (I/O errors, corrupt files, SQL bugs); expected outcomes
+// (a row that is not there, a lost compare-and-set) are return values.
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Resets and clears bindings, so a cached statement starts clean.
+  Statement& reset();
+  void release() { sqlite3_reset(stmt_); }
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind_null(int index);
+  Statement& bind(int index, std::optional<std::int64_t> value);
+
+  // True when a row is ready; false when done.
+  bool step();
+  // Runs to completion; returns sqlite3_changes().
+  int exec();
+
+  std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string text(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+struct DbOptions {
+  std::string path;
+  std::string synchronous = "FULL";  // FULL for the order file: a confirmed payment survives power loss
+  int busy_timeout_ms = 5000;
+  bool read_only = false;
+};
+
+// A use of a cached statement. Destroying it resets the statement, so no read transaction is
+// left open by a SELECT that was not stepped to the end (that would pin the WAL and turn the
+// next write on this connection into SQLITE_BUSY instead of a wait).
+class Query {
+ public:
+  explicit Query(Statement& s) : s_(&s) {}
+  ~Query() {
+    if (s_) s_->release();
+  }
+  Query(Query&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  template <typename T>
+  Query& bind(int index, T&& value) {
+    s_->bind(index, std::forward<T>(value));
+    return *this;
+  }
+  Query& bind_null(int index) {
+    s_->bind_null(index);
+    return *this;
+  }
+  bool step() { return s_->step(); }
+  int exec() { return s_->exec(); }
+  std::int64_t int64(int col) const { return s_->int64(col); }
+  bool is_null(int col) const { return s_->is_null(col); }
+  std::string text(int col) const { return s_->text(col); }
+
+ private:
+  Statement* s_;
+};
+
+class Db {
+ public:
+  explicit Db(const DbOptions& options);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  Query prepare(const std::string& sql);  // prepared once, cached for the life of the connection
+  void exec_script(const std::string& sql);    // no parameters: migrations and pragmas only
+  std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+  sqlite3* raw() { return db_; }
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+  std::mutex mutex_;
+};
+
+// BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never deadlocks into
+// SQLITE_BUSY halfway; destruction without commit() rolls back.
+class WriteTransaction {
+ public:
+  explicit WriteTransaction(Db& db);
+  ~WriteTransaction();
+  void commit();
+
+ private:
+  Db& db_;
+  bool done_ = false;
+};
+
+// Bookkeeping stamps (created_at/updated_at) only; every decision uses the injected clock.
+std::int64_t wall_clock_ms();
+
+[[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
+
+}  // namespace chatglmd::store

@@ -1,0 +1,82 @@
+#include "store/sqlite_store.hpp"
+
+#include "store/sqlite_repos.hpp"
+
+namespace chatglmd::store {
+namespace {
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const DbOptions& options)
+      : db_(options),
+        products_(db_),
+        accounts_(db_),
+        orders_(db_),
+        jobs_(db_),
+        logins_(db_),
+        words_(db_),
+        whitelist_(db_),
+        notifies_(db_) {}
+
+  Db& db() { return db_; }
+  ProductRepository& products() override { return products_; }
+  AccountRepository& accounts() override { return accounts_; }
+  OrderRepository& orders() override { return orders_; }
+  JobRepository& jobs() override { return jobs_; }
+  LoginRepository& logins() override { return logins_; }
+  WordRepository& words() override { return words_; }
+  WhitelistRepository& whitelist() override { return whitelist_; }
+  NotifyRepository& notifies() override { return notifies_; }
+
+  bool healthy() override {
+    try {
+      std::lock_guard lock(db_.mutex());
+      return schema_version(db_) == latest_schema_version();
+    } catch (const StoreError&) {
+      return false;
+    }
+  }
+
+ private:
+  Db db_;
+  SqliteProducts products_;
+  SqliteAccounts accounts_;
+  SqliteOrders orders_;
+  SqliteJobs jobs_;
+  SqliteLogins logins_;
+  SqliteWords words_;
+  SqliteWhitelist whitelist_;
+  SqliteNotifies notifies_;
+};
+
+}  // namespace
+
+OpenResult open_sqlite_store(const SqliteStoreOptions& options) {
+  OpenResult result;
+  try {
+    auto store = std::make_unique<SqliteStore>(
+        DbOptions{options.path, options.synchronous, options.busy_timeout_ms, false});
+    if (options.migrate) {
+      result.migration = migrate(store->db());
+      if (!result.migration.ok) {
+        result.error = result.migration.error;
+        return result;
+      }
+    } else {
+      std::lock_guard lock(store->db().mutex());
+      int have = schema_version(store->db());
+      if (have != latest_schema_version()) {
+        result.error = have > latest_schema_version()
+                           ? "database schema is newer than this chatglmd supports"
+                           : "database schema is not up to date: run `chatglmd migrate`";
+        return result;
+      }
+    }
+    result.store = std::move(store);
+  } catch (const StoreError& e) {
+    result.error = e.what();
+  }
+  return result;
+}
+
+}  // namespace chatglmd::store

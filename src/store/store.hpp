@@ -1,0 +1,151 @@
+#pragma once
+// The store behind repository interfaces. SQLite is the embedded default; another backend
+// (PostgreSQL) joins by implementing these and passing tests/store/store_suite.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/records.hpp"
+
+namespace chatglmd::store {
+
+class ProductRepository {
+ public:
+  virtual ~ProductRepository() = default;
+  virtual std::vector<Product> list(bool enabled_only) = 0;
+  virtual std::optional<Product> get(std::int64_t product_id) = 0;
+  // False when the product id is taken.
+  virtual bool add(const Product& product) = 0;
+  virtual bool set_enabled(std::int64_t product_id, bool enabled) = 0;
+};
+
+class AccountRepository {
+ public:
+  virtual ~AccountRepository() = default;
+  virtual std::optional<Account> get(const std::string& openid) = 0;
+  // False when the account exists already.
+  virtual bool create(const Account& account) = 0;
+  // Adds quota and models (union), creating the account when missing.
+  virtual void grant(const std::string& openid, std::int64_t quota, const std::string& models) = 0;
+  virtual bool set_status(const std::string& openid, AccountStatus status) = 0;
+  // Atomic `surplus_quota - 1 WHERE surplus_quota > 0`; false when nothing was left.
+  virtual bool consume_one(const std::string& openid) = 0;
+  // Gives one back (upstream failed before the first token).
+  virtual void refund_one(const std::string& openid) = 0;
+};
+
+class OrderRepository {
+ public:
+  virtual ~OrderRepository() = default;
+  // Inserts a CREATED order with its audit row. False when the order id is taken.
+  virtual bool insert(const core::Order& order, core::UtcMs now) = 0;
+  virtual std::optional<core::Order> get(const std::string& order_id) = 0;
+  virtual std::vector<core::Order> list(const OrderFilter& filter) = 0;
+  // The user's newest CREATED order for the product placed at or after `not_before`.
+  virtual std::optional<core::Order> find_reusable(const std::string& openid,
+                                                   std::int64_t product_id,
+                                                   core::UtcMs not_before) = 0;
+  virtual void set_pay_info(const std::string& order_id, const std::string& pay_info,
+                            core::UtcMs now) = 0;
+
+  // Compare-and-set from the current state as the state machine allows, with an audit row,
+  // in one transaction. `payment` is required for PaymentConfirmed.
+  virtual TransitionResult apply(const std::string& order_id, core::OrderEvent event,
+                                 core::Cause cause, const std::string& detail, core::UtcMs now,
+                                 const std::optional<PaymentFacts>& payment = std::nullopt) = 0;
+
+  // Grants the order's quota (creating the account if missing, adding the models) and moves
+  // PAID -> DELIVERED in one transaction; never twice.
+  virtual DeliveryOutcome deliver(const std::string& order_id, core::Cause cause,
+                                  core::UtcMs now) = 0;
+
+  // Due CREATED orders placed in [placed_from, placed_until], ready for another attempt at
+  // `now`, with id > after_id, ORDER BY id.
+  virtual std::vector<core::Order> due_created(core::UtcMs placed_from, core::UtcMs placed_until,
+                                               core::UtcMs now, std::int64_t after_id,
+                                               int limit) = 0;
+  // Due PAID orders paid at or before `paid_until`.
+  virtual std::vector<core::Order> due_paid(core::UtcMs paid_until, core::UtcMs now,
+                                            std::int64_t after_id, int limit) = 0;
+  // Counts for metrics: how many are due and since when.
+  struct Backlog {
+    std::int64_t count = 0;
+    std::optional<core::UtcMs> oldest;
+  };
+  virtual Backlog backlog_created(core::UtcMs placed_from, core::UtcMs placed_until) = 0;
+  virtual Backlog backlog_paid(core::UtcMs paid_until) = 0;
+
+  // An attempt failed: bump attempts, set next_attempt_at and last_error.
+  virtual void record_failure(const std::string& order_id, const std::string& error,
+                              core::UtcMs next_attempt_at) = 0;
+  virtual std::vector<OrderEventRow> events(const std::string& order_id) = 0;
+
+  // The SQL the due queries run, for EXPLAIN QUERY PLAN checks.
+  virtual std::vector<std::string> due_query_plans() = 0;
+};
+
+class JobRepository {
+ public:
+  virtual ~JobRepository() = default;
+  // Takes or renews the lease when free, expired or already ours.
+  virtual bool try_acquire(const std::string& name, const std::string& owner, core::UtcMs now,
+                           core::UtcMs expires_at) = 0;
+  virtual void release(const std::string& name, const std::string& owner) = 0;
+  virtual std::int64_t record_run(const JobRunRow& run) = 0;
+  virtual std::vector<JobRunRow> history(const std::string& name, int limit) = 0;
+  virtual std::optional<JobRunRow> last_run(const std::string& name) = 0;
+};
+
+class LoginRepository {
+ public:
+  virtual ~LoginRepository() = default;
+  // False when the code is live for someone else.
+  virtual bool save(const std::string& code, const std::string& openid, core::UtcMs expires_at,
+                    core::UtcMs now) = 0;
+  // Consumes a live code; returns its openid.
+  virtual std::optional<std::string> redeem(const std::string& code, core::UtcMs now) = 0;
+};
+
+class WordRepository {
+ public:
+  virtual ~WordRepository() = default;
+  virtual int add(const std::vector<std::string>& words, core::UtcMs now) = 0;  // newly added
+  virtual bool remove(const std::string& word) = 0;
+  virtual std::vector<std::string> list() = 0;
+  virtual std::int64_t version() = 0;  // bumps on every change
+};
+
+class WhitelistRepository {
+ public:
+  virtual ~WhitelistRepository() = default;
+  virtual bool add(const std::string& openid, core::UtcMs now) = 0;
+  virtual bool remove(const std::string& openid) = 0;
+  virtual std::vector<std::string> list() = 0;
+  virtual std::int64_t version() = 0;
+};
+
+class NotifyRepository {
+ public:
+  virtual ~NotifyRepository() = default;
+  virtual NotifySaveOutcome save(const NotifyRecord& record) = 0;
+  virtual std::optional<NotifyRecord> get(const std::string& notify_id) = 0;
+  virtual std::int64_t count() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual ProductRepository& products() = 0;
+  virtual AccountRepository& accounts() = 0;
+  virtual OrderRepository& orders() = 0;
+  virtual JobRepository& jobs() = 0;
+  virtual LoginRepository& logins() = 0;
+  virtual WordRepository& words() = 0;
+  virtual WhitelistRepository& whitelist() = 0;
+  virtual NotifyRepository& notifies() = 0;
+  // Cheap check for /readyz.
+  virtual bool healthy() = 0;
+};
+
+}  // namespace chatglmd::store

@@ -1,0 +1,104 @@
+// What only the SQLite backend promises: migrations by user_version, WAL, and index searches.
+#include <gtest/gtest.h>
+
+#include "store/migrations.hpp"
+#include "store/sqlite_db.hpp"
+#include "store/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace chatglmd::store {
+namespace {
+
+std::string dump_schema(Db& db) {
+  auto st = db.prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name");
+  std::string out;
+  while (st.step()) out += st.text(0) + "\n";
+  return out;
+}
+
+TEST(SqliteMigrations, RunningTwiceChangesNothing) {
+  testing::TempDir dir;
+  Db db({dir.file("a.db")});
+  auto first = migrate(db);
+  ASSERT_TRUE(first.ok) << first.error;
+  EXPECT_EQ(first.from_version, 0);
+  EXPECT_EQ(first.to_version, latest_schema_version());
+  EXPECT_FALSE(first.applied.empty());
+  std::string schema = dump_schema(db);
+  auto second = migrate(db);
+  ASSERT_TRUE(second.ok);
+  EXPECT_TRUE(second.applied.empty());
+  EXPECT_EQ(second.from_version, second.to_version);
+  EXPECT_EQ(dump_schema(db), schema);
+}
+
+TEST(SqliteMigrations, ANewerDatabaseIsRefusedClearly) {
+  testing::TempDir dir;
+  {
+    Db db({dir.file("a.db")});
+    ASSERT_TRUE(migrate(db).ok);
+    db.exec_script("PRAGMA user_version = 999");
+  }
+  auto opened = open_sqlite_store({dir.file("a.db")});
+  EXPECT_FALSE(opened.store);
+  EXPECT_NE(opened.error.find("newer"), std::string::npos) << opened.error;
+  EXPECT_NE(opened.error.find("999"), std::string::npos) << opened.error;
+}
+
+TEST(SqliteMigrations, WithoutMigrateAnOldSchemaIsReported) {
+  testing::TempDir dir;
+  auto opened = open_sqlite_store({dir.file("a.db"), "FULL", 1000, false});
+  EXPECT_FALSE(opened.store);
+  EXPECT_NE(opened.error.find("chatglmd migrate"), std::string::npos) << opened.error;
+}
+
+TEST(SqliteStore, UsesWalForeignKeysAndTheConfiguredSync) {
+  testing::TempDir dir;
+  Db db({dir.file("a.db"), "FULL"});
+  auto mode = db.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.step());
+  EXPECT_EQ(mode.text(0), "wal");
+  auto fk = db.prepare("PRAGMA foreign_keys");
+  ASSERT_TRUE(fk.step());
+  EXPECT_EQ(fk.int64(0), 1);
+  auto sync = db.prepare("PRAGMA synchronous");
+  ASSERT_TRUE(sync.step());
+  EXPECT_EQ(sync.int64(0), 2);  // FULL
+  EXPECT_THROW(Db({dir.file("b.db"), "SOMETIMES"}), StoreError);
+}
+
+TEST(SqliteStore, AuditLogIsAppendOnly) {
+  testing::TempDir dir;
+  auto opened = open_sqlite_store({dir.file("a.db")});
+  ASSERT_TRUE(opened.store);
+  core::Order o;
+  o.order_id = "100000000001";
+  o.openid = "u";
+  o.product_name = "p";
+  o.quota = 1;
+  o.amount = core::Fen{1};
+  ASSERT_TRUE(opened.store->orders().insert(o, core::UtcMs{1}));
+  Db db({dir.file("a.db")});
+  EXPECT_THROW(db.exec_script("UPDATE order_event SET cause = 'x'"), StoreError);
+  EXPECT_THROW(db.exec_script("DELETE FROM order_event"), StoreError);
+}
+
+TEST(SqliteStore, DueQueriesSearchAnIndexInsteadOfScanning) {
+  testing::TempDir dir;
+  auto opened = open_sqlite_store({dir.file("a.db")});
+  ASSERT_TRUE(opened.store);
+  auto plans = opened.store->orders().due_query_plans();
+  ASSERT_EQ(plans.size(), 4u);
+  for (const auto& plan : plans) {
+    SCOPED_TRACE(plan);
+    // The equality columns lead the index, so SQLite searches it (covering or not).
+    EXPECT_TRUE(plan.find("SEARCH openai_order USING INDEX openai_order_due ") != std::string::npos ||
+                plan.find("SEARCH openai_order USING COVERING INDEX openai_order_due ") != std::string::npos ||
+                plan.find("SEARCH openai_order USING INDEX openai_order_paid_due ") != std::string::npos ||
+                plan.find("SEARCH openai_order USING COVERING INDEX openai_order_paid_due ") != std::string::npos);
+    EXPECT_EQ(plan.find("SCAN openai_order"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace chatglmd::store

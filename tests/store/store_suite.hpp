@@ -1,0 +1,412 @@
+#pragma once
+// The store contract as one typed suite. A backend joins by providing a fixture type with
+//   static std::unique_ptr<Store> open(const std::string& name)  -- a connection to a fresh store
+//   named `name` within the test; calling it again with the same name opens another connection
+//   to the same data (for race tests).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "core/order_id.hpp"
+#include "store/store.hpp"
+
+namespace chatglmd::store::suite {
+
+using core::Cause;
+using core::Fen;
+using core::Order;
+using core::OrderEvent;
+using core::OrderState;
+using core::UtcMs;
+
+inline constexpr UtcMs kT0{1'700'000'000'000};
+
+inline Order make_order(const std::string& id, const std::string& openid, UtcMs at,
+                        std::int64_t product_id = 1001, std::int64_t quota = 50) {
+  Order o;
+  o.order_id = id;
+  o.openid = openid;
+  o.product_id = product_id;
+  o.product_name = "50 chats";
+  o.quota = quota;
+  o.model_types = "glm-4";
+  o.amount = Fen{999};
+  o.order_time = at;
+  return o;
+}
+
+template <typename Backend>
+class StoreSuite : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = Backend::open("main"); }
+  std::unique_ptr<Store> another() { return Backend::open("main"); }
+  Store& s() { return *store_; }
+  OrderRepository& orders() { return store_->orders(); }
+
+  // Puts an order into `state` through legal transitions only.
+  void order_in(const std::string& id, OrderState state, UtcMs at = kT0) {
+    ASSERT_TRUE(orders().insert(make_order(id, "user-" + id, at), at));
+    if (state == OrderState::Created) return;
+    if (state == OrderState::Closed) {
+      ASSERT_EQ(orders().apply(id, OrderEvent::CloseConfirmed, Cause::TimeoutClose, "", at).outcome,
+                TransitionOutcome::Applied);
+      return;
+    }
+    ASSERT_EQ(orders()
+                  .apply(id, OrderEvent::PaymentConfirmed, Cause::Notify, "", at,
+                         PaymentFacts{"T" + id, at})
+                  .outcome,
+              TransitionOutcome::Applied);
+    if (state == OrderState::Delivered) {
+      ASSERT_EQ(orders().deliver(id, Cause::Delivery, at), DeliveryOutcome::Delivered);
+    }
+  }
+
+  std::unique_ptr<Store> store_;
+};
+
+TYPED_TEST_SUITE_P(StoreSuite);
+
+TYPED_TEST_P(StoreSuite, ProductsAddListEnableDisable) {
+  auto& p = this->s().products();
+  Product a{2, "B", "second", 100, Fen{1999}, "glm-4", true, 2};
+  Product b{1, "A", "first", 50, Fen{999}, "glm-3-turbo,glm-4", true, 1};
+  EXPECT_TRUE(p.add(a));
+  EXPECT_TRUE(p.add(b));
+  EXPECT_FALSE(p.add(b)) << "a product id is unique";
+  auto all = p.list(true);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].product_id, 1) << "ordered by sort";
+  EXPECT_EQ(all[0].price, Fen{999});
+  EXPECT_EQ(all[0].model_types, "glm-3-turbo,glm-4");
+  EXPECT_TRUE(p.set_enabled(1, false));
+  EXPECT_EQ(p.list(true).size(), 1u);
+  EXPECT_EQ(p.list(false).size(), 2u);
+  EXPECT_FALSE(p.get(1)->enabled);
+  EXPECT_FALSE(p.set_enabled(99, true));
+  EXPECT_FALSE(p.get(99).has_value());
+}
+
+TYPED_TEST_P(StoreSuite, AccountsGrantConsumeRefundFreeze) {
+  auto& a = this->s().accounts();
+  EXPECT_FALSE(a.get("u1").has_value());
+  a.grant("u1", 2, "glm-4");
+  a.grant("u1", 1, "glm-3-turbo,glm-4");
+  auto acc = a.get("u1");
+  ASSERT_TRUE(acc);
+  EXPECT_EQ(acc->total_quota, 3);
+  EXPECT_EQ(acc->surplus_quota, 3);
+  EXPECT_EQ(acc->model_types, "glm-4,glm-3-turbo");
+  EXPECT_TRUE(a.consume_one("u1"));
+  EXPECT_TRUE(a.consume_one("u1"));
+  EXPECT_TRUE(a.consume_one("u1"));
+  EXPECT_FALSE(a.consume_one("u1")) << "quota never goes below zero";
+  a.refund_one("u1");
+  EXPECT_EQ(a.get("u1")->surplus_quota, 1);
+  EXPECT_FALSE(a.consume_one("nobody"));
+  EXPECT_TRUE(a.set_status("u1", AccountStatus::Frozen));
+  EXPECT_EQ(a.get("u1")->status, AccountStatus::Frozen);
+  EXPECT_FALSE(a.set_status("nobody", AccountStatus::Frozen));
+  EXPECT_FALSE(a.create(Account{"u1", 0, 0, "", AccountStatus::Ok}));
+  EXPECT_TRUE(a.create(Account{"u2", 5, 5, "glm-4", AccountStatus::Ok}));
+}
+
+TYPED_TEST_P(StoreSuite, ConcurrentConsumersNeverOverdraw) {
+  this->s().accounts().grant("u", 100, "");
+  std::atomic<int> won{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto conn = this->another();
+      for (int i = 0; i < 50; ++i) won += conn->accounts().consume_one("u") ? 1 : 0;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(won.load(), 100);
+  EXPECT_EQ(this->s().accounts().get("u")->surplus_quota, 0);
+}
+
+TYPED_TEST_P(StoreSuite, OrderInsertGetAndUniqueId) {
+  auto& o = this->orders();
+  EXPECT_TRUE(o.insert(make_order("100000000001", "u1", kT0), kT0));
+  EXPECT_FALSE(o.insert(make_order("100000000001", "u2", kT0), kT0));
+  auto got = o.get("100000000001");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->openid, "u1");
+  EXPECT_EQ(got->state, OrderState::Created);
+  EXPECT_EQ(got->amount, Fen{999});
+  EXPECT_EQ(got->order_time, kT0);
+  EXPECT_FALSE(got->pay_time.has_value());
+  auto ev = o.events("100000000001");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_FALSE(ev[0].from.has_value());
+  EXPECT_EQ(ev[0].to, OrderState::Created);
+  EXPECT_FALSE(o.get("999999999999").has_value());
+}
+
+// Every (state, event) pair through the store: legal ones move and leave one audit row,
+// illegal ones are refused and leave none.
+TYPED_TEST_P(StoreSuite, EveryStateEventPairThroughTheStore) {
+  const OrderState states[] = {OrderState::Created, OrderState::Paid, OrderState::Delivered,
+                               OrderState::Closed};
+  const OrderEvent events[] = {OrderEvent::PaymentConfirmed, OrderEvent::QuotaGranted,
+                               OrderEvent::CloseConfirmed};
+  int n = 0;
+  for (OrderState from : states) {
+    for (OrderEvent event : events) {
+      std::string id = core::order_id_from(static_cast<std::uint64_t>(++n));
+      this->order_in(id, from);
+      SCOPED_TRACE(std::string(core::name_of(from)) + " + " + std::string(core::name_of(event)));
+      const auto before = this->orders().events(id).size();
+      const auto expected = core::next_transition(from, event);
+      if (event == OrderEvent::QuotaGranted) {
+        auto out = this->orders().deliver(id, Cause::ReplenishShipment, kT0);
+        EXPECT_EQ(out == DeliveryOutcome::Delivered, expected.has_value());
+      } else {
+        auto r = this->orders().apply(id, event, Cause::Reconcile, "test", kT0,
+                                      PaymentFacts{"TN", kT0});
+        EXPECT_EQ(r.outcome, expected ? TransitionOutcome::Applied : TransitionOutcome::Refused);
+        EXPECT_EQ(r.late_payment, expected && expected->late_payment);
+      }
+      auto after = this->orders().get(id);
+      EXPECT_EQ(after->state, expected ? expected->to : from);
+      EXPECT_EQ(this->orders().events(id).size(), before + (expected ? 1 : 0));
+    }
+  }
+}
+
+TYPED_TEST_P(StoreSuite, UnknownOrdersAreReportedNotCreated) {
+  auto r = this->orders().apply("100000000009", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0);
+  EXPECT_EQ(r.outcome, TransitionOutcome::UnknownOrder);
+  EXPECT_EQ(this->orders().deliver("100000000009", Cause::Delivery, kT0),
+            DeliveryOutcome::UnknownOrder);
+}
+
+TYPED_TEST_P(StoreSuite, PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce) {
+  this->order_in("100000000010", OrderState::Created);
+  auto paid_at = kT0 + std::chrono::minutes(2);
+  auto r = this->orders().apply("100000000010", OrderEvent::PaymentConfirmed, Cause::Notify, "",
+                                paid_at, PaymentFacts{"2024TRADE", paid_at});
+  ASSERT_EQ(r.outcome, TransitionOutcome::Applied);
+  auto o = this->orders().get("100000000010");
+  EXPECT_EQ(o->trade_no, "2024TRADE");
+  EXPECT_EQ(o->pay_time, paid_at);
+  EXPECT_EQ(this->orders().deliver("100000000010", Cause::Delivery, paid_at), DeliveryOutcome::Delivered);
+  EXPECT_EQ(this->orders().deliver("100000000010", Cause::ReplenishShipment, paid_at),
+            DeliveryOutcome::AlreadyDelivered);
+  auto acc = this->s().accounts().get("user-100000000010");
+  ASSERT_TRUE(acc) << "delivery creates the account";
+  EXPECT_EQ(acc->total_quota, 50);
+  EXPECT_EQ(acc->model_types, "glm-4");
+}
+
+TYPED_TEST_P(StoreSuite, TwoConnectionsRacingOnOneTransitionOneWins) {
+  for (int round = 0; round < 20; ++round) {
+    std::string id = core::order_id_from(static_cast<std::uint64_t>(500 + round));
+    this->order_in(id, OrderState::Created);
+    auto c1 = this->another();
+    auto c2 = this->another();
+    TransitionResult r1, r2;
+    // One connection confirms the payment while the other closes on timeout.
+    std::thread t1([&] {
+      r1 = c1->orders().apply(id, OrderEvent::PaymentConfirmed, Cause::Notify, "", kT0,
+                              PaymentFacts{"T", kT0});
+    });
+    std::thread t2([&] { r2 = c2->orders().apply(id, OrderEvent::CloseConfirmed, Cause::TimeoutClose, "", kT0); });
+    t1.join();
+    t2.join();
+    int applied = (r1.outcome == TransitionOutcome::Applied) + (r2.outcome == TransitionOutcome::Applied);
+    if (r2.outcome == TransitionOutcome::Applied) {
+      // Closed first; the later payment is a late payment and still wins the money back.
+      EXPECT_EQ(r1.outcome, TransitionOutcome::Applied);
+      EXPECT_TRUE(r1.late_payment);
+      EXPECT_EQ(this->orders().get(id)->state, OrderState::Paid);
+    } else {
+      EXPECT_EQ(applied, 1);
+      EXPECT_EQ(r2.outcome, TransitionOutcome::Refused);
+      EXPECT_EQ(this->orders().get(id)->state, OrderState::Paid);
+    }
+    EXPECT_EQ(this->orders().events(id).size(), 1u + static_cast<unsigned>(applied));
+  }
+}
+
+TYPED_TEST_P(StoreSuite, SameTransitionRacedByManyConnectionsAppliesOnce) {
+  this->order_in("100000000020", OrderState::Created);
+  std::atomic<int> applied{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      auto conn = this->another();
+      for (int i = 0; i < 10; ++i) {
+        auto r = conn->orders().apply("100000000020", OrderEvent::CloseConfirmed, Cause::TimeoutClose, "", kT0);
+        applied += r.outcome == TransitionOutcome::Applied;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(applied.load(), 1);
+  EXPECT_EQ(this->orders().events("100000000020").size(), 2u);
+}
+
+TYPED_TEST_P(StoreSuite, AThousandConcurrentDeliveriesGrantOnce) {
+  this->order_in("100000000030", OrderState::Paid);
+  std::atomic<int> delivered{0}, already{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      auto conn = this->another();
+      for (int i = 0; i < 125; ++i) {
+        auto out = conn->orders().deliver("100000000030", Cause::ReplenishShipment, kT0);
+        (out == DeliveryOutcome::Delivered ? delivered : already)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered.load(), 1);
+  EXPECT_EQ(already.load(), 999);
+  auto acc = this->s().accounts().get("user-100000000030");
+  EXPECT_EQ(acc->total_quota, 50);
+  EXPECT_EQ(acc->surplus_quota, 50);
+  EXPECT_EQ(this->orders().events("100000000030").size(), 3u);  // created, paid, delivered
+}
+
+TYPED_TEST_P(StoreSuite, DueSelectionHonoursWindowsBackoffAndPaging) {
+  using std::chrono::minutes;
+  auto& o = this->orders();
+  // Orders placed 40, 20, 10 and 0.5 minutes before `now`.
+  UtcMs now = kT0 + minutes(60);
+  this->order_in("100000000041", OrderState::Created, now - minutes(40));
+  this->order_in("100000000042", OrderState::Created, now - minutes(20));
+  this->order_in("100000000043", OrderState::Created, now - minutes(10));
+  this->order_in("100000000044", OrderState::Created, now - std::chrono::seconds(30));
+  this->order_in("100000000045", OrderState::Paid, now - minutes(10));
+  // Overdue for closing: placed at or before now-30m.
+  auto overdue = o.due_created(UtcMs{0}, now - minutes(30), now, 0, 50);
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].order_id, "100000000041");
+  // Reconcile window: older than 1m, not yet overdue.
+  auto window = o.due_created(now - minutes(30) + std::chrono::milliseconds(1), now - minutes(1), now, 0, 50);
+  ASSERT_EQ(window.size(), 2u);
+  EXPECT_LT(window[0].id, window[1].id);
+  // Paging by id.
+  auto page = o.due_created(UtcMs{0}, now, now, window[0].id, 1);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].order_id, "100000000043");
+  // Backoff: a failed attempt hides the order until next_attempt_at.
+  o.record_failure("100000000041", "gateway timeout", now + minutes(1));
+  EXPECT_TRUE(o.due_created(UtcMs{0}, now - minutes(30), now, 0, 50).empty());
+  auto later = o.due_created(UtcMs{0}, now - minutes(30), now + minutes(1), 0, 50);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].attempts, 1);
+  EXPECT_EQ(later[0].last_error, "gateway timeout");
+  // Paid and not delivered.
+  EXPECT_EQ(o.due_paid(now - minutes(3), now, 0, 50).size(), 1u);
+  EXPECT_TRUE(o.due_paid(now - minutes(11), now, 0, 50).empty());
+  auto backlog = o.backlog_created(UtcMs{0}, now - minutes(1));
+  EXPECT_EQ(backlog.count, 3);
+  EXPECT_EQ(backlog.oldest, now - minutes(40));
+}
+
+TYPED_TEST_P(StoreSuite, ReusableOrderIsTheNewestCreatedForUserAndProduct) {
+  auto& o = this->orders();
+  ASSERT_TRUE(o.insert(make_order("100000000051", "u", kT0), kT0));
+  ASSERT_TRUE(o.insert(make_order("100000000052", "u", kT0 + std::chrono::minutes(1)), kT0));
+  ASSERT_TRUE(o.insert(make_order("100000000053", "u", kT0, 2002), kT0));
+  EXPECT_EQ(o.find_reusable("u", 1001, kT0)->order_id, "100000000052");
+  EXPECT_FALSE(o.find_reusable("u", 1001, kT0 + std::chrono::minutes(2)).has_value());
+  EXPECT_FALSE(o.find_reusable("other", 1001, kT0).has_value());
+  o.set_pay_info("100000000052", "<form/>", kT0);
+  EXPECT_EQ(o.get("100000000052")->pay_info, "<form/>");
+}
+
+TYPED_TEST_P(StoreSuite, LeaseIsExclusiveUntilItExpires) {
+  auto& j = this->s().jobs();
+  auto other = this->another();
+  UtcMs t = kT0;
+  EXPECT_TRUE(j.try_acquire("reconcile", "a", t, t + std::chrono::minutes(2)));
+  EXPECT_FALSE(other->jobs().try_acquire("reconcile", "b", t, t + std::chrono::minutes(2)));
+  EXPECT_TRUE(other->jobs().try_acquire("timeout-close", "b", t, t + std::chrono::minutes(2)));
+  EXPECT_TRUE(j.try_acquire("reconcile", "a", t + std::chrono::minutes(1), t + std::chrono::minutes(3)))
+      << "the holder renews";
+  EXPECT_FALSE(other->jobs().try_acquire("reconcile", "b", t + std::chrono::minutes(2), t + std::chrono::minutes(4)));
+  EXPECT_TRUE(other->jobs().try_acquire("reconcile", "b", t + std::chrono::minutes(3), t + std::chrono::minutes(5)))
+      << "an expired lease is taken over";
+  j.release("reconcile", "a");  // not ours any more: no effect
+  EXPECT_FALSE(j.try_acquire("reconcile", "a", t + std::chrono::minutes(3), t + std::chrono::minutes(5)));
+  other->jobs().release("reconcile", "b");
+  EXPECT_TRUE(j.try_acquire("reconcile", "a", t + std::chrono::minutes(3), t + std::chrono::minutes(5)));
+}
+
+TYPED_TEST_P(StoreSuite, JobRunsAreRecordedNewestFirst) {
+  auto& j = this->s().jobs();
+  for (int i = 0; i < 3; ++i) {
+    j.record_run(JobRunRow{0, "reconcile", "me", kT0, kT0 + std::chrono::seconds(i), i == 2 ? "partial" : "ok",
+                           i, i, 0, 0, ""});
+  }
+  j.record_run(JobRunRow{0, "timeout-close", "me", kT0, kT0, "ok", 0, 0, 0, 0, ""});
+  auto h = j.history("reconcile", 10);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].outcome, "partial");
+  EXPECT_EQ(j.history("", 10).size(), 4u);
+  EXPECT_EQ(j.last_run("timeout-close")->name, "timeout-close");
+  EXPECT_FALSE(j.last_run("nothing").has_value());
+}
+
+TYPED_TEST_P(StoreSuite, LoginCodesAreSingleUseAndExpire) {
+  auto& l = this->s().logins();
+  UtcMs t = kT0;
+  EXPECT_TRUE(l.save("123456", "u1", t + std::chrono::minutes(3), t));
+  EXPECT_FALSE(l.save("123456", "u2", t + std::chrono::minutes(3), t)) << "live for someone else";
+  EXPECT_EQ(l.redeem("123456", t + std::chrono::minutes(1)), "u1");
+  EXPECT_FALSE(l.redeem("123456", t + std::chrono::minutes(1)).has_value()) << "single use";
+  EXPECT_TRUE(l.save("654321", "u1", t + std::chrono::minutes(3), t));
+  EXPECT_FALSE(l.redeem("654321", t + std::chrono::minutes(3)).has_value()) << "expired";
+}
+
+TYPED_TEST_P(StoreSuite, WordsAndWhitelistBumpTheirVersion) {
+  auto& w = this->s().words();
+  auto v0 = w.version();
+  EXPECT_EQ(w.add({"bad", "worse", "bad", ""}, kT0), 2);
+  EXPECT_GT(w.version(), v0);
+  auto v1 = w.version();
+  EXPECT_EQ(w.add({"bad"}, kT0), 0);
+  EXPECT_EQ(w.version(), v1) << "no change, no bump";
+  EXPECT_EQ(w.list(), (std::vector<std::string>{"bad", "worse"}));
+  EXPECT_TRUE(w.remove("bad"));
+  EXPECT_FALSE(w.remove("bad"));
+  auto& wl = this->s().whitelist();
+  auto u0 = wl.version();
+  EXPECT_TRUE(wl.add("vip", kT0));
+  EXPECT_FALSE(wl.add("vip", kT0));
+  EXPECT_GT(wl.version(), u0);
+  EXPECT_EQ(wl.list(), std::vector<std::string>{"vip"});
+  EXPECT_TRUE(wl.remove("vip"));
+  EXPECT_TRUE(wl.list().empty());
+}
+
+TYPED_TEST_P(StoreSuite, NotifiesAreKeptOnceByNotifyId) {
+  auto& n = this->s().notifies();
+  NotifyRecord r{"N1", "100000000001", "TRADE_SUCCESS", "ok", "a=b", kT0};
+  EXPECT_EQ(n.save(r), NotifySaveOutcome::Inserted);
+  r.raw_body = "changed";
+  EXPECT_EQ(n.save(r), NotifySaveOutcome::Duplicate);
+  EXPECT_EQ(n.get("N1")->raw_body, "a=b") << "the first body is kept";
+  EXPECT_EQ(n.count(), 1);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(StoreSuite, ProductsAddListEnableDisable,
+                            AccountsGrantConsumeRefundFreeze, ConcurrentConsumersNeverOverdraw,
+                            OrderInsertGetAndUniqueId, EveryStateEventPairThroughTheStore,
+                            UnknownOrdersAreReportedNotCreated,
+                            PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce,
+                            TwoConnectionsRacingOnOneTransitionOneWins,
+                            SameTransitionRacedByManyConnectionsAppliesOnce,
+                            AThousandConcurrentDeliveriesGrantOnce,
+                            DueSelectionHonoursWindowsBackoffAndPaging,
+                            ReusableOrderIsTheNewestCreatedForUserAndProduct,
+                            LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst,
+                            LoginCodesAreSingleUseAndExpire, WordsAndWhitelistBumpTheirVersion,
+                            NotifiesAreKeptOnceByNotifyId);
+
+}  // namespace chatglmd::store::suite
