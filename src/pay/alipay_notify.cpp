@@ -12,6 +12,14 @@ std::string notify_sign_content(const Params& params, EmptyValues empties) {
   return sign_content(std::move(p), empties);
 }
 
+std::string sign_notify_body(Params params, const RsaSigner& alipay_private_key) {
+  std::erase_if(params, [](const auto& kv) { return kv.first == "sign" || kv.first == "sign_type"; });
+  const std::string sign = alipay_private_key.sign(notify_sign_content(params, EmptyValues::Drop));
+  params.emplace_back("sign", sign);
+  params.emplace_back("sign_type", "RSA2");
+  return form_encode(params);
+}
+
 ParsedNotify parse_notify(std::string_view body, const RsaVerifier& alipay_key) {
   ParsedNotify n;
   auto params = form_decode(body);
@@ -32,7 +40,8 @@ ParsedNotify parse_notify(std::string_view body, const RsaVerifier& alipay_key) 
   f.gmt_payment = parse_alipay_time(get("gmt_payment"));
 
   const std::string sign = get("sign");
-  if (sign.empty()) return n;
+  // We verify SHA256withRSA only; a notify that says otherwise (or lost its tail) is not ours.
+  if (sign.empty() || get("sign_type") != "RSA2") return n;
   n.signature_ok = alipay_key.verify(notify_sign_content(n.params, EmptyValues::Drop), sign);
   // Current Java drops empty values, older signers kept them (node does): try both.
   const bool had_empties = std::any_of(n.params.begin(), n.params.end(), [](const auto& kv) {

@@ -39,6 +39,10 @@ ParsedNotify parse_notify(std::string_view body, const RsaVerifier& alipay_key);
 // The string that is signed: without sign and sign_type, empties dropped or kept, sorted.
 std::string notify_sign_content(const Params& params, EmptyValues empties);
 
+// Alipay's side of the same rule: signs `params` (sign/sign_type ignored), appends sign and
+// sign_type=RSA2, form-encodes. For the simulator and the tests.
+std::string sign_notify_body(Params params, const RsaSigner& alipay_private_key);
+
 enum class NotifyVerdict {
   Ok,             // verified, ours, amount matches, TRADE_SUCCESS or TRADE_FINISHED
   BadSignature,   // unsigned, forged, altered or truncated
