@@ -1,0 +1,59 @@
+#pragma once
+// The fake Alipay gateway of chatglmd-sim. It checks our request signatures with the app public
+// key, signs its answers with the "Alipay" key, keeps trades in memory, and sends signed notifies.
+//
+// Gateway (what chatglmd and the SDK talk to):
+//   POST /gateway.do                 alipay.trade.precreate | query | close (form body + signed query)
+//   GET|POST /gateway.do             alipay.trade.page.pay: HTML pay page with a "Pay" button
+// Buyer actions (HTML, what a browser or the QR "scan" opens):
+//   POST /sim/alipay/pay             form or JSON {out_trade_no}: TRADE_SUCCESS + notify to notify_url
+//   GET  /sim/alipay/scan?out_trade_no=X   scan a precreate QR: the trade now exists, shows the pay page
+// Control API (JSON in, JSON out):
+//   POST /sim/alipay/reset                 forget trades, faults, notify log; cancel pending notifies
+//   GET  /sim/alipay/trades                all trades
+//   GET  /sim/alipay/trade?out_trade_no=X  one trade (404 when unknown)
+//   POST /sim/alipay/trade   {out_trade_no, total_amount?, status?, subject?, notify_url?, app_id?,
+//                             notify?: bool}  create or change a trade (exists at once, scanned);
+//                            notify:true sends a notify for its new state
+//   POST /sim/alipay/scan    {out_trade_no}   a precreate trade becomes visible (WAIT_BUYER_PAY)
+//   POST /sim/alipay/notify  {out_trade_no}   (re)send the notify for the trade's current state
+//   GET  /sim/alipay/notifies              every notify attempt: url, attempt, status, reply, ok
+//   POST /sim/alipay/fault   {kind, method?: "alipay.trade.query" | "*" (default), count?: N
+//                             (default 0 = permanent), delay_ms?, status?}
+//        kind: latency (delay_ms, then a normal answer) | hang | drop | http_error (status, default
+//              502) | system_error (40004 ACQ.SYSTEM_ERROR) | bad_sign | no_sign | truncate
+//   POST /sim/alipay/faults/clear
+//   POST /sim/alipay/config  {seller_id?, notify_schedule_ms?: [200, 500, ...]}
+// Notifies: POSTed with Alipay's malformed Content-Type; retried on anything but `success` after
+// each delay of notify_schedule_ms (default 200, 500, 1000, 2000, 4000 ms), same notify_id.
+#include <memory>
+#include <string>
+
+#include "sim_http.hpp"
+
+namespace chatglmd::sim {
+
+struct AlipaySimOptions {
+  std::string alipay_private_key_path;  // signs answers and notifies (tests/fixtures/ali_pkcs1.pem)
+  std::string app_public_key_path;      // verifies our requests (tests/fixtures/app_pub.pem)
+  std::string seller_id = "2088102177649450";
+};
+
+class AlipayGatewaySim {
+ public:
+  // Throws std::runtime_error when a key does not load: the sim cannot run without them.
+  explicit AlipayGatewaySim(const AlipaySimOptions& options);
+  ~AlipayGatewaySim();
+  AlipayGatewaySim(const AlipayGatewaySim&) = delete;
+  AlipayGatewaySim& operator=(const AlipayGatewaySim&) = delete;
+
+  bool handles(const SimRequest& request) const;
+  // Thread-safe; never blocks on the network (notifies go out on the sim's own io thread).
+  SimResponse handle(const SimRequest& request);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatglmd::sim

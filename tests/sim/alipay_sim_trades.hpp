@@ -1,0 +1,65 @@
+#pragma once
+// The fake gateway's memory: trades and injected faults. Not thread-safe; the sim locks.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/money.hpp"
+#include "core/time.hpp"
+
+namespace chatglmd::sim {
+
+struct SimTrade {
+  std::string out_trade_no;
+  std::string trade_no;
+  std::string status = "WAIT_BUYER_PAY";  // WAIT_BUYER_PAY | TRADE_SUCCESS | TRADE_CLOSED
+  core::Fen amount;
+  std::string subject;
+  std::string app_id;
+  std::string notify_url;
+  std::string return_url;
+  bool scanned = true;  // precreate trades exist for query/close only after a scan
+  core::UtcMs created;
+  std::optional<core::UtcMs> paid_at;
+  std::string notify_id;  // the same across re-sends
+};
+
+class TradeBook {
+ public:
+  // Visible = exists for query/close (a precreate trade nobody scanned is not).
+  SimTrade* find_visible(std::string_view out_trade_no);
+  SimTrade* find_any(std::string_view out_trade_no);
+  SimTrade& create(SimTrade trade, core::UtcMs now);
+  std::vector<const SimTrade*> all() const;
+  void clear() { trades_.clear(); }
+
+ private:
+  std::map<std::string, SimTrade, std::less<>> trades_;
+  long next_seq_ = 1;
+};
+
+enum class FaultKind { Latency, Hang, Drop, HttpError, SystemError, BadSign, NoSign, Truncate };
+std::optional<FaultKind> parse_fault_kind(std::string_view name);
+
+struct Fault {
+  FaultKind kind = FaultKind::HttpError;
+  std::string method = "*";
+  int remaining = 0;  // calls left; 0 = permanent
+  int delay_ms = 0;
+  int status = 502;
+};
+
+class FaultBook {
+ public:
+  void add(Fault f) { faults_.push_back(std::move(f)); }
+  void clear() { faults_.clear(); }
+  // Faults that hit this call of `method`, counting it against limited ones.
+  std::vector<Fault> take(std::string_view method);
+
+ private:
+  std::vector<Fault> faults_;
+};
+
+}  // namespace chatglmd::sim
