@@ -1,0 +1,78 @@
+#pragma once
+// A job repairs what the outside world breaks: it selects due orders and brings each one as far
+// as the gateway allows. The runner (runner.hpp) owns everything common: the lease, batches,
+// bounded concurrency, backoff, the job_run row and metrics. A job is one small class.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/order.hpp"
+#include "core/time.hpp"
+#include "store/store.hpp"
+
+namespace chatglmd::pay {
+class PaymentGateway;
+}
+
+namespace chatglmd::jobs {
+
+class JobMetrics;
+
+// Named defaults and bounds, next to the option they belong to.
+inline constexpr int kDefaultBatch = 50;
+inline constexpr int kMaxBatch = 1000;
+inline constexpr int kDefaultConcurrency = 16;
+inline constexpr int kMaxConcurrency = 256;
+inline constexpr std::chrono::minutes kDefaultLease{2};
+inline constexpr std::chrono::minutes kDefaultBudget{1};
+
+struct JobSettings {
+  bool enabled = true;
+  core::Millis interval{std::chrono::minutes(1)};  // fixed delay between the end of a tick and the next
+  core::Millis after{std::chrono::minutes(1)};     // how old an order must be before it is due
+  int batch = kDefaultBatch;
+  int concurrency = kDefaultConcurrency;
+  core::Millis lease{kDefaultLease};
+  core::Millis budget{kDefaultBudget};  // a tick stops taking new batches after this long
+};
+
+struct JobContext {
+  const core::Clock& clock;
+  store::Store& store;
+  pay::PaymentGateway& gateway;
+  JobSettings settings;
+  core::Millis close_after{std::chrono::minutes(30)};  // the timeout-close threshold (reconcile stops there)
+  bool dry_run = false;
+  const std::atomic<bool>* stopping = nullptr;  // set by SIGTERM: finish in-flight items, take no more
+  JobMetrics* metrics = nullptr;
+  bool stop_requested() const { return stopping && stopping->load(); }
+};
+
+enum class ItemStatus {
+  Done,     // the order reached the state the facts allow (closed, paid+delivered, still waiting)
+  Unclear,  // the gateway gave no answer we can trust: nothing changed, retried later with backoff
+  Skipped,  // not ours any more (moved by someone else meanwhile)
+};
+
+struct ItemResult {
+  ItemStatus status = ItemStatus::Unclear;
+  std::string detail;
+};
+
+class Job {
+ public:
+  virtual ~Job() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view summary() const = 0;
+  virtual JobSettings defaults() const = 0;
+  // Due orders with id > after_id, ordered by id.
+  virtual std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id, int limit) = 0;
+  virtual store::OrderRepository::Backlog backlog(JobContext& ctx) = 0;
+  // Runs on a worker thread; may block on the gateway.
+  virtual ItemResult handle(JobContext& ctx, const core::Order& order) = 0;
+};
+
+}  // namespace chatglmd::jobs

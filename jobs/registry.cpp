@@ -1,0 +1,24 @@
+#include "jobs/registry.hpp"
+
+#include "jobs/reconcile_job.hpp"
+#include "jobs/replenish_shipment_job.hpp"
+#include "jobs/timeout_close_job.hpp"
+
+namespace chatglmd::jobs {
+
+std::vector<std::unique_ptr<Job>> make_jobs() {
+  std::vector<std::unique_ptr<Job>> jobs;
+  jobs.push_back(std::make_unique<TimeoutCloseJob>());
+  jobs.push_back(std::make_unique<ReplenishShipmentJob>());
+  jobs.push_back(std::make_unique<ReconcileJob>());
+  return jobs;
+}
+
+Job* find_job(const std::vector<std::unique_ptr<Job>>& jobs, std::string_view name) {
+  for (const auto& j : jobs) {
+    if (j->name() == name) return j.get();
+  }
+  return nullptr;
+}
+
+}  // namespace chatglmd::jobs

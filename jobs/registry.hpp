@@ -1,0 +1,14 @@
+#pragma once
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "jobs/job.hpp"
+
+namespace chatglmd::jobs {
+
+// Every job, listed once, explicitly (registry.cpp). Adding a job: one file plus one line there.
+std::vector<std::unique_ptr<Job>> make_jobs();
+Job* find_job(const std::vector<std::unique_ptr<Job>>& jobs, std::string_view name);
+
+}  // namespace chatglmd::jobs

@@ -1,0 +1,23 @@
+#pragma once
+// What the jobs do with a gateway answer, shared by timeout-close, reconcile and the admin
+// `order close` / `order reconcile` commands.
+#include "jobs/job.hpp"
+
+namespace chatglmd::pay {
+struct TradeQueryResult;
+}
+
+namespace chatglmd::jobs {
+
+// Gateway confirmed the trade is closed or never existed: CREATED -> CLOSED here.
+ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause cause,
+                         const std::string& detail);
+
+// Acts on a trade.query answer: Paid -> settle (PAID + deliver), Closed -> close here,
+// NotExist -> close here only when `close_if_not_exist`, Waiting -> leave, Unclear -> retry.
+ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Cause cause,
+                             const pay::TradeQueryResult& q, bool close_if_not_exist);
+
+ItemResult describe_query_for_dry_run(const pay::TradeQueryResult& q, std::string_view otherwise);
+
+}  // namespace chatglmd::jobs

@@ -1,0 +1,53 @@
+#include "jobs/timeout_close_job.hpp"
+
+#include <fmt/format.h>
+
+#include "jobs/settle_from_gateway.hpp"
+#include "pay/payment_gateway.hpp"
+
+namespace chatglmd::jobs {
+
+using CloseKind = pay::TradeCloseResult::Kind;
+
+JobSettings TimeoutCloseJob::defaults() const {
+  JobSettings s;
+  s.interval = std::chrono::minutes(1);
+  s.after = std::chrono::minutes(30);
+  return s;
+}
+
+std::vector<core::Order> TimeoutCloseJob::select_due(JobContext& ctx, std::int64_t after_id, int limit) {
+  auto now = ctx.clock.now();
+  return ctx.store.orders().due_created(core::UtcMs{0}, now - ctx.settings.after, now, after_id, limit);
+}
+
+store::OrderRepository::Backlog TimeoutCloseJob::backlog(JobContext& ctx) {
+  return ctx.store.orders().backlog_created(core::UtcMs{0}, ctx.clock.now() - ctx.settings.after);
+}
+
+ItemResult TimeoutCloseJob::handle(JobContext& ctx, const core::Order& order) {
+  if (ctx.dry_run) {
+    // A dry run may ask, but closing is a change at the gateway: report what a tick would do.
+    auto q = ctx.gateway.query(order.order_id);
+    return describe_query_for_dry_run(q, "close");
+  }
+  auto closed = ctx.gateway.close(order.order_id);
+  switch (closed.kind) {
+    case CloseKind::Closed:
+    case CloseKind::NotExist:
+      return close_locally(ctx, order, core::Cause::TimeoutClose, closed.detail);
+    case CloseKind::StatusError: {
+      // Not WAIT_BUYER_PAY any more: paid (deliver) or closed there (close here). Ask.
+      auto q = ctx.gateway.query(order.order_id);
+      if (q.kind == pay::TradeQueryResult::Kind::Waiting ||
+          q.kind == pay::TradeQueryResult::Kind::NotExist)
+        return {ItemStatus::Unclear, fmt::format("close said status error, query said {}", q.detail)};
+      return settle_from_query(ctx, order, core::Cause::TimeoutClose, q, /*close_if_not_exist=*/false);
+    }
+    case CloseKind::Unclear:
+      break;
+  }
+  return {ItemStatus::Unclear, fmt::format("close unclear: {}", closed.detail)};
+}
+
+}  // namespace chatglmd::jobs
