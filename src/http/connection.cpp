@@ -1,0 +1,491 @@
+#include "http/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "http/pending.hpp"
+
+namespace chatglmd::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// What handlers get: forwards to the Pending state and wakes the connection.
+class ExchangeImpl final : public Exchange {
+ public:
+  ExchangeImpl(std::shared_ptr<Pending> p, Request request, std::shared_ptr<ServerImpl> server,
+               Connection::Executor executor)
+      : p_(std::move(p)), request_(std::move(request)), server_(std::move(server)),
+        executor_(executor) {}
+
+  ~ExchangeImpl() override {
+    bool wake = false;
+    {
+      std::lock_guard lock(p_->mutex);
+      if (p_->phase == Pending::Phase::waiting) {
+        // A handler that forgot to answer is a bug; the client still gets a clear answer.
+        p_->phase = Pending::Phase::whole;
+        p_->response = is_openai_path(request_.path)
+                           ? openai_error(500, "no answer", "server_error")
+                           : envelope(code::unknown_error, "no answer");
+        wake = true;
+      } else if (p_->phase == Pending::Phase::streaming && !p_->finished) {
+        p_->aborted = true;
+        wake = true;
+      }
+    }
+    if (wake) p_->wake();
+  }
+
+  const Request& request() const override { return request_; }
+
+  void respond(Response response) override {
+    {
+      std::lock_guard lock(p_->mutex);
+      if (p_->phase != Pending::Phase::waiting || p_->cancelled) return;
+      p_->phase = Pending::Phase::whole;
+      p_->response = std::move(response);
+    }
+    p_->wake();
+  }
+
+  void start_stream(int status, std::string content_type, Headers headers) override {
+    {
+      std::lock_guard lock(p_->mutex);
+      if (p_->phase != Pending::Phase::waiting || p_->cancelled) return;
+      p_->phase = Pending::Phase::streaming;
+      p_->stream_status = status;
+      p_->stream_content_type = std::move(content_type);
+      p_->stream_headers = std::move(headers);
+    }
+    p_->wake();
+  }
+
+  bool write(std::string piece) override {
+    {
+      std::lock_guard lock(p_->mutex);
+      if (p_->cancelled || p_->overflow || p_->phase != Pending::Phase::streaming || p_->finished)
+        return false;
+      if (piece.empty()) return true;
+      p_->queued += piece;
+      if (p_->queued.size() > server_->config.stream_queue_limit) p_->overflow = true;
+    }
+    p_->wake();
+    return true;
+  }
+
+  void finish() override {
+    {
+      std::lock_guard lock(p_->mutex);
+      if (p_->phase != Pending::Phase::streaming || p_->finished) return;
+      p_->finished = true;
+    }
+    p_->wake();
+  }
+
+  void on_cancel(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(p_->mutex);
+      if (!p_->cancelled) {
+        p_->on_cancel = std::move(fn);
+        return;
+      }
+    }
+    if (fn) fn();
+  }
+
+  bool cancelled() const override {
+    std::lock_guard lock(p_->mutex);
+    return p_->cancelled;
+  }
+
+  void run_blocking(std::function<void()> work) override {
+    server_->runtime.post_blocking(std::move(work));
+  }
+
+  void post(std::function<void()> fn) override { asio::post(executor_, std::move(fn)); }
+
+ private:
+  std::shared_ptr<Pending> p_;
+  Request request_;
+  std::shared_ptr<ServerImpl> server_;
+  Connection::Executor executor_;
+};
+
+bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+
+void set_headers(bhttp::fields& f, const Headers& headers) {
+  for (const auto& [k, v] : headers) f.insert(k, v);
+}
+
+std::optional<Request> to_request(const bhttp::request<bhttp::string_body>& msg, const std::string& peer) {
+  Request r;
+  r.method = std::string(msg.method_string());
+  r.target = std::string(msg.target());
+  r.version = static_cast<int>(msg.version());
+  auto url = boost::urls::parse_origin_form(r.target);
+  if (!url) return std::nullopt;
+  r.path = std::string(url->encoded_path());
+  for (auto s : url->segments()) r.segments.push_back(std::string(s));
+  if (url->has_query()) r.query = parse_form(url->encoded_query()).value_or(Form{});
+  for (const auto& f : msg) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  r.body = msg.body();
+  r.peer = peer;
+  return r;
+}
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<ServerImpl> server, asio::ip::tcp::socket socket,
+                       Executor executor)
+    : server_(std::move(server)),
+      executor_(executor),
+      stream_(std::move(socket)),
+      signal_(executor_),
+      open_(server_->metrics.open_connections) {
+  boost::system::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+Connection::~Connection() = default;
+
+void Connection::on_drain() {
+  closing_ = true;
+  if (idle_) {
+    boost::system::error_code ec;
+    stream_.socket().close(ec);
+  }
+}
+
+void Connection::force_close() {
+  closing_ = true;
+  if (current_) cancel_pending(current_);
+  boost::system::error_code ec;
+  stream_.socket().close(ec);
+  signal_.cancel();
+}
+
+void Connection::cancel_pending(const std::shared_ptr<Pending>& p) {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(p->mutex);
+    if (p->cancelled) return;
+    p->cancelled = true;
+    fn = std::move(p->on_cancel);
+  }
+  signal_.cancel();
+  if (fn) fn();
+}
+
+awaitable<void> Connection::wait_signal() {
+  signal_.expires_at(std::chrono::steady_clock::time_point::max());
+  co_await signal_.async_wait(use_tuple);
+}
+
+awaitable<void> Connection::run() {
+  auto self = shared_from_this();
+  for (;;) {
+    if (closing_ || server_->draining) break;
+    if (!co_await serve_one()) break;
+  }
+  boost::system::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+  current_.reset();
+  server_->remove(this);
+}
+
+awaitable<void> Connection::reply_error_and_close(int status, std::string info, bool openai) {
+  Response r = openai ? openai_error(status, info, "invalid_request_error")
+                      : envelope_status(status, code::bad_parameter, info);
+  co_await write_whole(std::move(r), {}, false, version_);
+  server_->metrics.requests.labels({"invalid", std::to_string(status)}).inc();
+  // Read what the client still sends before closing: closing with unread data makes the kernel
+  // send a reset, which can destroy the answer before the client reads it.
+  boost::system::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream_.expires_after(server_->config.linger);
+  for (;;) {
+    buffer_.clear();
+    auto [rec, n] = co_await stream_.async_read_some(buffer_.prepare(64 * 1024), use_tuple);
+    if (rec) break;
+  }
+}
+
+awaitable<bool> Connection::serve_one() {
+  const auto& cfg = server_->config;
+  if (buffer_.size() == 0) {
+    // Waiting for the next request: only the idle timeout applies.
+    idle_ = true;
+    stream_.expires_after(cfg.idle_timeout);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
+    idle_ = false;
+    if (ec) co_return false;
+    buffer_.commit(n);
+  }
+
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
+  parser.body_limit(cfg.max_body);
+  stream_.expires_after(cfg.read_timeout);
+  auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+  if (!hec && !parser.is_done()) {
+    auto expect = parser.get()[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
+      auto [wec, wn] = co_await bhttp::async_write(stream_, cont, use_tuple);
+      if (wec) co_return false;
+    }
+    auto [bec, bn] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
+    hec = bec;
+  }
+  if (hec) {
+    // The path is known once the header parsed (an oversized body), else it is the envelope API.
+    const bool openai = parser.is_header_done() && is_openai_path(parser.get().target());
+    if (hec == bhttp::error::end_of_stream || hec == asio::error::eof) co_return false;
+    if (hec == bhttp::error::body_limit) {
+      co_await reply_error_and_close(
+          413, "request body larger than " + std::to_string(cfg.max_body) + " bytes", openai);
+    } else if (hec == bhttp::error::header_limit) {
+      co_await reply_error_and_close(431, "request header too large", openai);
+    } else if (is_timeout(hec)) {
+      co_await reply_error_and_close(408, "request not received in time", openai);
+    } else if (hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
+      co_await reply_error_and_close(400, "malformed request: " + hec.message(), openai);
+    }
+    co_return false;
+  }
+
+  auto started = std::chrono::steady_clock::now();
+  auto msg = parser.release();
+  version_ = static_cast<int>(msg.version());
+  bool keep_alive = msg.keep_alive() && !closing_ && !server_->draining;
+  auto request = to_request(msg, peer_);
+  if (!request) {
+    co_await reply_error_and_close(400, "malformed request target", false);
+    co_return false;
+  }
+
+  std::string origin(request->header("Origin"));
+  Headers cors_headers = server_->cors.response_headers(origin);
+  std::string route;
+  int status = 0;
+  bool keep = false;
+
+  if (request->method == "OPTIONS" && !origin.empty() &&
+      !request->header("Access-Control-Request-Method").empty()) {
+    route = "preflight";
+    Response r = server_->cors.preflight(origin, request->header("Access-Control-Request-Headers"));
+    status = r.status;
+    keep = co_await write_whole(std::move(r), {}, keep_alive, request->version);
+  } else {
+    auto match = server_->router.match(request->method, request->segments);
+    const bool openai = is_openai_path(request->path);
+    if (!match.handler) {
+      Response r;
+      if (!match.allowed_methods.empty()) {
+        route = "method_not_allowed";
+        r = openai ? openai_error(405, "method not allowed", "invalid_request_error")
+                   : envelope_status(405, code::bad_parameter, "method not allowed");
+        std::string allow;
+        for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+        r.headers.emplace_back("Allow", allow);
+      } else {
+        route = "not_found";
+        r = openai ? openai_error(404, "no such endpoint: " + request->path, "invalid_request_error")
+                   : envelope_status(404, code::not_found, "no such endpoint: " + request->path);
+      }
+      status = r.status;
+      keep = co_await write_whole(std::move(r), cors_headers, keep_alive, request->version);
+    } else {
+      route = match.route;
+      request->params = std::move(match.params);
+      auto p = std::make_shared<Pending>();
+      std::weak_ptr<Connection> weak = weak_from_this();
+      auto executor = executor_;
+      p->wake = [weak, executor] {
+        asio::post(executor, [weak] {
+          if (auto c = weak.lock()) c->signal_.cancel();
+        });
+      };
+      current_ = p;
+      {
+        auto ex = std::make_shared<ExchangeImpl>(p, std::move(*request), server_, executor_);
+        try {
+          (*match.handler)(ex);
+        } catch (const std::exception& e) {
+          spdlog::error("http: handler for {} threw: {}", route, e.what());
+          ex->respond(openai ? openai_error(500, "internal error", "server_error")
+                             : envelope(code::unknown_error, "internal error"));
+        }
+      }
+      keep = co_await drive(p, cors_headers, keep_alive, status);
+      current_.reset();
+    }
+  }
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  server_->metrics.requests.labels({route, std::to_string(status)}).inc();
+  server_->metrics.latency.labels({route}).observe(seconds);
+  co_return keep;
+}
+
+awaitable<bool> Connection::drive(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
+                                  bool keep_alive, int& status) {
+  for (;;) {
+    std::unique_lock lock(p->mutex);
+    if (p->cancelled && p->phase != Pending::Phase::streaming) {
+      // The client left (or the drain bound passed) before the answer: nobody to write to.
+      p->phase = Pending::Phase::done;
+      status = 499;  // nginx's "client closed request", for the metrics only
+      co_return false;
+    }
+    if (p->phase == Pending::Phase::whole) {
+      Response r = std::move(p->response);
+      p->phase = Pending::Phase::done;
+      lock.unlock();
+      status = r.status;
+      bool keep = keep_alive && !r.close;
+      co_return co_await write_whole(std::move(r), cors_headers, keep, version_);
+    }
+    if (p->phase == Pending::Phase::streaming) {
+      lock.unlock();
+      co_return co_await stream(p, cors_headers, status);
+    }
+    lock.unlock();
+    start_watch(p);
+    co_await wait_signal();
+  }
+}
+
+void Connection::start_watch(const std::shared_ptr<Pending>& p) {
+  if (p->watching) return;
+  p->watching = true;
+  asio::co_spawn(executor_, watch(p), asio::detached);
+}
+
+// Notices a client that goes away while its answer is pending or streaming: the socket turns
+// readable with EOF or an error. Data instead means a pipelined request: stop watching then.
+awaitable<void> Connection::watch(std::shared_ptr<Pending> p) {
+  auto self = shared_from_this();
+  for (;;) {
+    auto [ec] = co_await stream_.socket().async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+    {
+      std::lock_guard lock(p->mutex);
+      if (p->phase == Pending::Phase::done || p->cancelled) co_return;
+    }
+    if (!ec) {
+      char c;
+      ssize_t n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) co_return;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+    }
+    cancel_pending(p);
+    co_return;
+  }
+}
+
+awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
+                                   int& status) {
+  metrics::GaugeGuard open_stream(server_->metrics.open_streams);
+  bhttp::response<bhttp::empty_body> head;
+  {
+    std::lock_guard lock(p->mutex);
+    head.result(static_cast<unsigned>(p->stream_status));
+    status = p->stream_status;
+    head.set(bhttp::field::content_type, p->stream_content_type);
+    set_headers(head, p->stream_headers);
+  }
+  head.version(11);
+  set_headers(head, cors_headers);
+  head.set(bhttp::field::cache_control, "no-cache");
+  head.set("X-Accel-Buffering", "no");  // tell a reverse proxy in front not to buffer the stream
+  head.keep_alive(false);
+  head.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  stream_.expires_after(server_->config.write_timeout);
+  auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
+  if (hec) {
+    cancel_pending(p);
+    co_return false;
+  }
+  start_watch(p);
+  for (;;) {
+    std::unique_lock lock(p->mutex);
+    if (p->cancelled) break;
+    if (p->overflow) {
+      lock.unlock();
+      spdlog::warn("http: stream to {} cancelled: client reads slower than the answer arrives", peer_);
+      cancel_pending(p);
+      break;
+    }
+    if (!p->queued.empty()) {
+      std::string batch = std::move(p->queued);
+      p->queued.clear();
+      lock.unlock();
+      stream_.expires_after(server_->config.write_timeout);
+      auto [wec, wn] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(batch)), use_tuple);
+      if (wec) {
+        cancel_pending(p);
+        break;
+      }
+      continue;
+    }
+    if (p->finished) {
+      p->phase = Pending::Phase::done;
+      lock.unlock();
+      stream_.expires_after(server_->config.write_timeout);
+      co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
+      co_return false;
+    }
+    if (p->aborted) {
+      p->phase = Pending::Phase::done;
+      break;
+    }
+    lock.unlock();
+    stream_.expires_never();
+    co_await wait_signal();
+  }
+  {
+    std::lock_guard lock(p->mutex);
+    p->phase = Pending::Phase::done;
+  }
+  co_return false;
+}
+
+awaitable<bool> Connection::write_whole(Response r, const Headers& cors_headers, bool keep_alive,
+                                        int version) {
+  bhttp::response<bhttp::string_body> res;
+  res.version(version == 10 ? 10 : 11);
+  res.result(static_cast<unsigned>(r.status));
+  if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
+  set_headers(res, r.headers);
+  set_headers(res, cors_headers);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  stream_.expires_after(server_->config.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
+  co_return !ec && keep_alive;
+}
+
+}  // namespace chatglmd::http

@@ -1,0 +1,61 @@
+#pragma once
+// One accepted TCP connection: reads requests one at a time (so a pipelining client has at
+// most one request in flight and the parser limits bound what it can queue), dispatches them
+// and writes whole or streamed answers.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/server_impl.hpp"
+
+namespace chatglmd::http {
+
+struct Pending;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Executor = boost::asio::strand<boost::asio::io_context::executor_type>;
+  // `socket` must use `executor` (the connection's strand), so Beast's timers run on it too.
+  Connection(std::shared_ptr<ServerImpl> server, boost::asio::ip::tcp::socket socket,
+             Executor executor);
+  ~Connection();
+  boost::asio::awaitable<void> run();
+  // Both run on the connection's strand.
+  void on_drain();     // idle: close now; busy: close after the current answer
+  void force_close();  // cancel the answer in flight and close
+
+  Executor executor() { return executor_; }
+
+ private:
+  boost::asio::awaitable<bool> serve_one();
+  boost::asio::awaitable<void> wait_signal();
+  boost::asio::awaitable<bool> drive(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
+                                     bool keep_alive, int& status);
+  boost::asio::awaitable<bool> stream(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
+                                      int& status);
+  boost::asio::awaitable<void> watch(std::shared_ptr<Pending> p);
+  boost::asio::awaitable<bool> write_whole(Response r, const Headers& cors_headers, bool keep_alive,
+                                           int version);
+  boost::asio::awaitable<void> reply_error_and_close(int status, std::string info, bool openai);
+  void start_watch(const std::shared_ptr<Pending>& p);
+  void cancel_pending(const std::shared_ptr<Pending>& p);
+
+  std::shared_ptr<ServerImpl> server_;
+  Executor executor_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  boost::asio::steady_timer signal_;
+  std::string peer_;
+  std::shared_ptr<Pending> current_;
+  int version_ = 11;
+  bool idle_ = false;
+  bool closing_ = false;
+  metrics::GaugeGuard open_;
+};
+
+}  // namespace chatglmd::http

@@ -1,0 +1,55 @@
+#pragma once
+// Internals shared by server.cpp and connection.cpp; Beast/Asio live here, not in server.hpp.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "http/cors.hpp"
+#include "http/io_runtime.hpp"
+#include "http/server.hpp"
+#include "metrics/metrics.hpp"
+
+namespace chatglmd::http {
+
+class Connection;
+
+struct ServerMetrics {
+  explicit ServerMetrics(metrics::Registry& r);
+  metrics::CounterFamily& requests;      // route, status
+  metrics::HistogramFamily& latency;     // route
+  metrics::Gauge& open_streams;
+  metrics::Gauge& open_connections;
+  metrics::Counter& rejected_connections;
+};
+
+struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
+  ServerImpl(IoRuntime& runtime, ServerConfig config, Router router, metrics::Registry& registry);
+
+  IoRuntime& runtime;
+  ServerConfig config;
+  Router router;
+  CorsPolicy cors;
+  ServerMetrics metrics;
+  boost::asio::strand<boost::asio::io_context::executor_type> accept_strand;
+  boost::asio::ip::tcp::acceptor acceptor;
+  int port = 0;
+  std::atomic<bool> draining{false};
+
+  std::mutex conns_mutex;
+  std::condition_variable conns_changed;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> conns;
+
+  void add(const std::shared_ptr<Connection>& c);
+  void remove(Connection* c);
+  std::size_t count();
+  // Runs fn(connection) on each live connection's strand.
+  template <class Fn>
+  void for_each_connection(Fn fn);
+};
+
+}  // namespace chatglmd::http
