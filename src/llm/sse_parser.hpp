@@ -1,0 +1,38 @@
+#pragma once
+// Incremental Server-Sent Events parser (WHATWG rules, as the Zhipu SDKs apply them, B3):
+// bytes may be split anywhere, including inside a UTF-8 character or between CR and LF.
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace chatglmd::llm {
+
+struct SseEvent {
+  std::string event;  // "" when no event: field (the "message" type)
+  std::string data;   // data: lines joined with '\n'
+  std::string id;
+  bool is_done() const { return data == "[DONE]"; }  // OpenAI/Zhipu end marker
+};
+
+class SseParser {
+ public:
+  using Sink = std::function<void(const SseEvent&)>;
+  // Calls sink once per complete event (a blank line ends it). Unknown fields (v3 "meta:") and
+  // comment lines (":...") are ignored.
+  void feed(std::string_view bytes, const Sink& sink);
+  // The stream ended: an event without its closing blank line is dropped, as the spec says.
+  void reset();
+  // Bytes of an unfinished line kept between feeds; bounded by the caller's line size limit.
+  std::size_t buffered() const { return line_.size(); }
+
+ private:
+  void line(std::string_view text, const Sink& sink);
+
+  std::string line_;
+  bool skip_lf_ = false;  // the previous piece ended in CR: a leading LF belongs to it
+  bool at_start_ = true;  // a UTF-8 BOM may open the stream
+  bool has_data_ = false;
+  SseEvent pending_;
+};
+
+}  // namespace chatglmd::llm
