@@ -1,0 +1,118 @@
+#include "llm/jwt.hpp"
+
+#include <gtest/gtest.h>
+
+#include "llm/zhipu_token.hpp"
+
+namespace chatglmd::llm {
+namespace {
+
+using namespace std::chrono_literals;
+
+// protocols.md B6, computed with node crypto and checked with openssl and jsonwebtoken.
+constexpr const char* kApiKey = "abcdefgh12345678.0123456789abcdef";
+constexpr const char* kPayload = R"({"api_key":"abcdefgh12345678","exp":1700000210000,"timestamp":1700000000000})";
+constexpr const char* kVectorSignType =
+    "eyJhbGciOiJIUzI1NiIsInNpZ25fdHlwZSI6IlNJR04ifQ."
+    "eyJhcGlfa2V5IjoiYWJjZGVmZ2gxMjM0NTY3OCIsImV4cCI6MTcwMDAwMDIxMDAwMCwidGltZXN0YW1wIjoxNzAwMDAwMDAwMDAwfQ."
+    "neF6noPB_Bur7Ab5kxv5mgvr4KoQvpxHaff1H4iua6U";
+constexpr const char* kVectorPyJwt =
+    "eyJhbGciOiJIUzI1NiIsInNpZ25fdHlwZSI6IlNJR04iLCJ0eXAiOiJKV1QifQ."
+    "eyJhcGlfa2V5IjoiYWJjZGVmZ2gxMjM0NTY3OCIsImV4cCI6MTcwMDAwMDIxMDAwMCwidGltZXN0YW1wIjoxNzAwMDAwMDAwMDAwfQ."
+    "cx-Rgk4SqgbWDpJhyOm6H6btg6QHIsOcvjf8kslLw7M";
+
+TEST(JwtTest, ReproducesZhipuVectors) {
+  EXPECT_EQ(jwt_sign_hs256(R"({"alg":"HS256","sign_type":"SIGN"})", kPayload, "0123456789abcdef"), kVectorSignType);
+  EXPECT_EQ(jwt_sign_hs256(R"({"alg":"HS256","sign_type":"SIGN","typ":"JWT"})", kPayload, "0123456789abcdef"),
+            kVectorPyJwt);
+}
+
+TEST(JwtTest, ZhipuTokenFromApiKeyMatchesVector) {
+  auto key = ZhipuApiKey::parse(kApiKey);
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->id, "abcdefgh12345678");
+  EXPECT_EQ(key->secret, "0123456789abcdef");
+  EXPECT_EQ(make_zhipu_token(*key, core::UtcMs{1700000000000}, 210s), kVectorSignType);
+}
+
+TEST(JwtTest, ApiKeySplitsOnFirstDot) {
+  auto key = ZhipuApiKey::parse("id.sec.ret");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->id, "id");
+  EXPECT_EQ(key->secret, "sec.ret");
+  EXPECT_FALSE(ZhipuApiKey::parse("nodot"));
+  EXPECT_FALSE(ZhipuApiKey::parse(".secret"));
+  EXPECT_FALSE(ZhipuApiKey::parse("id."));
+}
+
+TEST(JwtTest, VerifiesVectorsAndRejectsTampering) {
+  auto check = jwt_verify_hs256(kVectorPyJwt, "0123456789abcdef");
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check.payload_json, kPayload);
+  EXPECT_EQ(jwt_verify_hs256(kVectorPyJwt, "wrong").error, JwtError::BadSignature);
+  std::string tampered = kVectorSignType;
+  tampered[60] = tampered[60] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(jwt_verify_hs256(tampered, "0123456789abcdef").error, JwtError::BadSignature);
+  EXPECT_EQ(jwt_verify_hs256("a.b", "k").error, JwtError::Malformed);
+  EXPECT_EQ(jwt_verify_hs256("a.b.c.d", "k").error, JwtError::Malformed);
+  EXPECT_EQ(jwt_verify_hs256("!!.??.##", "k").error, JwtError::Malformed);
+}
+
+TEST(JwtTest, Base64UrlRoundTripsEveryLength) {
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) {
+    auto encoded = base64url_encode(bytes);
+    EXPECT_EQ(encoded.find_first_of("+/="), std::string::npos);
+    auto decoded = base64url_decode(encoded);
+    ASSERT_TRUE(decoded) << i;
+    EXPECT_EQ(*decoded, bytes);
+    bytes.push_back(static_cast<char>(0xF0 + i));
+  }
+  EXPECT_FALSE(base64url_decode("abc="));
+  EXPECT_FALSE(base64url_decode("a"));
+}
+
+TEST(UserTokenTest, RoundTripAndExpiry) {
+  const core::UtcMs now{1700000000123};
+  auto token = make_user_token("oUser-1", "s3cret", now, std::chrono::hours(24 * 7));
+  auto openid = verify_user_token(token, "s3cret", now);
+  ASSERT_TRUE(openid);
+  EXPECT_EQ(*openid, "oUser-1");
+  EXPECT_TRUE(verify_user_token(token, "s3cret", now + std::chrono::hours(24 * 7) - 2s));
+  EXPECT_FALSE(verify_user_token(token, "s3cret", now + std::chrono::hours(24 * 7) + 1s));
+  EXPECT_EQ(check_user_token(token, "s3cret", now + std::chrono::hours(24 * 8), nullptr), JwtError::Expired);
+  EXPECT_FALSE(verify_user_token(token, "other", now));
+}
+
+TEST(UserTokenTest, ClaimsAreInSeconds) {
+  const core::UtcMs now{1700000000999};
+  auto token = make_user_token("u", "k", now, 60s);
+  auto check = jwt_verify_hs256(token, "k");
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check.payload_json, R"({"openId":"u","sub":"u","iat":1700000000,"exp":1700000060})");
+}
+
+TEST(UserTokenTest, RejectsOtherAlgorithmsAndMissingClaims) {
+  const core::UtcMs now{1700000000000};
+  // alg "none" with an empty signature: the classic forgery.
+  const std::string payload = base64url_encode(R"({"openId":"u","exp":1800000000})");
+  EXPECT_EQ(check_user_token(base64url_encode(R"({"alg":"none"})") + "." + payload + ".", "k", now, nullptr),
+            JwtError::BadAlgorithm);
+  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS512"})", R"({"openId":"u","exp":1800000000})", "k"), "k",
+                             now, nullptr),
+            JwtError::BadAlgorithm);
+  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"openId":"u"})", "k"), "k", now, nullptr),
+            JwtError::MissingClaim);
+  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"exp":1800000000})", "k"), "k", now, nullptr),
+            JwtError::MissingClaim);
+  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", "not json", "k"), "k", now, nullptr),
+            JwtError::Malformed);
+  std::string openid;
+  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"sub":"s","exp":1800000000})", "k"), "k", now,
+                             &openid),
+            JwtError::None);
+  EXPECT_EQ(openid, "s");
+}
+
+}  // namespace
+}  // namespace chatglmd::llm
