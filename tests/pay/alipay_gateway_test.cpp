@@ -1,0 +1,137 @@
+// AlipayGateway end to end over real sockets: our builder, net::HttpClient, the simulator's
+// Alipay half behind a loopback server, our verifier. Faults must all come back Unclear.
+#include "pay/alipay_gateway.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <thread>
+
+#include "alipay_gateway_sim.hpp"
+#include "loopback_sim_server.hpp"
+#include "support/temp_dir.hpp"
+#include "test_keys.hpp"
+
+namespace chatglmd::pay {
+namespace {
+
+using QK = TradeQueryResult::Kind;
+using CK = TradeCloseResult::Kind;
+
+struct GatewayOverSockets : ::testing::Test {
+  sim::AlipayGatewaySim sim{{testing::fixture("ali_pkcs1.pem"), testing::fixture("app_pub.pem")}};
+  test::LoopbackSimServer server{[this](const sim::SimRequest& r) { return sim.handle(r); }};
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  net::HttpClient client{io};
+  std::thread io_thread{[this] { io.run(); }};
+  core::SystemClock clock;
+  std::unique_ptr<AlipayGateway> gateway;
+
+  GatewayOverSockets() { gateway = make(PayMode::Precreate); }
+  ~GatewayOverSockets() override {
+    gateway.reset();
+    work.reset();
+    io.stop();
+    io_thread.join();
+  }
+  std::unique_ptr<AlipayGateway> make(PayMode mode) {
+    AlipayConfig c;
+    c.gateway = "http://127.0.0.1:" + std::to_string(server.port()) + "/gateway.do";
+    c.app_id = "2021000000000001";
+    c.private_key = test::key_text("app_pkcs8.pem");
+    c.alipay_public_key = test::key_text("ali_pub.pem");
+    c.notify_url = "http://127.0.0.1:9/notify";
+    c.mode = mode;
+    c.timeout = std::chrono::milliseconds(400);  // the hang fault costs this much real time
+    auto made = AlipayGateway::create(c, client, clock);
+    EXPECT_TRUE(std::holds_alternative<std::unique_ptr<AlipayGateway>>(made));
+    return std::move(std::get<std::unique_ptr<AlipayGateway>>(made));
+  }
+  sim::SimResponse control(std::string target, std::string body) {
+    return sim.handle({"POST", std::move(target), std::move(body), {{"Content-Type", "application/json"}}});
+  }
+  static core::Order order(std::string id, std::int64_t fen) {
+    core::Order o;
+    o.order_id = std::move(id);
+    o.amount = core::Fen{fen};
+    o.product_name = "测试 100 chats";
+    return o;
+  }
+};
+
+TEST_F(GatewayOverSockets, PrecreateScanQueryAndCloseInEveryState) {
+  const auto form = gateway->create_pay_form(order("400000000001", 999));
+  ASSERT_TRUE(form.ok) << form.detail;
+  EXPECT_NE(form.data.find("/sim/alipay/scan?out_trade_no=400000000001"), std::string::npos);
+  EXPECT_EQ(gateway->query("400000000001").kind, QK::NotExist);
+  EXPECT_EQ(gateway->close("400000000001").kind, CK::NotExist);
+
+  control("/sim/alipay/scan", R"({"out_trade_no":"400000000001"})");
+  EXPECT_EQ(gateway->query("400000000001").kind, QK::Waiting);
+  EXPECT_EQ(gateway->close("400000000001").kind, CK::Closed);
+  EXPECT_EQ(gateway->query("400000000001").kind, QK::Closed);
+  EXPECT_EQ(gateway->close("400000000001").kind, CK::StatusError);
+
+  control("/sim/alipay/trade", R"({"out_trade_no":"400000000002","total_amount":"9.99","status":"TRADE_SUCCESS"})");
+  const auto paid = gateway->query("400000000002");
+  EXPECT_EQ(paid.kind, QK::Paid);
+  EXPECT_EQ(paid.amount, core::Fen{999});
+  EXPECT_TRUE(paid.paid_at.has_value());
+  EXPECT_EQ(gateway->close("400000000002").kind, CK::StatusError);
+}
+
+TEST_F(GatewayOverSockets, PageModeNeedsNoServerCallAndTheFormIsAcceptedByTheSim) {
+  auto page = make(PayMode::Page);
+  control("/sim/alipay/fault", R"({"kind":"drop"})");  // a server call would fail
+  const auto form = page->create_pay_form(order("400000000003", 100));
+  ASSERT_TRUE(form.ok);
+  EXPECT_NE(form.data.find("<form"), std::string::npos);
+  control("/sim/alipay/faults/clear", "");
+  const std::string url = page->requests().page_pay_url(page->requests().trade_of(order("400000000003", 100)));
+  const auto shown = sim.handle({"GET", url.substr(url.find("/gateway.do")), "", {}});
+  EXPECT_EQ(shown.status, 200) << shown.body;
+  EXPECT_EQ(page->query("400000000003").kind, QK::Waiting);
+}
+
+TEST_F(GatewayOverSockets, EveryFaultYieldsUnclear) {
+  // Faults that damage the answer let the close happen at the gateway; the others stop it.
+  const std::vector<std::pair<std::string, QK>> kinds = {
+      {"http_error", QK::Waiting}, {"system_error", QK::Waiting}, {"drop", QK::Waiting},
+      {"hang", QK::Waiting},       {"bad_sign", QK::Closed},      {"no_sign", QK::Closed},
+      {"truncate", QK::Closed}};
+  int n = 10;
+  for (const auto& [kind, after_close] : kinds) {
+    const std::string id = "4000000000" + std::to_string(n++);
+    control("/sim/alipay/trade", R"({"out_trade_no":")" + id + R"(","total_amount":"1.00"})");
+    control("/sim/alipay/fault", R"({"kind":")" + kind + R"("})");
+    const auto q = gateway->query(id);
+    EXPECT_EQ(q.kind, QK::Unclear) << kind << ": " << q.detail;
+    EXPECT_EQ(gateway->close(id).kind, CK::Unclear) << kind;
+    control("/sim/alipay/faults/clear", "");
+    EXPECT_EQ(gateway->query(id).kind, after_close) << kind;
+  }
+  control("/sim/alipay/trade", R"({"out_trade_no":"400000000004","total_amount":"1.00"})");
+  control("/sim/alipay/fault", R"({"kind":"latency","delay_ms":1000,"count":1})");  // beyond the 400 ms timeout
+  EXPECT_EQ(gateway->query("400000000004").kind, QK::Unclear);
+  control("/sim/alipay/fault", R"({"kind":"http_error","method":"alipay.trade.precreate","count":1})");
+  EXPECT_FALSE(gateway->create_pay_form(order("400000000005", 100)).ok);
+  EXPECT_TRUE(gateway->create_pay_form(order("400000000005", 100)).ok);
+}
+
+TEST(AlipayGatewayConfig, BadKeysAreReportedWithoutKeyMaterial) {
+  boost::asio::io_context io;
+  net::HttpClient client{io};
+  core::SystemClock clock;
+  AlipayConfig c;
+  c.app_id = "2021000000000001";
+  c.private_key = "MIIEsecretbutbroken";
+  c.alipay_public_key = test::key_text("ali_pub.pem");
+  auto made = AlipayGateway::create(c, client, clock);
+  ASSERT_TRUE(std::holds_alternative<std::string>(made));
+  EXPECT_EQ(std::get<std::string>(made).find("secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace chatglmd::pay
