@@ -6,10 +6,12 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <mutex>
 #include <thread>
 
 #include "alipay_gateway_sim.hpp"
 #include "loopback_sim_server.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "test_keys.hpp"
 
@@ -118,6 +120,41 @@ TEST_F(GatewayOverSockets, EveryFaultYieldsUnclear) {
   control("/sim/alipay/fault", R"({"kind":"http_error","method":"alipay.trade.precreate","count":1})");
   EXPECT_FALSE(gateway->create_pay_form(order("400000000005", 100)).ok);
   EXPECT_TRUE(gateway->create_pay_form(order("400000000005", 100)).ok);
+}
+
+TEST_F(GatewayOverSockets, PayButtonSendsAVerifiableNotifyAndRetriesUntilSuccess) {
+  std::mutex mu;
+  std::vector<sim::SimRequest> received;
+  test::LoopbackSimServer shop{[&](const sim::SimRequest& r) {
+    std::lock_guard lock(mu);
+    received.push_back(r);
+    sim::SimResponse res;
+    res.body = received.size() < 3 ? "fail" : "success";  // make the sim retry twice
+    return res;
+  }};
+  const std::string notify_url = "http://127.0.0.1:" + std::to_string(shop.port()) + "/api/v1/sale/pay_notify";
+  control("/sim/alipay/trade", R"({"out_trade_no":"400000000020","total_amount":"12.34","subject":"测试 A&B+100%","app_id":"2021000000000001","notify_url":")" + notify_url + R"("})");
+  const auto paid = sim.handle({"POST", "/sim/alipay/pay", "out_trade_no=400000000020", {}});
+  ASSERT_EQ(paid.status, 200) << paid.body;
+
+  ASSERT_TRUE(testing::eventually([&] {
+    std::lock_guard lock(mu);
+    return received.size() >= 3;
+  }, std::chrono::seconds(10)));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(received.size(), 3u);  // nothing after `success`
+  const core::Order o = order("400000000020", 1234);
+  std::string notify_id;
+  for (const auto& r : received) {
+    EXPECT_EQ(r.header("Content-Type"), "application/x-www-form-urlencoded; text/html; charset=utf-8");
+    const ParsedNotify n = gateway->parse_notify(r.body);
+    EXPECT_TRUE(n.signature_ok);
+    EXPECT_EQ(gateway->check_notify(n, &o), NotifyVerdict::Ok);
+    EXPECT_EQ(find_param(n.params, "subject"), "测试 A&B+100%");
+    if (notify_id.empty()) notify_id = n.fields.notify_id;
+    EXPECT_EQ(n.fields.notify_id, notify_id);
+  }
+  EXPECT_EQ(gateway->query("400000000020").kind, QK::Paid);
 }
 
 TEST(AlipayGatewayConfig, BadKeysAreReportedWithoutKeyMaterial) {
