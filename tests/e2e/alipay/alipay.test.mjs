@@ -146,7 +146,14 @@ async function freePort() {
   return port;
 }
 
+// CHATGLMD_SIM_URL=http://127.0.0.1:PORT uses a sim that is already running; otherwise one is
+// started with these flags (keep them in step with tests/sim/main.cpp).
 async function startSim() {
+  if (process.env.CHATGLMD_SIM_URL) {
+    const base = process.env.CHATGLMD_SIM_URL.replace(/\/$/, '');
+    await control(base, 'reset', {});
+    return { base, stop: () => {} };
+  }
   const port = await freePort();
   const child = spawn(simBin, [
     '--listen', `127.0.0.1:${port}`,
@@ -178,7 +185,7 @@ const control = async (base, path, body) => {
   return r.json();
 };
 
-const simSkip = existsSync(simBin) ? false : `${simBin} not built`;
+const simSkip = existsSync(simBin) || process.env.CHATGLMD_SIM_URL ? false : `${simBin} not built`;
 
 test('(b) checkNotifySignV2 accepts the notifies chatglmd-sim sends', { skip: simSkip }, async () => {
   const sim = await startSim();
