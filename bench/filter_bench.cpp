@@ -34,7 +34,9 @@ void append_utf8(std::string& out, char32_t cp) {
 
 // Everyday Chinese uses a few thousand characters; draw words and text from the same pool so
 // the large dictionary really does share characters with the text.
-char32_t common_han(std::mt19937& rng) { return 0x4E00 + rng() % 3000; }
+char32_t common_han(std::mt19937& rng) {
+  return 0x4E00 + rng() % 3000;
+}
 
 const std::vector<std::string>& dictionary() {
   static const std::vector<std::string> words = [] {
@@ -118,12 +120,13 @@ std::string naive_mask(const std::vector<std::string>& words, const std::string&
   out.reserve(input.size());
   for (std::size_t i = 0; i < input.size();) {
     std::size_t len = 1;
-    while (i + len < input.size() &&
-           (static_cast<unsigned char>(input[i + len]) & 0xC0) == 0x80) {
+    while (i + len < input.size() && (static_cast<unsigned char>(input[i + len]) & 0xC0) == 0x80) {
       ++len;
     }
-    if (marked[i]) out += '*';
-    else out.append(input, i, len);
+    if (marked[i])
+      out += '*';
+    else
+      out.append(input, i, len);
     i += len;
   }
   return out;
@@ -151,8 +154,8 @@ class RecordingReporter : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
       if (run.run_type == Run::RT_Iteration || median) {
-        const double ns = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) *
-                          1e9;
+        const double ns =
+            run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e9;
         times_[run.run_name.function_name + "/" + run.run_name.args] = ns;
       }
     }
@@ -186,8 +189,8 @@ int main(int argc, char** argv) {
   std::printf("\nRatios (same run, text %zu bytes):\n", text().size());
   reporter.print_ratio("filter mask, 10,000 words vs 10 words (1.0 = independent)",
                        "BM_FilterMask/" + large, "BM_FilterMask/" + small);
-  reporter.print_ratio("filter clean scan, 10,000 words vs 10 words",
-                       "BM_FilterCleanScan/" + large, "BM_FilterCleanScan/" + small);
+  reporter.print_ratio("filter clean scan, 10,000 words vs 10 words", "BM_FilterCleanScan/" + large,
+                       "BM_FilterCleanScan/" + small);
   reporter.print_ratio("naive find, 10,000 words vs 10 words", "BM_NaiveFind/" + large,
                        "BM_NaiveFind/" + small);
   reporter.print_ratio("naive find vs filter, 10 words (speed-up)", "BM_NaiveFind/" + small,

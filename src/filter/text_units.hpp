@@ -33,8 +33,8 @@ inline TextUnit decode_unit(std::string_view text, std::size_t pos) noexcept {
     if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) return {cp, 3};
   }
   if (b0 >= 0xF0 && b0 <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    const char32_t cp = ((b0 & 0x07) << 18) | ((byte(1) & 0x3F) << 12) |
-                        ((byte(2) & 0x3F) << 6) | (byte(3) & 0x3F);
+    const char32_t cp =
+        ((b0 & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) | (byte(3) & 0x3F);
     if (cp >= 0x10000 && cp <= 0x10FFFF) return {cp, 4};
   }
   return {kInvalidByteBase + b0, 1};
@@ -43,8 +43,10 @@ inline TextUnit decode_unit(std::string_view text, std::size_t pos) noexcept {
 // Full-width ASCII (U+FF01..U+FF5E) to half-width, the ideographic space to a space, then ASCII
 // upper case to lower case: the variants people type to slip a word past a filter.
 constexpr char32_t fold_unit(char32_t cp) noexcept {
-  if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;
-  else if (cp == 0x3000) cp = U' ';
+  if (cp >= 0xFF01 && cp <= 0xFF5E)
+    cp -= 0xFEE0;
+  else if (cp == 0x3000)
+    cp = U' ';
   if (cp >= U'A' && cp <= U'Z') cp += U'a' - U'A';
   return cp;
 }

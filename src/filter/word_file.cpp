@@ -10,19 +10,27 @@ namespace {
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr std::string_view kIdeographicSpace = "\xE3\x80\x80";
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
 
 // ASCII blanks and the ideographic space, which Chinese input methods put in easily.
 std::string_view trim(std::string_view s) {
   for (;;) {
-    if (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-    else if (s.starts_with(kIdeographicSpace)) s.remove_prefix(kIdeographicSpace.size());
-    else break;
+    if (!s.empty() && is_blank(s.front()))
+      s.remove_prefix(1);
+    else if (s.starts_with(kIdeographicSpace))
+      s.remove_prefix(kIdeographicSpace.size());
+    else
+      break;
   }
   for (;;) {
-    if (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-    else if (s.ends_with(kIdeographicSpace)) s.remove_suffix(kIdeographicSpace.size());
-    else break;
+    if (!s.empty() && is_blank(s.back()))
+      s.remove_suffix(1);
+    else if (s.ends_with(kIdeographicSpace))
+      s.remove_suffix(kIdeographicSpace.size());
+    else
+      break;
   }
   return s;
 }
@@ -48,7 +56,8 @@ boost::system::result<std::vector<std::string>> load_word_file(const std::filesy
     return boost::system::error_code(EISDIR, boost::system::generic_category());
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return boost::system::error_code(errno ? errno : ENOENT, boost::system::generic_category());
+  if (!in)
+    return boost::system::error_code(errno ? errno : ENOENT, boost::system::generic_category());
   std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (in.bad()) return boost::system::error_code(EIO, boost::system::generic_category());
   return parse_word_list(content);

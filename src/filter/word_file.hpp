@@ -1,12 +1,11 @@
 #pragma once
 // Word lists as operators write them: one word a line, surrounding blanks trimmed, empty lines
 // and lines starting with '#' skipped, a UTF-8 BOM and CRLF line ends tolerated.
+#include <boost/system/result.hpp>
 #include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/system/result.hpp>
 
 namespace chatglmd::filter {
 

@@ -41,7 +41,7 @@ class WordFilter {
   // The automaton, flat: the root's transitions are a dense table by class, every other state's
   // are a sorted slice of edges_ (most states have one or two children).
   std::vector<std::uint32_t> root_next_;
-  std::vector<std::uint32_t> edge_begin_;  // size states + 1
+  std::vector<std::uint32_t> edge_begin_;                       // size states + 1
   std::vector<std::pair<std::uint32_t, std::uint32_t>> edges_;  // (class, target)
   std::vector<std::uint32_t> fail_;
   std::vector<std::uint32_t> longest_;  // units in the longest word ending at this state, or 0

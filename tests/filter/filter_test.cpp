@@ -81,15 +81,22 @@ TEST(WordFilter, MatchesFullWidthAndUpperCaseVariantsButMasksTheOriginal) {
 }
 
 TEST(WordFilter, IdeographicSpaceMatchesASpace) {
-  EXPECT_EQ(mask_with({"a b"}, "a\xE3\x80\x80" "b"), "***");
+  EXPECT_EQ(mask_with({"a b"},
+                      "a\xE3\x80\x80"
+                      "b"),
+            "***");
 }
 
 TEST(WordFilter, EmojiAndInvalidUtf8Survive) {
   const auto filter = WordFilter::build({"坏", "😀x"});
   EXPECT_EQ(filter->mask("😀😀坏😀"), "😀😀*😀");
   EXPECT_EQ(filter->mask("a😀xb"), "a**b");
-  const std::string broken = "\xFF坏\xE4\xB8" "a\x80";
-  EXPECT_EQ(filter->mask(broken), "\xFF*\xE4\xB8" "a\x80");
+  const std::string broken =
+      "\xFF坏\xE4\xB8"
+      "a\x80";
+  EXPECT_EQ(filter->mask(broken),
+            "\xFF*\xE4\xB8"
+            "a\x80");
   // A word holding a bad byte matches that byte, masked as one '*'.
   EXPECT_EQ(mask_with({"a\xFF"}, "xa\xFFy"), "x**y");
   // Bad bytes never match the characters whose code points share their value.
