@@ -25,6 +25,13 @@ Response envelope(std::string_view code, std::string_view info, boost::json::val
   return Response::json(200, o);
 }
 
+Response envelope_raw(std::string_view code, std::string_view info, std::string_view data_json) {
+  std::string body = "{\"code\":" + boost::json::serialize(boost::json::string(code)) +
+                     ",\"info\":" + boost::json::serialize(boost::json::string(info)) +
+                     ",\"data\":" + std::string(data_json) + "}";
+  return Response::text(200, std::move(body), "application/json; charset=utf-8");
+}
+
 Response envelope_status(int status, std::string_view code, std::string_view info) {
   Response r = envelope(code, info);
   r.status = status;

@@ -42,6 +42,8 @@ Response envelope(std::string_view code, std::string_view info, boost::json::val
 inline Response envelope_ok(boost::json::value data = nullptr) {
   return envelope(code::ok, "success", std::move(data));
 }
+// The same with `data_json` already serialised (for numbers Boost.JSON would print as 9.99E0).
+Response envelope_raw(std::string_view code, std::string_view info, std::string_view data_json);
 // Same body with another HTTP status (404 for an unknown path, 413 for an oversized body).
 Response envelope_status(int status, std::string_view code, std::string_view info);
 

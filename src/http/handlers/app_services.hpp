@@ -1,0 +1,85 @@
+#pragma once
+// What the handlers need from the rest of the daemon. src/app builds these and calls
+// register_routes(); nothing here owns anything. A null service turns its endpoints into a
+// clear "not configured" answer instead of a crash, so the front also runs for partial setups.
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/order.hpp"
+#include "core/time.hpp"
+#include "http/router.hpp"
+
+namespace chatglmd::store {
+class Store;
+}
+namespace chatglmd::pay {
+class PaymentGateway;
+struct ParsedNotify;
+enum class NotifyVerdict;
+}  // namespace chatglmd::pay
+namespace chatglmd::llm {
+class ChatGlmClient;
+}
+namespace chatglmd::filter {
+class FilterHolder;
+}
+namespace chatglmd::metrics {
+class Registry;
+}
+
+namespace chatglmd::http {
+
+// Notify verification with the gateway's keys and merchant identity (AlipayGateway::parse_notify
+// and check_notify in the daemon; test keys in tests).
+struct NotifyChecker {
+  std::function<pay::ParsedNotify(std::string_view body)> parse;
+  std::function<pay::NotifyVerdict(const pay::ParsedNotify&, const core::Order*)> check;
+};
+
+inline constexpr std::chrono::seconds kDefaultTokenTtl{7 * 24 * 3600};
+inline constexpr core::Millis kLoginCodeTtl{3 * 60 * 1000};
+inline constexpr core::Millis kDefaultCloseAfter{30 * 60 * 1000};
+// An order is reused only while it has at least this long left before timeout-close takes it.
+inline constexpr core::Millis kReuseMargin{5 * 60 * 1000};
+inline constexpr int kDefaultRateLimit = 20;  // chat requests per user per minute
+inline constexpr core::Millis kDefaultFreeWindow{12 * 3600 * 1000};
+
+struct HandlerSettings {
+  std::string token_secret;                      // HS256 key of user tokens
+  std::chrono::seconds token_ttl = kDefaultTokenTtl;
+  std::string wechat_token;                      // the official account's server token
+  std::string web_dir;                           // the chat and buy page; empty: not served
+  core::Millis close_after = kDefaultCloseAfter;  // [jobs.timeout-close] after
+  int rate_limit = kDefaultRateLimit;            // 0: no limit
+  int free_chats = 0;                            // per free_window for users without quota
+  core::Millis free_window = kDefaultFreeWindow;
+  std::string models_owned_by = "zhipuai";
+};
+
+struct AppServices {
+  store::Store* store = nullptr;
+  pay::PaymentGateway* gateway = nullptr;
+  NotifyChecker notify;
+  llm::ChatGlmClient* chat = nullptr;
+  filter::FilterHolder* filter = nullptr;
+  const core::Clock* clock = nullptr;
+  metrics::Registry* registry = nullptr;
+  std::function<bool()> ready;  // store and config usable (for /readyz); null: ready
+  HandlerSettings settings;
+};
+
+// Every endpoint of DESIGN.md "HTTP front".
+void register_routes(Router& router, const AppServices& services);
+
+// One area each (handlers/*.cpp), for tests that want only part of the front.
+void register_ops_routes(Router& router, const AppServices& services);
+void register_auth_routes(Router& router, const AppServices& services);
+void register_sale_routes(Router& router, const AppServices& services);
+void register_notify_routes(Router& router, const AppServices& services);
+void register_chat_routes(Router& router, const AppServices& services);
+void register_openai_routes(Router& router, const AppServices& services);
+
+}  // namespace chatglmd::http

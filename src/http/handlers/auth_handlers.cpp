@@ -1,0 +1,108 @@
+// WeChat official-account login: the account's server check, a text message answered with a
+// login code, and the code exchanged for a user token.
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <array>
+#include <random>
+
+#include "http/handlers/common.hpp"
+#include "llm/jwt.hpp"
+#include "store/store.hpp"
+
+namespace chatglmd::http {
+
+namespace {
+
+std::string sha1_hex(std::string_view text) {
+  std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+// WeChat's rule: sha1 of token, timestamp and nonce sorted as strings and concatenated.
+bool wechat_signature_ok(const std::string& token, const Form& q) {
+  if (token.empty()) return false;
+  std::array<std::string, 3> parts{token, q.get_or("timestamp"), q.get_or("nonce")};
+  std::sort(parts.begin(), parts.end());
+  return sha1_hex(parts[0] + parts[1] + parts[2]) == q.get_or("signature");
+}
+
+// The text of <tag>...</tag>, without a CDATA wrapper. WeChat messages are flat and small.
+std::string xml_field(std::string_view xml, std::string_view tag) {
+  std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
+  auto b = xml.find(open);
+  if (b == std::string_view::npos) return "";
+  b += open.size();
+  auto e = xml.find(close, b);
+  if (e == std::string_view::npos) return "";
+  std::string_view v = xml.substr(b, e - b);
+  if (v.starts_with("<![CDATA[") && v.ends_with("]]>")) v = v.substr(9, v.size() - 12);
+  return std::string(v);
+}
+
+std::string cdata(std::string_view v) { return "<![CDATA[" + std::string(v) + "]]>"; }
+
+inline constexpr int kLoginCodeDigits = 6;  // DESIGN: 4-8 digits
+inline constexpr int kLoginCodeAttempts = 5;
+
+std::string random_code() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> first(1, 9), digit(0, 9);
+  std::string code(1, static_cast<char>('0' + first(rng)));
+  while (code.size() < kLoginCodeDigits) code += static_cast<char>('0' + digit(rng));
+  return code;
+}
+
+}  // namespace
+
+void register_auth_routes(Router& router, const AppServices& s) {
+  router.add_sync("GET", "/api/v1/wx/portal/{appid}", [s](const Request& req) {
+    if (!wechat_signature_ok(s.settings.wechat_token, req.query))
+      return Response::text(200, "signature check failed");
+    return Response::text(200, req.query.get_or("echostr"));
+  });
+
+  router.add_blocking("POST", "/api/v1/wx/portal/{appid}", [s](const Request& req) {
+    if (!wechat_signature_ok(s.settings.wechat_token, req.query))
+      return Response::text(200, "signature check failed");
+    if (!s.store) return Response::text(200, "success");
+    std::string from = xml_field(req.body, "FromUserName");  // the user's openid
+    std::string to = xml_field(req.body, "ToUserName");
+    if (from.empty()) return Response::text(200, "success");  // WeChat's "no reply" answer
+    core::UtcMs now = now_of(s);
+    std::string code;
+    for (int i = 0; i < kLoginCodeAttempts && code.empty(); ++i) {
+      std::string candidate = random_code();
+      if (s.store->logins().save(candidate, from, now + kLoginCodeTtl, now)) code = candidate;
+    }
+    std::string text = code.empty() ? "登录码生成失败，请稍后再试"
+                                    : "您的验证码为：" + code + "，有效期3分钟！";
+    std::string xml = "<xml><ToUserName>" + cdata(from) + "</ToUserName><FromUserName>" + cdata(to) +
+                      "</FromUserName><CreateTime>" + std::to_string(now.ms / 1000) +
+                      "</CreateTime><MsgType>" + cdata("text") + "</MsgType><Content>" + cdata(text) +
+                      "</Content></xml>";
+    return Response::text(200, std::move(xml), "application/xml; charset=utf-8");
+  });
+
+  router.add_blocking("POST", "/api/v1/auth/login", [s](const Request& req) {
+    if (!s.store) return not_configured("the store");
+    auto form = req.form();
+    std::string code = form ? form->get_or("code") : "";
+    if (code.empty()) code = req.query.get_or("code");
+    if (code.empty()) return envelope(code::bad_parameter, "code is required");
+    core::UtcMs now = now_of(s);
+    auto openid = s.store->logins().redeem(code, now);
+    if (!openid) return envelope(code::not_authorised, "login code is wrong or expired");
+    return envelope_ok(boost::json::string(
+        llm::make_user_token(*openid, s.settings.token_secret, now, s.settings.token_ttl)));
+  });
+}
+
+}  // namespace chatglmd::http

@@ -1,0 +1,19 @@
+#pragma once
+// Small pieces every handler area uses: who is calling, and what time it is.
+#include <optional>
+#include <string>
+
+#include "http/handlers/app_services.hpp"
+#include "http/request.hpp"
+
+namespace chatglmd::http {
+
+// The token from `Authorization: <token>` or `Authorization: Bearer <token>`.
+std::string bearer_token(const Request& req);
+// The caller's openid when the token is valid now.
+std::optional<std::string> authenticate(const Request& req, const AppServices& s);
+core::UtcMs now_of(const AppServices& s);
+// Answer for an endpoint whose service the daemon was built without.
+Response not_configured(std::string_view what);
+
+}  // namespace chatglmd::http

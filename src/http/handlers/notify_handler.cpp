@@ -1,0 +1,86 @@
+// Alipay's asynchronous notification: verify, keep the raw notify (idempotent by notify_id),
+// move the order and deliver, then answer exactly "success" or "fail".
+#include <spdlog/spdlog.h>
+
+#include "http/handlers/common.hpp"
+#include "metrics/metrics.hpp"
+#include "pay/alipay_notify.hpp"
+#include "store/store.hpp"
+
+namespace chatglmd::http {
+
+namespace {
+
+Response reply(bool ok) { return Response::text(200, ok ? "success" : "fail"); }
+
+struct NotifyMetrics {
+  explicit NotifyMetrics(metrics::Registry& r)
+      : rejected(r.counter("chatglmd_notify_rejected_total",
+                           "Payment notifies answered fail, by reason.", {"reason"})),
+        handled(r.counter("chatglmd_notify_handled_total", "Payment notifies answered success.").get()),
+        late_payment(r.counter("chatglmd_late_payment_total",
+                               "Payments confirmed for orders already closed.").get()) {
+    for (auto reason : {"bad_signature", "wrong_app", "wrong_seller", "unknown_order", "wrong_amount"})
+      rejected.labels({reason});
+  }
+  metrics::CounterFamily& rejected;
+  metrics::Counter& handled;
+  metrics::Counter& late_payment;
+};
+
+}  // namespace
+
+void register_notify_routes(Router& router, const AppServices& s) {
+  auto m = std::make_shared<NotifyMetrics>(s.registry ? *s.registry : metrics::default_registry());
+  router.add_blocking("POST", "/api/v1/sale/pay_notify", [s, m](const Request& req) {
+    if (!s.store || !s.notify.parse || !s.notify.check) return reply(false);
+    pay::ParsedNotify parsed = s.notify.parse(req.body);
+    if (!parsed.well_formed || !parsed.signature_ok) {
+      // Unverified text is not stored: its notify_id could shadow a real one.
+      m->rejected.labels({"bad_signature"}).inc();
+      spdlog::warn("notify from {} refused: bad signature", req.peer);
+      return reply(false);
+    }
+    const auto& f = parsed.fields;
+    auto order = s.store->orders().get(f.out_trade_no);
+    pay::NotifyVerdict verdict = s.notify.check(parsed, order ? &*order : nullptr);
+    core::UtcMs now = now_of(s);
+    store::NotifyRecord record{f.notify_id, f.out_trade_no, f.trade_status,
+                               std::string(pay::name_of(verdict)), req.body, now};
+    auto saved = s.store->notifies().save(record);
+
+    switch (verdict) {
+      case pay::NotifyVerdict::Ok: {
+        // Also on a duplicate: a resend after a crash between save and delivery finishes the job.
+        store::PaymentFacts facts{f.trade_no, f.gmt_payment.value_or(now)};
+        auto t = s.store->orders().apply(f.out_trade_no, core::OrderEvent::PaymentConfirmed,
+                                         core::Cause::Notify, "notify " + f.notify_id, now, facts);
+        if (t.late_payment) {
+          m->late_payment.inc();
+          spdlog::warn("order {} was paid after it was closed; delivering", f.out_trade_no);
+        }
+        if (t.outcome == store::TransitionOutcome::UnknownOrder) return reply(false);
+        if (t.state == core::OrderState::Paid || t.state == core::OrderState::Delivered)
+          s.store->orders().deliver(f.out_trade_no, core::Cause::Delivery, now);
+        m->handled.inc();
+        return reply(true);
+      }
+      case pay::NotifyVerdict::Closed:
+        s.store->orders().apply(f.out_trade_no, core::OrderEvent::CloseConfirmed, core::Cause::Notify,
+                                "notify " + f.notify_id, now);
+        m->handled.inc();
+        return reply(true);
+      case pay::NotifyVerdict::NotPaidStatus:
+        m->handled.inc();
+        return reply(true);  // nothing to do, and nothing to re-send
+      default:
+        m->rejected.labels({std::string(pay::name_of(verdict))}).inc();
+        spdlog::warn("notify {} for order {} refused: {} ({})", f.notify_id, f.out_trade_no,
+                     pay::name_of(verdict),
+                     saved == store::NotifySaveOutcome::Duplicate ? "seen before" : "kept");
+        return reply(false);
+    }
+  });
+}
+
+}  // namespace chatglmd::http

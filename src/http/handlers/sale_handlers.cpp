@@ -1,0 +1,115 @@
+// Products, pay orders and the account's quota.
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <memory>
+#include <mutex>
+
+#include "core/order_id.hpp"
+#include "http/handlers/common.hpp"
+#include "pay/payment_gateway.hpp"
+#include "store/store.hpp"
+
+namespace chatglmd::http {
+
+namespace {
+
+inline constexpr int kOrderIdAttempts = 3;
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+// Product list JSON by hand: `price` must read 9.99, which Boost.JSON would print as 9.99E0.
+std::string products_json(const std::vector<store::Product>& products) {
+  std::string out = "[";
+  for (const auto& p : products) {
+    if (out.size() > 1) out += ',';
+    out += "{\"productId\":" + std::to_string(p.product_id) +
+           ",\"productName\":" + boost::json::serialize(boost::json::string(p.name)) +
+           ",\"productDesc\":" + boost::json::serialize(boost::json::string(p.desc)) +
+           ",\"quota\":" + std::to_string(p.quota) + ",\"price\":" + core::format_yuan(p.price) +
+           ",\"priceFen\":" + std::to_string(p.price.value) +
+           ",\"modelTypes\":" + boost::json::serialize(boost::json::string(p.model_types)) + "}";
+  }
+  return out + "]";
+}
+
+struct OrderIds {
+  std::mutex mutex;
+  core::OrderIdGenerator generator;
+  std::string next() {
+    std::lock_guard lock(mutex);
+    return generator.next();
+  }
+};
+
+}  // namespace
+
+void register_sale_routes(Router& router, const AppServices& s) {
+  router.add_blocking("GET", "/api/v1/sale/query_product_list", [s](const Request&) {
+    if (!s.store) return not_configured("the store");
+    return envelope_raw(code::ok, "success", products_json(s.store->products().list(true)));
+  });
+
+  auto ids = std::make_shared<OrderIds>();
+  router.add_blocking("POST", "/api/v1/sale/create_pay_order", [s, ids](const Request& req) {
+    if (!s.store || !s.gateway) return not_configured("payment");
+    auto openid = authenticate(req, s);
+    if (!openid) return envelope(code::not_authorised, "not logged in");
+    auto form = req.form();
+    std::string id_text = form ? form->get_or("productId") : "";
+    auto product_id = parse_id(id_text);
+    if (!product_id) return envelope(code::bad_parameter, "productId is required");
+    auto product = s.store->products().get(*product_id);
+    if (!product) return envelope(code::bad_parameter, "no such product");
+    if (!product->enabled) return envelope(code::product_offline, "product is offline");
+
+    core::UtcMs now = now_of(s);
+    // Reuse an unpaid order while Alipay will still take the money for a while (DESIGN).
+    auto order = s.store->orders().find_reusable(*openid, *product_id,
+                                                 now - (s.settings.close_after - kReuseMargin));
+    if (order && !order->pay_info.empty()) return envelope_ok(boost::json::string(order->pay_info));
+    if (!order) {
+      core::Order fresh;
+      fresh.openid = *openid;
+      fresh.product_id = product->product_id;
+      fresh.product_name = product->name;
+      fresh.quota = product->quota;
+      fresh.model_types = product->model_types;
+      fresh.state = core::OrderState::Created;
+      fresh.amount = product->price;
+      fresh.order_time = now;
+      fresh.next_attempt_at = now;
+      for (int i = 0; i < kOrderIdAttempts && !order; ++i) {
+        fresh.order_id = ids->next();
+        if (s.store->orders().insert(fresh, now)) order = fresh;
+      }
+      if (!order) return envelope(code::unknown_error, "could not create the order, try again");
+    }
+    // A gateway failure leaves the order CREATED without pay info; the next request retries.
+    auto form_result = s.gateway->create_pay_form(*order);
+    if (!form_result.ok)
+      return envelope(code::unknown_error, "payment service unavailable, try again");
+    s.store->orders().set_pay_info(order->order_id, form_result.data, now);
+    return envelope_ok(boost::json::string(form_result.data));
+  });
+
+  router.add_blocking("POST", "/api/v1/account/query_account_quota", [s](const Request& req) {
+    if (!s.store) return not_configured("the store");
+    auto openid = authenticate(req, s);
+    if (!openid) return envelope(code::not_authorised, "not logged in");
+    auto account = s.store->accounts().get(*openid);
+    boost::json::object data;
+    data["totalQuota"] = account ? account->total_quota : 0;
+    data["surplusQuota"] = account ? account->surplus_quota : 0;
+    data["modelTypes"] = account ? account->model_types : "";
+    data["status"] = account ? static_cast<int>(account->status) : 0;
+    return envelope_ok(std::move(data));
+  });
+}
+
+}  // namespace chatglmd::http
