@@ -548,7 +548,16 @@
       submit.className = 'primary';
       submit.textContent = '前往支付宝付款';
       f.append(submit);
-      ui.payArea.append(f);
+      const hint = document.createElement('p');
+      hint.textContent = '支付页面会在新窗口打开；若未打开，请点击上方按钮。';
+      ui.payArea.append(f, hint);
+      // Still inside the click's user activation in current browsers, so the new tab is allowed;
+      // when a blocker stops it, the button above does the same with a fresh click.
+      try {
+        f.submit();
+      } catch (e) {
+        root.console.warn('pay form not submitted automatically:', e);
+      }
     }
 
     // ---- conversations and messages

@@ -91,6 +91,7 @@ test('the chat and buy page against a fake back end', { skip: JSDOM ? false : 'j
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${server.address().port}`;
   let dom;
+  const submitted = [];
   try {
     dom = await JSDOM.fromURL(base + '/', {
       runScripts: 'dangerously',
@@ -102,6 +103,9 @@ test('the chat and buy page against a fake back end', { skip: JSDOM ? false : 'j
         w.TextDecoder = TextDecoder;
         w.TextEncoder = TextEncoder;
         w.AbortController = AbortController;
+        w.HTMLFormElement.prototype.submit = function () {
+          submitted.push({ action: this.action, target: this.target });
+        };
         w.HTMLCanvasElement.prototype.getContext = function () {
           return { fillStyle: '', fillRect() {} };
         };
@@ -182,6 +186,7 @@ test('the chat and buy page against a fake back end', { skip: JSDOM ? false : 'j
     assert.equal(form.target, '_blank');
     assert.equal(form.querySelector('input[name=biz_content]').value, '{"out_trade_no":"42"}');
     assert.equal(d.querySelectorAll('#pay-area script').length, 0);
+    assert.deepEqual(submitted, [{ action: form.action, target: '_blank' }], 'submitted once, into a new tab');
 
     $('#new-conversation').click();
     assert.equal(d.querySelectorAll('#conversations li').length, 2);
