@@ -1,0 +1,348 @@
+// The endpoints over real sockets, with a real SQLite store, the real notify verification with
+// the test keys, and a fake ChatGLM upstream served by our own server.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <future>
+
+#include "filter/filter_holder.hpp"
+#include "http/handlers/app_services.hpp"
+#include "llm/chatglm_client.hpp"
+#include "llm/jwt.hpp"
+#include "net/http_client.hpp"
+#include "pay/alipay_notify.hpp"
+#include "pay/payment_gateway.hpp"
+#include "socket_client.hpp"
+#include "store/sqlite_store.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "test_server.hpp"
+
+namespace chatglmd::http {
+namespace {
+
+using chatglmd::testing::raw_http;
+using testing::body_of;
+using testing::dechunk;
+using testing::status_of;
+using testing::TestServer;
+
+constexpr const char* kSecret = "test-secret";
+constexpr core::UtcMs kStart{1'700'000'000'000};
+
+class FakeGateway final : public pay::PaymentGateway {
+ public:
+  std::atomic<int> forms{0};
+  bool fail = false;
+  void async_query(const std::string&, std::function<void(pay::TradeQueryResult)> done) override { done({}); }
+  void async_close(const std::string&, std::function<void(pay::TradeCloseResult)> done) override { done({}); }
+  void async_create_pay_form(const core::Order& order, std::function<void(pay::PayFormResult)> done) override {
+    ++forms;
+    pay::PayFormResult r;
+    r.ok = !fail;
+    r.data = "https://qr.example/" + order.order_id;
+    done(r);
+  }
+};
+
+std::string http_post(int port, const std::string& path, const std::string& body, const std::string& token = "",
+                      const std::string& type = "application/x-www-form-urlencoded") {
+  std::string req = "POST " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: " + type +
+                    "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  return raw_http(port, req + "\r\n" + body);
+}
+std::string http_get(int port, const std::string& path) {
+  return raw_http(port, "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+}
+boost::json::value json_of(const std::string& res) { return boost::json::parse(body_of(res)); }
+
+class HandlersTest : public ::testing::Test {
+ protected:
+  HandlersTest() {
+    auto opened = store::open_sqlite_store({dir.file("t.db")});
+    EXPECT_EQ(opened.error, "");
+    store = std::move(opened.store);
+    store::Product p;
+    p.product_id = 1;
+    p.name = "100 chats";
+    p.quota = 100;
+    p.price = core::Fen{999};
+    p.model_types = "glm-4";
+    store->products().add(p);
+    p.product_id = 2;
+    p.name = "offline";
+    store->products().add(p);
+    store->products().set_enabled(2, false);
+    ali_key = *pay::RsaVerifier::from_text(chatglmd::testing::read_file(chatglmd::testing::fixture("ali_pub.pem")));
+    ali_signer = *pay::RsaSigner::from_text(chatglmd::testing::read_file(chatglmd::testing::fixture("ali_pkcs1.pem")));
+  }
+
+  AppServices services() {
+    AppServices s;
+    s.store = store.get();
+    s.gateway = &gateway;
+    s.clock = &clock;
+    s.registry = &registry;
+    s.filter = &filter;
+    s.settings.token_secret = kSecret;
+    s.settings.wechat_token = "wxtoken";
+    s.settings.web_dir = dir.path().string();
+    auto key = ali_key;
+    s.notify.parse = [key](std::string_view body) { return pay::parse_notify(body, *key); };
+    s.notify.check = [](const pay::ParsedNotify& n, const core::Order* o) {
+      return pay::check_notify(n, {"2021000000000001", ""}, o);
+    };
+    return s;
+  }
+  std::string token(const std::string& openid) {
+    return llm::make_user_token(openid, kSecret, clock.now(), std::chrono::hours(1));
+  }
+
+  chatglmd::testing::TempDir dir;
+  std::unique_ptr<store::Store> store;
+  FakeGateway gateway;
+  core::ManualClock clock{kStart};
+  metrics::Registry registry;
+  filter::FilterHolder filter;
+  std::optional<pay::RsaVerifier> ali_key;
+  std::optional<pay::RsaSigner> ali_signer;
+};
+
+TEST_F(HandlersTest, OpsEndpointsAndStaticFiles) {
+  chatglmd::testing::write_file(dir.path() / "index.html", "<html>chat</html>");
+  chatglmd::testing::write_file(dir.path() / "app.js", "let a;");
+  auto s = services();
+  bool ready = true;
+  s.ready = [&] { return ready; };
+  Router r;
+  register_ops_routes(r, s);
+  TestServer srv(std::move(r));
+  EXPECT_EQ(body_of(http_get(srv.port(), "/healthz")), "ok\n");
+  EXPECT_EQ(status_of(http_get(srv.port(), "/readyz")), 200);
+  ready = false;
+  EXPECT_EQ(status_of(http_get(srv.port(), "/readyz")), 503);
+  auto page = http_get(srv.port(), "/");
+  EXPECT_EQ(body_of(page), "<html>chat</html>");
+  EXPECT_NE(page.find("Content-Type: text/html"), std::string::npos);
+  auto js = http_get(srv.port(), "/app.js");
+  EXPECT_NE(js.find("Content-Type: text/javascript"), std::string::npos);
+  EXPECT_EQ(status_of(http_get(srv.port(), "/static/..%2f..%2fetc%2fpasswd")), 404);
+  EXPECT_EQ(status_of(http_get(srv.port(), "/..%2ft.db")), 404);
+  EXPECT_EQ(status_of(http_get(srv.port(), "/t.db/../t.db")), 404);
+  registry.counter("probe_total", "Probe.").get().inc();
+  auto metrics = http_get(srv.port(), "/metrics");
+  EXPECT_NE(metrics.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(metrics.find("probe_total 1\n"), std::string::npos) << metrics;
+}
+
+TEST_F(HandlersTest, WeChatCodeLoginAndQuota) {
+  Router r;
+  register_auth_routes(r, services());
+  register_sale_routes(r, services());
+  TestServer srv(std::move(r));
+  // sha1 of the sorted "1700000000", "nonce", "wxtoken".
+  auto check = http_get(srv.port(), "/api/v1/wx/portal/wx1?signature=bad&timestamp=1&nonce=n&echostr=hi");
+  EXPECT_NE(body_of(check), "hi");
+  std::vector<std::string> parts{"wxtoken", "1700000000", "nonce"};
+  std::sort(parts.begin(), parts.end());
+  std::string joined = parts[0] + parts[1] + parts[2];
+  auto sig = chatglmd::testing::run_command({"/bin/sh", "-c", "printf %s '" + joined + "' | sha1sum | cut -c1-40"}).out;
+  sig.erase(sig.find_last_not_of("\n") + 1);
+  std::string q = "?signature=" + sig + "&timestamp=1700000000&nonce=nonce";
+  EXPECT_EQ(body_of(http_get(srv.port(), "/api/v1/wx/portal/wx1" + q + "&echostr=hi")), "hi");
+  auto msg = http_post(srv.port(), "/api/v1/wx/portal/wx1" + q,
+                       "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[user-1]]></FromUserName>"
+                       "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[login]]></Content></xml>",
+                       "", "text/xml");
+  auto text = body_of(msg);
+  auto at = text.find("验证码为：");
+  ASSERT_NE(at, std::string::npos) << text;
+  std::string code = text.substr(at + std::string("验证码为：").size(), 6);
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/auth/login", "code=000000")).at("code"), "0003");
+  auto login = json_of(http_post(srv.port(), "/api/v1/auth/login", "code=" + code));
+  ASSERT_EQ(login.at("code"), "0000") << login;
+  std::string tok(login.at("data").as_string());
+  auto quota = json_of(http_post(srv.port(), "/api/v1/account/query_account_quota", "", tok));
+  EXPECT_EQ(quota.at("code"), "0000");
+  EXPECT_EQ(quota.at("data").at("surplusQuota"), 0);
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/account/query_account_quota", "")).at("code"), "0003");
+  // A code works once.
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/auth/login", "code=" + code)).at("code"), "0003");
+}
+
+TEST_F(HandlersTest, ProductsAndPayOrderReuse) {
+  Router r;
+  register_sale_routes(r, services());
+  TestServer srv(std::move(r));
+  auto list = http_get(srv.port(), "/api/v1/sale/query_product_list");
+  EXPECT_NE(body_of(list).find("\"price\":9.99,\"priceFen\":999"), std::string::npos) << list;
+  EXPECT_EQ(json_of(list).at("data").as_array().size(), 1u);
+  auto tok = token("buyer");
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=2", tok)).at("code"), "OE001");
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=x", tok)).at("code"), "0002");
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=1")).at("code"), "0003");
+  auto first = json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=1", tok));
+  ASSERT_EQ(first.at("code"), "0000") << first;
+  clock.advance(std::chrono::minutes(20));
+  auto again = json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=1", tok));
+  EXPECT_EQ(again.at("data"), first.at("data"));  // reused, no second gateway call
+  EXPECT_EQ(gateway.forms, 1);
+  clock.advance(std::chrono::minutes(6));  // 26 min: less than 5 min before timeout-close
+  auto fresh = json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=1", tok));
+  EXPECT_NE(fresh.at("data"), first.at("data"));
+  EXPECT_EQ(gateway.forms, 2);
+}
+
+TEST_F(HandlersTest, NotifyPaysDeliversOnceAndRejectsTampering) {
+  core::Order o;
+  o.order_id = "100000000001";
+  o.openid = "payer";
+  o.product_id = 1;
+  o.quota = 100;
+  o.model_types = "glm-4";
+  o.amount = core::Fen{999};
+  o.order_time = kStart;
+  o.next_attempt_at = kStart;
+  ASSERT_TRUE(store->orders().insert(o, kStart));
+  Router r;
+  register_notify_routes(r, services());
+  TestServer srv(std::move(r));
+  pay::Params params{{"notify_id", "n-1"},           {"app_id", "2021000000000001"},
+                     {"out_trade_no", o.order_id},   {"trade_no", "T1"},
+                     {"trade_status", "TRADE_SUCCESS"}, {"total_amount", "9.99"}};
+  std::string body = pay::sign_notify_body(params, *ali_signer);
+  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", body)), "success");
+  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", body)), "success");  // duplicate
+  EXPECT_EQ(store->orders().get(o.order_id)->state, core::OrderState::Delivered);
+  EXPECT_EQ(store->accounts().get("payer")->surplus_quota, 100);  // not twice
+  auto tampered = body;
+  tampered.replace(tampered.find("9.99"), 4, "0.01");
+  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", tampered)), "fail");
+  params[0].second = "n-2";
+  params[5].second = "1.00";  // signed, but not the order's amount
+  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", pay::sign_notify_body(params, *ali_signer))), "fail");
+  EXPECT_NE(registry.render().find("chatglmd_notify_rejected_total{reason=\"wrong_amount\"} 1"), std::string::npos);
+  EXPECT_NE(registry.render().find("chatglmd_notify_rejected_total{reason=\"bad_signature\"} 1"), std::string::npos);
+}
+
+// --- chat, against a fake upstream that is our own server ---
+
+class ChatTest : public HandlersTest {
+ protected:
+  // The upstream answers each request with these SSE pieces (or a 500 when empty).
+  Router upstream_router() {
+    Router r;
+    r.add("POST", "/chat/completions", [this](ExchangePtr ex) {
+      ++upstream_calls;
+      if (upstream_fail) {
+        ex->respond(Response::json(500, boost::json::parse(R"({"error":{"code":"500","message":"down"}})")));
+        return;
+      }
+      ex->start_stream(200, "text/event-stream");
+      for (const char* piece : {"Hel", "lo"})
+        ex->write(std::string("data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"") +
+                  piece + "\"}}]}\n\n");
+      ex->write("data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"stop\"}]}\n\n");
+      ex->write("data: [DONE]\n\n");
+      ex->finish();
+    });
+    return r;
+  }
+
+  void start() {
+    upstream = std::make_unique<TestServer>(upstream_router());
+    http_client = std::make_unique<net::HttpClient>(front_runtime.io());
+    llm::ChatGlmConfig cfg;
+    cfg.base_url = "http://127.0.0.1:" + std::to_string(upstream->port());
+    cfg.api_key = "abcdefgh12345678.0123456789abcdef";
+    cfg.models = {"glm-4", "glm-3-turbo"};
+    chat = std::make_unique<llm::ChatGlmClient>(*http_client, clock, cfg);
+    auto s = services();
+    s.chat = chat.get();
+    s.settings.rate_limit = 3;
+    Router r;
+    register_chat_routes(r, s);
+    register_openai_routes(r, s);
+    ServerConfig sc;
+    sc.listen = "127.0.0.1:0";
+    front = std::make_unique<Server>(front_runtime, sc, std::move(r), registry);
+    ASSERT_EQ(front->start(), "");
+    front_runtime.start();
+  }
+  void TearDown() override {
+    if (front) front->drain(Millis{0});
+    front.reset();
+    front_runtime.stop();
+  }
+  std::string chat_request(const std::string& path, const std::string& tok, const std::string& model = "glm-4",
+                           const std::string& extra = "") {
+    return http_post(front->port() ? front->port() : 0, path,
+                     R"({"model":")" + model + R"(","messages":[{"role":"user","content":"hi"}])" + extra + "}", tok,
+                     "application/json");
+  }
+
+  std::atomic<int> upstream_calls{0};
+  bool upstream_fail = false;
+  std::unique_ptr<TestServer> upstream;
+  IoRuntime front_runtime{2, 2};
+  std::unique_ptr<net::HttpClient> http_client;
+  std::unique_ptr<llm::ChatGlmClient> chat;
+  std::unique_ptr<Server> front;
+};
+
+TEST_F(ChatTest, OriginalPathStreamsRawTextAndSpendsOneChat) {
+  store->accounts().grant("u1", 2, "glm-4");
+  start();
+  auto res = chat_request("/api/v1/chatgpt/chat/completions", token("u1"));
+  EXPECT_NE(res.find("Content-Type: text/event-stream"), std::string::npos) << res;
+  EXPECT_EQ(dechunk(body_of(res)), "Hello");
+  EXPECT_EQ(store->accounts().get("u1")->surplus_quota, 1);
+  // Refusals are clear answers.
+  EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", "")).at("code"), "0003");
+  EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", token("u1"), "glm-3-turbo")).at("code"), "0008");
+  EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", token("nobody"))).at("code"), "0006");
+}
+
+TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {
+  store->accounts().grant("u2", 1, "");
+  upstream_fail = true;
+  start();
+  auto res = chat_request("/api/v1/chatgpt/chat/completions", token("u2"));
+  EXPECT_EQ(json_of(res).at("code"), "0009") << res;
+  EXPECT_TRUE(chatglmd::testing::eventually([&] { return store->accounts().get("u2")->surplus_quota == 1; },
+                                            std::chrono::seconds(5)));
+  auto v1 = chat_request("/v1/chat/completions", token("u2"));
+  EXPECT_EQ(status_of(v1), 502) << v1;
+}
+
+TEST_F(ChatTest, OpenAiStreamNonStreamModelsAndStatusCodes) {
+  store->accounts().grant("u3", 10, "glm-4");
+  start();
+  auto sse = chat_request("/v1/chat/completions", token("u3"), "glm-4", R"(,"stream":true)");
+  std::string text = dechunk(body_of(sse));
+  EXPECT_NE(text.find("data: {"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"content\":\"Hel\""), std::string::npos);
+  EXPECT_TRUE(text.ends_with("data: [DONE]\n\n")) << text;
+  auto whole = json_of(chat_request("/v1/chat/completions", token("u3")));
+  EXPECT_EQ(whole.at("object"), "chat.completion");
+  EXPECT_EQ(whole.at("choices").at(0).at("message").at("content"), "Hello");
+  EXPECT_EQ(status_of(chat_request("/v1/chat/completions", "bad")), 401);
+  EXPECT_EQ(status_of(chat_request("/v1/chat/completions", token("u3"), "glm-3-turbo")), 403);
+  // rate_limit 3 per minute: three answered above, the fourth is refused.
+  auto limited = chat_request("/v1/chat/completions", token("u3"));
+  EXPECT_EQ(status_of(limited), 429) << limited;
+  store->accounts().set_status("u4", store::AccountStatus::Frozen);
+  store->accounts().grant("u4", 1, "");
+  store->accounts().set_status("u4", store::AccountStatus::Frozen);
+  EXPECT_EQ(status_of(chat_request("/v1/chat/completions", token("u4"))), 403);
+  auto models = json_of(http_get(front->port(), "/v1/models"));
+  EXPECT_EQ(models.at("object"), "list");
+  EXPECT_EQ(models.at("data").at(0).at("id"), "glm-4");
+}
+
+}  // namespace
+}  // namespace chatglmd::http
