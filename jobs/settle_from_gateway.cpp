@@ -46,6 +46,26 @@ ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Ca
   return {ItemStatus::Unclear, fmt::format("query unclear: {}", q.detail)};
 }
 
+ItemResult close_via_gateway(JobContext& ctx, const core::Order& order, core::Cause cause) {
+  using CloseKind = pay::TradeCloseResult::Kind;
+  auto closed = ctx.gateway.close(order.order_id);
+  switch (closed.kind) {
+    case CloseKind::Closed:
+    case CloseKind::NotExist:
+      return close_locally(ctx, order, cause, closed.detail);
+    case CloseKind::StatusError: {
+      // Not WAIT_BUYER_PAY any more: paid (deliver) or closed there (close here). Ask.
+      auto q = ctx.gateway.query(order.order_id);
+      if (q.kind == QueryKind::Waiting || q.kind == QueryKind::NotExist)
+        return {ItemStatus::Unclear, fmt::format("close said status error, query said {}", q.detail)};
+      return settle_from_query(ctx, order, cause, q, /*close_if_not_exist=*/false);
+    }
+    case CloseKind::Unclear:
+      break;
+  }
+  return {ItemStatus::Unclear, fmt::format("close unclear: {}", closed.detail)};
+}
+
 ItemResult describe_query_for_dry_run(const pay::TradeQueryResult& q, std::string_view otherwise) {
   switch (q.kind) {
     case QueryKind::Paid: return {ItemStatus::Done, "would mark paid and deliver"};

@@ -18,6 +18,10 @@ ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause 
 ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Cause cause,
                              const pay::TradeQueryResult& q, bool close_if_not_exist);
 
+// Closes at the gateway first, then here; a paid trade is settled instead (timeout-close and
+// the admin `order close`).
+ItemResult close_via_gateway(JobContext& ctx, const core::Order& order, core::Cause cause);
+
 ItemResult describe_query_for_dry_run(const pay::TradeQueryResult& q, std::string_view otherwise);
 
 }  // namespace chatglmd::jobs

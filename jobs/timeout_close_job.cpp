@@ -7,8 +7,6 @@
 
 namespace chatglmd::jobs {
 
-using CloseKind = pay::TradeCloseResult::Kind;
-
 JobSettings TimeoutCloseJob::defaults() const {
   JobSettings s;
   s.interval = std::chrono::minutes(1);
@@ -31,23 +29,7 @@ ItemResult TimeoutCloseJob::handle(JobContext& ctx, const core::Order& order) {
     auto q = ctx.gateway.query(order.order_id);
     return describe_query_for_dry_run(q, "close");
   }
-  auto closed = ctx.gateway.close(order.order_id);
-  switch (closed.kind) {
-    case CloseKind::Closed:
-    case CloseKind::NotExist:
-      return close_locally(ctx, order, core::Cause::TimeoutClose, closed.detail);
-    case CloseKind::StatusError: {
-      // Not WAIT_BUYER_PAY any more: paid (deliver) or closed there (close here). Ask.
-      auto q = ctx.gateway.query(order.order_id);
-      if (q.kind == pay::TradeQueryResult::Kind::Waiting ||
-          q.kind == pay::TradeQueryResult::Kind::NotExist)
-        return {ItemStatus::Unclear, fmt::format("close said status error, query said {}", q.detail)};
-      return settle_from_query(ctx, order, core::Cause::TimeoutClose, q, /*close_if_not_exist=*/false);
-    }
-    case CloseKind::Unclear:
-      break;
-  }
-  return {ItemStatus::Unclear, fmt::format("close unclear: {}", closed.detail)};
+  return close_via_gateway(ctx, order, core::Cause::TimeoutClose);
 }
 
 }  // namespace chatglmd::jobs

@@ -1,0 +1,63 @@
+# Two commands on a fresh Debian 12 machine:
+#   make demo   install what is missing, build, run chatglmd against the bundled simulator
+#   make test   install what is missing, build, run every test (C++ and the Node/browser e2e)
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WERROR := $(if $(CI),ON,OFF)
+
+DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
+  libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
+  libfmt-dev libspdlog-dev libsqlite3-dev sqlite3 libssl-dev ca-certificates \
+  libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev systemd \
+  nodejs npm chromium
+E2E_DIRS := tests/e2e/alipay tests/e2e
+
+.PHONY: all deps configure build test test-cpp test-e2e demo bench clean
+
+all: build
+
+# Idempotent and non-interactive: only missing packages are installed.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCHATGLMD_WERROR=$(WERROR)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	$(MAKE) --no-print-directory test-cpp test-e2e
+
+test-cpp:
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Real public clients: alipay-sdk, openai, eventsource-parser, a ChatGLM SDK and Chromium.
+test-e2e:
+	@for d in $(E2E_DIRS); do \
+	  if [ -f $$d/package-lock.json ]; then \
+	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	  fi; \
+	done
+	CHATGLMD_BUILD_DIR=$(abspath $(BUILD)) bash tests/e2e/run.sh
+
+demo: build
+	bash tests/sim/demo.sh $(abspath $(BUILD))
+
+bench: build
+	bash bench/run.sh $(abspath $(BUILD))
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,103 @@
+#pragma once
+// Configuration: INI file (-c), overridden by CHATGLMD_<SECTION>_<KEY> environment variables,
+// overridden by flags. Unknown keys are errors. Every key has a named default here and is
+// listed (with its default) by `chatglmd --help-config`.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+#include "jobs/job.hpp"
+
+namespace chatglmd::app {
+
+struct StoreSection {
+  std::string path = "chatglmd.db";
+  std::string synchronous = "FULL";
+};
+
+inline constexpr std::size_t kDefaultMaxBody = 1 << 20;
+inline constexpr std::size_t kMaxMaxBody = 64 << 20;
+inline constexpr int kMaxHttpThreads = 64;
+
+struct HttpSection {
+  std::string listen = "127.0.0.1:8090";
+  int threads = 2;
+  std::vector<std::string> cors_origins;
+  std::size_t max_body = kDefaultMaxBody;
+  std::string web_dir = "web";
+};
+
+struct AuthSection {
+  std::string token_secret_file;
+  core::Millis token_ttl{std::chrono::hours(24 * 7)};
+  std::string wechat_token;
+  std::vector<std::string> whitelist;
+};
+
+struct AlipaySection {
+  std::string gateway = "https://openapi.alipay.com/gateway.do";
+  std::string app_id;
+  std::string private_key_file;
+  std::string alipay_public_key_file;
+  std::string seller_id;
+  std::string notify_url;
+  std::string return_url;
+  std::string mode = "page";
+  core::Millis timeout{std::chrono::seconds(10)};
+};
+
+struct ChatglmSection {
+  std::string base_url = "https://open.bigmodel.cn/api/paas/v4";
+  std::string api_key_file;
+  std::vector<std::string> models{"glm-4", "glm-3-turbo"};
+  core::Millis token_ttl{std::chrono::minutes(30)};
+  core::Millis connect_timeout{std::chrono::seconds(5)};
+  core::Millis first_byte_timeout{std::chrono::seconds(60)};
+  core::Millis idle_timeout{std::chrono::seconds(60)};
+};
+
+struct ChatSection {
+  int free_chats = 0;
+  core::Millis free_window{std::chrono::hours(12)};
+  int rate_limit = 20;  // requests per minute per user; 0 = no limit
+};
+
+struct Config {
+  StoreSection store;
+  HttpSection http;
+  AuthSection auth;
+  AlipaySection alipay;
+  ChatglmSection chatglm;
+  ChatSection chat;
+  std::map<std::string, jobs::JobSettings> jobs;  // every registered job, defaults filled in
+  std::string log_level = "info";
+};
+
+struct ConfigSources {
+  std::optional<std::string> file;                 // -c
+  std::map<std::string, std::string> environment;  // the process environment (CHATGLMD_* used)
+  std::map<std::string, std::string> overrides;    // from flags, as "section.key" -> value
+};
+
+struct ConfigResult {
+  std::optional<Config> config;
+  std::string error;
+};
+
+// `job_defaults` names every job the registry knows, with its defaults.
+ConfigResult load_config(const ConfigSources& sources,
+                         const std::map<std::string, jobs::JobSettings>& job_defaults);
+
+// "CHATGLMD_JOBS_TIMEOUT_CLOSE_INTERVAL" for "jobs.timeout-close.interval".
+std::string env_name_for(const std::string& key);
+
+// Every key with its default, for --help-config and the README.
+std::vector<std::pair<std::string, std::string>> describe_keys(
+    const std::map<std::string, jobs::JobSettings>& job_defaults);
+
+// Reads a secret file, trimmed of surrounding white space. Never logs the content.
+std::optional<std::string> read_secret_file(const std::string& path, std::string& error);
+
+}  // namespace chatglmd::app

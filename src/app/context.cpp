@@ -1,0 +1,51 @@
+#include "app/context.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "app/gateway_runtime.hpp"
+#include "pay/alipay_gateway.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace chatglmd::app {
+
+CommandContext::CommandContext() = default;
+CommandContext::~CommandContext() = default;
+
+int usage_error(CommandContext& ctx, const std::string& message) {
+  ctx.err << "chatglmd: " << message << "\n(run `chatglmd --help` for usage)\n";
+  return kExitUsage;
+}
+
+store::Store* CommandContext::open_store() {
+  if (store_) return store_.get();
+  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000, true});
+  if (!opened.store) {
+    err << "chatglmd: " << opened.error << "\n";
+    return nullptr;
+  }
+  store_ = std::move(opened.store);
+  return store_.get();
+}
+
+pay::PaymentGateway* CommandContext::open_gateway() {
+  if (gateway_) return &gateway_->gateway();
+  std::string error;
+  auto close_after = config.jobs.count("timeout-close") ? config.jobs.at("timeout-close").after
+                                                        : core::Millis{std::chrono::minutes(30)};
+  gateway_ = GatewayRuntime::create(config.alipay, close_after, clock, error);
+  if (!gateway_) {
+    err << "chatglmd: cannot use the Alipay gateway: " << error << "\n";
+    return nullptr;
+  }
+  return &gateway_->gateway();
+}
+
+std::string CommandContext::lease_owner(std::string_view role) const {
+  char host[256] = "host";
+  ::gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}:{}", host, ::getpid(), role);
+}
+
+}  // namespace chatglmd::app

@@ -1,0 +1,50 @@
+#pragma once
+// What every command gets: the parsed command line, the configuration, the clock, the store
+// (opened on first use), and where to print.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "app/cli.hpp"
+#include "app/config.hpp"
+#include "core/time.hpp"
+#include "store/store.hpp"
+
+namespace chatglmd::pay {
+class PaymentGateway;
+}
+
+namespace chatglmd::app {
+
+class GatewayRuntime;
+
+struct CommandContext {
+  Invocation inv;
+  Config config;
+  core::SystemClock clock;
+  std::ostream& out = std::cout;
+  std::ostream& err = std::cerr;
+
+  // Opens the store (applying pending migrations); prints the reason and returns null on error.
+  store::Store* open_store();
+  // Builds the Alipay adapter and its network thread; prints the reason and returns null on error.
+  pay::PaymentGateway* open_gateway();
+  std::string lease_owner(std::string_view role) const;
+
+  CommandContext();
+  ~CommandContext();
+
+ private:
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<GatewayRuntime> gateway_;
+};
+
+int usage_error(CommandContext& ctx, const std::string& message);
+
+int run_admin_command(CommandContext& ctx);  // order, user, product, words, whitelist
+int run_jobs_command(CommandContext& ctx);   // jobs list/history/run
+int run_order_command(CommandContext& ctx);
+int run_serve(CommandContext& ctx);
+int run_check_config(CommandContext& ctx);
+
+}  // namespace chatglmd::app

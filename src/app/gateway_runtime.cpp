@@ -1,0 +1,73 @@
+#include "app/gateway_runtime.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <thread>
+#include <variant>
+
+#include "app/durations.hpp"
+#include "net/http_client.hpp"
+#include "pay/alipay_gateway.hpp"
+
+namespace chatglmd::app {
+
+struct GatewayRuntime::Impl {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::unique_ptr<net::HttpClient> client;
+  std::unique_ptr<pay::AlipayGateway> gateway;
+  std::thread thread;
+};
+
+GatewayRuntime::GatewayRuntime() : impl_(std::make_unique<Impl>()) {}
+
+GatewayRuntime::~GatewayRuntime() {
+  impl_->gateway.reset();
+  impl_->work.reset();
+  impl_->io.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::unique_ptr<GatewayRuntime> GatewayRuntime::create(const AlipaySection& section,
+                                                       std::chrono::milliseconds close_after,
+                                                       const core::Clock& clock, std::string& error) {
+  pay::AlipayConfig cfg;
+  cfg.gateway = section.gateway;
+  cfg.app_id = section.app_id;
+  cfg.seller_id = section.seller_id;
+  cfg.notify_url = section.notify_url;
+  cfg.return_url = section.return_url;
+  cfg.mode = section.mode == "precreate" ? pay::PayMode::Precreate : pay::PayMode::Page;
+  cfg.timeout = section.timeout;
+  cfg.timeout_express = format_duration(close_after);
+  if (section.app_id.empty()) {
+    error = "alipay.app_id is not set";
+    return nullptr;
+  }
+  if (section.private_key_file.empty() || section.alipay_public_key_file.empty()) {
+    error = "alipay.private_key_file and alipay.alipay_public_key_file must be set";
+    return nullptr;
+  }
+  auto key = read_secret_file(section.private_key_file, error);
+  if (!key) return nullptr;
+  auto pub = read_secret_file(section.alipay_public_key_file, error);
+  if (!pub) return nullptr;
+  cfg.private_key = *key;
+  cfg.alipay_public_key = *pub;
+  std::unique_ptr<GatewayRuntime> rt(new GatewayRuntime());
+  rt->impl_->client = std::make_unique<net::HttpClient>(rt->impl_->io);
+  auto made = pay::AlipayGateway::create(cfg, *rt->impl_->client, clock);
+  if (auto* msg = std::get_if<std::string>(&made)) {
+    error = *msg;
+    return nullptr;
+  }
+  rt->impl_->gateway = std::move(std::get<0>(made));
+  rt->impl_->thread = std::thread([io = &rt->impl_->io] { io->run(); });
+  return rt;
+}
+
+pay::AlipayGateway& GatewayRuntime::gateway() { return *impl_->gateway; }
+net::HttpClient& GatewayRuntime::http_client() { return *impl_->client; }
+
+}  // namespace chatglmd::app

@@ -1,0 +1,108 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/context.hpp"
+#include "app/logging.hpp"
+#include "jobs/registry.hpp"
+#include "store/sqlite_db.hpp"
+#include "store/sqlite_store.hpp"
+
+extern char** environ;
+
+namespace chatglmd::app {
+namespace {
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+int migrate_command(CommandContext& ctx) {
+  if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
+  auto opened = store::open_sqlite_store({ctx.config.store.path, ctx.config.store.synchronous, 5000, true});
+  if (!opened.store) {
+    ctx.err << "chatglmd: " << opened.error << "\n";
+    return kExitFailed;
+  }
+  const auto& m = opened.migration;
+  if (ctx.inv.json) {
+    ctx.out << "{\"from\":" << m.from_version << ",\"to\":" << m.to_version << ",\"applied\":" << m.applied.size()
+            << "}\n";
+  } else if (m.applied.empty()) {
+    ctx.out << "schema is up to date (version " << m.to_version << ")\n";
+  } else {
+    for (const auto& name : m.applied) ctx.out << "applied " << name << "\n";
+    ctx.out << "schema version " << m.from_version << " -> " << m.to_version << "\n";
+  }
+  return kExitOk;
+}
+
+int dispatch(CommandContext& ctx) {
+  const std::string& cmd = ctx.inv.words[0];
+  if (cmd == "serve") return run_serve(ctx);
+  if (cmd == "migrate") return migrate_command(ctx);
+  if (cmd == "check-config") return run_check_config(ctx);
+  if (cmd == "jobs") return run_jobs_command(ctx);
+  if (cmd == "order") return run_order_command(ctx);
+  if (cmd == "user" || cmd == "product" || cmd == "words" || cmd == "whitelist") return run_admin_command(ctx);
+  return usage_error(ctx, "unknown command '" + cmd + "'");
+}
+
+}  // namespace
+
+int main_entry(int argc, char** argv) {
+  auto parsed = parse_command_line(argc, argv);
+  if (!parsed.invocation) {
+    std::cerr << "chatglmd: " << parsed.error << "\n\n";
+    print_usage(std::cerr);
+    return kExitUsage;
+  }
+  CommandContext ctx;
+  ctx.inv = std::move(*parsed.invocation);
+  if (ctx.inv.version) {
+    std::cout << "chatglmd " << CHATGLMD_VERSION << "\n";
+    return kExitOk;
+  }
+  if (ctx.inv.help) {
+    print_usage(std::cout);
+    return kExitOk;
+  }
+  std::map<std::string, jobs::JobSettings> job_defaults;
+  for (const auto& j : jobs::make_jobs()) job_defaults[std::string(j->name())] = j->defaults();
+  if (ctx.inv.help_config) {
+    for (const auto& [key, def] : describe_keys(job_defaults))
+      std::cout << key << " = " << def << "    (" << env_name_for(key) << ")\n";
+    return kExitOk;
+  }
+  if (ctx.inv.words.empty()) {
+    std::cerr << "chatglmd: no command given\n\n";
+    print_usage(std::cerr);
+    return kExitUsage;
+  }
+  ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
+  if (ctx.inv.db) sources.overrides["store.path"] = *ctx.inv.db;
+  if (ctx.inv.log_level) sources.overrides["log.level"] = *ctx.inv.log_level;
+  auto loaded = load_config(sources, job_defaults);
+  if (!loaded.config) {
+    std::cerr << "chatglmd: configuration: " << loaded.error << "\n";
+    return kExitUsage;
+  }
+  ctx.config = std::move(*loaded.config);
+  setup_logging(ctx.config.log_level);
+  try {
+    return dispatch(ctx);
+  } catch (const store::StoreError& e) {
+    spdlog::critical("store error: {}", e.what());
+    return kExitFailed;
+  }
+}
+
+}  // namespace chatglmd::app
+
+int main(int argc, char** argv) { return chatglmd::app::main_entry(argc, argv); }

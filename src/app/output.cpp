@@ -1,0 +1,68 @@
+#include "app/output.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <ostream>
+
+namespace chatglmd::app {
+namespace {
+
+std::string cell(const boost::json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_null()) return "-";
+  return boost::json::serialize(v);
+}
+
+boost::json::object to_object(const Record& r) {
+  boost::json::object o;
+  for (const auto& f : r) o[f.key] = f.value;
+  return o;
+}
+
+}  // namespace
+
+void print_table(std::ostream& out, const std::vector<Record>& rows, bool json) {
+  if (json) {
+    boost::json::array a;
+    for (const auto& r : rows) a.push_back(to_object(r));
+    out << boost::json::serialize(a) << "\n";
+    return;
+  }
+  if (rows.empty()) {
+    out << "(none)\n";
+    return;
+  }
+  std::vector<std::size_t> width(rows.front().size(), 0);
+  for (std::size_t i = 0; i < width.size(); ++i) width[i] = rows.front()[i].key.size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], cell(r[i].value).size());
+  auto line = [&](auto get) {
+    std::string s;
+    for (std::size_t i = 0; i < width.size(); ++i) {
+      std::string c = get(i);
+      s += c + (i + 1 < width.size() ? std::string(width[i] - c.size() + 2, ' ') : "");
+    }
+    out << s << "\n";
+  };
+  line([&](std::size_t i) {
+    std::string k = rows.front()[i].key;
+    std::transform(k.begin(), k.end(), k.begin(), ::toupper);
+    return k;
+  });
+  for (const auto& r : rows) line([&](std::size_t i) { return i < r.size() ? cell(r[i].value) : ""; });
+}
+
+void print_record(std::ostream& out, const Record& record, bool json) {
+  if (json) {
+    out << boost::json::serialize(to_object(record)) << "\n";
+    return;
+  }
+  std::size_t w = 0;
+  for (const auto& f : record) w = std::max(w, f.key.size());
+  for (const auto& f : record) out << f.key << ":" << std::string(w - f.key.size() + 1, ' ') << cell(f.value) << "\n";
+}
+
+}  // namespace chatglmd::app

@@ -1,0 +1,319 @@
+// `chatglmd serve`: the front, the scheduler and delivery in one process, systemd-aware.
+// SIGTERM drains and exits (a second one, or the drain bound, forces the exit); SIGHUP reloads
+// the configuration, the sensitive words and the whitelist through the same code as a start.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "app/context.hpp"
+#include "app/gateway_runtime.hpp"
+#include "filter/filter_holder.hpp"
+#include "filter/word_filter.hpp"
+#include "http/handlers/app_services.hpp"
+#include "http/io_runtime.hpp"
+#include "http/server.hpp"
+#include "jobs/job_metrics.hpp"
+#include "jobs/registry.hpp"
+#include "jobs/scheduler.hpp"
+#include "llm/chatglm_client.hpp"
+#include "metrics/metrics.hpp"
+#include "net/http_client.hpp"
+#include "pay/alipay_gateway.hpp"
+
+namespace chatglmd::app {
+namespace {
+
+inline constexpr core::Millis kDrainBound{std::chrono::seconds(20)};
+inline constexpr auto kWordPoll = std::chrono::seconds(1);  // "reloaded within 2 s of a change"
+
+// Keeps the filter and whitelist in step with the store (and the config whitelist).
+class FilterReloader {
+ public:
+  FilterReloader(store::Store& store, filter::FilterHolder& holder, std::vector<std::string> config_whitelist)
+      : store_(store), holder_(holder), config_whitelist_(std::move(config_whitelist)) {
+    reload();
+    thread_ = std::thread([this] { poll(); });
+  }
+  ~FilterReloader() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void set_config_whitelist(std::vector<std::string> ids) {
+    std::lock_guard lock(mutex_);
+    config_whitelist_ = std::move(ids);
+  }
+  void reload() {
+    auto words = store_.words().list();
+    holder_.replace(filter::WordFilter::build(words));
+    filter::FilterHolder::Whitelist ids;
+    for (auto& id : store_.whitelist().list()) ids.insert(id);
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& id : config_whitelist_) ids.insert(id);
+    }
+    holder_.replace_whitelist(std::move(ids));
+    words_version_ = store_.words().version();
+    whitelist_version_ = store_.whitelist().version();
+    spdlog::info("filter: {} words, {} whitelisted users", words.size(), holder_.whitelist()->size());
+  }
+
+ private:
+  void poll() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, kWordPoll, [this] { return done_; })) {
+      lock.unlock();
+      try {
+        if (store_.words().version() != words_version_ || store_.whitelist().version() != whitelist_version_)
+          reload();
+      } catch (const std::exception& e) {
+        spdlog::warn("filter reload failed: {}", e.what());
+      }
+      lock.lock();
+    }
+  }
+  store::Store& store_;
+  filter::FilterHolder& holder_;
+  std::vector<std::string> config_whitelist_;
+  std::int64_t words_version_ = -1, whitelist_version_ = -1;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+void notify_systemd(const std::string& state) { sd_notify(0, state.c_str()); }
+
+// Pings the systemd watchdog at half its interval while the io threads answer.
+std::thread start_watchdog(boost::asio::io_context& io, std::atomic<bool>& stop) {
+  std::uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0) return {};
+  return std::thread([&io, &stop, usec] {
+    while (!stop) {
+      // Only ping when an io thread actually runs our handler: a hung loop stops the pings.
+      std::promise<void> alive;
+      auto f = alive.get_future();
+      boost::asio::post(io, [&alive] { alive.set_value(); });
+      if (f.wait_for(std::chrono::microseconds(usec / 2)) == std::future_status::ready) {
+        notify_systemd("WATCHDOG=1");
+        std::this_thread::sleep_for(std::chrono::microseconds(usec / 2));
+      } else {
+        f.wait();
+      }
+    }
+  });
+}
+
+}  // namespace
+
+int run_serve(CommandContext& ctx) {
+  if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
+  store::Store* store = ctx.open_store();
+  if (!store) return kExitUsage;
+  const Config& cfg = ctx.config;
+
+  std::string error;
+  if (cfg.auth.token_secret_file.empty()) return usage_error(ctx, "auth.token_secret_file must be set for serve");
+  auto token_secret = read_secret_file(cfg.auth.token_secret_file, error);
+  if (!token_secret) return usage_error(ctx, error);
+
+  http::IoRuntime runtime(cfg.http.threads);
+  const auto close_after = cfg.jobs.at("timeout-close").after;
+
+  // Alipay is optional for a chat-only deployment; without it the sale endpoints say so and
+  // the jobs do not run.
+  std::unique_ptr<GatewayRuntime> gateway;
+  if (!cfg.alipay.app_id.empty()) {
+    gateway = GatewayRuntime::create(cfg.alipay, close_after, ctx.clock, error);
+    if (!gateway) return usage_error(ctx, "alipay: " + error);
+  } else {
+    spdlog::warn("alipay.app_id is not set: selling and the order jobs are off");
+  }
+
+  net::HttpClient llm_http(runtime.io());
+  std::unique_ptr<llm::ChatGlmClient> chat;
+  if (!cfg.chatglm.api_key_file.empty()) {
+    auto key = read_secret_file(cfg.chatglm.api_key_file, error);
+    if (!key) return usage_error(ctx, "chatglm: " + error);
+    llm::ChatGlmConfig lc;
+    lc.base_url = cfg.chatglm.base_url;
+    lc.api_key = *key;
+    lc.models = cfg.chatglm.models;
+    lc.token_ttl = cfg.chatglm.token_ttl;
+    lc.connect_timeout = cfg.chatglm.connect_timeout;
+    lc.first_byte_timeout = cfg.chatglm.first_byte_timeout;
+    lc.idle_timeout = cfg.chatglm.idle_timeout;
+    if (auto bad = llm::ChatGlmClient::check(lc)) return usage_error(ctx, "chatglm: " + *bad);
+    chat = std::make_unique<llm::ChatGlmClient>(llm_http, ctx.clock, lc);
+  } else {
+    spdlog::warn("chatglm.api_key_file is not set: chat is off");
+  }
+
+  filter::FilterHolder filter;
+  FilterReloader reloader(*store, filter, cfg.auth.whitelist);
+
+  auto& registry = metrics::default_registry();
+  auto job_list = jobs::make_jobs();
+  for (const auto& j : job_list) jobs::JobMetrics::global().preregister(j->name());
+
+  http::AppServices services;
+  services.store = store;
+  services.clock = &ctx.clock;
+  services.registry = &registry;
+  services.chat = chat.get();
+  services.filter = &filter;
+  if (gateway) {
+    services.gateway = &gateway->gateway();
+    auto* g = &gateway->gateway();
+    services.notify.parse = [g](std::string_view body) { return g->parse_notify(body); };
+    services.notify.check = [g](const pay::ParsedNotify& n, const core::Order* o) { return g->check_notify(n, o); };
+  }
+  services.ready = [store] { return store->healthy(); };
+  services.settings.token_secret = *token_secret;
+  services.settings.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.token_ttl);
+  services.settings.wechat_token = cfg.auth.wechat_token;
+  services.settings.web_dir = cfg.http.web_dir;
+  services.settings.close_after = close_after;
+  services.settings.rate_limit = cfg.chat.rate_limit;
+  services.settings.free_chats = cfg.chat.free_chats;
+  services.settings.free_window = cfg.chat.free_window;
+
+  http::Router router;
+  http::register_routes(router, services);
+  http::ServerConfig server_config;
+  server_config.listen = cfg.http.listen;
+  server_config.max_body = cfg.http.max_body;
+  server_config.cors_origins = cfg.http.cors_origins;
+  http::Server server(runtime, server_config, std::move(router), registry);
+  if (auto why = server.start(); !why.empty()) {
+    ctx.err << "chatglmd: cannot listen on " << cfg.http.listen << ": " << why << "\n";
+    return kExitFailed;
+  }
+  runtime.start();
+
+  std::unique_ptr<jobs::Scheduler> scheduler;
+  if (gateway) {
+    std::vector<jobs::ScheduledJob> enabled;
+    for (const auto& j : job_list) {
+      const auto& s = cfg.jobs.at(std::string(j->name()));
+      if (s.enabled) enabled.push_back({j.get(), s});
+    }
+    scheduler = std::make_unique<jobs::Scheduler>(
+        runtime.io(), store->jobs(), ctx.clock, enabled,
+        [&](jobs::Job& job, const jobs::JobSettings& settings) {
+          jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
+          jc.close_after = close_after;
+          jc.stopping = &scheduler->stopping();
+          return jobs::run_tick(job, jc, {ctx.lease_owner("serve"), 0});
+        });
+    scheduler->start();
+  }
+
+  std::promise<void> stop_requested;
+  auto stopped = stop_requested.get_future();
+  std::atomic<int> terms{0};
+  boost::asio::signal_set signals(runtime.io(), SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          notify_systemd("RELOADING=1");
+          ConfigSources sources{ctx.inv.config_file, {}, {}};
+          for (char** e = environ; *e; ++e) {
+            std::string kv(*e);
+            auto eq = kv.find('=');
+            if (eq != std::string::npos) sources.environment[kv.substr(0, eq)] = kv.substr(eq + 1);
+          }
+          std::map<std::string, jobs::JobSettings> defaults;
+          for (const auto& j : job_list) defaults[std::string(j->name())] = j->defaults();
+          auto fresh = load_config(sources, defaults);
+          if (!fresh.config) {
+            spdlog::error("reload refused, keeping the running configuration: {}", fresh.error);
+          } else {
+            reloader.set_config_whitelist(fresh.config->auth.whitelist);
+            spdlog::set_level(spdlog::level::from_str(ctx.inv.log_level.value_or(fresh.config->log_level)));
+            spdlog::info("configuration reloaded (listen address, keys and job schedules apply at restart)");
+          }
+          reloader.reload();
+          notify_systemd("READY=1");
+        } else if (++terms == 1) {
+          spdlog::info("signal {}: draining", sig);
+          stop_requested.set_value();
+        } else {
+          spdlog::warn("second signal {}: exiting now", sig);
+          std::_Exit(1);
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  std::atomic<bool> watchdog_stop{false};
+  std::thread watchdog = start_watchdog(runtime.io(), watchdog_stop);
+  spdlog::info("serving on http://{} (store {}, jobs {})", cfg.http.listen.find(":0") != std::string::npos
+                                                               ? fmt::format("127.0.0.1:{}", server.port())
+                                                               : cfg.http.listen,
+               cfg.store.path, scheduler ? "on" : "off");
+  notify_systemd(fmt::format("READY=1\nSTATUS=serving on port {}", server.port()));
+
+  stopped.wait();
+  notify_systemd("STOPPING=1");
+  // Hard bound: if draining hangs, leave anyway; the journal says why.
+  std::thread([] {
+    std::this_thread::sleep_for(kDrainBound * 2);
+    spdlog::error("drain took too long; exiting");
+    std::_Exit(1);
+  }).detach();
+  if (scheduler && !scheduler->stop(kDrainBound)) spdlog::warn("job ticks still running at exit");
+  server.drain(kDrainBound);
+  watchdog_stop = true;
+  if (watchdog.joinable()) watchdog.join();
+  signals.cancel();
+  runtime.stop();
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+int run_check_config(CommandContext& ctx) {
+  if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
+  const Config& cfg = ctx.config;
+  std::vector<std::string> problems;
+  std::string error;
+  if (cfg.auth.token_secret_file.empty()) {
+    problems.push_back("auth.token_secret_file is not set (serve needs it)");
+  } else if (!read_secret_file(cfg.auth.token_secret_file, error)) {
+    problems.push_back(error);
+  }
+  if (!cfg.alipay.app_id.empty()) {
+    if (!GatewayRuntime::create(cfg.alipay, cfg.jobs.at("timeout-close").after, ctx.clock, error))
+      problems.push_back("alipay: " + error);
+  }
+  if (!cfg.chatglm.api_key_file.empty()) {
+    auto key = read_secret_file(cfg.chatglm.api_key_file, error);
+    if (!key) {
+      problems.push_back("chatglm: " + error);
+    } else {
+      llm::ChatGlmConfig lc;
+      lc.base_url = cfg.chatglm.base_url;
+      lc.api_key = *key;
+      lc.models = cfg.chatglm.models;
+      if (auto bad = llm::ChatGlmClient::check(lc)) problems.push_back("chatglm: " + *bad);
+    }
+  }
+  for (const auto& p : problems) ctx.err << "chatglmd: " << p << "\n";
+  if (!problems.empty()) return kExitUsage;
+  ctx.out << "configuration ok\n";
+  return kExitOk;
+}
+
+}  // namespace chatglmd::app
