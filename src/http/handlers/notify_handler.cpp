@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/handlers/common.hpp"
+#include "jobs/settlement.hpp"
 #include "metrics/metrics.hpp"
 #include "pay/alipay_notify.hpp"
 #include "store/store.hpp"
@@ -17,15 +18,12 @@ struct NotifyMetrics {
   explicit NotifyMetrics(metrics::Registry& r)
       : rejected(r.counter("chatglmd_notify_rejected_total",
                            "Payment notifies answered fail, by reason.", {"reason"})),
-        handled(r.counter("chatglmd_notify_handled_total", "Payment notifies answered success.").get()),
-        late_payment(r.counter("chatglmd_late_payment_total",
-                               "Payments confirmed for orders already closed.").get()) {
+        handled(r.counter("chatglmd_notify_handled_total", "Payment notifies answered success.").get()) {
     for (auto reason : {"bad_signature", "wrong_app", "wrong_seller", "unknown_order", "wrong_amount"})
       rejected.labels({reason});
   }
   metrics::CounterFamily& rejected;
   metrics::Counter& handled;
-  metrics::Counter& late_payment;
 };
 
 }  // namespace
@@ -52,16 +50,16 @@ void register_notify_routes(Router& router, const AppServices& s) {
     switch (verdict) {
       case pay::NotifyVerdict::Ok: {
         // Also on a duplicate: a resend after a crash between save and delivery finishes the job.
-        store::PaymentFacts facts{f.trade_no, f.gmt_payment.value_or(now)};
-        auto t = s.store->orders().apply(f.out_trade_no, core::OrderEvent::PaymentConfirmed,
-                                         core::Cause::Notify, "notify " + f.notify_id, now, facts);
-        if (t.late_payment) {
-          m->late_payment.inc();
-          spdlog::warn("order {} was paid after it was closed; delivering", f.out_trade_no);
-        }
-        if (t.outcome == store::TransitionOutcome::UnknownOrder) return reply(false);
-        if (t.state == core::OrderState::Paid || t.state == core::OrderState::Delivered)
-          s.store->orders().deliver(f.out_trade_no, core::Cause::Delivery, now);
+        // The merchant check compared the amount already; settle_payment compares it again
+        // because it is the one path every confirmation takes.
+        auto r = jobs::settle_payment(
+            *s.store,
+            jobs::PaymentConfirmation{f.out_trade_no, f.trade_no, *f.total_amount,
+                                      f.gmt_payment.value_or(now)},
+            core::Cause::Notify, now);
+        if (r.outcome == jobs::SettleOutcome::UnknownOrder ||
+            r.outcome == jobs::SettleOutcome::AmountMismatch)
+          return reply(false);
         m->handled.inc();
         return reply(true);
       }
