@@ -197,7 +197,7 @@ int run_serve(CommandContext& ctx) {
   server_config.cors_origins = cfg.http.cors_origins;
   http::Server server(runtime, server_config, std::move(router), registry);
   if (auto why = server.start(); !why.empty()) {
-    ctx.err << "chatglmd: cannot listen on " << cfg.http.listen << ": " << why << "\n";
+    ctx.err << "chatglmd: " << why << "\n";
     return kExitFailed;
   }
   runtime.start();
