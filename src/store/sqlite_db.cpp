@@ -112,20 +112,26 @@ void Db::exec_script(const std::string& sql) {
   }
 }
 
-WriteTransaction::WriteTransaction(Db& db) : db_(db) { db_.prepare("BEGIN IMMEDIATE").exec(); }
+WriteTransaction::WriteTransaction(Db& db) : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
+  db_.prepare(nested_ ? "SAVEPOINT chatglmd_tx" : "BEGIN IMMEDIATE").exec();
+}
 
 WriteTransaction::~WriteTransaction() {
-  if (!done_) {
-    try {
+  if (done_) return;
+  try {
+    if (nested_) {
+      db_.prepare("ROLLBACK TO chatglmd_tx").exec();
+      db_.prepare("RELEASE chatglmd_tx").exec();
+    } else {
       db_.prepare("ROLLBACK").exec();
-    } catch (...) {
-      // The transaction may already be gone (an I/O error rolls back by itself).
     }
+  } catch (...) {
+    // The transaction may already be gone (an I/O error rolls back by itself).
   }
 }
 
 void WriteTransaction::commit() {
-  db_.prepare("COMMIT").exec();
+  db_.prepare(nested_ ? "RELEASE chatglmd_tx" : "COMMIT").exec();
   done_ = true;
 }
 

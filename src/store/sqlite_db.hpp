@@ -108,16 +108,19 @@ class Db {
   void exec_script(const std::string& sql);    // no parameters: migrations and pragmas only
   std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   sqlite3* raw() { return db_; }
-  std::mutex& mutex() { return mutex_; }
+  // Recursive: a group commit holds it across many repository calls that take it again.
+  std::recursive_mutex& mutex() { return mutex_; }
 
  private:
   sqlite3* db_ = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
-  std::mutex mutex_;
+  std::recursive_mutex mutex_;
 };
 
 // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never deadlocks into
-// SQLITE_BUSY halfway; destruction without commit() rolls back.
+// SQLITE_BUSY halfway; destruction without commit() rolls back. Inside an open transaction it
+// becomes a SAVEPOINT, so repository calls compose into one group commit and a failing one
+// rolls back alone.
 class WriteTransaction {
  public:
   explicit WriteTransaction(Db& db);
@@ -126,6 +129,7 @@ class WriteTransaction {
 
  private:
   Db& db_;
+  bool nested_ = false;
   bool done_ = false;
 };
 

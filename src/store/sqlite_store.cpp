@@ -1,5 +1,6 @@
 #include "store/sqlite_store.hpp"
 
+#include "store/sqlite_db.hpp"
 #include "store/sqlite_repos.hpp"
 
 namespace chatglmd::store {
@@ -27,6 +28,13 @@ class SqliteStore final : public Store {
   WordRepository& words() override { return words_; }
   WhitelistRepository& whitelist() override { return whitelist_; }
   NotifyRepository& notifies() override { return notifies_; }
+
+  void in_transaction(const std::function<void()>& body) override {
+    std::lock_guard lock(db_.mutex());
+    WriteTransaction tx(db_);
+    body();
+    tx.commit();
+  }
 
   bool healthy() override {
     try {

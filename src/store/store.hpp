@@ -1,6 +1,7 @@
 #pragma once
 // The store behind repository interfaces. SQLite is the embedded default; another backend
 // (PostgreSQL) joins by implementing these and passing tests/store/store_suite.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -146,6 +147,10 @@ class Store {
   virtual NotifyRepository& notifies() = 0;
   // Cheap check for /readyz.
   virtual bool healthy() = 0;
+  // Runs `body` inside one write transaction: repository calls made by it (on this thread)
+  // join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
+  // kept and the exception propagates.
+  virtual void in_transaction(const std::function<void()>& body) = 0;
 };
 
 }  // namespace chatglmd::store

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "core/order_id.hpp"
+#include "store/group_commit.hpp"
 #include "store/store.hpp"
 
 namespace chatglmd::store::suite {
@@ -395,7 +397,69 @@ TYPED_TEST_P(StoreSuite, NotifiesAreKeptOnceByNotifyId) {
   EXPECT_EQ(n.count(), 1);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(StoreSuite, ProductsAddListEnableDisable,
+TYPED_TEST_P(StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone) {
+  this->order_in("100000000061", OrderState::Created);
+  this->order_in("100000000062", OrderState::Created);
+  this->s().in_transaction([&] {
+    EXPECT_EQ(this->orders().apply("100000000061", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0).outcome,
+              TransitionOutcome::Applied);
+    EXPECT_THROW(this->s().in_transaction([&] {
+      this->orders().apply("100000000062", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0);
+      throw std::runtime_error("this part fails");
+    }),
+                 std::runtime_error);
+  });
+  EXPECT_EQ(this->orders().get("100000000061")->state, OrderState::Closed);
+  EXPECT_EQ(this->orders().get("100000000062")->state, OrderState::Created) << "the failed part left nothing";
+  EXPECT_EQ(this->orders().events("100000000062").size(), 1u);
+  EXPECT_THROW(this->s().in_transaction([&] {
+    this->orders().apply("100000000062", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0);
+    throw std::runtime_error("all of it fails");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(this->orders().get("100000000062")->state, OrderState::Created);
+}
+
+TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
+  const int n = 200;
+  for (int i = 0; i < n; ++i) this->order_in(core::order_id_from(static_cast<std::uint64_t>(7000 + i)), OrderState::Created);
+  std::atomic<int> ok{0}, failed{0};
+  std::uint64_t commits = 0;
+  {
+    store::GroupCommitter committer(this->s());
+    // Hold the committer in its first unit until everything is queued, so the rest must share.
+    std::promise<void> all_queued;
+    auto queued = all_queued.get_future().share();
+    committer.submit([queued] { queued.wait(); }, [](bool) {});
+    for (int i = 0; i < n; ++i) {
+      std::string id = core::order_id_from(static_cast<std::uint64_t>(7000 + i));
+      committer.submit(
+          [this, id, i] {
+            auto r = this->orders().apply(id, OrderEvent::PaymentConfirmed, Cause::Notify, "", kT0, PaymentFacts{"T", kT0});
+            if (r.outcome != TransitionOutcome::Applied) throw std::runtime_error("not applied");
+            if (i % 10 == 0) throw std::runtime_error("this unit fails after its change");
+          },
+          [&](bool committed) { (committed ? ok : failed)++; });
+    }
+    all_queued.set_value();
+    while (ok + failed < n) std::this_thread::yield();
+    commits = committer.commits();
+  }
+  EXPECT_GE(commits, 1u);
+  EXPECT_LE(commits, 2u) << "201 units share at most two commits (the holding one, then the rest)";
+  EXPECT_EQ(ok.load(), n - n / 10);
+  EXPECT_EQ(failed.load(), n / 10);
+  int paid = 0;
+  for (int i = 0; i < n; ++i) {
+    auto o = this->orders().get(core::order_id_from(static_cast<std::uint64_t>(7000 + i)));
+    paid += o->state == OrderState::Paid;
+    EXPECT_EQ(o->state, i % 10 == 0 ? OrderState::Created : OrderState::Paid) << i;
+  }
+  EXPECT_EQ(paid, n - n / 10);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
+                            GroupCommitSharesCommitsAndReportsEachUnit, ProductsAddListEnableDisable,
                             AccountsGrantConsumeRefundFreeze, ConcurrentConsumersNeverOverdraw,
                             OrderInsertGetAndUniqueId, EveryStateEventPairThroughTheStore,
                             UnknownOrdersAreReportedNotCreated,
