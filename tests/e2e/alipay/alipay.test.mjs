@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { createSign } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AlipaySdk } from 'alipay-sdk';
 
@@ -138,41 +139,41 @@ test('(c) chatglmd accepts notifies the SDK accepts, and rejects altered ones', 
 
 // ---- (b), (d): against a running chatglmd-sim ----
 
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 // CHATGLMD_SIM_URL=http://127.0.0.1:PORT uses a sim that is already running; otherwise one is
-// started with these flags (keep them in step with tests/sim/main.cpp).
+// started on a port it picks itself (flags as in tests/sim/main.cpp and tests/sim/demo.sh).
 async function startSim() {
   if (process.env.CHATGLMD_SIM_URL) {
     const base = process.env.CHATGLMD_SIM_URL.replace(/\/$/, '');
     await control(base, 'reset', {});
-    return { base, stop: () => {} };
+    return { base, stop: async () => {} };
   }
-  const port = await freePort();
+  assert.ok(existsSync(simBin), `${simBin} is missing: build chatglmd-sim (CHATGLMD_BUILD_DIR=${buildDir})`);
+  const dir = mkdtempSync(join(tmpdir(), 'chatglmd-e2e-alipay-'));
+  const portFile = join(dir, 'sim.port');
   const child = spawn(simBin, [
-    '--listen', `127.0.0.1:${port}`,
-    '--alipay-private-key', resolve(fixtures, 'ali_pkcs1.pem'),
+    '--port', '0', '--port-file', portFile,
+    '--alipay-key', resolve(fixtures, 'ali_pkcs1.pem'),
     '--app-public-key', resolve(fixtures, 'app_pub.pem'),
+    '--seller-id', SELLER_ID,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`${base}/sim/alipay/trades`);
-      return { base, stop: () => child.kill('SIGTERM') };
-    } catch {
-      if (child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 100));
+  const exited = new Promise((r) => child.on('exit', r));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 200 && child.exitCode === null; i++) {
+    if (existsSync(portFile)) {
+      const base = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
+      const health = await (await fetch(`${base}/sim/health`)).json();
+      assert.equal(health.alipay, true, 'the sim runs without its Alipay half');
+      return { base, stop };
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
-  child.kill('SIGKILL');
+  await stop();
   throw new Error(`chatglmd-sim did not start: ${stderr}`);
 }
 
@@ -185,9 +186,7 @@ const control = async (base, path, body) => {
   return r.json();
 };
 
-const simSkip = existsSync(simBin) || process.env.CHATGLMD_SIM_URL ? false : `${simBin} not built`;
-
-test('(b) checkNotifySignV2 accepts the notifies chatglmd-sim sends', { skip: simSkip }, async () => {
+test('(b) checkNotifySignV2 accepts the notifies chatglmd-sim sends', async () => {
   const sim = await startSim();
   const received = [];
   const receiver = createServer((req, res) => {
@@ -228,11 +227,11 @@ test('(b) checkNotifySignV2 accepts the notifies chatglmd-sim sends', { skip: si
     assert.deepEqual(log.notifies.map((n) => n.ok), [false, true]);
   } finally {
     receiver.close();
-    sim.stop();
+    await sim.stop();
   }
 });
 
-test('(d) exec with validateSign accepts chatglmd-sim answers', { skip: simSkip }, async () => {
+test('(d) exec with validateSign accepts chatglmd-sim answers', async () => {
   const sim = await startSim();
   try {
     const client = sdk(`${sim.base}/gateway.do`);
@@ -260,6 +259,6 @@ test('(d) exec with validateSign accepts chatglmd-sim answers', { skip: simSkip 
     await control(sim.base, 'fault', { kind: 'bad_sign', count: 1 });
     await assert.rejects(client.exec('alipay.trade.query', { bizContent: { outTradeNo: '100000000010' } }, { validateSign: true }));
   } finally {
-    sim.stop();
+    await sim.stop();
   }
 });
