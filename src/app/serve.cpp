@@ -27,6 +27,7 @@
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 #include "pay/alipay_gateway.hpp"
+#include "store/group_commit.hpp"
 
 namespace chatglmd::app {
 namespace {
@@ -167,8 +168,10 @@ int run_serve(CommandContext& ctx) {
   auto job_list = jobs::make_jobs();
   for (const auto& j : job_list) jobs::JobMetrics::global().preregister(j->name());
 
+  store::GroupCommitter notify_commits(*store);
   http::AppServices services;
   services.store = store;
+  services.commits = &notify_commits;
   services.clock = &ctx.clock;
   services.registry = &registry;
   services.chat = chat.get();

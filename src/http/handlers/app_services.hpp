@@ -14,6 +14,7 @@
 
 namespace chatglmd::store {
 class Store;
+class GroupCommitter;
 }
 namespace chatglmd::pay {
 class PaymentGateway;
@@ -61,6 +62,7 @@ struct HandlerSettings {
 
 struct AppServices {
   store::Store* store = nullptr;
+  store::GroupCommitter* commits = nullptr;  // notifies share commits through it; null: one each
   pay::PaymentGateway* gateway = nullptr;
   NotifyChecker notify;
   llm::ChatGlmClient* chat = nullptr;
