@@ -1,0 +1,143 @@
+// `chatglmd jobs run NAME` through the real binary: what cron sees. 0 all decided, 1 some order
+// unclear, 2 usage or configuration error, 75 the lease is held elsewhere.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "job_world.hpp"
+#include "support/daemon_harness.hpp"
+
+namespace chatglmd::testing {
+namespace {
+
+using core::OrderState;
+using namespace std::chrono_literals;
+
+struct JobsRunCli : ::testing::Test {
+  DaemonHarness d{DaemonOptions{{}, {}, false}};  // config, sim and schema; no serve
+  std::unique_ptr<store::Store> db = open_store(d.db());
+  core::SystemClock clock;
+  int next = 1;
+
+  std::string overdue_order() {
+    auto id = fmt::format("6{:011d}", next++);
+    insert_order(*db, id, clock.now() - core::Millis{31min}, "cli-buyer");
+    return id;
+  }
+  OrderState state(const std::string& id) { return db->orders().get(id)->state; }
+  std::string trade_status(const std::string& id) {
+    auto t = sim_trade(d.sim().port(), id);
+    return t ? std::string(t->at("status").as_string()) : "none";
+  }
+  CommandResult run(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), {"--json", "jobs", "run"});
+    return d.cli(args, env);
+  }
+  static boost::json::object report(const CommandResult& r) { return boost::json::parse(r.out).as_object(); }
+};
+
+TEST_F(JobsRunCli, ExitsZeroWhenEveryOrderIsDecided) {
+  auto r = run({"timeout-close"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(report(r).at("selected").as_int64(), 0);
+
+  auto waiting = overdue_order();
+  put_trade(d.sim().port(), waiting, "WAIT_BUYER_PAY");
+  auto missing = overdue_order();
+  r = run({"timeout-close"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto rep = report(r);
+  EXPECT_EQ(rep.at("selected").as_int64(), 2);
+  EXPECT_EQ(rep.at("done").as_int64(), 2);
+  EXPECT_EQ(rep.at("exitCode").as_int64(), 0);
+  EXPECT_EQ(state(waiting), OrderState::Closed);
+  EXPECT_EQ(state(missing), OrderState::Closed);
+  EXPECT_EQ(trade_status(waiting), "TRADE_CLOSED");
+  EXPECT_EQ(db->jobs().history("timeout-close", 10).size(), 2u);
+}
+
+TEST_F(JobsRunCli, ExitsOneWhenSomeOrderIsUnclear) {
+  auto first = overdue_order();
+  auto second = overdue_order();
+  put_trade(d.sim().port(), second, "WAIT_BUYER_PAY");
+  sim_control(d.sim().port(), "/sim/alipay/fault", R"({"kind":"http_error","method":"alipay.trade.close","status":503})");
+  auto r = run({"timeout-close", "--limit", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto o = db->orders().get(first);
+  EXPECT_EQ(o->state, OrderState::Created);
+  EXPECT_EQ(o->attempts, 1);
+  EXPECT_NE(o->last_error.find("503"), std::string::npos) << o->last_error;
+  EXPECT_EQ(db->orders().get(second)->attempts, 0);  // --limit 1: never touched
+
+  r = run({"timeout-close"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(report(r).at("selected").as_int64(), 1);  // `first` is backing off
+  EXPECT_EQ(state(second), OrderState::Created);
+  EXPECT_EQ(trade_status(second), "WAIT_BUYER_PAY");
+  auto runs = db->jobs().history("timeout-close", 10);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].outcome, "partial");
+
+  // The gateway recovers, but both orders wait for their retry time: a clean tick, exit 0.
+  sim_control(d.sim().port(), "/sim/alipay/faults/clear", "{}");
+  r = run({"timeout-close"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(report(r).at("selected").as_int64(), 0);
+}
+
+TEST_F(JobsRunCli, ExitsTwoOnUsageAndConfigurationErrors) {
+  auto id = overdue_order();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"no-such-job"}, {}, {"timeout-close", "extra"}, {"timeout-close", "--limit", "0"},
+           {"timeout-close", "--limit", "x"}, {"timeout-close", "--status", "paid"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err;
+  }
+  // A key file that is not there, an out-of-range setting, a key nobody knows.
+  EXPECT_EQ(run({"timeout-close"}, {{"CHATGLMD_ALIPAY_PRIVATE_KEY_FILE", d.dir() + "/missing.pem"}}).exit_code, 2);
+  EXPECT_EQ(run({"timeout-close"}, {{"CHATGLMD_JOBS_TIMEOUT_CLOSE_BATCH", "0"}}).exit_code, 2);
+  EXPECT_EQ(run({"timeout-close"}, {{"CHATGLMD_ALIPAY_APP_ID", ""}}).exit_code, 2);
+  EXPECT_EQ(state(id), OrderState::Created);  // none of them touched anything
+  EXPECT_TRUE(db->jobs().history("timeout-close", 10).empty());
+}
+
+TEST_F(JobsRunCli, ExitsSeventyFiveWhileAnotherProcessHoldsTheLease) {
+  auto id = overdue_order();
+  const auto now = clock.now();
+  ASSERT_TRUE(db->jobs().try_acquire("timeout-close", "elsewhere:4242:serve", now, now + core::Millis{10min}));
+  auto r = run({"timeout-close"});
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  EXPECT_NE(r.err.find("lease held"), std::string::npos) << r.err;
+  EXPECT_EQ(state(id), OrderState::Created);
+  EXPECT_TRUE(db->jobs().history("timeout-close", 10).empty());
+  // Other jobs have their own lease.
+  EXPECT_EQ(run({"reconcile"}).exit_code, 0);
+
+  // A holder that died leaves a lease that expires; then the job runs again.
+  db->jobs().release("timeout-close", "elsewhere:4242:serve");
+  ASSERT_TRUE(db->jobs().try_acquire("timeout-close", "dead:1:serve", now - core::Millis{10min}, now - core::Millis{1s}));
+  r = run({"timeout-close"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(state(id), OrderState::Closed);
+}
+
+TEST_F(JobsRunCli, DryRunChangesNothingAndDisabledJobsStillRun) {
+  auto id = overdue_order();
+  put_trade(d.sim().port(), id, "WAIT_BUYER_PAY");
+  auto r = run({"timeout-close", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(report(r).at("dryRun").as_bool());
+  EXPECT_EQ(report(r).at("done").as_int64(), 1);
+  EXPECT_EQ(state(id), OrderState::Created);
+  EXPECT_EQ(trade_status(id), "WAIT_BUYER_PAY");
+  EXPECT_TRUE(db->jobs().history("timeout-close", 10).empty());
+
+  // enabled=false only turns the built-in scheduler off (cron-only hosts).
+  r = run({"timeout-close"}, {{"CHATGLMD_JOBS_TIMEOUT_CLOSE_ENABLED", "false"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(state(id), OrderState::Closed);
+}
+
+}  // namespace
+}  // namespace chatglmd::testing
