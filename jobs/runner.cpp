@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -22,47 +24,91 @@ std::string_view item_outcome_name(ItemStatus s) {
   return "unclear";
 }
 
-// Handles one batch with at most `concurrency` orders in flight towards the gateway.
-void handle_batch(Job& job, JobContext& ctx, const std::vector<core::Order>& batch,
-                  TickReport& report, JobMetrics& metrics) {
-  std::mutex mutex;
-  std::size_t next = 0;
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto worker = [&] {
-    for (;;) {
-      const core::Order* order = nullptr;
-      {
-        std::lock_guard lock(mutex);
-        if (next >= batch.size() || ctx.stop_requested()) return;
-        order = &batch[next++];
-      }
-      ItemResult r;
-      try {
-        r = job.handle(ctx, *order);
-      } catch (const std::exception& e) {
-        // One bad order never blocks the batch: it is retried later like any unclear answer.
-        r = {ItemStatus::Unclear, fmt::format("internal error: {}", e.what())};
-      }
-      if (r.status == ItemStatus::Unclear && !ctx.dry_run) {
-        std::uniform_real_distribution<double> jitter(0.0, 1.0);
-        auto when = ctx.clock.now() + backoff_delay(order->attempts + 1, jitter(rng));
-        ctx.store.orders().record_failure(order->order_id, r.detail, when);
-      }
-      metrics.items(job.name(), item_outcome_name(r.status)).inc();
-      spdlog::log(r.status == ItemStatus::Unclear ? spdlog::level::warn : spdlog::level::info,
-                  "{}{}: order {} {}: {}", job.name(), ctx.dry_run ? " (dry run)" : "", order->order_id,
-                  item_outcome_name(r.status), r.detail);
-      std::lock_guard lock(mutex);
-      (r.status == ItemStatus::Done ? report.done
-       : r.status == ItemStatus::Skipped ? report.skipped
-                                          : report.unclear)++;
+// Due orders flow through one queue: a worker that finds it running low selects the next page
+// (ORDER BY id, after the last id taken) while the others keep working, so there is no barrier
+// between batches and `concurrency` gateway calls stay in flight until nothing is due.
+class TickQueue {
+ public:
+  TickQueue(Job& job, JobContext& ctx, const TickOptions& options, TickReport& report)
+      : job_(job), ctx_(ctx), options_(options), report_(report),
+        deadline_(report.started_at + ctx.settings.budget) {}
+
+  // The next order to handle, or nothing when the tick is over.
+  std::optional<core::Order> next(int workers) {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() < static_cast<std::size_t>(workers) && !exhausted_) refill();
+    if (queue_.empty() || ctx_.stop_requested()) return std::nullopt;
+    core::Order o = std::move(queue_.front());
+    queue_.pop_front();
+    return o;
+  }
+
+  void count(ItemStatus s) {
+    std::lock_guard lock(mutex_);
+    (s == ItemStatus::Done ? report_.done : s == ItemStatus::Skipped ? report_.skipped : report_.unclear)++;
+  }
+
+ private:
+  void refill() {
+    if (ctx_.stop_requested() || ctx_.clock.now() >= deadline_) {
+      exhausted_ = true;
+      return;
     }
-  };
-  const int n = std::max(1, std::min<int>(ctx.settings.concurrency, static_cast<int>(batch.size())));
-  std::vector<std::thread> workers;
-  for (int i = 1; i < n; ++i) workers.emplace_back(worker);
-  worker();
-  for (auto& w : workers) w.join();
+    int want = ctx_.settings.batch;
+    if (options_.limit > 0) want = std::min(want, options_.limit - report_.selected);
+    if (want <= 0) {
+      exhausted_ = true;
+      return;
+    }
+    auto page = job_.select_due(ctx_, after_id_, want);
+    if (page.empty()) {
+      exhausted_ = true;
+      return;
+    }
+    report_.selected += static_cast<int>(page.size());
+    after_id_ = page.back().id;
+    for (auto& o : page) queue_.push_back(std::move(o));
+    // Renew: a crashed holder blocks others for at most one lease, a live one keeps it.
+    auto now = ctx_.clock.now();
+    if (!ctx_.store.jobs().try_acquire(std::string(job_.name()), options_.owner, now, now + ctx_.settings.lease)) {
+      spdlog::error("{}: lease lost mid-tick; stopping", job_.name());
+      queue_.clear();
+      exhausted_ = true;
+    }
+  }
+
+  Job& job_;
+  JobContext& ctx_;
+  const TickOptions& options_;
+  TickReport& report_;
+  const core::UtcMs deadline_;
+  std::mutex mutex_;
+  std::deque<core::Order> queue_;
+  std::int64_t after_id_ = 0;
+  bool exhausted_ = false;
+};
+
+void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobMetrics& metrics) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  while (auto order = queue.next(workers)) {
+    ItemResult r;
+    try {
+      r = job.handle(ctx, *order);
+    } catch (const std::exception& e) {
+      // One bad order never blocks the others: it is retried later like any unclear answer.
+      r = {ItemStatus::Unclear, fmt::format("internal error: {}", e.what())};
+    }
+    if (r.status == ItemStatus::Unclear && !ctx.dry_run) {
+      std::uniform_real_distribution<double> jitter(0.0, 1.0);
+      auto when = ctx.clock.now() + backoff_delay(order->attempts + 1, jitter(rng));
+      ctx.store.orders().record_failure(order->order_id, r.detail, when);
+    }
+    metrics.items(job.name(), item_outcome_name(r.status)).inc();
+    spdlog::log(r.status == ItemStatus::Unclear ? spdlog::level::warn : spdlog::level::info,
+                "{}{}: order {} {}: {}", job.name(), ctx.dry_run ? " (dry run)" : "", order->order_id,
+                item_outcome_name(r.status), r.detail);
+    queue.count(r.status);
+  }
 }
 
 }  // namespace
@@ -83,25 +129,12 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
   }
   metrics.lease(name, "acquired").inc();
 
-  std::int64_t after_id = 0;
-  const auto deadline = report.started_at + ctx.settings.budget;
-  for (;;) {
-    if (ctx.stop_requested() || ctx.clock.now() >= deadline) break;
-    int want = ctx.settings.batch;
-    if (options.limit > 0) want = std::min(want, options.limit - report.selected);
-    if (want <= 0) break;
-    auto batch = job.select_due(ctx, after_id, want);
-    if (batch.empty()) break;
-    report.selected += static_cast<int>(batch.size());
-    handle_batch(job, ctx, batch, report, metrics);
-    after_id = batch.back().id;
-    // Renew: a crashed holder blocks others for at most one lease, a live one keeps it.
-    auto now = ctx.clock.now();
-    if (!leases.try_acquire(name, options.owner, now, now + ctx.settings.lease)) {
-      spdlog::error("{}: lease lost mid-tick; stopping", name);
-      break;
-    }
-  }
+  TickQueue queue(job, ctx, options, report);
+  const int workers = std::max(1, ctx.settings.concurrency);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < workers; ++i) threads.emplace_back([&] { work_through(job, ctx, queue, workers, metrics); });
+  work_through(job, ctx, queue, workers, metrics);
+  for (auto& t : threads) t.join();
   leases.release(name, options.owner);
 
   report.finished_at = ctx.clock.now();
