@@ -37,8 +37,9 @@ std::shared_ptr<ChatFraming> original_framing() {
 
 }  // namespace
 
-void register_chat_routes(Router& router, const AppServices& s) {
-  auto ctx = make_chat_context(s);
+void register_chat_routes(Router& router, const AppServices& s) { register_chat_routes(router, make_chat_context(s)); }
+
+void register_chat_routes(Router& router, std::shared_ptr<ChatContext> ctx) {
   auto framing = original_framing();
   router.add("POST", "/api/v1/chatgpt/chat/completions", [ctx, framing](ExchangePtr ex) {
     auto body = ex->request().json();

@@ -38,6 +38,12 @@ struct ChatContext {
 };
 std::shared_ptr<ChatContext> make_chat_context(const AppServices& services);
 
+// Both chat paths over one context, so that a user's rate limit and free chats are one budget
+// whichever path a request takes (register_routes does this; the AppServices forms in
+// app_services.hpp give each path a context of its own).
+void register_chat_routes(Router& router, std::shared_ptr<ChatContext> ctx);
+void register_openai_routes(Router& router, std::shared_ptr<ChatContext> ctx);
+
 // Runs the pipeline for an already parsed request; answers through `ex`.
 void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest request,
               std::shared_ptr<ChatFraming> framing);

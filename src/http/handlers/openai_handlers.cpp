@@ -97,7 +97,11 @@ std::shared_ptr<ChatFraming> openai_framing(const std::string& model, bool strea
 }  // namespace
 
 void register_openai_routes(Router& router, const AppServices& s) {
-  auto ctx = make_chat_context(s);
+  register_openai_routes(router, make_chat_context(s));
+}
+
+void register_openai_routes(Router& router, std::shared_ptr<ChatContext> ctx) {
+  const AppServices& s = ctx->services;
   router.add("POST", "/v1/chat/completions", [ctx](ExchangePtr ex) {
     auto body = ex->request().json();
     llm::ChatRequest request;

@@ -1,5 +1,6 @@
 // Liveness, readiness, metrics and the static page.
 #include "http/handlers/app_services.hpp"
+#include "http/handlers/chat_pipeline.hpp"
 #include "http/handlers/static_files.hpp"
 #include "metrics/metrics.hpp"
 
@@ -35,8 +36,9 @@ void register_routes(Router& router, const AppServices& services) {
   register_auth_routes(router, services);
   register_sale_routes(router, services);
   register_notify_routes(router, services);
-  register_chat_routes(router, services);
-  register_openai_routes(router, services);
+  auto chat = make_chat_context(services);  // one budget per user across both chat paths
+  register_chat_routes(router, chat);
+  register_openai_routes(router, chat);
 }
 
 }  // namespace chatglmd::http
