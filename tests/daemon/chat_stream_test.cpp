@@ -153,7 +153,7 @@ TEST(ChatLongAnswer, ArrivesIntactWhenTheUpstreamSplitsCharacters) {
   std::string auth = "Bearer " + d.token_for("reader");
   const std::string expected = sim::glm_sim_answer("len:10000");
   ASSERT_EQ(utf8_length(expected), 10000);
-  ASSERT_GT(expected.size(), 20000u);  // mostly Chinese: three bytes each
+  ASSERT_GT(expected.size(), 15000u);  // mostly Chinese: multi-byte characters everywhere
 
   auto original = chat(d, kOriginalChat, auth, chat_json("glm-4", "len:10000"));
   EXPECT_EQ(original.status, 200);
