@@ -1,0 +1,89 @@
+// An unclear gateway answer changes nothing at the daemon: admin close and reconcile of a real
+// order (paid for through the daemon's own pay form) against the simulator's injected faults
+// leave the order, its audit log and the buyer's quota as they were, and exit 1 so that the
+// operator tries again; once the gateway answers clearly, the same command does its work.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "daemon/daemon_client.hpp"
+
+namespace chatglmd::testing {
+namespace {
+
+struct GatewayFaults : ::testing::Test {
+  static void SetUpTestSuite() {
+    daemon = new DaemonHarness(DaemonOptions{{{"alipay.timeout", "400ms"}}});
+    run_ok(*daemon, {"product", "add", "--id", "7", "--name", "10 chats", "--price", "1.00", "--quota", "10"});
+  }
+  static void TearDownTestSuite() {
+    delete daemon;
+    daemon = nullptr;
+  }
+  void TearDown() override { sim_call(d.sim(), "POST", "/sim/alipay/faults/clear", "{}"); }
+
+  // An order whose pay form the buyer opened: the trade waits at the gateway.
+  std::string opened_order(const std::string& openid) {
+    auto created = boost::json::parse(d.post_form("/api/v1/sale/create_pay_order", "productId=7", d.token_for(openid)).body);
+    EXPECT_EQ(created.at("code").as_string(), "0000") << created;
+    EXPECT_EQ(submit_pay_form(std::string(created.at("data").as_string())).status, 200);
+    auto orders = boost::json::parse(d.cli({"order", "list", "--user", openid, "--json"}).out).as_array();
+    return std::string(orders.at(0).at("orderId").as_string());
+  }
+  std::string status(const std::string& id) {
+    return std::string(boost::json::parse(d.cli({"order", "show", id, "--json"}).out).at("status").as_string());
+  }
+  std::int64_t events() { return sql_int(d.db(), "SELECT count(*) FROM order_event"); }
+
+  static DaemonHarness* daemon;
+  DaemonHarness& d = *daemon;
+};
+DaemonHarness* GatewayFaults::daemon = nullptr;
+
+const std::vector<std::string> kFaults = {
+    R"({"kind":"latency","delay_ms":1000})", R"({"kind":"http_error","status":500})", R"({"kind":"http_error"})",
+    R"({"kind":"system_error"})",           R"({"kind":"bad_sign"})",                R"({"kind":"no_sign"})",
+    R"({"kind":"truncate"})",               R"({"kind":"drop"})",                    R"({"kind":"hang"})"};
+
+TEST_F(GatewayFaults, AdminCloseDuringAFaultChangesNothing) {
+  const std::string id = opened_order("close-buyer");
+  for (const auto& fault : kFaults) {
+    SCOPED_TRACE(fault);
+    const auto before = events();
+    sim_call(d.sim(), "POST", "/sim/alipay/fault", fault);
+    auto r = d.cli({"order", "close", id});
+    sim_call(d.sim(), "POST", "/sim/alipay/faults/clear", "{}");
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_EQ(status(id), "CREATED");
+    EXPECT_EQ(events(), before);
+    // A fault that damaged only the answer may have closed the trade at the gateway; open a
+    // fresh trade for the next fault so each one meets a waiting trade.
+    sim_call(d.sim(), "POST", "/sim/alipay/trade",
+             R"({"out_trade_no":")" + id + R"(","total_amount":"1.00","status":"WAIT_BUYER_PAY"})");
+  }
+  EXPECT_EQ(d.cli({"order", "close", id}).exit_code, 0);
+  EXPECT_EQ(status(id), "CLOSED");
+}
+
+TEST_F(GatewayFaults, AdminReconcileOfAPaidTradeDuringAFaultChangesNothing) {
+  const std::string id = opened_order("reconcile-buyer");
+  // Paid at the gateway, but the notify never came.
+  sim_call(d.sim(), "POST", "/sim/alipay/trade", R"({"out_trade_no":")" + id + R"(","status":"TRADE_SUCCESS","notify":false})");
+  for (const auto& fault : kFaults) {
+    SCOPED_TRACE(fault);
+    const auto before = events();
+    sim_call(d.sim(), "POST", "/sim/alipay/fault", fault);
+    auto r = d.cli({"order", "reconcile", id});
+    sim_call(d.sim(), "POST", "/sim/alipay/faults/clear", "{}");
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_EQ(status(id), "CREATED");
+    EXPECT_EQ(events(), before);
+    EXPECT_TRUE(user_json(d, "reconcile-buyer").is_null()) << "quota delivered on an unclear answer";
+  }
+  EXPECT_EQ(d.cli({"order", "reconcile", id}).exit_code, 0);
+  EXPECT_EQ(status(id), "DELIVERED");
+  EXPECT_EQ(surplus_quota(d, "reconcile-buyer"), 10);
+}
+
+}  // namespace
+}  // namespace chatglmd::testing
