@@ -6,6 +6,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <thread>
+
 #include "daemon/daemon_client.hpp"
 #include "glm_sim.hpp"
 
@@ -143,6 +146,27 @@ TEST_F(ChatCost, AUserWhoLeavesBeforeTheFirstTokenKeepsTheChat) {
   EXPECT_TRUE(eventually([&] { return surplus_quota(d, "impatient") == 2; }, 5s));
 }
 
+TEST_F(ChatCost, ConcurrentChatsNeverSpendMoreThanTheQuota) {
+  run_ok(d, {"user", "add", "rusher", "--quota", "3"});
+  std::string auth = "Bearer " + d.token_for("rusher");
+  std::vector<std::string> codes(12);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    clients.emplace_back([&, i] {
+      auto r = chat(d, i % 2 ? kOpenAiChat : kOriginalChat, auth, chat_json("glm-4", "go", R"("stream":true)"));
+      if (i % 2)
+        codes[i] = parse_openai_stream(r.body).text == "Echo: go" ? "answered" : openai_error_code(r);
+      else
+        codes[i] = r.body == "Echo: go" ? "answered" : envelope_code(r);
+    });
+  }
+  for (auto& t : clients) t.join();
+  // Three bought chats and this daemon's one free chat; never more.
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), "answered"), 4);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), "0006") + std::count(codes.begin(), codes.end(), "insufficient_quota"), 8);
+  EXPECT_EQ(surplus_quota(d, "rusher"), 0);
+}
+
 // A 10,000-character answer written by the upstream in 5-byte pieces, so nearly every write
 // ends inside a UTF-8 character.
 TEST(ChatLongAnswer, ArrivesIntactWhenTheUpstreamSplitsCharacters) {
@@ -202,9 +226,25 @@ TEST(ChatDisconnect, ClosingTheSocketCancelsTheUpstreamWithinASecond) {
                          << " ms after the client left";
     EXPECT_EQ(stat(d.sim(), "streams_open"), 0);
   }
-  EXPECT_EQ(stat(d.sim(), "streams_completed"), 0);
   // Tokens were delivered before the client left: those chats are spent.
   EXPECT_EQ(surplus_quota(d, "leaver"), 3);
+
+  // /v1 without streaming gathers the answer before it writes anything: leaving while it is
+  // gathered stops the upstream too.
+  {
+    std::string body = chat_json("glm-4", "len:5000");
+    const auto seen = stat(d.sim(), "streams_open");
+    RawClient c(d.port());
+    c.send("POST " + kOpenAiChat + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    ASSERT_TRUE(eventually([&] { return stat(d.sim(), "streams_open") > seen; }, 5s));
+  }
+  ++cancelled;
+  EXPECT_TRUE(eventually([&] { return stat(d.sim(), "streams_cancelled") >= cancelled; }, 1s))
+      << "upstream still streaming a second after the client of a stream:false request left";
+  EXPECT_EQ(stat(d.sim(), "streams_completed"), 0);
+  // (Whether that last chat was spent depends on whether a token reached the daemon before the
+  // client left; AUserWhoLeavesBeforeTheFirstTokenKeepsTheChat pins the refund down.)
   // The daemon keeps serving.
   EXPECT_EQ(d.request("GET", "/healthz").status, 200);
 }

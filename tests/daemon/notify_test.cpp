@@ -259,6 +259,18 @@ TEST_F(Notifies, StatusesThatAreNoPayment) {
   EXPECT_TRUE(user_json(d, "buyer-waiting").is_null());
 }
 
+TEST_F(Notifies, APaymentAfterTheCloseIsStillDelivered) {
+  const std::string order_id = new_order("buyer-late");
+  auto p = fields(order_id, "late-closed-000050");
+  set(p, "trade_status", "TRADE_CLOSED");
+  EXPECT_EQ(post(sign(p)).body, "success");
+  EXPECT_EQ(view(order_id).status, "CLOSED");
+  // The buyer paid anyway (Alipay took the money before it saw the close): deliver.
+  EXPECT_EQ(post(sign(fields(order_id, "late-paid-000051"))).body, "success");
+  EXPECT_EQ(view(order_id).status, "DELIVERED");
+  EXPECT_EQ(surplus_quota(d, "buyer-late"), 100);
+}
+
 TEST_F(Notifies, OversizedBodyGets413AndChangesNothing) {
   const std::string order_id = new_order("buyer-big");
   const OrderView before = view(order_id);
