@@ -146,6 +146,31 @@ TEST_F(ChatCost, AUserWhoLeavesBeforeTheFirstTokenKeepsTheChat) {
   EXPECT_TRUE(eventually([&] { return surplus_quota(d, "impatient") == 2; }, 5s));
 }
 
+// HTTP/1.0 has no chunked encoding (RFC 9112 6.1: a server must not send Transfer-Encoding to
+// a 1.0 request): the stream is the raw body and the end is the close, as the original path says.
+TEST_F(ChatCost, AnHttp10ClientGetsTheStreamWithoutChunkedFraming) {
+  run_ok(d, {"user", "add", "old-client", "--quota", "5"});
+  std::string token = d.token_for("old-client");
+  for (const auto& [path, extra] : {std::pair{kOriginalChat, ""}, std::pair{kOpenAiChat, R"("stream":true)"}}) {
+    SCOPED_TRACE(path);
+    std::string body = chat_json("glm-4", "len:50", extra);
+    RawClient c(d.port());
+    c.send("POST " + path + " HTTP/1.0\r\nAuthorization: Bearer " + token +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    ASSERT_TRUE(c.read_to_eof(5s));
+    const std::string& raw = c.received();
+    auto head_end = raw.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << raw;
+    std::string head = raw.substr(0, head_end);
+    EXPECT_EQ(status_of(raw), 200) << head;
+    EXPECT_EQ(head.find("chunked"), std::string::npos) << head;
+    std::string answer = raw.substr(head_end + 4);
+    if (path == kOpenAiChat) answer = parse_openai_stream(answer).text;
+    EXPECT_EQ(answer, sim::glm_sim_answer("len:50"));
+  }
+  EXPECT_EQ(surplus_quota(d, "old-client"), 3);
+}
+
 TEST_F(ChatCost, ConcurrentChatsNeverSpendMoreThanTheQuota) {
   run_ok(d, {"user", "add", "rusher", "--quota", "3"});
   std::string auth = "Bearer " + d.token_for("rusher");
