@@ -11,7 +11,7 @@ import { buildDir, eventually, sleep, startStack } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = join(buildDir, 'e2e-screenshots');
-const CHUNK_DELAY_MS = 40;  // per 4-character piece: an answer of 120 characters takes ~1.2 s
+const CHUNK_DELAY_MS = 40;  // per 4-character piece: an answer of 160 characters takes ~1.6 s
 
 // The sim's answer to "len:N" (tests/sim/glm_sim.cpp).
 const ALPHABET = [...'你好，世界！这是模拟的回答。ChatGLM sim 123 '];
@@ -73,7 +73,7 @@ test('the page loads the products and logs in with a WeChat code', async () => {
 });
 
 test('an answer grows on the page while it streams', async () => {
-  const n = 120;
+  const n = 160;
   const expected = longAnswer(n);
   await page.fill('#prompt', `len:${n}`);
   await page.click('#send');
