@@ -415,12 +415,15 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     head.set(bhttp::field::content_type, p->stream_content_type);
     set_headers(head, p->stream_headers);
   }
-  head.version(11);
+  // HTTP/1.0 has no chunked encoding (RFC 9112 6.1): such a client reads raw bytes until the
+  // close, which ends every stream anyway.
+  const bool chunked = version_ != 10;
+  head.version(chunked ? 11 : 10);
   set_headers(head, cors_headers);
   head.set(bhttp::field::cache_control, "no-cache");
   head.set("X-Accel-Buffering", "no");  // tell a reverse proxy in front not to buffer the stream
   head.keep_alive(false);
-  head.chunked(true);
+  head.chunked(chunked);
   bhttp::response_serializer<bhttp::empty_body> sr{head};
   stream_.expires_after(server_->config.write_timeout);
   auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
@@ -443,7 +446,8 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
       p->queued.clear();
       lock.unlock();
       stream_.expires_after(server_->config.write_timeout);
-      auto [wec, wn] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(batch)), use_tuple);
+      auto [wec, wn] = chunked ? co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(batch)), use_tuple)
+                               : co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
       if (wec) {
         cancel_pending(p);
         break;
@@ -453,8 +457,10 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     if (p->finished) {
       p->phase = Pending::Phase::done;
       lock.unlock();
-      stream_.expires_after(server_->config.write_timeout);
-      co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
+      if (chunked) {
+        stream_.expires_after(server_->config.write_timeout);
+        co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
+      }
       co_return false;
     }
     if (p->aborted) {
