@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <thread>
+
 #include "daemon/daemon_client.hpp"
 #include "pay/alipay_notify.hpp"
 #include "support/temp_dir.hpp"
@@ -240,6 +242,23 @@ TEST_F(Notifies, ADuplicatedNotifyIsAnsweredSuccessAndDeliversOnce) {
   EXPECT_EQ(post(sign(p)).body, "success");
   EXPECT_EQ(surplus_quota(d, "buyer-dup"), 100);
   EXPECT_EQ(all_events(), events);
+}
+
+TEST_F(Notifies, OverlappingResendsDeliverOnce) {
+  // Alipay re-sends while the first attempt is still being handled (our reply was slow).
+  const std::string order_id = new_order("buyer-overlap");
+  const std::string body = sign(fields(order_id, "overlap-000025"));
+  std::vector<std::string> replies(8);
+  std::vector<std::thread> senders;
+  for (std::size_t i = 0; i < replies.size(); ++i) senders.emplace_back([&, i] { replies[i] = post(body).body; });
+  for (auto& t : senders) t.join();
+  for (const auto& r : replies) EXPECT_EQ(r, "success");
+  EXPECT_EQ(view(order_id).status, "DELIVERED");
+  EXPECT_EQ(surplus_quota(d, "buyer-overlap"), 100);
+  EXPECT_EQ(notify_rows("overlap-000025"), 1);
+  EXPECT_EQ(sql_int(d.db(), "SELECT times_seen FROM pay_notify WHERE notify_id='overlap-000025'"), 8);
+  // CREATED -> PAID -> DELIVERED, each once.
+  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM order_event WHERE order_id='" + order_id + "'"), 3);
 }
 
 TEST_F(Notifies, StatusesThatAreNoPayment) {
