@@ -131,35 +131,41 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
     ex->write(framing->piece(piece));
   };
   callbacks.on_done = [ctx, ex, framing, state, openid, paid](const llm::ChatResult& result) {
+    if (!result.ok())
+      spdlog::info("chat for {} ended: {} {}", openid, llm::to_string(result.error), result.detail);
+    auto answer = [ex, framing, state](const llm::ChatResult& result) {
+      std::lock_guard lock(state->mutex);
+      if (framing->whole) {
+        ex->respond(result.ok() || result.delivered_any ? framing->whole(state->text, result)
+                                                        : framing->upstream_failed(result));
+        return;
+      }
+      if (!state->started) {
+        if (result.ok()) {  // an empty answer is still an answer
+          framing->start(*ex);
+          ex->write(framing->end(result));
+          ex->finish();
+        } else {
+          ex->respond(framing->upstream_failed(result));
+        }
+        return;
+      }
+      ex->write(framing->end(result));
+      ex->finish();
+    };
     if (!result.ok() && !result.delivered_any) {
-      // Nothing reached the user: the chat is given back (DESIGN).
-      ex->run_blocking([ctx, openid, paid] {
+      // Nothing reached the user: the chat is given back (DESIGN), before the error goes out so
+      // that a client reading its quota right after the error sees the chat back.
+      ex->run_blocking([ctx, openid, paid, answer, result] {
         if (paid == Paid::Quota)
           ctx->services.store->accounts().refund_one(openid);
         else
           ctx->limits->give_back_free_chat(openid);
+        answer(result);
       });
-    }
-    if (!result.ok())
-      spdlog::info("chat for {} ended: {} {}", openid, llm::to_string(result.error), result.detail);
-    std::lock_guard lock(state->mutex);
-    if (framing->whole) {
-      ex->respond(result.ok() || result.delivered_any ? framing->whole(state->text, result)
-                                                      : framing->upstream_failed(result));
       return;
     }
-    if (!state->started) {
-      if (result.ok()) {  // an empty answer is still an answer
-        framing->start(*ex);
-        ex->write(framing->end(result));
-        ex->finish();
-      } else {
-        ex->respond(framing->upstream_failed(result));
-      }
-      return;
-    }
-    ex->write(framing->end(result));
-    ex->finish();
+    answer(result);
   };
   auto call = ctx->services.chat->start(request, std::move(callbacks));
   bool cancel_now = false;
