@@ -65,8 +65,11 @@ TEST_F(BadInput, BrokenHeadersGet400Or431) {
   EXPECT_EQ(status_of(exchange("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                                "zz\r\nhello\r\n0\r\n\r\n")),
             400);
-  std::string huge = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(20000, 'a') + "\r\n\r\n";
-  EXPECT_EQ(status_of(exchange(huge)), 431);
+  std::string padding = "Host: x\r\nX-Padding: " + std::string(20000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(status_of(exchange("GET /healthz HTTP/1.1\r\n" + padding)), 431);
+  auto openai = exchange("POST /v1/chat/completions HTTP/1.1\r\n" + padding);
+  EXPECT_EQ(status_of(openai), 431);
+  EXPECT_NE(openai.find("{\"error\":{"), std::string::npos) << openai;
 }
 
 TEST_F(BadInput, TenMegabyteBodyIsRefusedBeforeItIsRead) {
@@ -79,6 +82,12 @@ TEST_F(BadInput, TenMegabyteBodyIsRefusedBeforeItIsRead) {
            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(ten_mb) + "\r\n\r\n");
     ASSERT_TRUE(c.read_until([](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; }, 3s));
     EXPECT_EQ(status_of(c.received()), 413) << c.received();
+    // Each path speaks its own convention, even for a request it never read.
+    c.read_to_eof(3s);
+    if (path == kOpenAiChat)
+      EXPECT_NE(c.received().find("{\"error\":{"), std::string::npos) << c.received();
+    else
+      EXPECT_NE(c.received().find("\"code\":\"0002\""), std::string::npos) << c.received();
   }
 
   // Without a length (chunked), the limit is hit while reading; the client's bytes are drained.
