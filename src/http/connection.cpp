@@ -259,8 +259,9 @@ awaitable<bool> Connection::serve_one() {
     hec = bec;
   }
   if (hec) {
-    // The path is known once the header parsed (an oversized body), else it is the envelope API.
-    const bool openai = parser.is_header_done() && is_openai_path(parser.get().target());
+    // The request line is parsed before any header field, so its target tells the convention to
+    // answer in even when a field or the declared length failed; without one it is the envelope.
+    const bool openai = is_openai_path(parser.get().target());
     if (hec == bhttp::error::end_of_stream || hec == asio::error::eof) co_return false;
     if (hec == bhttp::error::body_limit) {
       co_await reply_error_and_close(
