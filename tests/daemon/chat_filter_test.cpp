@@ -91,5 +91,23 @@ TEST_F(ChatFilter, AWordAddedWhileRunningAppliesWithinTwoSeconds) {
   EXPECT_LT(std::chrono::steady_clock::now() - added, 3s);  // 2 s promised, plus a request in flight
 }
 
+TEST_F(ChatFilter, AWhitelistChangeWhileRunningAppliesWithinTwoSeconds) {
+  run_ok(d, {"user", "add", "promoted", "--quota", "1000"});
+  std::string auth = "Bearer " + d.token_for("promoted");
+  auto sent_as_written = [&] {
+    chat(d, kOriginalChat, auth, chat_json("glm-4", "傻瓜"));
+    return upstream_saw(d.sim()) == "傻瓜";
+  };
+  EXPECT_FALSE(sent_as_written());
+  run_ok(d, {"whitelist", "add", "promoted"});
+  auto changed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(eventually(sent_as_written, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - changed, 3s);
+  run_ok(d, {"whitelist", "remove", "promoted"});
+  changed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(eventually([&] { return !sent_as_written(); }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - changed, 3s);
+}
+
 }  // namespace
 }  // namespace chatglmd::testing

@@ -145,6 +145,21 @@ TEST_F(Login, UnsignedMessageGetsNoCode) {
   EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM login_code WHERE openid='oWx-attacker'"), 0);
 }
 
+TEST_F(Login, ANewMessageReplacesTheUsersOlderCode) {
+  auto message = [&](const std::string& ts) {
+    return code_in(d.request("POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, ts, "r"),
+                             text_message("oWx-twice", "hi"), {{"Content-Type", "text/xml"}})
+                       .body);
+  };
+  std::string older = message("1700000500");
+  std::string newer = message("1700000501");
+  ASSERT_FALSE(older.empty());
+  ASSERT_NE(older, newer);
+  EXPECT_EQ(login(d, "code=" + older).at("code").as_string(), "0003");  // one live code per user
+  auto ok = login(d, "code=" + newer);
+  EXPECT_EQ(ok.at("code").as_string(), "0000") << ok;
+}
+
 TEST_F(Login, CodesAreDistinctPerMessage) {
   std::set<std::string> codes;
   for (int i = 0; i < 5; ++i) {
