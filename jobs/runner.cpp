@@ -43,6 +43,12 @@ class TickQueue {
     return o;
   }
 
+  // Why the tick stopped early on a store error (empty when it did not).
+  std::string error() {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+
   void count(ItemStatus s) {
     std::lock_guard lock(mutex_);
     (s == ItemStatus::Done ? report_.done : s == ItemStatus::Skipped ? report_.skipped : report_.unclear)++;
@@ -50,6 +56,18 @@ class TickQueue {
 
  private:
   void refill() {
+    // Runs on any worker thread: a store error (locked past the busy timeout, disk full) ends
+    // the tick as failed instead of escaping the thread and ending the process.
+    try {
+      refill_page();
+    } catch (const std::exception& e) {
+      spdlog::error("{}: store error, ending the tick: {}", job_.name(), e.what());
+      error_ = e.what();
+      exhausted_ = true;
+    }
+  }
+
+  void refill_page() {
     if (ctx_.stop_requested() || ctx_.clock.now() >= deadline_) {
       exhausted_ = true;
       return;
@@ -86,6 +104,7 @@ class TickQueue {
   std::deque<core::Order> queue_;
   std::int64_t after_id_ = 0;
   bool exhausted_ = false;
+  std::string error_;
 };
 
 void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobMetrics& metrics) {
@@ -101,7 +120,12 @@ void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobM
     if (r.status == ItemStatus::Unclear && !ctx.dry_run) {
       std::uniform_real_distribution<double> jitter(0.0, 1.0);
       auto when = ctx.clock.now() + backoff_delay(order->attempts + 1, jitter(rng));
-      ctx.store.orders().record_failure(order->order_id, r.detail, when);
+      try {
+        ctx.store.orders().record_failure(order->order_id, r.detail, when);
+      } catch (const std::exception& e) {
+        // Not recorded means due again at once: retried, never lost. Never let it end the thread.
+        spdlog::error("{}: order {}: could not record the failure: {}", job.name(), order->order_id, e.what());
+      }
     }
     metrics.items(job.name(), item_outcome_name(r.status)).inc();
     spdlog::log(r.status == ItemStatus::Unclear ? spdlog::level::warn : spdlog::level::info,
@@ -138,7 +162,9 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
   leases.release(name, options.owner);
 
   report.finished_at = ctx.clock.now();
-  report.outcome = report.unclear > 0 ? "partial" : "ok";
+  const std::string error = queue.error();
+  report.failed = !error.empty();
+  report.outcome = report.failed ? "failed" : report.unclear > 0 ? "partial" : "ok";
   auto backlog = job.backlog(ctx);
   metrics.backlog(name).set(static_cast<double>(backlog.count));
   metrics.oldest_due_seconds(name).set(
@@ -149,7 +175,7 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
   if (!ctx.dry_run) {
     ctx.store.jobs().record_run(store::JobRunRow{0, name, options.owner, report.started_at,
                                                  report.finished_at, report.outcome, report.selected,
-                                                 report.done, report.unclear, report.skipped, ""});
+                                                 report.done, report.unclear, report.skipped, error});
   }
   return report;
 }

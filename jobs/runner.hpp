@@ -18,9 +18,10 @@ struct TickReport {
   int skipped = 0;
   core::UtcMs started_at;
   core::UtcMs finished_at;
-  std::string outcome;  // ok, partial, skipped
-  // 0 all decided, 1 some order left unclear, 75 lease held elsewhere (EX_TEMPFAIL)
-  int exit_code() const { return lease_held_elsewhere ? 75 : (unclear > 0 ? 1 : 0); }
+  bool failed = false;  // a store error ended the tick early: due orders may be left unseen
+  std::string outcome;  // ok, partial, failed, skipped
+  // 0 all decided, 1 some order left unclear or the tick failed, 75 lease held elsewhere (EX_TEMPFAIL)
+  int exit_code() const { return lease_held_elsewhere ? 75 : (unclear > 0 || failed ? 1 : 0); }
 };
 
 // One tick: lease, batches until nothing is due or the budget ends, bounded concurrency,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "job_world.hpp"
 #include "jobs/reconcile_job.hpp"
@@ -183,6 +184,24 @@ TEST_P(UnclearClose, UnclearQueryAfterStatusErrorNeitherClosesNorDelivers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryFault, UnclearClose, ::testing::ValuesIn(kUnclearFaults));
+
+TEST_F(JobOutcomes, ABurstOfUnclearOrdersRetriesSpreadOutNotInLockstep) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 64; ++i) ids.push_back(w.add_order(overdue()));
+  w.fault("http_error", "alipay.trade.close");
+  const auto now = w.clock.now();
+  auto r = w.tick(timeout_close);  // batch 50, 16 in flight: most orders run on worker threads
+  EXPECT_EQ(r.unclear, 64);
+  std::set<std::int64_t> retry_at;
+  for (const auto& id : ids) {
+    auto o = w.order(id);
+    EXPECT_GE(o.next_attempt_at, now + core::Millis{24s});
+    EXPECT_LT(o.next_attempt_at, now + core::Millis{36s});
+    retry_at.insert(o.next_attempt_at.ms);
+  }
+  // Jitter over 12 s at ms resolution: 64 draws nearly never collide.
+  EXPECT_GE(retry_at.size(), 48u);
+}
 
 // ---- reconcile ----
 
