@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <memory>
 
 #include "daemon/daemon_client.hpp"
@@ -58,13 +57,18 @@ TEST_F(BadInput, WhatIsNotHttpGets400) {
 TEST_F(BadInput, BrokenHeadersGet400Or431) {
   EXPECT_EQ(status_of(exchange("GET /healthz HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n")), 400);
   EXPECT_EQ(status_of(exchange("GET /healthz HTTP/1.1\r\nHo st: x\r\n\r\n")), 400);
-  EXPECT_EQ(status_of(exchange("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")), 400);
-  EXPECT_EQ(status_of(exchange("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                               "Content-Length: 7\r\n\r\nhello")),
+  EXPECT_EQ(status_of(exchange(
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")),
             400);
-  EXPECT_EQ(status_of(exchange("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               "zz\r\nhello\r\n0\r\n\r\n")),
-            400);
+  EXPECT_EQ(
+      status_of(exchange("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                         "Content-Length: 7\r\n\r\nhello")),
+      400);
+  EXPECT_EQ(
+      status_of(exchange(
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "zz\r\nhello\r\n0\r\n\r\n")),
+      400);
   std::string padding = "Host: x\r\nX-Padding: " + std::string(20000, 'a') + "\r\n\r\n";
   EXPECT_EQ(status_of(exchange("GET /healthz HTTP/1.1\r\n" + padding)), 431);
   auto openai = exchange("POST /v1/chat/completions HTTP/1.1\r\n" + padding);
@@ -74,13 +78,16 @@ TEST_F(BadInput, BrokenHeadersGet400Or431) {
 
 TEST_F(BadInput, TenMegabyteBodyIsRefusedBeforeItIsRead) {
   const std::size_t ten_mb = 10 * 1024 * 1024;
-  for (const std::string path : {kOriginalChat, kOpenAiChat, std::string("/api/v1/sale/pay_notify")}) {
+  for (const std::string path :
+       {kOriginalChat, kOpenAiChat, std::string("/api/v1/sale/pay_notify")}) {
     SCOPED_TRACE(path);
     // Only the head goes out: the answer must not wait for 10 MB the daemon will not take.
     RawClient c(d.port());
     c.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(ten_mb) + "\r\n\r\n");
-    ASSERT_TRUE(c.read_until([](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; }, 3s));
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(ten_mb) +
+           "\r\n\r\n");
+    ASSERT_TRUE(c.read_until(
+        [](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; }, 3s));
     EXPECT_EQ(status_of(c.received()), 413) << c.received();
     // Each path speaks its own convention, even for a request it never read.
     c.read_to_eof(3s);
@@ -98,9 +105,11 @@ TEST_F(BadInput, TenMegabyteBodyIsRefusedBeforeItIsRead) {
   for (std::size_t sent = 0; sent < ten_mb && c.send(chunk); sent += 0x10000) {
     if (c.read_until([](const std::string& got) { return !got.empty(); }, 0ms)) break;
   }
-  c.read_until([](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; }, 3s);
+  c.read_until([](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; },
+               3s);
   EXPECT_EQ(status_of(c.received()), 413) << c.received();
-  EXPECT_NE(c.received().find("\"error\""), std::string::npos) << "the /v1 path answers an OpenAI error";
+  EXPECT_NE(c.received().find("\"error\""), std::string::npos)
+      << "the /v1 path answers an OpenAI error";
 }
 
 TEST_F(BadInput, JsonThatIsNoChatIsABadRequestOnBothPaths) {
@@ -151,7 +160,8 @@ TEST_F(BadInput, AThousandIdleConnectionsDoNotStopOthers) {
   for (int i = 0; i < 1000; ++i) {
     idle.push_back(std::make_unique<RawClient>(d.port()));
     // Every tenth one starts a request and stops halfway through its head.
-    if (i % 10 == 0) idle.back()->send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Le");
+    if (i % 10 == 0)
+      idle.back()->send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Le");
   }
   const auto started = std::chrono::steady_clock::now();
   auto health = d.request("GET", "/healthz");

@@ -59,7 +59,7 @@ TEST_F(ChatFilter, WordsInsideMixedChineseAndAsciiText) {
 }
 
 TEST_F(ChatFilter, OverlappingAndNestedWordsAreAllCovered) {
-  expect_sent("writer", "xabcdx", "x****x");    // abc and bcd overlap
+  expect_sent("writer", "xabcdx", "x****x");  // abc and bcd overlap
   expect_sent("writer", "abcbcd", "******");
   expect_sent("writer", "ab cd bc", "ab cd bc");  // no word is complete: nothing changes
 }
@@ -83,12 +83,15 @@ TEST_F(ChatFilter, AWordAddedWhileRunningAppliesWithinTwoSeconds) {
   std::string auth = "Bearer " + d.token_for("writer");
   run_ok(d, {"words", "add", "新词"});
   const auto added = std::chrono::steady_clock::now();
-  bool masked = eventually([&] {
-    chat(d, kOriginalChat, auth, chat_json("glm-4", "一个新词"));
-    return upstream_saw(d.sim()) == "一个**";
-  }, 5s);
+  bool masked = eventually(
+      [&] {
+        chat(d, kOriginalChat, auth, chat_json("glm-4", "一个新词"));
+        return upstream_saw(d.sim()) == "一个**";
+      },
+      5s);
   EXPECT_TRUE(masked);
-  EXPECT_LT(std::chrono::steady_clock::now() - added, 3s);  // 2 s promised, plus a request in flight
+  EXPECT_LT(std::chrono::steady_clock::now() - added,
+            3s);  // 2 s promised, plus a request in flight
 }
 
 TEST_F(ChatFilter, AWhitelistChangeWhileRunningAppliesWithinTwoSeconds) {

@@ -19,23 +19,26 @@ core::UtcMs wall_now() {
                          .count()};
 }
 
-std::int64_t upstream_chats(SimProcess& sim) { return glm_stats(sim).at("chat_requests").to_number<std::int64_t>(); }
+std::int64_t upstream_chats(SimProcess& sim) {
+  return glm_stats(sim).at("chat_requests").to_number<std::int64_t>();
+}
 
 // One refusal, seen on both paths.
 struct Refusal {
-  std::string envelope;   // original path code
-  int status;             // /v1 HTTP status
-  std::string openai;     // /v1 error.code
+  std::string envelope;  // original path code
+  int status;            // /v1 HTTP status
+  std::string openai;    // /v1 error.code
 };
 
-void expect_refused(DaemonHarness& d, const std::string& authorization, const std::string& body, const Refusal& want,
-                    const std::string& what) {
+void expect_refused(DaemonHarness& d, const std::string& authorization, const std::string& body,
+                    const Refusal& want, const std::string& what) {
   SCOPED_TRACE(what);
   const auto upstream_before = upstream_chats(d.sim());
   auto original = chat(d, kOriginalChat, authorization, body);
   EXPECT_EQ(original.status, 200) << original.raw;
   EXPECT_EQ(envelope_code(original), want.envelope) << original.body;
-  EXPECT_EQ(original.body.find("\"info\":\"\""), std::string::npos) << "a clear message, not just a code";
+  EXPECT_EQ(original.body.find("\"info\":\"\""), std::string::npos)
+      << "a clear message, not just a code";
 
   auto openai = chat(d, kOpenAiChat, authorization, body);
   EXPECT_EQ(openai.status, want.status) << openai.raw;
@@ -43,7 +46,8 @@ void expect_refused(DaemonHarness& d, const std::string& authorization, const st
   EXPECT_EQ(upstream_chats(d.sim()), upstream_before) << "a refused chat reached the upstream";
 }
 
-void expect_answered(DaemonHarness& d, const std::string& path, const std::string& token, const std::string& model = "glm-4") {
+void expect_answered(DaemonHarness& d, const std::string& path, const std::string& token,
+                     const std::string& model = "glm-4") {
   auto r = chat(d, path, "Bearer " + token, chat_json(model, "ping"));
   EXPECT_EQ(r.status, 200) << r.raw;
   EXPECT_NE(r.body.find("Echo: ping"), std::string::npos) << path << ": " << r.body;
@@ -71,16 +75,18 @@ TEST_F(ChatRefusals, MissingForgedAndExpiredTokens) {
 
   const auto now = wall_now();
   const auto week = std::chrono::seconds(7 * 86400);
-  expect_refused(d, "Bearer " + llm::make_user_token("tok-user", "another-secret", now, week), body, kUnauthorised,
-                 "signed with another secret");
+  expect_refused(d, "Bearer " + llm::make_user_token("tok-user", "another-secret", now, week), body,
+                 kUnauthorised, "signed with another secret");
   // A real token whose payload is swapped for another user's keeps a signature that no longer fits.
   std::string mine = llm::make_user_token("tok-user", kSecret, now, week);
   std::string theirs = llm::make_user_token("someone-else", kSecret, now, week);
-  std::string spliced = mine.substr(0, mine.find('.')) + theirs.substr(theirs.find('.'), theirs.rfind('.') - theirs.find('.')) +
+  std::string spliced = mine.substr(0, mine.find('.')) +
+                        theirs.substr(theirs.find('.'), theirs.rfind('.') - theirs.find('.')) +
                         mine.substr(mine.rfind('.'));
   expect_refused(d, "Bearer " + spliced, body, kUnauthorised, "payload swapped");
   // Issued eight days ago with the default seven-day lifetime, signed with the right secret.
-  std::string expired = llm::make_user_token("tok-user", kSecret, core::UtcMs{now.ms - 8LL * 86400 * 1000}, week);
+  std::string expired =
+      llm::make_user_token("tok-user", kSecret, core::UtcMs{now.ms - 8LL * 86400 * 1000}, week);
   expect_refused(d, "Bearer " + expired, body, kUnauthorised, "expired");
   EXPECT_EQ(surplus_quota(d, "tok-user"), 5);
 
@@ -106,10 +112,10 @@ TEST_F(ChatRefusals, FrozenAccountAtOnceAndUnfrozenAtOnce) {
 TEST_F(ChatRefusals, ModelOutsideThePlanOrNotServed) {
   run_ok(d, {"user", "add", "plan-user", "--quota", "5", "--models", "glm-4"});
   std::string token = d.token_for("plan-user");
-  expect_refused(d, "Bearer " + token, chat_json("glm-3-turbo", "hello"), {"0008", 403, "model_not_allowed"},
-                 "served but not in the plan");
-  expect_refused(d, "Bearer " + token, chat_json("gpt-4o", "hello"), {"0002", 400, "invalid_request"},
-                 "not served here");
+  expect_refused(d, "Bearer " + token, chat_json("glm-3-turbo", "hello"),
+                 {"0008", 403, "model_not_allowed"}, "served but not in the plan");
+  expect_refused(d, "Bearer " + token, chat_json("gpt-4o", "hello"),
+                 {"0002", 400, "invalid_request"}, "not served here");
   EXPECT_EQ(surplus_quota(d, "plan-user"), 5);
   expect_answered(d, kOriginalChat, token, "glm-4");
 
@@ -137,7 +143,8 @@ TEST_F(ChatRefusals, QuotaUsedUpAndNoAccount) {
 struct ChatLimitsDaemon : ::testing::Test {
   static void SetUpTestSuite() {
     DaemonOptions options;
-    options.config = {{"chat.rate_limit", "4"}, {"chat.free_chats", "2"}, {"auth.whitelist", "vip-config"}};
+    options.config = {
+        {"chat.rate_limit", "4"}, {"chat.free_chats", "2"}, {"auth.whitelist", "vip-config"}};
     options.start = false;
     daemon = new DaemonHarness(options);
     run_ok(*daemon, {"whitelist", "add", "vip-store"});  // the store's list, loaded at start
@@ -160,7 +167,8 @@ TEST_F(ChatLimitsDaemon, RateLimitCountsBothPathsAndSpendsNothing) {
   expect_answered(d, kOpenAiChat, token);
   expect_answered(d, kOriginalChat, token);
   expect_answered(d, kOpenAiChat, token);
-  expect_refused(d, "Bearer " + token, body, {"0005", 429, "rate_limit_exceeded"}, "fifth in a minute");
+  expect_refused(d, "Bearer " + token, body, {"0005", 429, "rate_limit_exceeded"},
+                 "fifth in a minute");
   EXPECT_EQ(surplus_quota(d, "busy-user"), 46);
   // Another user is not held back by this one.
   run_ok(d, {"user", "add", "calm-user", "--quota", "5"});
@@ -180,7 +188,8 @@ TEST_F(ChatLimitsDaemon, FreeChatsForAUserWithoutQuotaAcrossBothPaths) {
   std::string token = d.token_for("free-rider");
   expect_answered(d, kOriginalChat, token);
   expect_answered(d, kOpenAiChat, token);
-  expect_refused(d, "Bearer " + token, body, {"0006", 429, "insufficient_quota"}, "third free chat");
+  expect_refused(d, "Bearer " + token, body, {"0006", 429, "insufficient_quota"},
+                 "third free chat");
   // Free chats create no account and move no quota.
   EXPECT_TRUE(user_json(d, "free-rider").is_null());
 

@@ -4,9 +4,8 @@
 // upstream at once.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <thread>
 
 #include "daemon/daemon_client.hpp"
@@ -17,11 +16,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::int64_t stat(SimProcess& sim, const char* name) { return glm_stats(sim).at(name).to_number<std::int64_t>(); }
+std::int64_t stat(SimProcess& sim, const char* name) {
+  return glm_stats(sim).at(name).to_number<std::int64_t>();
+}
 
 DaemonOptions fast_upstream_timeouts() {
   DaemonOptions o;
-  o.config = {{"chatglm.first_byte_timeout", "600ms"}, {"chatglm.idle_timeout", "600ms"}, {"chat.free_chats", "1"}};
+  o.config = {{"chatglm.first_byte_timeout", "600ms"},
+              {"chatglm.idle_timeout", "600ms"},
+              {"chat.free_chats", "1"}};
   return o;
 }
 
@@ -90,7 +93,8 @@ TEST_F(ChatCost, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {
     EXPECT_EQ(surplus_quota(d, "unlucky"), 3);
   }
   // The chats given back are really there.
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(chat(d, kOriginalChat, auth, chat_json("glm-4", "ok")).body, "Echo: ok");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(chat(d, kOriginalChat, auth, chat_json("glm-4", "ok")).body, "Echo: ok");
   EXPECT_EQ(surplus_quota(d, "unlucky"), 0);
 }
 
@@ -107,7 +111,8 @@ TEST_F(ChatCost, FailureAfterTheFirstTokenIsNotGivenBack) {
   std::string auth = "Bearer " + d.token_for("half-answer");
   const std::string full = sim::glm_sim_answer("len:200");
   std::int64_t quota = 20;
-  for (const std::string fault : {"mid_stream_error", "disconnect", "stall", "truncate", "sensitive_finish"}) {
+  for (const std::string fault :
+       {"mid_stream_error", "disconnect", "stall", "truncate", "sensitive_finish"}) {
     SCOPED_TRACE(fault);
     glm_fault(d.sim(), fault);
     auto original = chat(d, kOriginalChat, auth, chat_json("glm-4", "len:200"));
@@ -138,8 +143,9 @@ TEST_F(ChatCost, AUserWhoLeavesBeforeTheFirstTokenKeepsTheChat) {
   {
     RawClient c(d.port());
     std::string body = chat_json("glm-4", "wait");
-    c.send("POST /api/v1/chatgpt/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    c.send("POST /api/v1/chatgpt/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+           token + "\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body);
     ASSERT_TRUE(eventually([&] { return stat(d.sim(), "chat_requests") > upstream; }, 5s));
     EXPECT_EQ(surplus_quota(d, "impatient"), 1);  // taken while the answer is pending
   }
@@ -151,12 +157,14 @@ TEST_F(ChatCost, AUserWhoLeavesBeforeTheFirstTokenKeepsTheChat) {
 TEST_F(ChatCost, AnHttp10ClientGetsTheStreamWithoutChunkedFraming) {
   run_ok(d, {"user", "add", "old-client", "--quota", "5"});
   std::string token = d.token_for("old-client");
-  for (const auto& [path, extra] : {std::pair{kOriginalChat, ""}, std::pair{kOpenAiChat, R"("stream":true)"}}) {
+  for (const auto& [path, extra] :
+       {std::pair{kOriginalChat, ""}, std::pair{kOpenAiChat, R"("stream":true)"}}) {
     SCOPED_TRACE(path);
     std::string body = chat_json("glm-4", "len:50", extra);
     RawClient c(d.port());
     c.send("POST " + path + " HTTP/1.0\r\nAuthorization: Bearer " + token +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
     ASSERT_TRUE(c.read_to_eof(5s));
     const std::string& raw = c.received();
     auto head_end = raw.find("\r\n\r\n");
@@ -178,9 +186,11 @@ TEST_F(ChatCost, ConcurrentChatsNeverSpendMoreThanTheQuota) {
   std::vector<std::thread> clients;
   for (std::size_t i = 0; i < codes.size(); ++i) {
     clients.emplace_back([&, i] {
-      auto r = chat(d, i % 2 ? kOpenAiChat : kOriginalChat, auth, chat_json("glm-4", "go", R"("stream":true)"));
+      auto r = chat(d, i % 2 ? kOpenAiChat : kOriginalChat, auth,
+                    chat_json("glm-4", "go", R"("stream":true)"));
       if (i % 2)
-        codes[i] = parse_openai_stream(r.body).text == "Echo: go" ? "answered" : openai_error_code(r);
+        codes[i] =
+            parse_openai_stream(r.body).text == "Echo: go" ? "answered" : openai_error_code(r);
       else
         codes[i] = r.body == "Echo: go" ? "answered" : envelope_code(r);
     });
@@ -188,7 +198,9 @@ TEST_F(ChatCost, ConcurrentChatsNeverSpendMoreThanTheQuota) {
   for (auto& t : clients) t.join();
   // Three bought chats and this daemon's one free chat; never more.
   EXPECT_EQ(std::count(codes.begin(), codes.end(), "answered"), 4);
-  EXPECT_EQ(std::count(codes.begin(), codes.end(), "0006") + std::count(codes.begin(), codes.end(), "insufficient_quota"), 8);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), "0006") +
+                std::count(codes.begin(), codes.end(), "insufficient_quota"),
+            8);
   EXPECT_EQ(surplus_quota(d, "rusher"), 0);
 }
 
@@ -212,11 +224,14 @@ TEST(ChatLongAnswer, ArrivesIntactWhenTheUpstreamSplitsCharacters) {
   auto streamed = chat(d, kOpenAiChat, auth, chat_json("glm-4", "len:10000", R"("stream":true)"));
   auto s = parse_openai_stream(streamed.body);
   EXPECT_TRUE(s.done);
-  EXPECT_TRUE(s.text == expected) << "the /v1 stream changed the answer (" << utf8_length(s.text) << " chars)";
+  EXPECT_TRUE(s.text == expected) << "the /v1 stream changed the answer (" << utf8_length(s.text)
+                                  << " chars)";
 
   auto whole = chat(d, kOpenAiChat, auth, chat_json("glm-4", "len:10000"));
   ASSERT_EQ(whole.status, 200);
-  EXPECT_TRUE(boost::json::parse(whole.body).at("choices").at(0).at("message").at("content").as_string() == expected);
+  EXPECT_TRUE(
+      boost::json::parse(whole.body).at("choices").at(0).at("message").at("content").as_string() ==
+      expected);
   EXPECT_EQ(surplus_quota(d, "reader"), 2);
 }
 
@@ -228,18 +243,24 @@ TEST(ChatDisconnect, ClosingTheSocketCancelsTheUpstreamWithinASecond) {
   run_ok(d, {"user", "add", "leaver", "--quota", "5"});
   std::string token = d.token_for("leaver");
   int cancelled = 0;
-  for (const auto& [path, extra] : {std::pair{kOriginalChat, ""}, std::pair{kOpenAiChat, R"("stream":true)"}}) {
+  for (const auto& [path, extra] :
+       {std::pair{kOriginalChat, ""}, std::pair{kOpenAiChat, R"("stream":true)"}}) {
     SCOPED_TRACE(path);
-    std::string body = chat_json("glm-4", "len:5000", extra);  // 1,250 pieces: 25 s if nobody stops it
+    std::string body =
+        chat_json("glm-4", "len:5000", extra);  // 1,250 pieces: 25 s if nobody stops it
     {
       RawClient c(d.port());
       c.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-             "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+             "\r\nContent-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body);
       // Wait for the head and some of the answer.
-      ASSERT_TRUE(c.read_until([](const std::string& got) {
-        auto head = got.find("\r\n\r\n");
-        return head != std::string::npos && got.size() > head + 40;
-      }, 5s)) << c.received();
+      ASSERT_TRUE(c.read_until(
+          [](const std::string& got) {
+            auto head = got.find("\r\n\r\n");
+            return head != std::string::npos && got.size() > head + 40;
+          },
+          5s))
+          << c.received();
       EXPECT_EQ(status_of(c.received()), 200);
       EXPECT_EQ(stat(d.sim(), "streams_open"), 1);
     }
@@ -247,7 +268,9 @@ TEST(ChatDisconnect, ClosingTheSocketCancelsTheUpstreamWithinASecond) {
     const auto closed_at = std::chrono::steady_clock::now();
     bool stopped = eventually([&] { return stat(d.sim(), "streams_cancelled") >= cancelled; }, 1s);
     EXPECT_TRUE(stopped) << "upstream still streaming "
-                         << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - closed_at).count()
+                         << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - closed_at)
+                                .count()
                          << " ms after the client left";
     EXPECT_EQ(stat(d.sim(), "streams_open"), 0);
   }
@@ -261,7 +284,8 @@ TEST(ChatDisconnect, ClosingTheSocketCancelsTheUpstreamWithinASecond) {
     const auto seen = stat(d.sim(), "streams_open");
     RawClient c(d.port());
     c.send("POST " + kOpenAiChat + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
     ASSERT_TRUE(eventually([&] { return stat(d.sim(), "streams_open") > seen; }, 5s));
   }
   ++cancelled;

@@ -3,13 +3,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
-#include <sqlite3.h>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <sstream>
 #include <stdexcept>
@@ -30,7 +29,9 @@ RawClient::RawClient(int port) {
   }
 }
 
-RawClient::~RawClient() { close(); }
+RawClient::~RawClient() {
+  close();
+}
 
 void RawClient::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -47,13 +48,15 @@ bool RawClient::send(std::string_view bytes) {
   return true;
 }
 
-bool RawClient::read_until(const std::function<bool(const std::string&)>& done, milliseconds limit) {
+bool RawClient::read_until(const std::function<bool(const std::string&)>& done,
+                           milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done(received_)) {
     if (eof_) return false;
     // A zero limit still looks once at what already arrived.
     auto left = std::max<std::int64_t>(
-        0, std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+        0, std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now())
+               .count());
     pollfd p{fd_, POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left));
     if (r < 0 && errno == EINTR) continue;
@@ -82,24 +85,31 @@ int status_of(const std::string& raw) {
 
 boost::json::value sim_call(SimProcess& sim, const std::string& method, const std::string& target,
                             const std::string& json_body) {
-  auto r = http_request(sim.port(), method, target, json_body, {{"Content-Type", "application/json"}});
-  if (r.status != 200) throw std::runtime_error("sim " + target + " answered " + std::to_string(r.status) + ": " + r.raw);
+  auto r =
+      http_request(sim.port(), method, target, json_body, {{"Content-Type", "application/json"}});
+  if (r.status != 200)
+    throw std::runtime_error("sim " + target + " answered " + std::to_string(r.status) + ": " +
+                             r.raw);
   if (r.body.empty()) return nullptr;
   boost::system::error_code ec;
   auto v = boost::json::parse(r.body, ec);
   return ec ? boost::json::value(r.body) : v;
 }
 
-boost::json::value glm_stats(SimProcess& sim) { return sim_call(sim, "GET", "/sim/glm/stats"); }
+boost::json::value glm_stats(SimProcess& sim) {
+  return sim_call(sim, "GET", "/sim/glm/stats");
+}
 
 void glm_fault(SimProcess& sim, const std::string& kind, int count) {
   sim_call(sim, "POST", "/sim/glm/fault",
            boost::json::serialize(boost::json::object{{"kind", kind}, {"count", count}}));
 }
 
-std::string chat_json(const std::string& model, const std::string& content, std::string_view extra) {
+std::string chat_json(const std::string& model, const std::string& content,
+                      std::string_view extra) {
   boost::json::object o{{"model", model},
-                        {"messages", boost::json::array{boost::json::object{{"role", "user"}, {"content", content}}}}};
+                        {"messages", boost::json::array{boost::json::object{
+                                         {"role", "user"}, {"content", content}}}}};
   std::string text = boost::json::serialize(o);
   if (!extra.empty()) text.insert(text.size() - 1, "," + std::string(extra));
   return text;
@@ -174,7 +184,8 @@ OpenAiStream parse_openai_stream(const std::string& body) {
       continue;
     }
     const auto& choice = v.at("choices").as_array().at(0).as_object();
-    if (const auto* c = choice.at("delta").as_object().if_contains("content")) s.text += c->as_string();
+    if (const auto* c = choice.at("delta").as_object().if_contains("content"))
+      s.text += c->as_string();
     if (const auto& f = choice.at("finish_reason"); f.is_string()) s.finish_reason = f.as_string();
   }
   return s;
@@ -184,7 +195,11 @@ long utf8_length(std::string_view text) {
   long n = 0;
   for (std::size_t i = 0; i < text.size();) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    std::size_t len = c < 0x80         ? 1
+                      : (c >> 5) == 6  ? 2
+                      : (c >> 4) == 14 ? 3
+                      : (c >> 3) == 30 ? 4
+                                       : 0;
     if (len == 0 || i + len > text.size()) return -1;
     for (std::size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return -1;
@@ -223,7 +238,9 @@ std::int64_t sql_int(const std::string& db, const std::string& sql) {
   return std::stoll(rows[0][0]);
 }
 
-void sql_exec(const std::string& db, const std::string& sql) { sql_rows(db, sql); }
+void sql_exec(const std::string& db, const std::string& sql) {
+  sql_rows(db, sql);
+}
 
 double metric_value(const DaemonHarness& d, const std::string& series) {
   auto r = d.request("GET", "/metrics");

@@ -3,7 +3,6 @@
 // hold a connection idle, or send what no HTTP library would), the simulator's control API,
 // and the admin-command reads that check what a request changed.
 #include <boost/json/value.hpp>
-
 #include <chrono>
 #include <functional>
 #include <string>
@@ -51,7 +50,8 @@ boost::json::value glm_stats(SimProcess& sim);
 void glm_fault(SimProcess& sim, const std::string& kind, int count = 1);
 
 // {"model":..,"messages":[{"role":"user","content":..}]} plus extra members (e.g. "stream":true).
-std::string chat_json(const std::string& model, const std::string& content, std::string_view extra = "");
+std::string chat_json(const std::string& model, const std::string& content,
+                      std::string_view extra = "");
 
 inline const std::string kOriginalChat = "/api/v1/chatgpt/chat/completions";
 inline const std::string kOpenAiChat = "/v1/chat/completions";
@@ -64,7 +64,8 @@ std::string envelope_code(const HttpReply& r);
 std::string openai_error_code(const HttpReply& r);
 
 // Admin reads through the CLI, the operator's view of the same store.
-boost::json::value user_json(const DaemonHarness& d, const std::string& openid);  // null when unknown
+boost::json::value user_json(const DaemonHarness& d,
+                             const std::string& openid);  // null when unknown
 std::int64_t surplus_quota(const DaemonHarness& d, const std::string& openid);
 void run_ok(const DaemonHarness& d, const std::vector<std::string>& args);
 

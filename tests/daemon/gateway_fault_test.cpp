@@ -14,7 +14,8 @@ namespace {
 struct GatewayFaults : ::testing::Test {
   static void SetUpTestSuite() {
     daemon = new DaemonHarness(DaemonOptions{{{"alipay.timeout", "400ms"}}});
-    run_ok(*daemon, {"product", "add", "--id", "7", "--name", "10 chats", "--price", "1.00", "--quota", "10"});
+    run_ok(*daemon, {"product", "add", "--id", "7", "--name", "10 chats", "--price", "1.00",
+                     "--quota", "10"});
   }
   static void TearDownTestSuite() {
     delete daemon;
@@ -24,14 +25,17 @@ struct GatewayFaults : ::testing::Test {
 
   // An order whose pay form the buyer opened: the trade waits at the gateway.
   std::string opened_order(const std::string& openid) {
-    auto created = boost::json::parse(d.post_form("/api/v1/sale/create_pay_order", "productId=7", d.token_for(openid)).body);
+    auto created = boost::json::parse(
+        d.post_form("/api/v1/sale/create_pay_order", "productId=7", d.token_for(openid)).body);
     EXPECT_EQ(created.at("code").as_string(), "0000") << created;
     EXPECT_EQ(submit_pay_form(std::string(created.at("data").as_string())).status, 200);
-    auto orders = boost::json::parse(d.cli({"order", "list", "--user", openid, "--json"}).out).as_array();
+    auto orders =
+        boost::json::parse(d.cli({"order", "list", "--user", openid, "--json"}).out).as_array();
     return std::string(orders.at(0).at("orderId").as_string());
   }
   std::string status(const std::string& id) {
-    return std::string(boost::json::parse(d.cli({"order", "show", id, "--json"}).out).at("status").as_string());
+    return std::string(
+        boost::json::parse(d.cli({"order", "show", id, "--json"}).out).at("status").as_string());
   }
   std::int64_t events() { return sql_int(d.db(), "SELECT count(*) FROM order_event"); }
 
@@ -40,10 +44,15 @@ struct GatewayFaults : ::testing::Test {
 };
 DaemonHarness* GatewayFaults::daemon = nullptr;
 
-const std::vector<std::string> kFaults = {
-    R"({"kind":"latency","delay_ms":1000})", R"({"kind":"http_error","status":500})", R"({"kind":"http_error"})",
-    R"({"kind":"system_error"})",           R"({"kind":"bad_sign"})",                R"({"kind":"no_sign"})",
-    R"({"kind":"truncate"})",               R"({"kind":"drop"})",                    R"({"kind":"hang"})"};
+const std::vector<std::string> kFaults = {R"({"kind":"latency","delay_ms":1000})",
+                                          R"({"kind":"http_error","status":500})",
+                                          R"({"kind":"http_error"})",
+                                          R"({"kind":"system_error"})",
+                                          R"({"kind":"bad_sign"})",
+                                          R"({"kind":"no_sign"})",
+                                          R"({"kind":"truncate"})",
+                                          R"({"kind":"drop"})",
+                                          R"({"kind":"hang"})"};
 
 TEST_F(GatewayFaults, AdminCloseDuringAFaultChangesNothing) {
   const std::string id = opened_order("close-buyer");
@@ -68,7 +77,8 @@ TEST_F(GatewayFaults, AdminCloseDuringAFaultChangesNothing) {
 TEST_F(GatewayFaults, AdminReconcileOfAPaidTradeDuringAFaultChangesNothing) {
   const std::string id = opened_order("reconcile-buyer");
   // Paid at the gateway, but the notify never came.
-  sim_call(d.sim(), "POST", "/sim/alipay/trade", R"({"out_trade_no":")" + id + R"(","status":"TRADE_SUCCESS","notify":false})");
+  sim_call(d.sim(), "POST", "/sim/alipay/trade",
+           R"({"out_trade_no":")" + id + R"(","status":"TRADE_SUCCESS","notify":false})");
   for (const auto& fault : kFaults) {
     SCOPED_TRACE(fault);
     const auto before = events();
@@ -78,7 +88,8 @@ TEST_F(GatewayFaults, AdminReconcileOfAPaidTradeDuringAFaultChangesNothing) {
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_EQ(status(id), "CREATED");
     EXPECT_EQ(events(), before);
-    EXPECT_TRUE(user_json(d, "reconcile-buyer").is_null()) << "quota delivered on an unclear answer";
+    EXPECT_TRUE(user_json(d, "reconcile-buyer").is_null())
+        << "quota delivered on an unclear answer";
   }
   EXPECT_EQ(d.cli({"order", "reconcile", id}).exit_code, 0);
   EXPECT_EQ(status(id), "DELIVERED");

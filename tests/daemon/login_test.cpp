@@ -1,13 +1,12 @@
 // Login the way a user does it: a text message to the WeChat official account comes back to the
 // daemon as a signed POST, the reply carries a code, the code buys a token, the token works.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
-#include <boost/json.hpp>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
+#include <boost/json.hpp>
 #include <regex>
 #include <set>
 
@@ -26,10 +25,12 @@ std::string sha1_hex(const std::string& text) {
 }
 
 // What WeChat puts on the URL: sha1 of token, timestamp and nonce sorted and joined.
-std::string signed_query(const std::string& token, const std::string& timestamp, const std::string& nonce) {
+std::string signed_query(const std::string& token, const std::string& timestamp,
+                         const std::string& nonce) {
   std::array<std::string, 3> parts{token, timestamp, nonce};
   std::sort(parts.begin(), parts.end());
-  return "signature=" + sha1_hex(parts[0] + parts[1] + parts[2]) + "&timestamp=" + timestamp + "&nonce=" + nonce;
+  return "signature=" + sha1_hex(parts[0] + parts[1] + parts[2]) + "&timestamp=" + timestamp +
+         "&nonce=" + nonce;
 }
 
 const std::string kPortal = "/api/v1/wx/portal/wx1234567890";
@@ -37,13 +38,15 @@ const std::string kPortal = "/api/v1/wx/portal/wx1234567890";
 std::string text_message(const std::string& openid, const std::string& content) {
   return "<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[" + openid +
          "]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-         "<Content><![CDATA[" + content + "]]></Content><MsgId>1</MsgId></xml>";
+         "<Content><![CDATA[" +
+         content + "]]></Content><MsgId>1</MsgId></xml>";
 }
 
 // The code in the reply text, or "" when there is none.
 std::string code_in(const std::string& reply) {
   std::smatch m;
-  if (std::regex_search(reply, m, std::regex("<Content><!\\[CDATA\\[[^\\]]*?([0-9]{4,8})"))) return m[1];
+  if (std::regex_search(reply, m, std::regex("<Content><!\\[CDATA\\[[^\\]]*?([0-9]{4,8})")))
+    return m[1];
   return "";
 }
 
@@ -63,13 +66,15 @@ struct Login : ::testing::Test {
 DaemonHarness* Login::daemon = nullptr;
 
 TEST_F(Login, PortalCheckEchoesOnlyForAValidSignature) {
-  auto ok = d.request("GET", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000000", "n0nce") +
+  auto ok = d.request("GET", kPortal + "?" +
+                                 signed_query(DaemonHarness::kWechatToken, "1700000000", "n0nce") +
                                  "&echostr=echo-4711");
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(ok.body, "echo-4711");
 
-  auto wrong_token = d.request("GET", kPortal + "?" + signed_query("other-token", "1700000000", "n0nce") +
-                                          "&echostr=echo-4711");
+  auto wrong_token =
+      d.request("GET", kPortal + "?" + signed_query("other-token", "1700000000", "n0nce") +
+                           "&echostr=echo-4711");
   EXPECT_EQ(wrong_token.status, 200);
   EXPECT_EQ(wrong_token.body.find("echo-4711"), std::string::npos) << wrong_token.body;
 
@@ -86,11 +91,13 @@ TEST_F(Login, PortalCheckEchoesOnlyForAValidSignature) {
 TEST_F(Login, MessageGivesACodeThatBuysOneWorkingToken) {
   const std::string openid = "oWx-login-user-1";
   const auto before = std::chrono::system_clock::now();
-  auto reply = d.request("POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000100", "abc"),
-                         text_message(openid, "登录"), {{"Content-Type", "text/xml"}});
+  auto reply = d.request(
+      "POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000100", "abc"),
+      text_message(openid, "登录"), {{"Content-Type", "text/xml"}});
   ASSERT_EQ(reply.status, 200);
   // The reply goes back to the user: To is the user, From is the account.
-  EXPECT_NE(reply.body.find("<ToUserName><![CDATA[" + openid + "]]>"), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("<ToUserName><![CDATA[" + openid + "]]>"), std::string::npos)
+      << reply.body;
   EXPECT_NE(reply.body.find("<FromUserName><![CDATA[gh_account]]>"), std::string::npos);
   std::string code = code_in(reply.body);
   ASSERT_FALSE(code.empty()) << reply.body;
@@ -111,9 +118,11 @@ TEST_F(Login, MessageGivesACodeThatBuysOneWorkingToken) {
   auto claims = boost::json::parse(check.payload_json);
   EXPECT_EQ(claims.at("openId").as_string(), openid);
   EXPECT_EQ(claims.at("sub").as_string(), openid);
-  EXPECT_EQ(claims.at("exp").to_number<std::int64_t>() - claims.at("iat").to_number<std::int64_t>(), 7 * 86400);
+  EXPECT_EQ(claims.at("exp").to_number<std::int64_t>() - claims.at("iat").to_number<std::int64_t>(),
+            7 * 86400);
 
-  auto quota = boost::json::parse(d.post_form("/api/v1/account/query_account_quota", "", token).body);
+  auto quota =
+      boost::json::parse(d.post_form("/api/v1/account/query_account_quota", "", token).body);
   EXPECT_EQ(quota.at("code").as_string(), "0000") << quota;
 
   // Single use: the same code again is refused, and so is a code nobody was given.
@@ -127,12 +136,14 @@ TEST_F(Login, MessageGivesACodeThatBuysOneWorkingToken) {
 
 TEST_F(Login, ExpiredCodeIsRefused) {
   const std::string openid = "oWx-login-user-2";
-  auto reply = d.request("POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000200", "xyz"),
-                         text_message(openid, "hi"), {{"Content-Type", "text/xml"}});
+  auto reply = d.request(
+      "POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000200", "xyz"),
+      text_message(openid, "hi"), {{"Content-Type", "text/xml"}});
   std::string code = code_in(reply.body);
   ASSERT_FALSE(code.empty()) << reply.body;
   // The three minutes passed: what the daemon will see once its clock gets there.
-  sql_exec(d.db(), "UPDATE login_code SET expires_at = expires_at - 181000 WHERE code='" + code + "'");
+  sql_exec(d.db(),
+           "UPDATE login_code SET expires_at = expires_at - 181000 WHERE code='" + code + "'");
   auto late = login(d, "code=" + code);
   EXPECT_EQ(late.at("code").as_string(), "0003") << late;
 }
@@ -147,7 +158,8 @@ TEST_F(Login, UnsignedMessageGetsNoCode) {
 
 TEST_F(Login, ANewMessageReplacesTheUsersOlderCode) {
   auto message = [&](const std::string& ts) {
-    return code_in(d.request("POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, ts, "r"),
+    return code_in(d.request("POST",
+                             kPortal + "?" + signed_query(DaemonHarness::kWechatToken, ts, "r"),
                              text_message("oWx-twice", "hi"), {{"Content-Type", "text/xml"}})
                        .body);
   };
@@ -163,8 +175,11 @@ TEST_F(Login, ANewMessageReplacesTheUsersOlderCode) {
 TEST_F(Login, CodesAreDistinctPerMessage) {
   std::set<std::string> codes;
   for (int i = 0; i < 5; ++i) {
-    auto r = d.request("POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "17000004" + std::to_string(i), "n"),
-                       text_message("oWx-many", "hi"), {{"Content-Type", "text/xml"}});
+    auto r = d.request(
+        "POST",
+        kPortal + "?" +
+            signed_query(DaemonHarness::kWechatToken, "17000004" + std::to_string(i), "n"),
+        text_message("oWx-many", "hi"), {{"Content-Type", "text/xml"}});
     codes.insert(code_in(r.body));
   }
   EXPECT_EQ(codes.size(), 5u);

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <thread>
 
 #include "daemon/daemon_client.hpp"
@@ -16,7 +15,8 @@ namespace chatglmd::testing {
 namespace {
 
 const std::string kNotifyPath = "/api/v1/sale/pay_notify";
-const std::string kAlipayContentType = "application/x-www-form-urlencoded; text/html; charset=utf-8";
+const std::string kAlipayContentType =
+    "application/x-www-form-urlencoded; text/html; charset=utf-8";
 
 pay::RsaSigner load_signer(const std::string& fixture_name) {
   auto s = pay::RsaSigner::from_text(read_file(fixture(fixture_name)));
@@ -34,8 +34,8 @@ struct OrderView {
 struct Notifies : ::testing::Test {
   static void SetUpTestSuite() {
     daemon = new DaemonHarness();
-    run_ok(*daemon, {"product", "add", "--id", "1002", "--name", "100 chats", "--price", "9.99", "--quota", "100",
-                     "--models", "glm-4"});
+    run_ok(*daemon, {"product", "add", "--id", "1002", "--name", "100 chats", "--price", "9.99",
+                     "--quota", "100", "--models", "glm-4"});
   }
   static void TearDownTestSuite() {
     delete daemon;
@@ -44,9 +44,11 @@ struct Notifies : ::testing::Test {
 
   // A fresh CREATED order of 9.99 for `openid`, made the way the page makes it.
   std::string new_order(const std::string& openid) {
-    auto created = boost::json::parse(d.post_form("/api/v1/sale/create_pay_order", "productId=1002", d.token_for(openid)).body);
+    auto created = boost::json::parse(
+        d.post_form("/api/v1/sale/create_pay_order", "productId=1002", d.token_for(openid)).body);
     EXPECT_EQ(created.at("code").as_string(), "0000") << created;
-    auto orders = boost::json::parse(d.cli({"order", "list", "--user", openid, "--json"}).out).as_array();
+    auto orders =
+        boost::json::parse(d.cli({"order", "list", "--user", openid, "--json"}).out).as_array();
     EXPECT_EQ(orders.size(), 1u);
     return std::string(orders.at(0).at("orderId").as_string());
   }
@@ -79,7 +81,8 @@ struct Notifies : ::testing::Test {
   }
   std::string sign(const pay::Params& p) { return pay::sign_notify_body(p, alipay_key); }
   HttpReply post(const std::string& body) {
-    return d.request("POST", kNotifyPath, body, {{"Content-Type", kAlipayContentType}, {"User-Agent", "Mozilla/4.0"}});
+    return d.request("POST", kNotifyPath, body,
+                     {{"Content-Type", kAlipayContentType}, {"User-Agent", "Mozilla/4.0"}});
   }
   double rejected(const std::string& reason) {
     return metric_value(d, "chatglmd_notify_rejected_total{reason=\"" + reason + "\"}");
@@ -88,15 +91,16 @@ struct Notifies : ::testing::Test {
     return sql_int(d.db(), "SELECT count(*) FROM pay_notify WHERE notify_id='" + notify_id + "'");
   }
   std::string verdict_of(const std::string& notify_id) {
-    auto rows = sql_rows(d.db(), "SELECT verdict FROM pay_notify WHERE notify_id='" + notify_id + "'");
+    auto rows =
+        sql_rows(d.db(), "SELECT verdict FROM pay_notify WHERE notify_id='" + notify_id + "'");
     return rows.empty() ? "" : rows[0][0];
   }
   std::int64_t all_events() { return sql_int(d.db(), "SELECT count(*) FROM order_event"); }
 
   // A notify the merchant checks must refuse: `fail`, kept with its verdict, counted, and the
   // order, the audit log and the buyer's quota untouched.
-  void expect_rejected_and_kept(const std::string& order_id, const std::string& openid, const pay::Params& p,
-                                const std::string& reason) {
+  void expect_rejected_and_kept(const std::string& order_id, const std::string& openid,
+                                const pay::Params& p, const std::string& reason) {
     SCOPED_TRACE(reason);
     const std::string notify_id = *pay::find_param(p, "notify_id");
     const OrderView before = view(order_id);
@@ -113,8 +117,8 @@ struct Notifies : ::testing::Test {
     EXPECT_EQ(rejected(reason), counted + 1);
   }
   // Text that does not verify: `fail`, not stored, counted as a bad signature, nothing moves.
-  void expect_refused_unstored(const std::string& order_id, const std::string& body, const std::string& notify_id,
-                               const std::string& what) {
+  void expect_refused_unstored(const std::string& order_id, const std::string& body,
+                               const std::string& notify_id, const std::string& what) {
     SCOPED_TRACE(what);
     const OrderView before = view(order_id);
     const auto events_before = all_events();
@@ -142,8 +146,8 @@ TEST_F(Notifies, ForgedAlteredAndTruncatedNotifiesAreNotStored) {
 
   // Signed with the merchant's own key instead of Alipay's.
   auto p = fields(order_id, "forged-000001");
-  expect_refused_unstored(order_id, pay::sign_notify_body(p, load_signer("app_pkcs1.pem")), "forged-000001",
-                          "signed with another key");
+  expect_refused_unstored(order_id, pay::sign_notify_body(p, load_signer("app_pkcs1.pem")),
+                          "forged-000001", "signed with another key");
 
   // A real signature over other values: the amount raised after signing.
   p = fields(order_id, "altered-000002");
@@ -160,8 +164,10 @@ TEST_F(Notifies, ForgedAlteredAndTruncatedNotifiesAreNotStored) {
   // A good notify cut in half (the signature is lost or broken).
   p = fields(order_id, "truncated-04");
   std::string whole = sign(p);
-  expect_refused_unstored(order_id, whole.substr(0, whole.size() / 2), "truncated-04", "first half");
-  expect_refused_unstored(order_id, whole.substr(0, whole.size() - 10), "truncated-04", "last bytes cut");
+  expect_refused_unstored(order_id, whole.substr(0, whole.size() / 2), "truncated-04",
+                          "first half");
+  expect_refused_unstored(order_id, whole.substr(0, whole.size() - 10), "truncated-04",
+                          "last bytes cut");
   expect_refused_unstored(order_id, "", "", "empty body");
   expect_refused_unstored(order_id, "%zz%%&&==", "", "not a form");
 
@@ -194,7 +200,8 @@ TEST_F(Notifies, VerifiedNotifiesThatFailAMerchantCheckAreKeptAndCounted) {
 
   p = fields("999999999999999", "unknown-order-15");
   expect_rejected_and_kept(order_id, "buyer-checks", p, "unknown_order");
-  EXPECT_EQ(d.cli({"order", "show", "999999999999999"}).exit_code, 1);  // nothing was created for it
+  EXPECT_EQ(d.cli({"order", "show", "999999999999999"}).exit_code,
+            1);  // nothing was created for it
 
   // The same rejected notify again: still `fail`, still one row (seen twice), counted again.
   p = fields(order_id, "one-fen-less-12");
@@ -202,7 +209,8 @@ TEST_F(Notifies, VerifiedNotifiesThatFailAMerchantCheckAreKeptAndCounted) {
   const double counted = rejected("wrong_amount");
   EXPECT_EQ(post(sign(p)).body, "fail");
   EXPECT_EQ(notify_rows("one-fen-less-12"), 1);
-  EXPECT_EQ(sql_int(d.db(), "SELECT times_seen FROM pay_notify WHERE notify_id='one-fen-less-12'"), 2);
+  EXPECT_EQ(sql_int(d.db(), "SELECT times_seen FROM pay_notify WHERE notify_id='one-fen-less-12'"),
+            2);
   EXPECT_EQ(rejected("wrong_amount"), counted + 1);
 
   // After all that, the real notify still settles the order.
@@ -250,15 +258,18 @@ TEST_F(Notifies, OverlappingResendsDeliverOnce) {
   const std::string body = sign(fields(order_id, "overlap-000025"));
   std::vector<std::string> replies(8);
   std::vector<std::thread> senders;
-  for (std::size_t i = 0; i < replies.size(); ++i) senders.emplace_back([&, i] { replies[i] = post(body).body; });
+  for (std::size_t i = 0; i < replies.size(); ++i)
+    senders.emplace_back([&, i] { replies[i] = post(body).body; });
   for (auto& t : senders) t.join();
   for (const auto& r : replies) EXPECT_EQ(r, "success");
   EXPECT_EQ(view(order_id).status, "DELIVERED");
   EXPECT_EQ(surplus_quota(d, "buyer-overlap"), 100);
   EXPECT_EQ(notify_rows("overlap-000025"), 1);
-  EXPECT_EQ(sql_int(d.db(), "SELECT times_seen FROM pay_notify WHERE notify_id='overlap-000025'"), 8);
+  EXPECT_EQ(sql_int(d.db(), "SELECT times_seen FROM pay_notify WHERE notify_id='overlap-000025'"),
+            8);
   // CREATED -> PAID -> DELIVERED, each once.
-  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM order_event WHERE order_id='" + order_id + "'"), 3);
+  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM order_event WHERE order_id='" + order_id + "'"),
+            3);
 }
 
 TEST_F(Notifies, StatusesThatAreNoPayment) {

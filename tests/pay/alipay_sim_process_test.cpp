@@ -6,7 +6,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-
 #include <thread>
 
 #include "pay/alipay_gateway.hpp"
@@ -27,8 +26,9 @@ constexpr auto kTimeout = std::chrono::milliseconds(400);  // each hang or slow 
 
 struct GatewayAgainstSimProcess : ::testing::Test {
   static void SetUpTestSuite() {
-    sim = new testing::SimProcess({"--alipay-key", testing::fixture("ali_pkcs1.pem"), "--app-public-key",
-                                   testing::fixture("app_pub.pem"), "--seller-id", kSellerId});
+    sim = new testing::SimProcess({"--alipay-key", testing::fixture("ali_pkcs1.pem"),
+                                   "--app-public-key", testing::fixture("app_pub.pem"),
+                                   "--seller-id", kSellerId});
   }
   static void TearDownTestSuite() {
     delete sim;
@@ -51,7 +51,8 @@ struct GatewayAgainstSimProcess : ::testing::Test {
     c.private_key = test::key_text("app_pkcs1.pem");
     c.alipay_public_key = test::key_text("ali_pub.pem");
     c.seller_id = kSellerId;
-    c.notify_url = "http://127.0.0.1:9/api/v1/sale/pay_notify";  // nobody listens: notifies are not the point here
+    c.notify_url = "http://127.0.0.1:9/api/v1/sale/pay_notify";  // nobody listens: notifies are not
+                                                                 // the point here
     c.mode = mode;
     c.timeout = kTimeout;
     auto made = AlipayGateway::create(c, client, clock);
@@ -60,8 +61,10 @@ struct GatewayAgainstSimProcess : ::testing::Test {
     return std::move(std::get<std::unique_ptr<AlipayGateway>>(made));
   }
   static boost::json::value control(const std::string& target, const std::string& json) {
-    auto r = http_request(sim->port(), "POST", target, json, {{"Content-Type", "application/json"}});
-    if (r.status != 200) throw std::runtime_error(target + " answered " + std::to_string(r.status) + ": " + r.body);
+    auto r =
+        http_request(sim->port(), "POST", target, json, {{"Content-Type", "application/json"}});
+    if (r.status != 200)
+      throw std::runtime_error(target + " answered " + std::to_string(r.status) + ": " + r.body);
     boost::system::error_code ec;
     auto v = boost::json::parse(r.body, ec);
     return ec ? boost::json::value(nullptr) : v;
@@ -72,12 +75,16 @@ struct GatewayAgainstSimProcess : ::testing::Test {
     if (r.status != 200) return "";
     return std::string(boost::json::parse(r.body).at("trade").at("status").as_string());
   }
-  static void make_trade(const std::string& id, const std::string& amount, const std::string& status = "WAIT_BUYER_PAY") {
-    control("/sim/alipay/trade", boost::json::serialize(boost::json::object{
-                                     {"out_trade_no", id}, {"total_amount", amount}, {"status", status}}));
+  static void make_trade(const std::string& id, const std::string& amount,
+                         const std::string& status = "WAIT_BUYER_PAY") {
+    control("/sim/alipay/trade",
+            boost::json::serialize(boost::json::object{
+                {"out_trade_no", id}, {"total_amount", amount}, {"status", status}}));
   }
   static void clear_faults() { control("/sim/alipay/faults/clear", "{}"); }
-  static void fault(boost::json::object f) { control("/sim/alipay/fault", boost::json::serialize(f)); }
+  static void fault(boost::json::object f) {
+    control("/sim/alipay/fault", boost::json::serialize(f));
+  }
   static core::Order order(std::string id, std::int64_t fen) {
     core::Order o;
     o.order_id = std::move(id);
@@ -99,13 +106,15 @@ testing::SimProcess* GatewayAgainstSimProcess::sim = nullptr;
 TEST_F(GatewayAgainstSimProcess, PrecreateThenScanThenQueryAndClose) {
   const auto form = gateway->create_pay_form(order("500000000001", 999));
   ASSERT_TRUE(form.ok) << form.detail;
-  EXPECT_NE(form.data.find("/sim/alipay/scan?out_trade_no=500000000001"), std::string::npos) << form.data;
+  EXPECT_NE(form.data.find("/sim/alipay/scan?out_trade_no=500000000001"), std::string::npos)
+      << form.data;
   // Nobody scanned the QR yet: Alipay does not know the trade.
   EXPECT_EQ(gateway->query("500000000001").kind, QK::NotExist);
   EXPECT_EQ(gateway->close("500000000001").kind, CK::NotExist);
 
   // The buyer scans: the QR URL is a page of the sim.
-  auto scan = http_request(sim->port(), "GET", form.data.substr(form.data.find("/sim/alipay/scan")));
+  auto scan =
+      http_request(sim->port(), "GET", form.data.substr(form.data.find("/sim/alipay/scan")));
   EXPECT_EQ(scan.status, 200);
   EXPECT_EQ(gateway->query("500000000001").kind, QK::Waiting);
   EXPECT_EQ(gateway->close("500000000001").kind, CK::Closed);
@@ -215,7 +224,8 @@ TEST_F(GatewayAgainstSimProcess, EveryFaultIsUnclearOnQueryAndClose) {
 
 TEST_F(GatewayAgainstSimProcess, FaultsOnPrecreateLeaveNoPayForm) {
   int n = 60;
-  for (const std::string kind : {"http_error", "system_error", "bad_sign", "truncate", "drop", "hang"}) {
+  for (const std::string kind :
+       {"http_error", "system_error", "bad_sign", "truncate", "drop", "hang"}) {
     SCOPED_TRACE(kind);
     const std::string id = "5000000000" + std::to_string(n++);
     fault({{"kind", kind}, {"method", "alipay.trade.precreate"}});
