@@ -35,13 +35,21 @@ export const WECHAT_TOKEN = 'e2e-wechat-token';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Children still alive when node exits (a crash, an uncaught error) are killed with it.
+// Children still alive when node exits (a crash, an uncaught error, the test runner's timeout
+// signal) are killed with it.
 const children = new Set();
-process.on('exit', () => {
+const killChildren = () => {
   for (const child of children) {
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
   }
-});
+};
+process.on('exit', killChildren);
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]]) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(128 + number);
+  });
+}
 
 function track(child) {
   children.add(child);
@@ -108,7 +116,9 @@ export async function startSim({ args = [], dir } = {}) {
   const child = startProcess(bin('chatglmd-sim'), [
     '--port', '0', '--port-file', portFile,
     '--alipay-key', join(fixtures, 'ali_pkcs1.pem'), '--app-public-key', join(fixtures, 'app_pub.pem'),
-    '--seller-id', SELLER_ID, '--glm-api-key', GLM_API_KEY, ...args,
+    '--seller-id', SELLER_ID, '--glm-api-key', GLM_API_KEY,
+    '--exit-after-idle', '300',  // an orphan (node killed with SIGKILL) still goes away by itself
+    ...args,
   ], join(dir, 'sim.log'));
   const port = await eventually(() => {
     if (child.exitCode !== null) throw new Error(`chatglmd-sim exited: ${child.logText()}`);
