@@ -155,6 +155,41 @@ TEST_F(BadInput, UnknownPathsAndMethods) {
   EXPECT_EQ(wrong_method.headers["allow"], "POST");
 }
 
+TEST_F(BadInput, PathsOutOfTheWebFolderAreNotServed) {
+  EXPECT_EQ(d.request("GET", "/app.js").status, 200);  // the page's own files are
+  for (const std::string target :
+       {"/static/../../../../../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/static/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd", "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/static/%2fetc%2fpasswd", "/static//etc/passwd", "/..", "/static/%00",
+        "/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt"}) {
+    SCOPED_TRACE(target);
+    auto r = d.request("GET", target);
+    EXPECT_TRUE(r.status == 404 || r.status == 400) << r.status;
+    EXPECT_EQ(r.body.find("root:"), std::string::npos);
+    EXPECT_EQ(r.body.find("cmake_minimum_required"), std::string::npos);
+  }
+}
+
+TEST_F(BadInput, PipelinedRequestsAreAnsweredInOrderUntilABrokenOne) {
+  std::string refused_chat = chat_json("glm-4", "hi");
+  std::string raw =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nContent-Length: " +
+      std::to_string(refused_chat.size()) + "\r\n\r\n" + refused_chat +
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + "GET /v1/models HTTP/1.1\r\nHost x\r\n\r\n" +
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string got = exchange(raw);
+  auto first = got.find("HTTP/1.1 401");
+  auto second = got.find("HTTP/1.1 200", first);
+  auto third = got.find("HTTP/1.1 400", second);
+  EXPECT_EQ(first, 0u) << got;
+  EXPECT_NE(second, std::string::npos) << got;
+  EXPECT_NE(third, std::string::npos) << got;
+  // Nothing is read after the broken request: the connection ends there.
+  EXPECT_EQ(got.find("HTTP/1.1", third + 1), std::string::npos) << got;
+}
+
 TEST_F(BadInput, AThousandIdleConnectionsDoNotStopOthers) {
   std::vector<std::unique_ptr<RawClient>> idle;
   for (int i = 0; i < 1000; ++i) {
