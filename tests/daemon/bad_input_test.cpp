@@ -2,6 +2,7 @@
 // limit, JSON that is not a chat, an idle crowd of connections. Each gets its status, costs
 // nothing, and the daemon keeps serving everyone else.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <boost/json.hpp>
 #include <memory>
@@ -15,6 +16,13 @@ using namespace std::chrono_literals;
 
 struct BadInput : ::testing::Test {
   static void SetUpTestSuite() {
+    // A thousand idle sockets on each side: lift a 1024 soft limit (the daemon inherits it).
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 4096 &&
+        files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = std::min<rlim_t>(files.rlim_max, 4096);
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
     daemon = new DaemonHarness();
     run_ok(*daemon, {"user", "add", "careful", "--quota", "5"});
     token = daemon->token_for("careful");
