@@ -96,5 +96,66 @@ TEST_F(GatewayFaults, AdminReconcileOfAPaidTradeDuringAFaultChangesNothing) {
   EXPECT_EQ(surplus_quota(d, "reconcile-buyer"), 10);
 }
 
+// In precreate mode the pay order needs the gateway: a fault there leaves the order CREATED
+// without pay info, and the buyer's next click reuses that order instead of making another.
+TEST(PrecreateFaults, AFailedQrLeavesOneOrderThatTheNextClickReuses) {
+  DaemonHarness d(DaemonOptions{{{"alipay.timeout", "400ms"}, {"alipay.mode", "precreate"}}});
+  run_ok(d,
+         {"product", "add", "--id", "8", "--name", "50 chats", "--price", "5.00", "--quota", "50"});
+  std::string token = d.token_for("qr-buyer");
+  auto orders = [&] {
+    return boost::json::parse(d.cli({"order", "list", "--user", "qr-buyer", "--json"}).out)
+        .as_array();
+  };
+  for (const std::string fault : {R"({"kind":"http_error","method":"alipay.trade.precreate"})",
+                                  R"({"kind":"system_error","method":"alipay.trade.precreate"})",
+                                  R"({"kind":"bad_sign","method":"alipay.trade.precreate"})",
+                                  R"({"kind":"hang","method":"alipay.trade.precreate"})"}) {
+    SCOPED_TRACE(fault);
+    sim_call(d.sim(), "POST", "/sim/alipay/fault", fault);
+    auto failed = d.post_form("/api/v1/sale/create_pay_order", "productId=8", token);
+    sim_call(d.sim(), "POST", "/sim/alipay/faults/clear", "{}");
+    EXPECT_EQ(envelope_code(failed), "0001") << failed.body;
+    EXPECT_EQ(failed.body.find("qr.alipay.com"), std::string::npos);
+    auto list = orders();
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].at("status").as_string(), "CREATED");
+  }
+  auto ok =
+      boost::json::parse(d.post_form("/api/v1/sale/create_pay_order", "productId=8", token).body);
+  ASSERT_EQ(ok.at("code").as_string(), "0000") << ok;
+  std::string qr(ok.at("data").as_string());
+  EXPECT_NE(qr.find("out_trade_no=" + std::string(orders()[0].at("orderId").as_string())),
+            std::string::npos)
+      << qr;
+  // Clicking again hands out the same QR without asking the gateway.
+  sim_call(d.sim(), "POST", "/sim/alipay/fault", R"({"kind":"drop"})");
+  auto again =
+      boost::json::parse(d.post_form("/api/v1/sale/create_pay_order", "productId=8", token).body);
+  EXPECT_EQ(again.at("data").as_string(), qr);
+  EXPECT_EQ(orders().size(), 1u);
+}
+
+TEST(PayOrderInput, BadProductIdsAreRefusedWithoutAnOrder) {
+  DaemonHarness d;
+  run_ok(d, {"product", "add", "--id", "9", "--name", "x", "--price", "1.00", "--quota", "1"});
+  run_ok(d, {"product", "add", "--id", "10", "--name", "y", "--price", "1.00", "--quota", "1"});
+  run_ok(d, {"product", "disable", "10"});
+  std::string token = d.token_for("picky");
+  for (const std::string form :
+       {"", "productId=", "productId=abc", "productId=-9", "productId=0", "productId=9.5",
+        "productId=99999999999999999999999", "productId=9%00", "productId=12345"}) {
+    SCOPED_TRACE(form);
+    EXPECT_EQ(envelope_code(d.post_form("/api/v1/sale/create_pay_order", form, token)), "0002");
+  }
+  EXPECT_EQ(envelope_code(d.post_form("/api/v1/sale/create_pay_order", "productId=10", token)),
+            "OE001");
+  EXPECT_EQ(envelope_code(d.request("POST", "/api/v1/sale/create_pay_order", "productId=9")),
+            "0003");
+  EXPECT_EQ(boost::json::parse(d.cli({"order", "list", "--json"}).out).as_array().size(), 0u);
+  EXPECT_EQ(envelope_code(d.post_form("/api/v1/sale/create_pay_order", "productId=9", token)),
+            "0000");
+}
+
 }  // namespace
 }  // namespace chatglmd::testing
