@@ -6,4 +6,6 @@ build="${1:-build}"
 echo
 "$build/bin/bench_notify"
 echo
+"$build/bin/bench_stream"
+echo
 "$build/bin/bench_filter" --benchmark_min_time=0.2

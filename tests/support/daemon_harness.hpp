@@ -51,6 +51,7 @@ class DaemonHarness {
   int terminate();  // SIGTERM, wait; returns the exit code
   void kill9();     // SIGKILL, wait
   bool running();
+  pid_t pid() const { return serve_ ? serve_->pid() : -1; }
 
   int port() const { return port_; }
   SimProcess& sim() { return *sim_; }
