@@ -12,18 +12,20 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libfmt-dev libspdlog-dev libsqlite3-dev sqlite3 libssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev systemd \
-  nodejs npm chromium fonts-wqy-microhei
+  chromium fonts-wqy-microhei
 E2E_DIRS := tests/e2e/alipay tests/e2e
 
 .PHONY: all deps configure build test test-cpp test-e2e demo bench clean
 
 all: build
 
-# Idempotent and non-interactive: only missing packages are installed.
+# Idempotent and non-interactive: only missing packages are installed. Node and npm count as
+# present when the commands exist (a machine may have them from elsewhere than Debian).
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v node > /dev/null && command -v npm > /dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
