@@ -52,7 +52,7 @@ DaemonHarness* BadInput::daemon = nullptr;
 std::string BadInput::token;
 
 TEST_F(BadInput, WhatIsNotHttpGets400) {
-  for (const std::string raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET\r\n\r\n"),
+  for (const std::string& raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET\r\n\r\n"),
                                 std::string("GET / HTTP/7.3\r\nHost: x\r\n\r\n"),
                                 std::string("GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n"),
                                 std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)}) {
@@ -86,7 +86,7 @@ TEST_F(BadInput, BrokenHeadersGet400Or431) {
 
 TEST_F(BadInput, TenMegabyteBodyIsRefusedBeforeItIsRead) {
   const std::size_t ten_mb = 10 * 1024 * 1024;
-  for (const std::string path :
+  for (const std::string& path :
        {kOriginalChat, kOpenAiChat, std::string("/api/v1/sale/pay_notify")}) {
     SCOPED_TRACE(path);
     // Only the head goes out: the answer must not wait for 10 MB the daemon will not take.
