@@ -10,6 +10,8 @@ port="${CHATGLMD_DEMO_PORT:-8090}"
 bin="$build/bin/chatglmd"
 sim="$build/bin/chatglmd-sim"
 fixtures="$root/tests/fixtures"
+# chatglmd reads every CHATGLMD_* variable as a config key and refuses unknown ones.
+unset CHATGLMD_DEMO_STATE CHATGLMD_DEMO_PORT
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "port $port is in use (another demo still running?); set CHATGLMD_DEMO_PORT to use another" >&2
