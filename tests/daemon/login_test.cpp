@@ -11,6 +11,7 @@
 #include <set>
 
 #include "daemon/daemon_client.hpp"
+#include "http/handlers/app_services.hpp"
 #include "llm/jwt.hpp"
 
 namespace chatglmd::testing {
@@ -184,6 +185,34 @@ TEST_F(Login, CodesAreDistinctPerMessage) {
   }
   EXPECT_EQ(codes.size(), 5u);
   EXPECT_EQ(codes.count(""), 0u);
+}
+
+// Guessing a live code: every request comes from 127.0.0.1, so this daemon of its own gives the
+// address a fresh budget (the suite above shares one daemon and stays well under the limit).
+TEST(LoginLimit, WrongCodesFromOneAddressStopAtTheLimitAndTheRightCodeWaitsToo) {
+  DaemonHarness d;
+  auto reply = d.request(
+      "POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000600", "g"),
+      text_message("oWx-guessed", "登录"), {{"Content-Type", "text/xml"}});
+  const std::string code = code_in(reply.body);
+  ASSERT_FALSE(code.empty()) << reply.body;
+
+  int tried = 0;
+  for (int guess = 100000; tried < http::kLoginFailuresPerMinute; ++guess) {
+    if (std::to_string(guess) == code) continue;
+    auto r = login(d, "code=" + std::to_string(guess));
+    ASSERT_EQ(r.at("code").as_string(), "0003") << "attempt " << tried << ": " << r;
+    ++tried;
+  }
+  auto limited = login(d, "code=999999");
+  EXPECT_EQ(limited.at("code").as_string(), "0005") << limited;
+  EXPECT_NE(limited.at("info").as_string().find("try again in a minute"), std::string::npos)
+      << limited;
+  // The right code is refused without being looked up: it is still there, unused.
+  auto right = login(d, "code=" + code);
+  EXPECT_EQ(right.at("code").as_string(), "0005") << right;
+  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM login_code WHERE used = 0 AND code='" + code + "'"),
+            1);
 }
 
 }  // namespace

@@ -42,6 +42,9 @@ struct NotifyChecker {
 
 inline constexpr std::chrono::seconds kDefaultTokenTtl{7 * 24 * 3600};
 inline constexpr core::Millis kLoginCodeTtl{3 * 60 * 1000};
+// Wrong login codes one address may try per minute before logins from it wait out the minute: a
+// 6-digit code lives 3 minutes, so without a brake a fast client could guess a live one.
+inline constexpr int kLoginFailuresPerMinute = 10;
 inline constexpr core::Millis kDefaultCloseAfter{30 * 60 * 1000};
 // An order is reused only while it has at least this long left before timeout-close takes it.
 inline constexpr core::Millis kReuseMargin{5 * 60 * 1000};

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <random>
 
 #include "http/handlers/common.hpp"
+#include "http/handlers/window_counter.hpp"
 #include "llm/jwt.hpp"
 #include "store/store.hpp"
 
@@ -60,6 +62,12 @@ std::string random_code() {
   return code;
 }
 
+// The address part of "127.0.0.1:53422" or "::1:53422" (Asio prints IPv6 without brackets).
+std::string peer_address(std::string_view peer) {
+  auto colon = peer.rfind(':');
+  return std::string(colon == std::string_view::npos ? peer : peer.substr(0, colon));
+}
+
 }  // namespace
 
 void register_auth_routes(Router& router, const AppServices& s) {
@@ -91,15 +99,23 @@ void register_auth_routes(Router& router, const AppServices& s) {
     return Response::text(200, std::move(xml), "application/xml; charset=utf-8");
   });
 
-  router.add_blocking("POST", "/api/v1/auth/login", [s](const Request& req) {
+  auto failures = std::make_shared<WindowCounter>(core::Millis{60'000});
+  router.add_blocking("POST", "/api/v1/auth/login", [s, failures](const Request& req) {
     if (!s.store) return not_configured("the store");
     auto form = req.form();
     std::string code = form ? form->get_or("code") : "";
     if (code.empty()) code = req.query.get_or("code");
     if (code.empty()) return envelope(code::bad_parameter, "code is required");
     core::UtcMs now = now_of(s);
+    // Every attempt takes a slot before the lookup and a right code gives it back: so once the
+    // limit is hit even a right code is refused (guessing cannot go on until the minute passes),
+    // and parallel attempts cannot slip more lookups past the limit than it allows.
+    std::string address = peer_address(req.peer);
+    if (!failures->take(address, now, kLoginFailuresPerMinute))
+      return envelope(code::rate_limited, "too many attempts, try again in a minute");
     auto openid = s.store->logins().redeem(code, now);
     if (!openid) return envelope(code::not_authorised, "login code is wrong or expired");
+    failures->give_back(address);
     return envelope_ok(boost::json::string(
         llm::make_user_token(*openid, s.settings.token_secret, now, s.settings.token_ttl)));
   });

@@ -3,56 +3,35 @@
 #include <spdlog/spdlog.h>
 
 #include <mutex>
-#include <unordered_map>
 
 #include "filter/filter_holder.hpp"
 #include "http/handlers/common.hpp"
+#include "http/handlers/window_counter.hpp"
 #include "store/store.hpp"
 
 namespace chatglmd::http {
 
-// Fixed windows keyed by openid; stale entries are swept when the map grows.
+// Both budgets are fixed windows keyed by openid.
 class ChatLimits {
  public:
+  explicit ChatLimits(core::Millis free_window) : free_(free_window) {}
   // True when the request fits in this minute's budget.
   bool allow_request(const std::string& openid, core::UtcMs now, int per_minute) {
-    return take(requests_, openid, now, core::Millis{60'000}, per_minute);
+    return requests_.take(openid, now, per_minute);
   }
-  bool take_free_chat(const std::string& openid, core::UtcMs now, core::Millis window, int per_window) {
-    return take(free_, openid, now, window, per_window);
+  bool take_free_chat(const std::string& openid, core::UtcMs now, int per_window) {
+    return free_.take(openid, now, per_window);
   }
-  void give_back_free_chat(const std::string& openid) {
-    std::lock_guard lock(mutex_);
-    auto it = free_.find(openid);
-    if (it != free_.end() && it->second.count > 0) --it->second.count;
-  }
+  void give_back_free_chat(const std::string& openid) { free_.give_back(openid); }
 
  private:
-  struct Window {
-    core::UtcMs start;
-    int count = 0;
-  };
-  static constexpr std::size_t kSweepAt = 100'000;
-
-  bool take(std::unordered_map<std::string, Window>& map, const std::string& key, core::UtcMs now,
-            core::Millis window, int limit) {
-    std::lock_guard lock(mutex_);
-    if (map.size() > kSweepAt)
-      std::erase_if(map, [&](const auto& kv) { return now - kv.second.start >= window; });
-    auto& w = map[key];
-    if (now - w.start >= window) w = Window{now, 0};
-    if (w.count >= limit) return false;
-    ++w.count;
-    return true;
-  }
-
-  std::mutex mutex_;
-  std::unordered_map<std::string, Window> requests_;
-  std::unordered_map<std::string, Window> free_;
+  WindowCounter requests_{core::Millis{60'000}};
+  WindowCounter free_;
 };
 
 std::shared_ptr<ChatContext> make_chat_context(const AppServices& services) {
-  return std::make_shared<ChatContext>(ChatContext{services, std::make_shared<ChatLimits>()});
+  auto limits = std::make_shared<ChatLimits>(services.settings.free_window);
+  return std::make_shared<ChatContext>(ChatContext{services, std::move(limits)});
 }
 
 std::optional<std::string> parse_chat_body(const boost::json::value& body, llm::ChatRequest& out) {
@@ -224,7 +203,7 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
     Paid paid = Paid::Quota;
     if (!s.store->accounts().consume_one(openid)) {
       if (s.settings.free_chats <= 0 ||
-          !ctx->limits->take_free_chat(openid, now, s.settings.free_window, s.settings.free_chats)) {
+          !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
         ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
         return;
       }

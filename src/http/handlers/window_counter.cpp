@@ -1,0 +1,59 @@
+#include "http/handlers/window_counter.hpp"
+
+#include <algorithm>
+
+namespace chatglmd::http {
+
+bool WindowCounter::take(const std::string& key, core::UtcMs now, int limit) {
+  std::lock_guard lock(mutex_);
+  Window* w = current(key, now);
+  if (!w) return true;
+  if (w->count >= limit) return false;
+  ++w->count;
+  return true;
+}
+
+void WindowCounter::add(const std::string& key, core::UtcMs now) {
+  std::lock_guard lock(mutex_);
+  if (Window* w = current(key, now)) ++w->count;
+}
+
+int WindowCounter::count(const std::string& key, core::UtcMs now) const {
+  std::lock_guard lock(mutex_);
+  auto it = windows_.find(key);
+  if (it == windows_.end() || now - it->second.start >= window_) return 0;
+  return it->second.count;
+}
+
+void WindowCounter::give_back(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = windows_.find(key);
+  if (it != windows_.end() && it->second.count > 0) --it->second.count;
+}
+
+std::size_t WindowCounter::keys() const {
+  std::lock_guard lock(mutex_);
+  return windows_.size();
+}
+
+WindowCounter::Window* WindowCounter::current(const std::string& key, core::UtcMs now) {
+  auto it = windows_.find(key);
+  if (it == windows_.end()) {
+    if (windows_.size() >= max_keys_) sweep(now);
+    if (windows_.size() >= max_keys_) return nullptr;
+    it = windows_.emplace(key, Window{now, 0}).first;
+  }
+  Window& w = it->second;
+  if (now - w.start >= window_) w = Window{now, 0};
+  return &w;
+}
+
+void WindowCounter::sweep(core::UtcMs now) {
+  if (now < next_sweep_) return;
+  std::erase_if(windows_, [&](const auto& kv) { return now - kv.second.start >= window_; });
+  core::UtcMs oldest = now;
+  for (const auto& [key, w] : windows_) oldest = std::min(oldest, w.start);
+  next_sweep_ = oldest + window_;
+}
+
+}  // namespace chatglmd::http

@@ -1,0 +1,50 @@
+#pragma once
+// Per-key counts in fixed windows: the chat rate limit, the free chats and failed logins are all
+// "at most N per key per window". A key's window starts at its first count and ends `window`
+// later; the next count after that starts a new one.
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "core/time.hpp"
+
+namespace chatglmd::http {
+
+class WindowCounter {
+ public:
+  // Memory stays bounded: at most max_keys keys are tracked. When that many are all inside their
+  // windows a new key goes uncounted (take allows it) until windows end: these counters brake
+  // abuse from one key, and a flood of that many distinct keys is not something one brake stops.
+  static constexpr std::size_t kDefaultMaxKeys = 100'000;
+
+  explicit WindowCounter(core::Millis window, std::size_t max_keys = kDefaultMaxKeys)
+      : window_(window), max_keys_(max_keys) {}
+
+  // Counts one for key when its window holds fewer than limit; false (nothing counted) otherwise.
+  bool take(const std::string& key, core::UtcMs now, int limit);
+  // Counts one whatever the limit: for something that already happened (a failed login).
+  void add(const std::string& key, core::UtcMs now);
+  // What key has counted in its current window.
+  int count(const std::string& key, core::UtcMs now) const;
+  // Undoes one count (a free chat that failed before its first token).
+  void give_back(const std::string& key);
+  std::size_t keys() const;
+
+ private:
+  struct Window {
+    core::UtcMs start;
+    int count = 0;
+  };
+  // The key's current window, started afresh when the old one ended; null when the map is full.
+  Window* current(const std::string& key, core::UtcMs now);
+  void sweep(core::UtcMs now);
+
+  const core::Millis window_;
+  const std::size_t max_keys_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Window> windows_;
+  core::UtcMs next_sweep_{};  // no window ends before this, so sweeping earlier frees nothing
+};
+
+}  // namespace chatglmd::http

@@ -1,0 +1,60 @@
+// Fixed-window counting with an explicit clock: the budget refills when the window ends, and
+// memory stays bounded under many keys.
+#include "http/handlers/window_counter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace chatglmd::http {
+namespace {
+
+constexpr core::UtcMs kT0{1'700'000'000'000};
+constexpr core::Millis kMinute{60'000};
+
+TEST(WindowCounter, AllowsUpToTheLimitThenRefusesUntilTheWindowEnds) {
+  WindowCounter c(kMinute);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(c.take("a", kT0 + core::Millis{i}, 3)) << i;
+  EXPECT_FALSE(c.take("a", kT0 + core::Millis{10}, 3));
+  EXPECT_EQ(c.count("a", kT0 + core::Millis{10}), 3);  // a refused take counts nothing
+  EXPECT_FALSE(c.take("a", kT0 + kMinute - core::Millis{1}, 3));
+  EXPECT_TRUE(c.take("a", kT0 + kMinute, 3));  // the window started at the first take
+  EXPECT_EQ(c.count("a", kT0 + kMinute), 1);
+}
+
+TEST(WindowCounter, KeysHaveTheirOwnBudgets) {
+  WindowCounter c(kMinute);
+  EXPECT_TRUE(c.take("a", kT0, 1));
+  EXPECT_FALSE(c.take("a", kT0, 1));
+  EXPECT_TRUE(c.take("b", kT0, 1));
+  EXPECT_EQ(c.count("c", kT0), 0);
+}
+
+TEST(WindowCounter, AddCountsPastTheLimitAndGiveBackUndoesOne) {
+  WindowCounter c(kMinute);
+  for (int i = 0; i < 4; ++i) c.add("a", kT0);
+  EXPECT_EQ(c.count("a", kT0), 4);
+  EXPECT_FALSE(c.take("a", kT0, 4));
+  c.give_back("a");
+  EXPECT_TRUE(c.take("a", kT0, 4));
+  c.give_back("nobody");  // nothing to undo, nothing created
+  EXPECT_EQ(c.keys(), 1u);
+  EXPECT_EQ(c.count("a", kT0 + kMinute), 0);  // a finished window counts nothing
+}
+
+TEST(WindowCounter, FullMapSweepsEndedWindowsAndLeavesNewKeysUncountedWhileAllAreLive) {
+  WindowCounter c(kMinute, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(c.take("k" + std::to_string(i), kT0, 1));
+  // All three windows are live: a fourth key is let through uncounted, memory does not grow.
+  EXPECT_TRUE(c.take("new", kT0 + core::Millis{5}, 1));
+  EXPECT_TRUE(c.take("new", kT0 + core::Millis{6}, 1));
+  EXPECT_EQ(c.keys(), 3u);
+  EXPECT_FALSE(c.take("k0", kT0 + core::Millis{7}, 1));  // tracked keys keep their budgets
+  // Once the windows have ended the sweep frees them and the new key is counted.
+  EXPECT_TRUE(c.take("new", kT0 + kMinute, 1));
+  EXPECT_FALSE(c.take("new", kT0 + kMinute, 1));
+  EXPECT_EQ(c.keys(), 1u);
+}
+
+}  // namespace
+}  // namespace chatglmd::http
