@@ -1,10 +1,9 @@
 #include "llm/chatglm_client.hpp"
 
-#include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <mutex>
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
+#include <mutex>
 #include <stdexcept>
 
 #include "llm/sse_parser.hpp"
@@ -15,12 +14,6 @@ namespace chatglmd::llm {
 namespace json = boost::json;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // The SSE events of one answer, turned into on_delta calls and one ChatResult.
 class CallState : public std::enable_shared_from_this<CallState> {
@@ -56,7 +49,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
     result_.http_status = status;
     std::string content_type;
     for (const auto& [name, value] : headers)
-      if (iequals(name, "Content-Type")) content_type = value;
+      if (boost::beast::iequals(name, "Content-Type")) content_type = value;
     // Anything but an event stream is an error document (v4 {"error":..}, v3 {"code","msg"}).
     collecting_body_ = status != 200 || content_type.find("event-stream") == std::string::npos;
     return true;

@@ -1,5 +1,6 @@
 #include "net/http_client.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <future>
 
 #include "net/exchange.hpp"
@@ -7,15 +8,6 @@
 namespace chatglmd::net {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 class StreamHandleImpl final : public StreamHandle {
  public:
@@ -39,7 +31,7 @@ class FailedHandle final : public StreamHandle {
 
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers)
-    if (iequals(key, name)) return value;
+    if (boost::beast::iequals(key, name)) return value;
   return {};
 }
 

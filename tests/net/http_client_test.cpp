@@ -95,11 +95,21 @@ struct StreamProbe {
   }
 };
 
+TEST(HttpResponseTest, HeaderLookupIgnoresCase) {
+  HttpResponse r;
+  r.headers = {{"Content-Type", "text/event-stream"}, {"X-Request-Id", "r1"}};
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  EXPECT_EQ(r.header("X-REQUEST-ID"), "r1");
+  EXPECT_EQ(r.header("Content-Typ"), "");
+}
+
 TEST(UrlTest, PlainHttpOnlyForLoopback) {
   std::string why;
   EXPECT_TRUE(parse_url("http://127.0.0.1:8080/a?b=1", why));
   EXPECT_TRUE(parse_url("http://127.3.2.1/", why));
   EXPECT_TRUE(parse_url("http://localhost:1/", why));
+  EXPECT_TRUE(is_loopback_host("LocalHost"));  // host names are case-insensitive
+  EXPECT_FALSE(is_loopback_host("localhost.example.com"));
   EXPECT_TRUE(parse_url("http://[::1]:8080/", why));
   EXPECT_FALSE(parse_url("http://example.com/", why));
   EXPECT_FALSE(parse_url("http://10.0.0.1/", why));
