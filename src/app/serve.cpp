@@ -6,10 +6,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -94,6 +97,30 @@ class FilterReloader {
   std::thread thread_;
 };
 
+// Every open chat stream holds two sockets (client and upstream), so the usual soft limit of
+// 1024 open files would cap the daemon near 500 streams. The hard limit is ours to take: systemd
+// sets it with LimitNOFILE, and this covers a daemon started by hand or by another supervisor.
+void raise_open_files_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) {
+    spdlog::warn("open files limit unknown: {}", std::strerror(errno));
+    return;
+  }
+  if (files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      files = raised;
+    else
+      spdlog::warn("could not raise the open files limit to {}: {}", files.rlim_max,
+                   std::strerror(errno));
+  }
+  auto shown = [](rlim_t n) {
+    return n == RLIM_INFINITY ? std::string("unlimited") : std::to_string(n);
+  };
+  spdlog::debug("open files limit: {} (hard {})", shown(files.rlim_cur), shown(files.rlim_max));
+}
+
 void notify_systemd(const std::string& state) { sd_notify(0, state.c_str()); }
 
 // Pings the systemd watchdog at half its interval while the io threads answer.
@@ -120,6 +147,7 @@ std::thread start_watchdog(boost::asio::io_context& io, std::atomic<bool>& stop)
 
 int run_serve(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
+  raise_open_files_limit();
   store::Store* store = ctx.open_store();
   if (!store) return kExitUsage;
   const Config& cfg = ctx.config;
