@@ -158,6 +158,10 @@ int run_serve(CommandContext& ctx) {
   if (!token_secret) return usage_error(ctx, error);
 
   http::IoRuntime runtime(cfg.http.threads);
+  // Registered before the port opens: a signal that comes once /healthz answers (or while the
+  // jobs start) waits for its handler instead of getting the default action, which for SIGHUP
+  // is to die.
+  boost::asio::signal_set signals(runtime.io(), SIGTERM, SIGINT, SIGHUP);
   const auto close_after = cfg.jobs.at("timeout-close").after;
 
   // Alipay is optional for a chat-only deployment; without it the sale endpoints say so and
@@ -254,7 +258,6 @@ int run_serve(CommandContext& ctx) {
   std::promise<void> stop_requested;
   auto stopped = stop_requested.get_future();
   std::atomic<int> terms{0};
-  boost::asio::signal_set signals(runtime.io(), SIGTERM, SIGINT, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
