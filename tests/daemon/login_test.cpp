@@ -211,8 +211,8 @@ TEST(LoginLimit, WrongCodesFromOneAddressStopAtTheLimitAndTheRightCodeWaitsToo) 
   // The right code is refused without being looked up: it is still there, unused.
   auto right = login(d, "code=" + code);
   EXPECT_EQ(right.at("code").as_string(), "0005") << right;
-  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM login_code WHERE used = 0 AND code='" + code + "'"),
-            1);
+  EXPECT_EQ(
+      sql_int(d.db(), "SELECT count(*) FROM login_code WHERE used = 0 AND code='" + code + "'"), 1);
 }
 
 }  // namespace

@@ -186,6 +186,10 @@ int DaemonHarness::terminate() {
   return serve_->wait(std::chrono::seconds(30));
 }
 
+void DaemonHarness::signal(int sig) { serve_->signal(sig); }
+
+int DaemonHarness::wait_exit(std::chrono::milliseconds limit) { return serve_->wait(limit); }
+
 void DaemonHarness::kill9() {
   serve_->signal(SIGKILL);
   serve_->wait(std::chrono::seconds(10));

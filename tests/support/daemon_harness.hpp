@@ -2,6 +2,7 @@
 // A real `chatglmd serve` wired to a real chatglmd-sim, for tests that go through sockets the
 // way users, Alipay and operators do. Everything lives in a temp folder; both processes are
 // stopped when the harness dies.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +50,9 @@ class DaemonHarness {
 
   void start();     // starts serve and waits until /healthz answers
   int terminate();  // SIGTERM, wait; returns the exit code
+  void signal(int sig);  // to serve, without waiting
+  // serve's exit code (128+N when killed by signal N), -1 when it still runs after `limit`.
+  int wait_exit(std::chrono::milliseconds limit);
   void kill9();     // SIGKILL, wait
   bool running();
   pid_t pid() const { return serve_ ? serve_->pid() : -1; }
