@@ -13,6 +13,8 @@
 
 namespace po = boost::program_options;
 
+extern char** environ;
+
 namespace chatglmd::app {
 namespace {
 
@@ -281,6 +283,16 @@ ConfigResult load_config(const ConfigSources& sources,
   }
   result.config = std::move(config);
   return result;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
 }
 
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {

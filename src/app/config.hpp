@@ -97,6 +97,9 @@ std::string env_name_for(const std::string& key);
 std::vector<std::pair<std::string, std::string>> describe_keys(
     const std::map<std::string, jobs::JobSettings>& job_defaults);
 
+// The process environment as a map (the CHATGLMD_* entries are the ones load_config reads).
+std::map<std::string, std::string> process_environment();
+
 // Reads a secret file, trimmed of surrounding white space. Never logs the content.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error);
 

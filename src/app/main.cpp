@@ -8,20 +8,8 @@
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_store.hpp"
 
-extern char** environ;
-
 namespace chatglmd::app {
 namespace {
-
-std::map<std::string, std::string> process_environment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return env;
-}
 
 int migrate_command(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);

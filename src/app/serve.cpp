@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "app/context.hpp"
+#include "app/filter_reloader.hpp"
 #include "app/gateway_runtime.hpp"
 #include "filter/filter_holder.hpp"
 #include "filter/word_filter.hpp"
@@ -36,66 +37,6 @@ namespace chatglmd::app {
 namespace {
 
 inline constexpr core::Millis kDrainBound{std::chrono::seconds(20)};
-inline constexpr auto kWordPoll = std::chrono::seconds(1);  // "reloaded within 2 s of a change"
-
-// Keeps the filter and whitelist in step with the store (and the config whitelist).
-class FilterReloader {
- public:
-  FilterReloader(store::Store& store, filter::FilterHolder& holder, std::vector<std::string> config_whitelist)
-      : store_(store), holder_(holder), config_whitelist_(std::move(config_whitelist)) {
-    reload();
-    thread_ = std::thread([this] { poll(); });
-  }
-  ~FilterReloader() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  void set_config_whitelist(std::vector<std::string> ids) {
-    std::lock_guard lock(mutex_);
-    config_whitelist_ = std::move(ids);
-  }
-  void reload() {
-    auto words = store_.words().list();
-    holder_.replace(filter::WordFilter::build(words));
-    filter::FilterHolder::Whitelist ids;
-    for (auto& id : store_.whitelist().list()) ids.insert(id);
-    {
-      std::lock_guard lock(mutex_);
-      for (auto& id : config_whitelist_) ids.insert(id);
-    }
-    holder_.replace_whitelist(std::move(ids));
-    words_version_ = store_.words().version();
-    whitelist_version_ = store_.whitelist().version();
-    spdlog::info("filter: {} words, {} whitelisted users", words.size(), holder_.whitelist()->size());
-  }
-
- private:
-  void poll() {
-    std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, kWordPoll, [this] { return done_; })) {
-      lock.unlock();
-      try {
-        if (store_.words().version() != words_version_ || store_.whitelist().version() != whitelist_version_)
-          reload();
-      } catch (const std::exception& e) {
-        spdlog::warn("filter reload failed: {}", e.what());
-      }
-      lock.lock();
-    }
-  }
-  store::Store& store_;
-  filter::FilterHolder& holder_;
-  std::vector<std::string> config_whitelist_;
-  std::int64_t words_version_ = -1, whitelist_version_ = -1;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 // Every open chat stream holds two sockets (client and upstream), so the usual soft limit of
 // 1024 open files would cap the daemon near 500 streams. The hard limit is ours to take: systemd
@@ -263,12 +204,7 @@ int run_serve(CommandContext& ctx) {
         if (ec) return;
         if (sig == SIGHUP) {
           notify_systemd("RELOADING=1");
-          ConfigSources sources{ctx.inv.config_file, {}, {}};
-          for (char** e = environ; *e; ++e) {
-            std::string kv(*e);
-            auto eq = kv.find('=');
-            if (eq != std::string::npos) sources.environment[kv.substr(0, eq)] = kv.substr(eq + 1);
-          }
+          ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
           std::map<std::string, jobs::JobSettings> defaults;
           for (const auto& j : job_list) defaults[std::string(j->name())] = j->defaults();
           auto fresh = load_config(sources, defaults);

@@ -1,0 +1,40 @@
+#pragma once
+// Keeps the sensitive-word filter and the whitelist in step with the store and the config:
+// loaded at start, polled every second for a change (`words add` from another process shows
+// within 2 s), and reloaded at once on SIGHUP.
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "filter/filter_holder.hpp"
+#include "store/store.hpp"
+
+namespace chatglmd::app {
+
+inline constexpr auto kWordPoll = std::chrono::seconds(1);
+
+class FilterReloader {
+ public:
+  FilterReloader(store::Store& store, filter::FilterHolder& holder, std::vector<std::string> config_whitelist);
+  ~FilterReloader();
+  FilterReloader(const FilterReloader&) = delete;
+  FilterReloader& operator=(const FilterReloader&) = delete;
+
+  void set_config_whitelist(std::vector<std::string> ids);
+  void reload();
+
+ private:
+  void poll();
+  store::Store& store_;
+  filter::FilterHolder& holder_;
+  std::vector<std::string> config_whitelist_;
+  std::int64_t words_version_ = -1, whitelist_version_ = -1;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace chatglmd::app
