@@ -66,6 +66,9 @@ std::string Statement::text(int col) const {
 }
 
 Db::Db(const DbOptions& options) {
+  const std::string& sync = options.synchronous;
+  if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
+    throw StoreError("store.synchronous must be FULL, NORMAL, EXTRA or OFF", SQLITE_MISUSE);
   int flags = SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
               (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(options.path.c_str(), &db_, flags, nullptr);
@@ -75,14 +78,18 @@ Db::Db(const DbOptions& options) {
     db_ = nullptr;
     throw StoreError(fmt::format("cannot open database {}: {}", options.path, msg), rc);
   }
-  sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, options.busy_timeout_ms);
-  const std::string& sync = options.synchronous;
-  if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
-    throw StoreError("store.synchronous must be FULL, NORMAL, EXTRA or OFF", SQLITE_MISUSE);
-  exec_script("PRAGMA foreign_keys = ON;");
-  if (!options.read_only) exec_script("PRAGMA journal_mode = WAL;");
-  exec_script("PRAGMA synchronous = " + sync + ";");
+  try {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    exec_script("PRAGMA foreign_keys = ON;");
+    if (!options.read_only) exec_script("PRAGMA journal_mode = WAL;");
+    exec_script("PRAGMA synchronous = " + sync + ";");
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: close here.
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 Db::~Db() {
