@@ -139,5 +139,42 @@ TEST_F(JobsRunCli, DryRunChangesNothingAndDisabledJobsStillRun) {
   EXPECT_EQ(state(id), OrderState::Closed);
 }
 
+TEST_F(JobsRunCli, ListAndHistoryShowScheduleAndOutcomes) {
+  auto list = d.cli({"jobs", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto jobs = boost::json::parse(list.out).as_array();
+  ASSERT_EQ(jobs.size(), 3u);
+  for (const auto& j : jobs) {
+    EXPECT_TRUE(j.at("enabled").as_bool());
+    EXPECT_TRUE(j.at("lastRun").is_null()) << "never ran";
+    EXPECT_EQ(j.at("interval").as_string(), "1m");
+  }
+  EXPECT_EQ(jobs[0].at("job").as_string(), "timeout-close");
+  EXPECT_EQ(jobs[0].at("after").as_string(), "30m");
+
+  auto missing = overdue_order();
+  ASSERT_EQ(run({"timeout-close"}).exit_code, 0);
+  ASSERT_EQ(state(missing), OrderState::Closed);
+  ASSERT_EQ(run({"reconcile"}).exit_code, 0);
+
+  auto history = d.cli({"jobs", "history", "timeout-close", "--json"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  auto runs = boost::json::parse(history.out).as_array();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].at("outcome").as_string(), "ok");
+  EXPECT_EQ(runs[0].at("selected").as_int64(), 1);
+  EXPECT_EQ(runs[0].at("done").as_int64(), 1);
+  EXPECT_EQ(boost::json::parse(d.cli({"jobs", "history", "--json"}).out).as_array().size(), 2u);
+  EXPECT_EQ(d.cli({"jobs", "history", "no-such-job"}).exit_code, 2);
+
+  jobs = boost::json::parse(d.cli({"jobs", "list", "--json"}).out).as_array();
+  EXPECT_EQ(jobs[0].at("lastOutcome").as_string(), "ok");
+  EXPECT_FALSE(jobs[0].at("nextRun").is_null());
+  EXPECT_TRUE(jobs[1].at("lastRun").is_null()) << "replenish-shipment has not run";
+  auto table = d.cli({"jobs", "list"});
+  EXPECT_NE(table.out.find("JOB"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("reconcile"), std::string::npos) << table.out;
+}
+
 }  // namespace
 }  // namespace chatglmd::testing
