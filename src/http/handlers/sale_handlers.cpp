@@ -56,46 +56,53 @@ void register_sale_routes(Router& router, const AppServices& s) {
   });
 
   auto ids = std::make_shared<OrderIds>();
-  router.add_blocking("POST", "/api/v1/sale/create_pay_order", [s, ids](const Request& req) {
-    if (!s.store || !s.gateway) return not_configured("payment");
-    auto openid = authenticate(req, s);
-    if (!openid) return envelope(code::not_authorised, "not logged in");
-    auto form = req.form();
-    std::string id_text = form ? form->get_or("productId") : "";
-    auto product_id = parse_id(id_text);
-    if (!product_id) return envelope(code::bad_parameter, "productId is required");
-    auto product = s.store->products().get(*product_id);
-    if (!product) return envelope(code::bad_parameter, "no such product");
-    if (!product->enabled) return envelope(code::product_offline, "product is offline");
+  // Store work runs on the worker pool; the gateway call (a precreate round trip to Alipay) is
+  // asynchronous, so a slow gateway never holds a worker that logins and chats need.
+  router.add("POST", "/api/v1/sale/create_pay_order", [s, ids](ExchangePtr ex) {
+    ex->run_blocking([s, ids, ex] {
+      const Request& req = ex->request();
+      if (!s.store || !s.gateway) return ex->respond(not_configured("payment"));
+      auto openid = authenticate(req, s);
+      if (!openid) return ex->respond(envelope(code::not_authorised, "not logged in"));
+      auto form = req.form();
+      std::string id_text = form ? form->get_or("productId") : "";
+      auto product_id = parse_id(id_text);
+      if (!product_id) return ex->respond(envelope(code::bad_parameter, "productId is required"));
+      auto product = s.store->products().get(*product_id);
+      if (!product) return ex->respond(envelope(code::bad_parameter, "no such product"));
+      if (!product->enabled) return ex->respond(envelope(code::product_offline, "product is offline"));
 
-    core::UtcMs now = now_of(s);
-    // Reuse an unpaid order while Alipay will still take the money for a while (DESIGN).
-    auto order = s.store->orders().find_reusable(*openid, *product_id,
-                                                 now - (s.settings.close_after - kReuseMargin));
-    if (order && !order->pay_info.empty()) return envelope_ok(boost::json::string(order->pay_info));
-    if (!order) {
-      core::Order fresh;
-      fresh.openid = *openid;
-      fresh.product_id = product->product_id;
-      fresh.product_name = product->name;
-      fresh.quota = product->quota;
-      fresh.model_types = product->model_types;
-      fresh.state = core::OrderState::Created;
-      fresh.amount = product->price;
-      fresh.order_time = now;
-      fresh.next_attempt_at = now;
-      for (int i = 0; i < kOrderIdAttempts && !order; ++i) {
-        fresh.order_id = ids->next();
-        if (s.store->orders().insert(fresh, now)) order = fresh;
+      core::UtcMs now = now_of(s);
+      // Reuse an unpaid order while Alipay will still take the money for a while (DESIGN).
+      auto order = s.store->orders().find_reusable(*openid, *product_id,
+                                                   now - (s.settings.close_after - kReuseMargin));
+      if (order && !order->pay_info.empty()) return ex->respond(envelope_ok(boost::json::string(order->pay_info)));
+      if (!order) {
+        core::Order fresh;
+        fresh.openid = *openid;
+        fresh.product_id = product->product_id;
+        fresh.product_name = product->name;
+        fresh.quota = product->quota;
+        fresh.model_types = product->model_types;
+        fresh.state = core::OrderState::Created;
+        fresh.amount = product->price;
+        fresh.order_time = now;
+        fresh.next_attempt_at = now;
+        for (int i = 0; i < kOrderIdAttempts && !order; ++i) {
+          fresh.order_id = ids->next();
+          if (s.store->orders().insert(fresh, now)) order = fresh;
+        }
+        if (!order) return ex->respond(envelope(code::unknown_error, "could not create the order, try again"));
       }
-      if (!order) return envelope(code::unknown_error, "could not create the order, try again");
-    }
-    // A gateway failure leaves the order CREATED without pay info; the next request retries.
-    auto form_result = s.gateway->create_pay_form(*order);
-    if (!form_result.ok)
-      return envelope(code::unknown_error, "payment service unavailable, try again");
-    s.store->orders().set_pay_info(order->order_id, form_result.data, now);
-    return envelope_ok(boost::json::string(form_result.data));
+      // A gateway failure leaves the order CREATED without pay info; the next request retries.
+      s.gateway->async_create_pay_form(*order, [s, ex, order_id = order->order_id](pay::PayFormResult r) {
+        if (!r.ok) return ex->respond(envelope(code::unknown_error, "payment service unavailable, try again"));
+        ex->run_blocking([s, ex, order_id, data = std::move(r.data)] {
+          s.store->orders().set_pay_info(order_id, data, now_of(s));
+          ex->respond(envelope_ok(boost::json::string(data)));
+        });
+      });
+    });
   });
 
   router.add_blocking("POST", "/api/v1/account/query_account_quota", [s](const Request& req) {
