@@ -12,7 +12,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libfmt-dev libspdlog-dev libsqlite3-dev sqlite3 libssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev systemd \
-  chromium fonts-wqy-microhei
+  clang-format chromium fonts-wqy-microhei
 E2E_DIRS := tests/e2e/alipay tests/e2e
 
 .PHONY: all deps configure build test test-cpp test-e2e demo bench clean

@@ -60,7 +60,8 @@ double run(const std::vector<std::string>& ids, Submit submit) {
     });
   }
   for (auto& t : callers) t.join();
-  return kNotifies / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return kNotifies /
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
@@ -73,7 +74,8 @@ int main() {
     testing::TempDir dir;
     std::vector<std::string> ids;
     auto s = fresh_store(dir, ids);
-    single = run(ids, [&](const std::string& id) { s->in_transaction([&] { settle_unit(*s, id); }); });
+    single =
+        run(ids, [&](const std::string& id) { s->in_transaction([&] { settle_unit(*s, id); }); });
   }
   {
     testing::TempDir dir;
@@ -91,23 +93,31 @@ int main() {
   // RSA: verify vector-2-shaped notifies signed with the test "Alipay" key.
   auto signer = pay::RsaSigner::from_text(testing::read_file(testing::fixture("ali_pkcs1.pem")));
   auto verifier = pay::RsaVerifier::from_text(testing::read_file(testing::fixture("ali_pub.pem")));
-  pay::Params params = {{"app_id", "2021000000000001"}, {"out_trade_no", "100000000001"},
-                        {"total_amount", "9.99"}, {"trade_status", "TRADE_SUCCESS"},
-                        {"notify_id", "N1"}, {"seller_id", "2088102177649450"}};
+  pay::Params params = {{"app_id", "2021000000000001"},
+                        {"out_trade_no", "100000000001"},
+                        {"total_amount", "9.99"},
+                        {"trade_status", "TRADE_SUCCESS"},
+                        {"notify_id", "N1"},
+                        {"seller_id", "2088102177649450"}};
   std::string body = pay::sign_notify_body(params, *signer);
   const int verifies = 3000;
   auto start = std::chrono::steady_clock::now();
   int good = 0;
   for (int i = 0; i < verifies; ++i) good += pay::parse_notify(body, *verifier).signature_ok;
-  double verify_rate = verifies / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double verify_rate =
+      verifies / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (good != verifies) throw std::runtime_error("verification failed");
 
-  fmt::print("notify settlement, SQLite synchronous=FULL, {} notifies, {} in flight\n", kNotifies, kInFlight);
+  fmt::print("notify settlement, SQLite synchronous=FULL, {} notifies, {} in flight\n", kNotifies,
+             kInFlight);
   fmt::print("  one transaction per notify: {:8.0f} notifies/s\n", single);
-  fmt::print("  group commit:               {:8.0f} notifies/s  ({} commits, {:.1f} notifies per commit)\n", grouped,
-             commits, static_cast<double>(kNotifies) / static_cast<double>(commits));
+  fmt::print(
+      "  group commit:               {:8.0f} notifies/s  ({} commits, {:.1f} notifies per "
+      "commit)\n",
+      grouped, commits, static_cast<double>(kNotifies) / static_cast<double>(commits));
   fmt::print("  ratio group / single:       {:8.1f}x\n", grouped / single);
-  fmt::print("  RSA verify, one core:       {:8.0f} notifies/s  ({:.1f}x the grouped commit rate)\n", verify_rate,
-             verify_rate / grouped);
+  fmt::print(
+      "  RSA verify, one core:       {:8.0f} notifies/s  ({:.1f}x the grouped commit rate)\n",
+      verify_rate, verify_rate / grouped);
   return 0;
 }

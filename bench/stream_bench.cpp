@@ -2,13 +2,12 @@
 // the time until the first token reaches the client. Baselines measured in the same run: the
 // daemon's memory with no stream open, and the first-token time asking chatglmd-sim directly.
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -43,13 +42,16 @@ int connect_to(int port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("connect");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("connect");
   return fd;
 }
 
-std::string chat_request(int port, const std::string& path, const std::string& auth, const std::string& body) {
+std::string chat_request(int port, const std::string& path, const std::string& auth,
+                         const std::string& body) {
   return fmt::format(
-      "POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {}\r\nContent-Type: application/json\r\n"
+      "POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {}\r\nContent-Type: "
+      "application/json\r\n"
       "Content-Length: {}\r\n\r\n{}",
       path, port, auth, body.size(), body);
 }
@@ -58,7 +60,8 @@ std::string chat_request(int port, const std::string& path, const std::string& a
 int open_stream(int port, const std::string& request, double* first_byte_ms) {
   int fd = connect_to(port);
   auto start = Clock::now();
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size()))
     throw std::runtime_error("send");
   std::string got;
   char buf[4096];
@@ -71,7 +74,8 @@ int open_stream(int port, const std::string& request, double* first_byte_ms) {
     auto head = got.find("\r\n\r\n");
     if (head != std::string::npos && got.size() > head + 4) break;
   }
-  if (first_byte_ms) *first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  if (first_byte_ms)
+    *first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return fd;
 }
 
@@ -83,7 +87,8 @@ void wait_for_first_bytes(const std::vector<int>& fds) {
   char buf[4096];
   auto deadline = Clock::now() + std::chrono::seconds(60);
   while (left > 0) {
-    if (Clock::now() > deadline) throw std::runtime_error(fmt::format("{} streams never answered", left));
+    if (Clock::now() > deadline)
+      throw std::runtime_error(fmt::format("{} streams never answered", left));
     std::vector<pollfd> polls;
     std::vector<std::size_t> index;
     for (std::size_t i = 0; i < fds.size(); ++i) {
@@ -126,11 +131,14 @@ int main() {
     throw std::runtime_error("user add failed");
   const std::string token = "Bearer " + d.token_for("bench");
   const std::string body = R"({"model":"glm-4","messages":[{"role":"user","content":"hi"}]})";
-  const std::string via_daemon = chat_request(d.port(), "/api/v1/chatgpt/chat/completions", token, body);
-  const std::string glm_body = R"({"model":"glm-4","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+  const std::string via_daemon =
+      chat_request(d.port(), "/api/v1/chatgpt/chat/completions", token, body);
+  const std::string glm_body =
+      R"({"model":"glm-4","stream":true,"messages":[{"role":"user","content":"hi"}]})";
 
   // First-token time: relay vs the simulator directly (fast upstream for this part).
-  http_request(d.sim().port(), "POST", "/sim/glm/config", R"({"chunk_delay_ms":0})", {{"Content-Type", "application/json"}});
+  http_request(d.sim().port(), "POST", "/sim/glm/config", R"({"chunk_delay_ms":0})",
+               {{"Content-Type", "application/json"}});
   std::vector<double> relay, direct;
   for (int i = 0; i < 50; ++i) {
     double ms = 0;
@@ -141,13 +149,15 @@ int main() {
   chatglmd::core::SystemClock wall;
   const std::string glm_auth =
       "Bearer " + chatglmd::llm::make_zhipu_token(*key, wall.now(), std::chrono::minutes(30));
-  const std::string to_sim = chat_request(d.sim().port(), "/api/paas/v4/chat/completions", glm_auth, glm_body);
+  const std::string to_sim =
+      chat_request(d.sim().port(), "/api/paas/v4/chat/completions", glm_auth, glm_body);
   for (int i = 0; i < 50; ++i) {
     double ms = 0;
     ::close(open_stream(d.sim().port(), to_sim, &ms));
     direct.push_back(ms);
   }
-  http_request(d.sim().port(), "POST", "/sim/glm/config", R"({"chunk_delay_ms":5000})", {{"Content-Type", "application/json"}});
+  http_request(d.sim().port(), "POST", "/sim/glm/config", R"({"chunk_delay_ms":5000})",
+               {{"Content-Type", "application/json"}});
 
   long before = rss_kb(d.pid());
   std::vector<int> open;
@@ -155,7 +165,8 @@ int main() {
   // Send every request first: the slow upstream answers each one 5 s later, all at once.
   for (int i = 0; i < kStreams; ++i) {
     int fd = connect_to(d.port());
-    if (::send(fd, via_daemon.data(), via_daemon.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(via_daemon.size()))
+    if (::send(fd, via_daemon.data(), via_daemon.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(via_daemon.size()))
       throw std::runtime_error("send");
     open.push_back(fd);
   }
@@ -166,11 +177,14 @@ int main() {
 
   double per_stream_kb = static_cast<double>(during - before) / kStreams;
   fmt::print("chat streams through chatglmd (upstream chatglmd-sim)\n");
-  fmt::print("  first token, median of 50: {:.2f} ms through the daemon, {:.2f} ms from the simulator directly"
-             " ({:.2f} ms added by auth, quota and relay)\n",
-             median(relay), median(direct), median(relay) - median(direct));
-  fmt::print("  daemon RSS: {} KiB idle, {} KiB with {} open streams ({:.1f} s to open them)\n", before, during,
-             kStreams, open_s);
-  fmt::print("  memory per open stream: {:.1f} KiB ({:.4f} of one MiB)\n", per_stream_kb, per_stream_kb / 1024.0);
+  fmt::print(
+      "  first token, median of 50: {:.2f} ms through the daemon, {:.2f} ms from the simulator "
+      "directly"
+      " ({:.2f} ms added by auth, quota and relay)\n",
+      median(relay), median(direct), median(relay) - median(direct));
+  fmt::print("  daemon RSS: {} KiB idle, {} KiB with {} open streams ({:.1f} s to open them)\n",
+             before, during, kStreams, open_s);
+  fmt::print("  memory per open stream: {:.1f} KiB ({:.4f} of one MiB)\n", per_stream_kb,
+             per_stream_kb / 1024.0);
   return 0;
 }

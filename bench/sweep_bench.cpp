@@ -2,10 +2,10 @@
 // for close to the gateway-bound rate, in-flight requests / latency. Baseline in the same run:
 // concurrency 1 (what a sequential sweeper gets), and the original project's 50 orders per
 // 10-minute tick.
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <thread>
 #include <variant>
@@ -57,7 +57,8 @@ Result sweep(testing::SimProcess& sim, pay::PaymentGateway& gateway, int concurr
   auto start = std::chrono::steady_clock::now();
   auto report = jobs::run_tick(job, ctx, {"bench", 0});
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (report.done != orders) throw std::runtime_error(fmt::format("only {} of {} closed", report.done, orders));
+  if (report.done != orders)
+    throw std::runtime_error(fmt::format("only {} of {} closed", report.done, orders));
   (void)sim;
   return {orders, secs};
 }
@@ -68,9 +69,10 @@ int main() {
   spdlog::set_level(spdlog::level::warn);  // one line per order would drown the figures
   testing::SimProcess sim({"--alipay-key", testing::fixture("ali_pkcs1.pem"), "--app-public-key",
                            testing::fixture("app_pub.pem"), "--threads", "2"});
-  auto fault = testing::http_request(sim.port(), "POST", "/sim/alipay/fault",
-                                     fmt::format(R"({{"kind":"latency","delay_ms":{}}})", kLatencyMs),
-                                     {{"Content-Type", "application/json"}});
+  auto fault =
+      testing::http_request(sim.port(), "POST", "/sim/alipay/fault",
+                            fmt::format(R"({{"kind":"latency","delay_ms":{}}})", kLatencyMs),
+                            {{"Content-Type", "application/json"}});
   if (fault.status != 200) throw std::runtime_error("fault injection failed: " + fault.raw);
 
   boost::asio::io_context io;
@@ -88,15 +90,20 @@ int main() {
   auto made = pay::AlipayGateway::create(cfg, client, wall);
   auto& gateway = *std::get<0>(made);
 
-  fmt::print("timeout-close sweep, gateway latency {} ms (chatglmd-sim), SQLite store\n", kLatencyMs);
+  fmt::print("timeout-close sweep, gateway latency {} ms (chatglmd-sim), SQLite store\n",
+             kLatencyMs);
   Result seq = sweep(sim, gateway, 1, 100);
-  fmt::print("  concurrency  1: {:5} orders in {:6.2f} s = {:7.1f} orders/s  ({:.0f}% of 1/latency)\n", seq.orders,
-             seq.seconds, seq.rate(), 100.0 * seq.rate() / (1000.0 / kLatencyMs));
+  fmt::print(
+      "  concurrency  1: {:5} orders in {:6.2f} s = {:7.1f} orders/s  ({:.0f}% of 1/latency)\n",
+      seq.orders, seq.seconds, seq.rate(), 100.0 * seq.rate() / (1000.0 / kLatencyMs));
   for (int c : {16, 64}) {
     Result par = sweep(sim, gateway, c, 1000);
     double ideal = c * 1000.0 / kLatencyMs;
-    fmt::print("  concurrency {:2}: {:5} orders in {:6.2f} s = {:7.1f} orders/s  ({:.0f}% of {}/latency; {:.1f}x concurrency 1)\n",
-               c, par.orders, par.seconds, par.rate(), 100.0 * par.rate() / ideal, c, par.rate() / seq.rate());
+    fmt::print(
+        "  concurrency {:2}: {:5} orders in {:6.2f} s = {:7.1f} orders/s  ({:.0f}% of {}/latency; "
+        "{:.1f}x concurrency 1)\n",
+        c, par.orders, par.seconds, par.rate(), 100.0 * par.rate() / ideal, c,
+        par.rate() / seq.rate());
   }
   fmt::print("  original project: 50 orders per 10-minute tick = {:.3f} orders/s\n", 50.0 / 600);
   work.reset();

@@ -31,8 +31,9 @@ inline constexpr std::chrono::minutes kDefaultBudget{1};
 
 struct JobSettings {
   bool enabled = true;
-  core::Millis interval{std::chrono::minutes(1)};  // fixed delay between the end of a tick and the next
-  core::Millis after{std::chrono::minutes(1)};     // how old an order must be before it is due
+  core::Millis interval{
+      std::chrono::minutes(1)};  // fixed delay between the end of a tick and the next
+  core::Millis after{std::chrono::minutes(1)};  // how old an order must be before it is due
   int batch = kDefaultBatch;
   int concurrency = kDefaultConcurrency;
   core::Millis lease{kDefaultLease};
@@ -44,9 +45,11 @@ struct JobContext {
   store::Store& store;
   pay::PaymentGateway& gateway;
   JobSettings settings;
-  core::Millis close_after{std::chrono::minutes(30)};  // the timeout-close threshold (reconcile stops there)
+  core::Millis close_after{
+      std::chrono::minutes(30)};  // the timeout-close threshold (reconcile stops there)
   bool dry_run = false;
-  const std::atomic<bool>* stopping = nullptr;  // set by SIGTERM: finish in-flight items, take no more
+  const std::atomic<bool>* stopping =
+      nullptr;  // set by SIGTERM: finish in-flight items, take no more
   JobMetrics* metrics = nullptr;
   bool stop_requested() const { return stopping && stopping->load(); }
 };
@@ -69,7 +72,8 @@ class Job {
   virtual std::string_view summary() const = 0;
   virtual JobSettings defaults() const = 0;
   // Due orders with id > after_id, ordered by id.
-  virtual std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id, int limit) = 0;
+  virtual std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id,
+                                              int limit) = 0;
   virtual store::OrderRepository::Backlog backlog(JobContext& ctx) = 0;
   // Runs on a worker thread; may block on the gateway.
   virtual ItemResult handle(JobContext& ctx, const core::Order& order) = 0;

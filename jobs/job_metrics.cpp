@@ -8,13 +8,14 @@ JobMetrics::JobMetrics(metrics::Registry& r)
     : runs_(r.counter("chatglmd_job_runs_total", "Job ticks by outcome", {"job", "outcome"})),
       items_(r.counter("chatglmd_job_items_total", "Orders handled by jobs, by outcome",
                        {"job", "outcome"})),
-      lease_(r.counter("chatglmd_job_lease_total", "Lease attempts: acquired or skipped (held elsewhere)",
-                       {"job", "result"})),
+      lease_(r.counter("chatglmd_job_lease_total",
+                       "Lease attempts: acquired or skipped (held elsewhere)", {"job", "result"})),
       tick_(r.histogram("chatglmd_job_tick_seconds", "Duration of one job tick", {"job"})),
       backlog_(r.gauge("chatglmd_job_backlog", "Orders due for the job at the end of its last tick",
                        {"job"})),
       oldest_(r.gauge("chatglmd_job_oldest_due_seconds",
-                      "Age of the oldest order due for the job at the end of its last tick", {"job"})),
+                      "Age of the oldest order due for the job at the end of its last tick",
+                      {"job"})),
       deliveries_(r.counter("chatglmd_deliveries_total", "Orders delivered, by cause", {"cause"})),
       late_(r.counter("chatglmd_late_payment_total",
                       "Payments confirmed for orders that had been closed")) {
@@ -47,10 +48,20 @@ metrics::Counter& JobMetrics::items(std::string_view job, std::string_view outco
 metrics::Counter& JobMetrics::lease(std::string_view job, std::string_view result) {
   return lease_.labels({job, result});
 }
-metrics::Histogram& JobMetrics::tick_seconds(std::string_view job) { return tick_.labels({job}); }
-metrics::Gauge& JobMetrics::backlog(std::string_view job) { return backlog_.labels({job}); }
-metrics::Gauge& JobMetrics::oldest_due_seconds(std::string_view job) { return oldest_.labels({job}); }
-metrics::Counter& JobMetrics::deliveries(std::string_view cause) { return deliveries_.labels({cause}); }
-metrics::Counter& JobMetrics::late_payments() { return late_.get(); }
+metrics::Histogram& JobMetrics::tick_seconds(std::string_view job) {
+  return tick_.labels({job});
+}
+metrics::Gauge& JobMetrics::backlog(std::string_view job) {
+  return backlog_.labels({job});
+}
+metrics::Gauge& JobMetrics::oldest_due_seconds(std::string_view job) {
+  return oldest_.labels({job});
+}
+metrics::Counter& JobMetrics::deliveries(std::string_view cause) {
+  return deliveries_.labels({cause});
+}
+metrics::Counter& JobMetrics::late_payments() {
+  return late_.get();
+}
 
 }  // namespace chatglmd::jobs

@@ -12,16 +12,18 @@ JobSettings ReconcileJob::defaults() const {
   return s;
 }
 
-std::vector<core::Order> ReconcileJob::select_due(JobContext& ctx, std::int64_t after_id, int limit) {
+std::vector<core::Order> ReconcileJob::select_due(JobContext& ctx, std::int64_t after_id,
+                                                  int limit) {
   auto now = ctx.clock.now();
   // Overdue orders belong to timeout-close, which asks the gateway itself.
-  return ctx.store.orders().due_created(now - ctx.close_after + core::Millis{1}, now - ctx.settings.after,
-                                        now, after_id, limit);
+  return ctx.store.orders().due_created(now - ctx.close_after + core::Millis{1},
+                                        now - ctx.settings.after, now, after_id, limit);
 }
 
 store::OrderRepository::Backlog ReconcileJob::backlog(JobContext& ctx) {
   auto now = ctx.clock.now();
-  return ctx.store.orders().backlog_created(now - ctx.close_after + core::Millis{1}, now - ctx.settings.after);
+  return ctx.store.orders().backlog_created(now - ctx.close_after + core::Millis{1},
+                                            now - ctx.settings.after);
 }
 
 ItemResult ReconcileJob::handle(JobContext& ctx, const core::Order& order) {

@@ -8,7 +8,9 @@ namespace chatglmd::jobs {
 class ReconcileJob final : public Job {
  public:
   std::string_view name() const override { return "reconcile"; }
-  std::string_view summary() const override { return "ask Alipay about orders whose notify has not come"; }
+  std::string_view summary() const override {
+    return "ask Alipay about orders whose notify has not come";
+  }
   JobSettings defaults() const override;
   std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id, int limit) override;
   store::OrderRepository::Backlog backlog(JobContext& ctx) override;

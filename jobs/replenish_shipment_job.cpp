@@ -24,10 +24,14 @@ store::OrderRepository::Backlog ReplenishShipmentJob::backlog(JobContext& ctx) {
 ItemResult ReplenishShipmentJob::handle(JobContext& ctx, const core::Order& order) {
   if (ctx.dry_run) return {ItemStatus::Done, "would deliver"};
   switch (deliver(ctx.store, order.order_id, core::Cause::ReplenishShipment, ctx.clock.now())) {
-    case store::DeliveryOutcome::Delivered: return {ItemStatus::Done, "delivered"};
-    case store::DeliveryOutcome::AlreadyDelivered: return {ItemStatus::Skipped, "already delivered"};
-    case store::DeliveryOutcome::NotPaid: return {ItemStatus::Skipped, "not paid"};
-    case store::DeliveryOutcome::UnknownOrder: break;
+    case store::DeliveryOutcome::Delivered:
+      return {ItemStatus::Done, "delivered"};
+    case store::DeliveryOutcome::AlreadyDelivered:
+      return {ItemStatus::Skipped, "already delivered"};
+    case store::DeliveryOutcome::NotPaid:
+      return {ItemStatus::Skipped, "not paid"};
+    case store::DeliveryOutcome::UnknownOrder:
+      break;
   }
   return {ItemStatus::Skipped, "order vanished"};
 }

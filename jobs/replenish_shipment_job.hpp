@@ -8,7 +8,9 @@ namespace chatglmd::jobs {
 class ReplenishShipmentJob final : public Job {
  public:
   std::string_view name() const override { return "replenish-shipment"; }
-  std::string_view summary() const override { return "deliver paid orders whose delivery was lost"; }
+  std::string_view summary() const override {
+    return "deliver paid orders whose delivery was lost";
+  }
   JobSettings defaults() const override;
   std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id, int limit) override;
   store::OrderRepository::Backlog backlog(JobContext& ctx) override;

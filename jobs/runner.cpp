@@ -17,9 +17,12 @@ namespace {
 
 std::string_view item_outcome_name(ItemStatus s) {
   switch (s) {
-    case ItemStatus::Done: return "done";
-    case ItemStatus::Unclear: return "unclear";
-    case ItemStatus::Skipped: return "skipped";
+    case ItemStatus::Done:
+      return "done";
+    case ItemStatus::Unclear:
+      return "unclear";
+    case ItemStatus::Skipped:
+      return "skipped";
   }
   return "unclear";
 }
@@ -30,7 +33,10 @@ std::string_view item_outcome_name(ItemStatus s) {
 class TickQueue {
  public:
   TickQueue(Job& job, JobContext& ctx, const TickOptions& options, TickReport& report)
-      : job_(job), ctx_(ctx), options_(options), report_(report),
+      : job_(job),
+        ctx_(ctx),
+        options_(options),
+        report_(report),
         deadline_(report.started_at + ctx.settings.budget) {}
 
   // The next order to handle, or nothing when the tick is over.
@@ -51,7 +57,9 @@ class TickQueue {
 
   void count(ItemStatus s) {
     std::lock_guard lock(mutex_);
-    (s == ItemStatus::Done ? report_.done : s == ItemStatus::Skipped ? report_.skipped : report_.unclear)++;
+    (s == ItemStatus::Done      ? report_.done
+     : s == ItemStatus::Skipped ? report_.skipped
+                                : report_.unclear)++;
   }
 
  private:
@@ -88,7 +96,8 @@ class TickQueue {
     for (auto& o : page) queue_.push_back(std::move(o));
     // Renew: a crashed holder blocks others for at most one lease, a live one keeps it.
     auto now = ctx_.clock.now();
-    if (!ctx_.store.jobs().try_acquire(std::string(job_.name()), options_.owner, now, now + ctx_.settings.lease)) {
+    if (!ctx_.store.jobs().try_acquire(std::string(job_.name()), options_.owner, now,
+                                       now + ctx_.settings.lease)) {
       spdlog::error("{}: lease lost mid-tick; stopping", job_.name());
       queue_.clear();
       exhausted_ = true;
@@ -124,13 +133,14 @@ void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobM
         ctx.store.orders().record_failure(order->order_id, r.detail, when);
       } catch (const std::exception& e) {
         // Not recorded means due again at once: retried, never lost. Never let it end the thread.
-        spdlog::error("{}: order {}: could not record the failure: {}", job.name(), order->order_id, e.what());
+        spdlog::error("{}: order {}: could not record the failure: {}", job.name(), order->order_id,
+                      e.what());
       }
     }
     metrics.items(job.name(), item_outcome_name(r.status)).inc();
     spdlog::log(r.status == ItemStatus::Unclear ? spdlog::level::warn : spdlog::level::info,
-                "{}{}: order {} {}: {}", job.name(), ctx.dry_run ? " (dry run)" : "", order->order_id,
-                item_outcome_name(r.status), r.detail);
+                "{}{}: order {} {}: {}", job.name(), ctx.dry_run ? " (dry run)" : "",
+                order->order_id, item_outcome_name(r.status), r.detail);
     queue.count(r.status);
   }
 }
@@ -143,7 +153,8 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
   TickReport report;
   report.started_at = ctx.clock.now();
   auto& leases = ctx.store.jobs();
-  if (!leases.try_acquire(name, options.owner, report.started_at, report.started_at + ctx.settings.lease)) {
+  if (!leases.try_acquire(name, options.owner, report.started_at,
+                          report.started_at + ctx.settings.lease)) {
     report.lease_held_elsewhere = true;
     report.outcome = "skipped";
     report.finished_at = ctx.clock.now();
@@ -156,7 +167,8 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
   TickQueue queue(job, ctx, options, report);
   const int workers = std::max(1, ctx.settings.concurrency);
   std::vector<std::thread> threads;
-  for (int i = 1; i < workers; ++i) threads.emplace_back([&] { work_through(job, ctx, queue, workers, metrics); });
+  for (int i = 1; i < workers; ++i)
+    threads.emplace_back([&] { work_through(job, ctx, queue, workers, metrics); });
   work_through(job, ctx, queue, workers, metrics);
   for (auto& t : threads) t.join();
   leases.release(name, options.owner);
@@ -168,14 +180,15 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
   auto backlog = job.backlog(ctx);
   metrics.backlog(name).set(static_cast<double>(backlog.count));
   metrics.oldest_due_seconds(name).set(
-      backlog.oldest ? static_cast<double>((report.finished_at - *backlog.oldest).count()) / 1000.0 : 0.0);
+      backlog.oldest ? static_cast<double>((report.finished_at - *backlog.oldest).count()) / 1000.0
+                     : 0.0);
   metrics.tick_seconds(name).observe(
       static_cast<double>((report.finished_at - report.started_at).count()) / 1000.0);
   metrics.runs(name, report.outcome).inc();
   if (!ctx.dry_run) {
-    ctx.store.jobs().record_run(store::JobRunRow{0, name, options.owner, report.started_at,
-                                                 report.finished_at, report.outcome, report.selected,
-                                                 report.done, report.unclear, report.skipped, error});
+    ctx.store.jobs().record_run(store::JobRunRow{
+        0, name, options.owner, report.started_at, report.finished_at, report.outcome,
+        report.selected, report.done, report.unclear, report.skipped, error});
   }
   return report;
 }

@@ -20,7 +20,8 @@ struct TickReport {
   core::UtcMs finished_at;
   bool failed = false;  // a store error ended the tick early: due orders may be left unseen
   std::string outcome;  // ok, partial, failed, skipped
-  // 0 all decided, 1 some order left unclear or the tick failed, 75 lease held elsewhere (EX_TEMPFAIL)
+  // 0 all decided, 1 some order left unclear or the tick failed, 75 lease held elsewhere
+  // (EX_TEMPFAIL)
   int exit_code() const { return lease_held_elsewhere ? 75 : (unclear > 0 || failed ? 1 : 0); }
 };
 

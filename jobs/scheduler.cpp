@@ -1,10 +1,10 @@
 #include "jobs/scheduler.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
-
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -29,13 +29,15 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
   int running = 0;
   std::mt19937_64 rng{std::random_device{}()};
 
-  Impl(boost::asio::io_context& io, store::JobRepository& runs, const core::Clock& clock, RunTick run)
+  Impl(boost::asio::io_context& io, store::JobRepository& runs, const core::Clock& clock,
+       RunTick run)
       : io(io), runs(runs), clock(clock), run(std::move(run)) {}
 
   core::Millis jitter(core::Millis interval) {
     // Up to 10% of the interval, so several instances drift apart instead of colliding.
     std::lock_guard lock(mutex);
-    std::uniform_int_distribution<std::int64_t> d(0, std::max<std::int64_t>(interval.count() / 10, 1));
+    std::uniform_int_distribution<std::int64_t> d(0,
+                                                  std::max<std::int64_t>(interval.count() / 10, 1));
     return core::Millis{d(rng)};
   }
 
@@ -57,7 +59,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
     slot.worker = std::thread([self = shared_from_this(), &slot] {
       try {
         auto report = self->run(*slot.entry.job, slot.entry.settings);
-        spdlog::debug("{}: tick {} ({} selected)", slot.entry.job->name(), report.outcome, report.selected);
+        spdlog::debug("{}: tick {} ({} selected)", slot.entry.job->name(), report.outcome,
+                      report.selected);
       } catch (const std::exception& e) {
         spdlog::error("{}: tick failed: {}", slot.entry.job->name(), e.what());
       }
@@ -74,8 +77,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Scheduler::Scheduler(boost::asio::io_context& io, store::JobRepository& runs, const core::Clock& clock,
-                     std::vector<ScheduledJob> jobs, RunTick run)
+Scheduler::Scheduler(boost::asio::io_context& io, store::JobRepository& runs,
+                     const core::Clock& clock, std::vector<ScheduledJob> jobs, RunTick run)
     : impl_(std::make_shared<Impl>(io, runs, clock, std::move(run))) {
   for (auto& j : jobs) {
     auto slot = std::make_unique<Impl::Slot>();
@@ -104,8 +107,8 @@ core::Millis Scheduler::first_delay(std::optional<core::UtcMs> last_finished, co
 void Scheduler::start() {
   for (auto& slot : impl_->slots) {
     auto last = impl_->runs.last_run(std::string(slot->entry.job->name()));
-    auto delay = first_delay(last ? std::optional(last->finished_at) : std::nullopt, impl_->clock.now(),
-                             slot->entry.settings.interval);
+    auto delay = first_delay(last ? std::optional(last->finished_at) : std::nullopt,
+                             impl_->clock.now(), slot->entry.settings.interval);
     spdlog::info("scheduler: {} every {} ms, first in {} ms", slot->entry.job->name(),
                  slot->entry.settings.interval.count(), delay.count());
     boost::asio::post(impl_->io, [impl = impl_, s = slot.get(), delay] { impl->arm(*s, delay); });
@@ -128,6 +131,8 @@ bool Scheduler::stop(core::Millis bound) {
   return ended;
 }
 
-const std::atomic<bool>& Scheduler::stopping() const { return impl_->stopping; }
+const std::atomic<bool>& Scheduler::stopping() const {
+  return impl_->stopping;
+}
 
 }  // namespace chatglmd::jobs

@@ -14,11 +14,13 @@ ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause 
   auto r = ctx.store.orders().apply(order.order_id, core::OrderEvent::CloseConfirmed, cause, detail,
                                     ctx.clock.now());
   switch (r.outcome) {
-    case store::TransitionOutcome::Applied: return {ItemStatus::Done, "closed"};
+    case store::TransitionOutcome::Applied:
+      return {ItemStatus::Done, "closed"};
     case store::TransitionOutcome::Refused:
       // A notify moved it meanwhile (paid): the payment wins, nothing to close.
       return {ItemStatus::Skipped, fmt::format("now {}", core::name_of(r.state))};
-    default: return {ItemStatus::Skipped, "order vanished"};
+    default:
+      return {ItemStatus::Skipped, "order vanished"};
   }
 }
 
@@ -31,17 +33,20 @@ ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Ca
                                                   q.paid_at.value_or(ctx.clock.now())},
                               cause, ctx.clock.now());
       if (s.outcome == SettleOutcome::AmountMismatch)
-        return {ItemStatus::Unclear, fmt::format("paid amount {} fen != order {} fen", q.amount.value,
-                                                 order.amount.value)};
+        return {ItemStatus::Unclear, fmt::format("paid amount {} fen != order {} fen",
+                                                 q.amount.value, order.amount.value)};
       return {ItemStatus::Done, fmt::format("paid ({}){}", name_of(s.outcome),
                                             s.late_payment ? ", late payment" : "")};
     }
-    case QueryKind::Closed: return close_locally(ctx, order, cause, "gateway: TRADE_CLOSED");
+    case QueryKind::Closed:
+      return close_locally(ctx, order, cause, "gateway: TRADE_CLOSED");
     case QueryKind::NotExist:
       if (close_if_not_exist) return close_locally(ctx, order, cause, "gateway: TRADE_NOT_EXIST");
       return {ItemStatus::Done, "no trade at the gateway yet"};
-    case QueryKind::Waiting: return {ItemStatus::Done, "waiting for the buyer"};
-    case QueryKind::Unclear: break;
+    case QueryKind::Waiting:
+      return {ItemStatus::Done, "waiting for the buyer"};
+    case QueryKind::Unclear:
+      break;
   }
   return {ItemStatus::Unclear, fmt::format("query unclear: {}", q.detail)};
 }
@@ -57,7 +62,8 @@ ItemResult close_via_gateway(JobContext& ctx, const core::Order& order, core::Ca
       // Not WAIT_BUYER_PAY any more: paid (deliver) or closed there (close here). Ask.
       auto q = ctx.gateway.query(order.order_id);
       if (q.kind == QueryKind::Waiting || q.kind == QueryKind::NotExist)
-        return {ItemStatus::Unclear, fmt::format("close said status error, query said {}", q.detail)};
+        return {ItemStatus::Unclear,
+                fmt::format("close said status error, query said {}", q.detail)};
       return settle_from_query(ctx, order, cause, q, /*close_if_not_exist=*/false);
     }
     case CloseKind::Unclear:
@@ -68,11 +74,15 @@ ItemResult close_via_gateway(JobContext& ctx, const core::Order& order, core::Ca
 
 ItemResult describe_query_for_dry_run(const pay::TradeQueryResult& q, std::string_view otherwise) {
   switch (q.kind) {
-    case QueryKind::Paid: return {ItemStatus::Done, "would mark paid and deliver"};
-    case QueryKind::Closed: return {ItemStatus::Done, "would close (closed at the gateway)"};
+    case QueryKind::Paid:
+      return {ItemStatus::Done, "would mark paid and deliver"};
+    case QueryKind::Closed:
+      return {ItemStatus::Done, "would close (closed at the gateway)"};
     case QueryKind::NotExist:
-    case QueryKind::Waiting: return {ItemStatus::Done, fmt::format("would {}", otherwise)};
-    case QueryKind::Unclear: break;
+    case QueryKind::Waiting:
+      return {ItemStatus::Done, fmt::format("would {}", otherwise)};
+    case QueryKind::Unclear:
+      break;
   }
   return {ItemStatus::Unclear, fmt::format("query unclear: {}", q.detail)};
 }

@@ -9,10 +9,14 @@ namespace chatglmd::jobs {
 
 std::string_view name_of(SettleOutcome o) {
   switch (o) {
-    case SettleOutcome::Delivered: return "delivered";
-    case SettleOutcome::AlreadyDelivered: return "already_delivered";
-    case SettleOutcome::AmountMismatch: return "amount_mismatch";
-    case SettleOutcome::UnknownOrder: return "unknown_order";
+    case SettleOutcome::Delivered:
+      return "delivered";
+    case SettleOutcome::AlreadyDelivered:
+      return "already_delivered";
+    case SettleOutcome::AmountMismatch:
+      return "amount_mismatch";
+    case SettleOutcome::UnknownOrder:
+      return "unknown_order";
   }
   return "unknown";
 }

@@ -13,7 +13,7 @@ namespace chatglmd::jobs {
 struct PaymentConfirmation {
   std::string order_id;
   std::string trade_no;
-  core::Fen amount;   // as the gateway reported it
+  core::Fen amount;  // as the gateway reported it
   core::UtcMs paid_at;
 };
 

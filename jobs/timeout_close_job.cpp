@@ -14,9 +14,11 @@ JobSettings TimeoutCloseJob::defaults() const {
   return s;
 }
 
-std::vector<core::Order> TimeoutCloseJob::select_due(JobContext& ctx, std::int64_t after_id, int limit) {
+std::vector<core::Order> TimeoutCloseJob::select_due(JobContext& ctx, std::int64_t after_id,
+                                                     int limit) {
   auto now = ctx.clock.now();
-  return ctx.store.orders().due_created(core::UtcMs{0}, now - ctx.settings.after, now, after_id, limit);
+  return ctx.store.orders().due_created(core::UtcMs{0}, now - ctx.settings.after, now, after_id,
+                                        limit);
 }
 
 store::OrderRepository::Backlog TimeoutCloseJob::backlog(JobContext& ctx) {

@@ -8,7 +8,9 @@ namespace chatglmd::jobs {
 class TimeoutCloseJob final : public Job {
  public:
   std::string_view name() const override { return "timeout-close"; }
-  std::string_view summary() const override { return "close unpaid orders at Alipay, then locally"; }
+  std::string_view summary() const override {
+    return "close unpaid orders at Alipay, then locally";
+  }
   JobSettings defaults() const override;
   std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id, int limit) override;
   store::OrderRepository::Backlog backlog(JobContext& ctx) override;

@@ -45,7 +45,8 @@ int user_command(CommandContext& ctx, store::Store& s) {
   const auto& w = ctx.inv.words;
   const std::string sub = w.size() > 1 ? w[1] : "";
   if (sub == "add") {
-    if (auto e = check_shape(ctx.inv, 3, 3, {"quota", "models"}); !e.empty()) return usage_error(ctx, e);
+    if (auto e = check_shape(ctx.inv, 3, 3, {"quota", "models"}); !e.empty())
+      return usage_error(ctx, e);
     std::int64_t quota = 0;
     if (ctx.inv.flags.count("quota")) {
       auto q = parse_int(ctx.inv.flags.at("quota"));
@@ -53,7 +54,8 @@ int user_command(CommandContext& ctx, store::Store& s) {
       quota = *q;
     }
     std::string models = ctx.inv.flags.count("models") ? ctx.inv.flags.at("models") : "";
-    if (!s.accounts().create(store::Account{w[2], quota, quota, models, store::AccountStatus::Ok})) {
+    if (!s.accounts().create(
+            store::Account{w[2], quota, quota, models, store::AccountStatus::Ok})) {
       ctx.err << "chatglmd: user " << w[2] << " exists already\n";
       return kExitFailed;
     }
@@ -64,7 +66,8 @@ int user_command(CommandContext& ctx, store::Store& s) {
     if (auto e = check_shape(ctx.inv, 3, 3, {}); !e.empty()) return usage_error(ctx, e);
     if (sub == "token") {
       std::string error;
-      if (ctx.config.auth.token_secret_file.empty()) return usage_error(ctx, "auth.token_secret_file is not set");
+      if (ctx.config.auth.token_secret_file.empty())
+        return usage_error(ctx, "auth.token_secret_file is not set");
       auto secret = read_secret_file(ctx.config.auth.token_secret_file, error);
       if (!secret) return usage_error(ctx, error);
       auto ttl = std::chrono::duration_cast<std::chrono::seconds>(ctx.config.auth.token_ttl);
@@ -72,7 +75,8 @@ int user_command(CommandContext& ctx, store::Store& s) {
       return kExitOk;
     }
     if (sub != "show" &&
-        !s.accounts().set_status(w[2], sub == "freeze" ? store::AccountStatus::Frozen : store::AccountStatus::Ok)) {
+        !s.accounts().set_status(
+            w[2], sub == "freeze" ? store::AccountStatus::Frozen : store::AccountStatus::Ok)) {
       ctx.err << "chatglmd: no user " << w[2] << "\n";
       return kExitFailed;
     }
@@ -106,10 +110,13 @@ int product_command(CommandContext& ctx, store::Store& s) {
     return kExitOk;
   }
   if (sub == "add") {
-    if (auto e = check_shape(ctx.inv, 2, 2, {"id", "name", "price", "quota", "models", "desc", "sort"}); !e.empty())
+    if (auto e =
+            check_shape(ctx.inv, 2, 2, {"id", "name", "price", "quota", "models", "desc", "sort"});
+        !e.empty())
       return usage_error(ctx, e);
     for (const char* need : {"id", "name", "price", "quota"}) {
-      if (!ctx.inv.flags.count(need)) return usage_error(ctx, fmt::format("product add needs --{}", need));
+      if (!ctx.inv.flags.count(need))
+        return usage_error(ctx, fmt::format("product add needs --{}", need));
     }
     store::Product p;
     auto id = parse_int(ctx.inv.flags.at("id"));
@@ -117,7 +124,8 @@ int product_command(CommandContext& ctx, store::Store& s) {
     auto quota = parse_int(ctx.inv.flags.at("quota"));
     if (!id || *id <= 0) return usage_error(ctx, "--id must be a whole number > 0");
     if (!price || price->value <= 0 || *price > core::kMaxTradeAmount)
-      return usage_error(ctx, "--price must be yuan with at most two decimals, 0.01 to 100000000, e.g. 9.99");
+      return usage_error(
+          ctx, "--price must be yuan with at most two decimals, 0.01 to 100000000, e.g. 9.99");
     if (!quota || *quota <= 0) return usage_error(ctx, "--quota must be a whole number > 0");
     p.product_id = *id;
     p.name = ctx.inv.flags.at("name");
@@ -177,7 +185,8 @@ int words_command(CommandContext& ctx, store::Store& s) {
     return usage_error(ctx, "words takes add, import or list");
   }
   int added = s.words().add(words, ctx.clock.now());
-  print_record(ctx.out, {{"added", added}, {"total", static_cast<std::int64_t>(s.words().list().size())}},
+  print_record(ctx.out,
+               {{"added", added}, {"total", static_cast<std::int64_t>(s.words().list().size())}},
                ctx.inv.json);
   return kExitOk;
 }
@@ -194,7 +203,8 @@ int whitelist_command(CommandContext& ctx, store::Store& s) {
   }
   if (sub == "add" || sub == "remove") {
     if (auto e = check_shape(ctx.inv, 3, 3, {}); !e.empty()) return usage_error(ctx, e);
-    bool changed = sub == "add" ? s.whitelist().add(w[2], ctx.clock.now()) : s.whitelist().remove(w[2]);
+    bool changed =
+        sub == "add" ? s.whitelist().add(w[2], ctx.clock.now()) : s.whitelist().remove(w[2]);
     if (!changed && sub == "remove") {
       ctx.err << "chatglmd: " << w[2] << " is not on the whitelist\n";
       return kExitFailed;

@@ -1,7 +1,8 @@
 #include "app/cli.hpp"
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+
+#include <boost/program_options.hpp>
 
 namespace po = boost::program_options;
 
@@ -9,7 +10,8 @@ namespace chatglmd::app {
 namespace {
 
 // Command flags: declared once here; each command says which of them it accepts.
-const char* const kValueFlags[] = {"limit", "status", "user", "id", "name", "price", "quota", "models", "desc", "sort"};
+const char* const kValueFlags[] = {"limit", "status", "user",   "id",   "name",
+                                   "price", "quota",  "models", "desc", "sort"};
 const char* const kSwitchFlags[] = {"dry-run"};
 
 }  // namespace
@@ -51,8 +53,8 @@ global options:
 ParseResult parse_command_line(int argc, const char* const* argv) {
   po::options_description desc;
   desc.add_options()("config,c", po::value<std::string>())("db", po::value<std::string>())(
-      "log-level", po::value<std::string>())("json", po::bool_switch())("help,h", po::bool_switch())(
-      "version", po::bool_switch())("help-config", po::bool_switch())(
+      "log-level", po::value<std::string>())("json", po::bool_switch())(
+      "help,h", po::bool_switch())("version", po::bool_switch())("help-config", po::bool_switch())(
       "words", po::value<std::vector<std::string>>());
   for (const char* f : kValueFlags) desc.add_options()(f, po::value<std::string>());
   for (const char* f : kSwitchFlags) desc.add_options()(f, po::bool_switch());
@@ -90,7 +92,8 @@ std::string check_shape(const Invocation& inv, std::size_t min_words, std::size_
     if (!allowed.count(flag)) return fmt::format("--{} does not apply to this command", flag);
   }
   if (inv.words.size() < min_words) return "missing arguments";
-  if (inv.words.size() > max_words) return fmt::format("unexpected argument '{}'", inv.words[max_words]);
+  if (inv.words.size() > max_words)
+    return fmt::format("unexpected argument '{}'", inv.words[max_words]);
   return {};
 }
 

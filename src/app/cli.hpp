@@ -12,8 +12,8 @@ namespace chatglmd::app {
 
 // Exit codes shared by every command.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // unknown target, refused change, some job items unclear
-inline constexpr int kExitUsage = 2;   // bad arguments or configuration
+inline constexpr int kExitFailed = 1;      // unknown target, refused change, some job items unclear
+inline constexpr int kExitUsage = 2;       // bad arguments or configuration
 inline constexpr int kExitLeaseHeld = 75;  // EX_TEMPFAIL: another process runs this job now
 
 struct Invocation {
@@ -21,8 +21,8 @@ struct Invocation {
   std::optional<std::string> db;
   std::optional<std::string> log_level;
   bool json = false;
-  std::vector<std::string> words;             // command, subcommand, positional arguments
-  std::map<std::string, std::string> flags;   // command flags given (--limit, --status, ...)
+  std::vector<std::string> words;            // command, subcommand, positional arguments
+  std::map<std::string, std::string> flags;  // command flags given (--limit, --status, ...)
   bool help = false;
   bool version = false;
   bool help_config = false;

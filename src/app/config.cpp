@@ -1,9 +1,9 @@
 #include "app/config.hpp"
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cctype>
 #include <fstream>
 #include <functional>
@@ -50,7 +50,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-
 template <typename Section>
 Setter str(Section Config::*section, std::string Section::*field) {
   return [=](Config& c, const std::string& v) {
@@ -68,7 +67,8 @@ Setter list(Section Config::*section, std::vector<std::string> Section::*field) 
 }
 
 template <typename Section>
-Setter dur(Section Config::*section, core::Millis Section::*field, core::Millis min, core::Millis max) {
+Setter dur(Section Config::*section, core::Millis Section::*field, core::Millis min,
+           core::Millis max) {
   return [=](Config& c, const std::string& v) -> std::string {
     auto d = parse_duration(v);
     if (!d) return fmt::format("'{}' is not a duration (use ms, s, m, h or d, e.g. 30m)", v);
@@ -119,7 +119,8 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
          return {};
        }},
       {"http.listen", d.http.listen, str(&Config::http, &HttpSection::listen)},
-      {"http.threads", std::to_string(d.http.threads), integer(&Config::http, &HttpSection::threads, 1, kMaxHttpThreads)},
+      {"http.threads", std::to_string(d.http.threads),
+       integer(&Config::http, &HttpSection::threads, 1, kMaxHttpThreads)},
       {"http.cors_origins", "", list(&Config::http, &HttpSection::cors_origins)},
       {"http.max_body", "1m",
        [](Config& c, const std::string& v) -> std::string {
@@ -130,13 +131,15 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
        }},
       {"http.web_dir", d.http.web_dir, str(&Config::http, &HttpSection::web_dir)},
       {"auth.token_secret_file", "", str(&Config::auth, &AuthSection::token_secret_file)},
-      {"auth.token_ttl", "7d", dur(&Config::auth, &AuthSection::token_ttl, minutes(1), hours(24 * 365))},
+      {"auth.token_ttl", "7d",
+       dur(&Config::auth, &AuthSection::token_ttl, minutes(1), hours(24 * 365))},
       {"auth.wechat_token", "", str(&Config::auth, &AuthSection::wechat_token)},
       {"auth.whitelist", "", list(&Config::auth, &AuthSection::whitelist)},
       {"alipay.gateway", d.alipay.gateway, str(&Config::alipay, &AlipaySection::gateway)},
       {"alipay.app_id", "", str(&Config::alipay, &AlipaySection::app_id)},
       {"alipay.private_key_file", "", str(&Config::alipay, &AlipaySection::private_key_file)},
-      {"alipay.alipay_public_key_file", "", str(&Config::alipay, &AlipaySection::alipay_public_key_file)},
+      {"alipay.alipay_public_key_file", "",
+       str(&Config::alipay, &AlipaySection::alipay_public_key_file)},
       {"alipay.seller_id", "", str(&Config::alipay, &AlipaySection::seller_id)},
       {"alipay.notify_url", "", str(&Config::alipay, &AlipaySection::notify_url)},
       {"alipay.return_url", "", str(&Config::alipay, &AlipaySection::return_url)},
@@ -146,30 +149,40 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
          c.alipay.mode = v;
          return {};
        }},
-      {"alipay.timeout", "10s", dur(&Config::alipay, &AlipaySection::timeout, milliseconds(100), minutes(2))},
+      {"alipay.timeout", "10s",
+       dur(&Config::alipay, &AlipaySection::timeout, milliseconds(100), minutes(2))},
       {"chatglm.base_url", d.chatglm.base_url, str(&Config::chatglm, &ChatglmSection::base_url)},
       {"chatglm.api_key_file", "", str(&Config::chatglm, &ChatglmSection::api_key_file)},
       {"chatglm.models", join(d.chatglm.models), list(&Config::chatglm, &ChatglmSection::models)},
-      {"chatglm.token_ttl", "30m", dur(&Config::chatglm, &ChatglmSection::token_ttl, minutes(2), hours(24))},
-      {"chatglm.connect_timeout", "5s", dur(&Config::chatglm, &ChatglmSection::connect_timeout, milliseconds(100), minutes(2))},
-      {"chatglm.first_byte_timeout", "60s", dur(&Config::chatglm, &ChatglmSection::first_byte_timeout, milliseconds(100), minutes(10))},
-      {"chatglm.idle_timeout", "60s", dur(&Config::chatglm, &ChatglmSection::idle_timeout, milliseconds(100), minutes(10))},
+      {"chatglm.token_ttl", "30m",
+       dur(&Config::chatglm, &ChatglmSection::token_ttl, minutes(2), hours(24))},
+      {"chatglm.connect_timeout", "5s",
+       dur(&Config::chatglm, &ChatglmSection::connect_timeout, milliseconds(100), minutes(2))},
+      {"chatglm.first_byte_timeout", "60s",
+       dur(&Config::chatglm, &ChatglmSection::first_byte_timeout, milliseconds(100), minutes(10))},
+      {"chatglm.idle_timeout", "60s",
+       dur(&Config::chatglm, &ChatglmSection::idle_timeout, milliseconds(100), minutes(10))},
       {"chat.free_chats", "0", integer(&Config::chat, &ChatSection::free_chats, 0, 1'000'000)},
-      {"chat.free_window", "12h", dur(&Config::chat, &ChatSection::free_window, minutes(1), hours(24 * 365))},
-      {"chat.rate_limit", std::to_string(d.chat.rate_limit), integer(&Config::chat, &ChatSection::rate_limit, 0, 100'000)},
+      {"chat.free_window", "12h",
+       dur(&Config::chat, &ChatSection::free_window, minutes(1), hours(24 * 365))},
+      {"chat.rate_limit", std::to_string(d.chat.rate_limit),
+       integer(&Config::chat, &ChatSection::rate_limit, 0, 100'000)},
   };
   for (const auto& [job, def] : job_defaults) {
     auto field = [job = job](auto member) {
-      return [job, member](Config& c) -> auto& { return c.jobs.at(job).*member; };
+      return [ job, member ](Config & c) -> auto& {
+        return c.jobs.at(job).*member;
+      };
     };
-    auto dur_key = [&](const char* k, core::Millis jobs::JobSettings::*m, core::Millis value, core::Millis min,
-                       core::Millis max) {
+    auto dur_key = [&](const char* k, core::Millis jobs::JobSettings::*m, core::Millis value,
+                       core::Millis min, core::Millis max) {
       keys.push_back({fmt::format("jobs.{}.{}", job, k), format_duration(value),
                       [get = field(m), min, max](Config& c, const std::string& v) -> std::string {
                         auto d = parse_duration(v);
                         if (!d) return fmt::format("'{}' is not a duration (e.g. 30m)", v);
                         if (*d < min || *d > max)
-                          return fmt::format("{} is outside {}..{}", v, format_duration(min), format_duration(max));
+                          return fmt::format("{} is outside {}..{}", v, format_duration(min),
+                                             format_duration(max));
                         get(c) = *d;
                         return {};
                       }});
@@ -189,7 +202,8 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
                       }});
     };
     keys.push_back({fmt::format("jobs.{}.enabled", job), def.enabled ? "true" : "false",
-                    [get = field(&jobs::JobSettings::enabled)](Config& c, const std::string& v) -> std::string {
+                    [get = field(&jobs::JobSettings::enabled)](
+                        Config& c, const std::string& v) -> std::string {
                       auto b = parse_bool(v);
                       if (!b) return "must be true or false";
                       get(c) = *b;
@@ -198,12 +212,14 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
     dur_key("interval", &jobs::JobSettings::interval, def.interval, seconds(1), hours(24));
     dur_key("after", &jobs::JobSettings::after, def.after, seconds(0), hours(24 * 30));
     int_key("batch", &jobs::JobSettings::batch, def.batch, 1, jobs::kMaxBatch);
-    int_key("concurrency", &jobs::JobSettings::concurrency, def.concurrency, 1, jobs::kMaxConcurrency);
+    int_key("concurrency", &jobs::JobSettings::concurrency, def.concurrency, 1,
+            jobs::kMaxConcurrency);
     dur_key("lease", &jobs::JobSettings::lease, def.lease, seconds(5), hours(1));
     dur_key("budget", &jobs::JobSettings::budget, def.budget, seconds(1), hours(1));
   }
   keys.push_back({"log.level", "info", [](Config& c, const std::string& v) -> std::string {
-                    static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+                    static const char* kLevels[] = {"trace", "debug",    "info", "warn",
+                                                    "error", "critical", "off"};
                     if (std::find(std::begin(kLevels), std::end(kLevels), v) == std::end(kLevels))
                       return "must be trace, debug, info, warn, error, critical or off";
                     c.log_level = v;
@@ -216,7 +232,8 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
 
 std::string env_name_for(const std::string& key) {
   std::string out = "CHATGLMD_";
-  for (char c : key) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
+  for (char c : key)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
   return out;
 }
 

@@ -1,8 +1,7 @@
 #include "app/context.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "app/gateway_runtime.hpp"
 #include "pay/alipay_gateway.hpp"

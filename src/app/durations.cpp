@@ -1,7 +1,8 @@
 #include "app/durations.hpp"
 
-#include <charconv>
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace chatglmd::app {
 namespace {
@@ -22,7 +23,8 @@ std::optional<core::Millis> parse_duration(std::string_view text) {
     std::int64_t ms;
   };
   // "ms" before "m" and "s" so that the longest suffix wins.
-  static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  static constexpr Unit kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
   for (const auto& u : kUnits) {
     if (text.size() > u.suffix.size() && text.substr(text.size() - u.suffix.size()) == u.suffix) {
       auto n = parse_count(text.substr(0, text.size() - u.suffix.size()));

@@ -47,7 +47,8 @@ void FilterReloader::poll() {
   while (!wake_.wait_for(lock, kWordPoll, [this] { return done_; })) {
     lock.unlock();
     try {
-      if (store_.words().version() != words_version_ || store_.whitelist().version() != whitelist_version_)
+      if (store_.words().version() != words_version_ ||
+          store_.whitelist().version() != whitelist_version_)
         reload();
     } catch (const std::exception& e) {
       spdlog::warn("filter reload failed: {}", e.what());

@@ -17,7 +17,8 @@ inline constexpr auto kWordPoll = std::chrono::seconds(1);
 
 class FilterReloader {
  public:
-  FilterReloader(store::Store& store, filter::FilterHolder& holder, std::vector<std::string> config_whitelist);
+  FilterReloader(store::Store& store, filter::FilterHolder& holder,
+                 std::vector<std::string> config_whitelist);
   ~FilterReloader();
   FilterReloader(const FilterReloader&) = delete;
   FilterReloader& operator=(const FilterReloader&) = delete;

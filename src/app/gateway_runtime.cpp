@@ -2,7 +2,6 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-
 #include <thread>
 #include <variant>
 
@@ -31,7 +30,8 @@ GatewayRuntime::~GatewayRuntime() {
 
 std::unique_ptr<GatewayRuntime> GatewayRuntime::create(const AlipaySection& section,
                                                        std::chrono::milliseconds close_after,
-                                                       const core::Clock& clock, std::string& error) {
+                                                       const core::Clock& clock,
+                                                       std::string& error) {
   pay::AlipayConfig cfg;
   cfg.gateway = section.gateway;
   cfg.app_id = section.app_id;
@@ -67,7 +67,11 @@ std::unique_ptr<GatewayRuntime> GatewayRuntime::create(const AlipaySection& sect
   return rt;
 }
 
-pay::AlipayGateway& GatewayRuntime::gateway() { return *impl_->gateway; }
-net::HttpClient& GatewayRuntime::http_client() { return *impl_->client; }
+pay::AlipayGateway& GatewayRuntime::gateway() {
+  return *impl_->gateway;
+}
+net::HttpClient& GatewayRuntime::http_client() {
+  return *impl_->client;
+}
 
 }  // namespace chatglmd::app

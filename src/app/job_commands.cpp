@@ -35,7 +35,8 @@ int run_job(CommandContext& ctx, jobs::Job& job) {
     try {
       std::size_t used = 0;
       limit = std::stoi(ctx.inv.flags.at("limit"), &used);
-      if (used != ctx.inv.flags.at("limit").size() || limit <= 0) throw std::invalid_argument("limit");
+      if (used != ctx.inv.flags.at("limit").size() || limit <= 0)
+        throw std::invalid_argument("limit");
     } catch (const std::exception&) {
       return usage_error(ctx, "--limit must be a whole number > 0");
     }
@@ -81,16 +82,17 @@ int run_jobs_command(CommandContext& ctx) {
       auto last = s->jobs().last_run(std::string(job->name()));
       std::optional<core::UtcMs> next;
       if (settings.enabled) next = last ? last->finished_at + settings.interval : ctx.clock.now();
-      rows.push_back({{"job", std::string(job->name()).c_str()},
-                      {"enabled", settings.enabled},
-                      {"interval", format_duration(settings.interval).c_str()},
-                      {"after", format_duration(settings.after).c_str()},
-                      {"batch", settings.batch},
-                      {"concurrency", settings.concurrency},
-                      {"lastRun", when(last ? std::optional(last->started_at) : std::nullopt)},
-                      {"lastOutcome", last ? boost::json::value(last->outcome) : boost::json::value(nullptr)},
-                      {"nextRun", when(next)},
-                      {"summary", std::string(job->summary()).c_str()}});
+      rows.push_back(
+          {{"job", std::string(job->name()).c_str()},
+           {"enabled", settings.enabled},
+           {"interval", format_duration(settings.interval).c_str()},
+           {"after", format_duration(settings.after).c_str()},
+           {"batch", settings.batch},
+           {"concurrency", settings.concurrency},
+           {"lastRun", when(last ? std::optional(last->started_at) : std::nullopt)},
+           {"lastOutcome", last ? boost::json::value(last->outcome) : boost::json::value(nullptr)},
+           {"nextRun", when(next)},
+           {"summary", std::string(job->summary()).c_str()}});
     }
     print_table(ctx.out, rows, ctx.inv.json);
     return kExitOk;
@@ -98,7 +100,8 @@ int run_jobs_command(CommandContext& ctx) {
   if (sub == "history") {
     if (auto e = check_shape(ctx.inv, 2, 3, {"limit"}); !e.empty()) return usage_error(ctx, e);
     std::string name = w.size() > 2 ? w[2] : "";
-    if (!name.empty() && !jobs::find_job(registry, name)) return usage_error(ctx, fmt::format("unknown job '{}'", name));
+    if (!name.empty() && !jobs::find_job(registry, name))
+      return usage_error(ctx, fmt::format("unknown job '{}'", name));
     int limit = 20;
     if (ctx.inv.flags.count("limit")) {
       try {
@@ -115,7 +118,8 @@ int run_jobs_command(CommandContext& ctx) {
     return kExitOk;
   }
   if (sub == "run") {
-    if (auto e = check_shape(ctx.inv, 3, 3, {"dry-run", "limit"}); !e.empty()) return usage_error(ctx, e);
+    if (auto e = check_shape(ctx.inv, 3, 3, {"dry-run", "limit"}); !e.empty())
+      return usage_error(ctx, e);
     jobs::Job* job = jobs::find_job(registry, w[2]);
     if (!job) return usage_error(ctx, fmt::format("unknown job '{}'", w[2]));
     return run_job(ctx, *job);

@@ -13,15 +13,16 @@ namespace {
 
 int migrate_command(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
-  auto opened = store::open_sqlite_store({ctx.config.store.path, ctx.config.store.synchronous, 5000, true});
+  auto opened =
+      store::open_sqlite_store({ctx.config.store.path, ctx.config.store.synchronous, 5000, true});
   if (!opened.store) {
     ctx.err << "chatglmd: " << opened.error << "\n";
     return kExitFailed;
   }
   const auto& m = opened.migration;
   if (ctx.inv.json) {
-    ctx.out << "{\"from\":" << m.from_version << ",\"to\":" << m.to_version << ",\"applied\":" << m.applied.size()
-            << "}\n";
+    ctx.out << "{\"from\":" << m.from_version << ",\"to\":" << m.to_version
+            << ",\"applied\":" << m.applied.size() << "}\n";
   } else if (m.applied.empty()) {
     ctx.out << "schema is up to date (version " << m.to_version << ")\n";
   } else {
@@ -38,7 +39,8 @@ int dispatch(CommandContext& ctx) {
   if (cmd == "check-config") return run_check_config(ctx);
   if (cmd == "jobs") return run_jobs_command(ctx);
   if (cmd == "order") return run_order_command(ctx);
-  if (cmd == "user" || cmd == "product" || cmd == "words" || cmd == "whitelist") return run_admin_command(ctx);
+  if (cmd == "user" || cmd == "product" || cmd == "words" || cmd == "whitelist")
+    return run_admin_command(ctx);
   return usage_error(ctx, "unknown command '" + cmd + "'");
 }
 
@@ -93,4 +95,6 @@ int main_entry(int argc, char** argv) {
 
 }  // namespace chatglmd::app
 
-int main(int argc, char** argv) { return chatglmd::app::main_entry(argc, argv); }
+int main(int argc, char** argv) {
+  return chatglmd::app::main_entry(argc, argv);
+}

@@ -33,15 +33,17 @@ Record order_record(const core::Order& o) {
 
 int gateway_action(CommandContext& ctx, store::Store& s, const core::Order& order, bool close) {
   if (order.state != core::OrderState::Created) {
-    ctx.err << fmt::format("chatglmd: order {} is {}; only a CREATED order can be {}\n", order.order_id,
-                           core::name_of(order.state), close ? "closed" : "reconciled");
+    ctx.err << fmt::format("chatglmd: order {} is {}; only a CREATED order can be {}\n",
+                           order.order_id, core::name_of(order.state),
+                           close ? "closed" : "reconciled");
     return kExitFailed;
   }
   pay::PaymentGateway* gateway = ctx.open_gateway();
   if (!gateway) return kExitUsage;
   jobs::JobContext jc{ctx.clock, s, *gateway, {}};
   auto r = close ? jobs::close_via_gateway(jc, order, core::Cause::Admin)
-                 : jobs::settle_from_query(jc, order, core::Cause::Admin, gateway->query(order.order_id), false);
+                 : jobs::settle_from_query(jc, order, core::Cause::Admin,
+                                           gateway->query(order.order_id), false);
   auto after = s.orders().get(order.order_id);
   Record rec = order_record(*after);
   rec.push_back({"result", r.detail.c_str()});
@@ -56,11 +58,13 @@ int run_order_command(CommandContext& ctx) {
   const auto& w = ctx.inv.words;
   const std::string sub = w.size() > 1 ? w[1] : "";
   if (sub == "list") {
-    if (auto e = check_shape(ctx.inv, 2, 2, {"status", "user", "limit"}); !e.empty()) return usage_error(ctx, e);
+    if (auto e = check_shape(ctx.inv, 2, 2, {"status", "user", "limit"}); !e.empty())
+      return usage_error(ctx, e);
     store::OrderFilter f;
     if (ctx.inv.flags.count("status")) {
       f.state = core::parse_order_state(ctx.inv.flags.at("status"));
-      if (!f.state) return usage_error(ctx, "--status takes created, paid, delivered, closed or 0-3");
+      if (!f.state)
+        return usage_error(ctx, "--status takes created, paid, delivered, closed or 0-3");
     }
     if (ctx.inv.flags.count("user")) f.openid = ctx.inv.flags.at("user");
     if (ctx.inv.flags.count("limit")) {
@@ -92,7 +96,8 @@ int run_order_command(CommandContext& ctx) {
     boost::json::array events;
     for (const auto& e : s->orders().events(order->order_id)) {
       events.push_back(boost::json::object{
-          {"from", e.from ? boost::json::value(std::string(core::name_of(*e.from))) : boost::json::value(nullptr)},
+          {"from", e.from ? boost::json::value(std::string(core::name_of(*e.from)))
+                          : boost::json::value(nullptr)},
           {"to", std::string(core::name_of(e.to))},
           {"cause", e.cause},
           {"detail", e.detail},
@@ -106,7 +111,8 @@ int run_order_command(CommandContext& ctx) {
       ctx.out << "\nevents:\n";
       for (const auto& e : s->orders().events(order->order_id)) {
         ctx.out << fmt::format("  {}  {} -> {}  {}  {}\n", core::format_wall_time(e.at, 0),
-                               e.from ? core::name_of(*e.from) : "-", core::name_of(e.to), e.cause, e.detail);
+                               e.from ? core::name_of(*e.from) : "-", core::name_of(e.to), e.cause,
+                               e.detail);
       }
     }
     return kExitOk;

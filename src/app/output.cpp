@@ -1,10 +1,9 @@
 #include "app/output.hpp"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 #include <ostream>
 
 namespace chatglmd::app {
@@ -38,7 +37,8 @@ void print_table(std::ostream& out, const std::vector<Record>& rows, bool json) 
   std::vector<std::size_t> width(rows.front().size(), 0);
   for (std::size_t i = 0; i < width.size(); ++i) width[i] = rows.front()[i].key.size();
   for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], cell(r[i].value).size());
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], cell(r[i].value).size());
   auto line = [&](auto get) {
     std::string s;
     for (std::size_t i = 0; i < width.size(); ++i) {
@@ -52,7 +52,8 @@ void print_table(std::ostream& out, const std::vector<Record>& rows, bool json) 
     std::transform(k.begin(), k.end(), k.begin(), ::toupper);
     return k;
   });
-  for (const auto& r : rows) line([&](std::size_t i) { return i < r.size() ? cell(r[i].value) : ""; });
+  for (const auto& r : rows)
+    line([&](std::size_t i) { return i < r.size() ? cell(r[i].value) : ""; });
 }
 
 void print_record(std::ostream& out, const Record& record, bool json) {
@@ -62,7 +63,8 @@ void print_record(std::ostream& out, const Record& record, bool json) {
   }
   std::size_t w = 0;
   for (const auto& f : record) w = std::max(w, f.key.size());
-  for (const auto& f : record) out << f.key << ":" << std::string(w - f.key.size() + 1, ' ') << cell(f.value) << "\n";
+  for (const auto& f : record)
+    out << f.key << ":" << std::string(w - f.key.size() + 1, ' ') << cell(f.value) << "\n";
 }
 
 }  // namespace chatglmd::app

@@ -1,7 +1,6 @@
 #pragma once
 // Admin output: aligned tables for people, JSON for scripts (--json), from the same records.
 #include <boost/json/value.hpp>
-
 #include <iosfwd>
 #include <string>
 #include <vector>

@@ -1,14 +1,14 @@
 // `chatglmd serve`: the front, the scheduler and delivery in one process, systemd-aware.
 // SIGTERM drains and exits (a second one, or the drain bound, forces the exit); SIGHUP reloads
 // the configuration, the sensitive words and the whitelist through the same code as a start.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -62,7 +62,9 @@ void raise_open_files_limit() {
   spdlog::debug("open files limit: {} (hard {})", shown(files.rlim_cur), shown(files.rlim_max));
 }
 
-void notify_systemd(const std::string& state) { sd_notify(0, state.c_str()); }
+void notify_systemd(const std::string& state) {
+  sd_notify(0, state.c_str());
+}
 
 // Pings the systemd watchdog at half its interval while the io threads answer.
 std::thread start_watchdog(boost::asio::io_context& io, std::atomic<bool>& stop) {
@@ -94,7 +96,8 @@ int run_serve(CommandContext& ctx) {
   const Config& cfg = ctx.config;
 
   std::string error;
-  if (cfg.auth.token_secret_file.empty()) return usage_error(ctx, "auth.token_secret_file must be set for serve");
+  if (cfg.auth.token_secret_file.empty())
+    return usage_error(ctx, "auth.token_secret_file must be set for serve");
   auto token_secret = read_secret_file(cfg.auth.token_secret_file, error);
   if (!token_secret) return usage_error(ctx, error);
 
@@ -153,11 +156,14 @@ int run_serve(CommandContext& ctx) {
     services.gateway = &gateway->gateway();
     auto* g = &gateway->gateway();
     services.notify.parse = [g](std::string_view body) { return g->parse_notify(body); };
-    services.notify.check = [g](const pay::ParsedNotify& n, const core::Order* o) { return g->check_notify(n, o); };
+    services.notify.check = [g](const pay::ParsedNotify& n, const core::Order* o) {
+      return g->check_notify(n, o);
+    };
   }
   services.ready = [store] { return store->healthy(); };
   services.settings.token_secret = *token_secret;
-  services.settings.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.token_ttl);
+  services.settings.token_ttl =
+      std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.token_ttl);
   services.settings.wechat_token = cfg.auth.wechat_token;
   services.settings.web_dir = cfg.http.web_dir;
   services.settings.close_after = close_after;
@@ -212,8 +218,10 @@ int run_serve(CommandContext& ctx) {
             spdlog::error("reload refused, keeping the running configuration: {}", fresh.error);
           } else {
             reloader.set_config_whitelist(fresh.config->auth.whitelist);
-            spdlog::set_level(spdlog::level::from_str(ctx.inv.log_level.value_or(fresh.config->log_level)));
-            spdlog::info("configuration reloaded (listen address, keys and job schedules apply at restart)");
+            spdlog::set_level(
+                spdlog::level::from_str(ctx.inv.log_level.value_or(fresh.config->log_level)));
+            spdlog::info(
+                "configuration reloaded (listen address, keys and job schedules apply at restart)");
           }
           reloader.reload();
           notify_systemd("READY=1");
@@ -230,9 +238,10 @@ int run_serve(CommandContext& ctx) {
 
   std::atomic<bool> watchdog_stop{false};
   std::thread watchdog = start_watchdog(runtime.io(), watchdog_stop);
-  spdlog::info("serving on http://{} (store {}, jobs {})", cfg.http.listen.find(":0") != std::string::npos
-                                                               ? fmt::format("127.0.0.1:{}", server.port())
-                                                               : cfg.http.listen,
+  spdlog::info("serving on http://{} (store {}, jobs {})",
+               cfg.http.listen.find(":0") != std::string::npos
+                   ? fmt::format("127.0.0.1:{}", server.port())
+                   : cfg.http.listen,
                cfg.store.path, scheduler ? "on" : "off");
   notify_systemd(fmt::format("READY=1\nSTATUS=serving on port {}", server.port()));
 

@@ -20,12 +20,12 @@ std::optional<OrderState> parse_order_state(std::string_view text);
 bool is_final(OrderState s);
 
 struct Order {
-  std::int64_t id = 0;  // store row id; batches are ordered by it
+  std::int64_t id = 0;   // store row id; batches are ordered by it
   std::string order_id;  // 12 digits, the out_trade_no sent to Alipay
   std::string openid;
   std::int64_t product_id = 0;
   std::string product_name;
-  std::int64_t quota = 0;  // quota the product grants, copied at order time
+  std::int64_t quota = 0;   // quota the product grants, copied at order time
   std::string model_types;  // models the product grants, copied at order time
   OrderState state = OrderState::Created;
   Fen amount;

@@ -4,22 +4,32 @@ namespace chatglmd::core {
 
 std::string_view name_of(OrderEvent e) {
   switch (e) {
-    case OrderEvent::PaymentConfirmed: return "payment_confirmed";
-    case OrderEvent::QuotaGranted: return "quota_granted";
-    case OrderEvent::CloseConfirmed: return "close_confirmed";
+    case OrderEvent::PaymentConfirmed:
+      return "payment_confirmed";
+    case OrderEvent::QuotaGranted:
+      return "quota_granted";
+    case OrderEvent::CloseConfirmed:
+      return "close_confirmed";
   }
   return "unknown";
 }
 
 std::string_view name_of(Cause c) {
   switch (c) {
-    case Cause::CreateOrder: return "create-order";
-    case Cause::Notify: return "notify";
-    case Cause::Reconcile: return "reconcile";
-    case Cause::TimeoutClose: return "timeout-close";
-    case Cause::Admin: return "admin";
-    case Cause::Delivery: return "delivery";
-    case Cause::ReplenishShipment: return "replenish-shipment";
+    case Cause::CreateOrder:
+      return "create-order";
+    case Cause::Notify:
+      return "notify";
+    case Cause::Reconcile:
+      return "reconcile";
+    case Cause::TimeoutClose:
+      return "timeout-close";
+    case Cause::Admin:
+      return "admin";
+    case Cause::Delivery:
+      return "delivery";
+    case Cause::ReplenishShipment:
+      return "replenish-shipment";
   }
   return "unknown";
 }

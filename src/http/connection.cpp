@@ -1,5 +1,8 @@
 #include "http/connection.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,10 +11,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
-
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <chrono>
 
@@ -33,7 +32,9 @@ class ExchangeImpl final : public Exchange {
  public:
   ExchangeImpl(std::shared_ptr<Pending> p, Request request, std::shared_ptr<ServerImpl> server,
                Connection::Executor executor)
-      : p_(std::move(p)), request_(std::move(request)), server_(std::move(server)),
+      : p_(std::move(p)),
+        request_(std::move(request)),
+        server_(std::move(server)),
         executor_(executor) {}
 
   ~ExchangeImpl() override {
@@ -130,13 +131,16 @@ class ExchangeImpl final : public Exchange {
   Connection::Executor executor_;
 };
 
-bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+bool is_timeout(const boost::system::error_code& ec) {
+  return ec == beast::error::timeout;
+}
 
 void set_headers(bhttp::fields& f, const Headers& headers) {
   for (const auto& [k, v] : headers) f.insert(k, v);
 }
 
-std::optional<Request> to_request(const bhttp::request<bhttp::string_body>& msg, const std::string& peer) {
+std::optional<Request> to_request(const bhttp::request<bhttp::string_body>& msg,
+                                  const std::string& peer) {
   Request r;
   r.method = std::string(msg.method_string());
   r.target = std::string(msg.target());
@@ -146,7 +150,8 @@ std::optional<Request> to_request(const bhttp::request<bhttp::string_body>& msg,
   r.path = std::string(url->encoded_path());
   for (auto s : url->segments()) r.segments.push_back(std::string(s));
   if (url->has_query()) r.query = parse_form(url->encoded_query()).value_or(Form{});
-  for (const auto& f : msg) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  for (const auto& f : msg)
+    r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   r.body = msg.body();
   r.peer = peer;
   return r;
@@ -312,8 +317,9 @@ awaitable<bool> Connection::serve_one() {
         r.headers.emplace_back("Allow", allow);
       } else {
         route = "not_found";
-        r = openai ? openai_error(404, "no such endpoint: " + request->path, "invalid_request_error")
-                   : envelope_status(404, code::not_found, "no such endpoint: " + request->path);
+        r = openai
+                ? openai_error(404, "no such endpoint: " + request->path, "invalid_request_error")
+                : envelope_status(404, code::not_found, "no such endpoint: " + request->path);
       }
       status = r.status;
       keep = co_await write_whole(std::move(r), cors_headers, keep_alive, request->version);
@@ -344,7 +350,8 @@ awaitable<bool> Connection::serve_one() {
     }
   }
 
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server_->metrics.requests.labels({route, std::to_string(status)}).inc();
   server_->metrics.latency.labels({route}).observe(seconds);
   co_return keep;
@@ -438,7 +445,8 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     if (p->cancelled) break;
     if (p->overflow) {
       lock.unlock();
-      spdlog::warn("http: stream to {} cancelled: client reads slower than the answer arrives", peer_);
+      spdlog::warn("http: stream to {} cancelled: client reads slower than the answer arrives",
+                   peer_);
       cancel_pending(p);
       break;
     }
@@ -447,8 +455,10 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
       p->queued.clear();
       lock.unlock();
       stream_.expires_after(server_->config.write_timeout);
-      auto [wec, wn] = chunked ? co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(batch)), use_tuple)
-                               : co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
+      auto [wec, wn] = chunked
+                           ? co_await asio::async_write(
+                                 stream_, bhttp::make_chunk(asio::buffer(batch)), use_tuple)
+                           : co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
       if (wec) {
         cancel_pending(p);
         break;

@@ -6,7 +6,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,8 +35,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<void> wait_signal();
   boost::asio::awaitable<bool> drive(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
                                      bool keep_alive, int& status);
-  boost::asio::awaitable<bool> stream(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
-                                      int& status);
+  boost::asio::awaitable<bool> stream(const std::shared_ptr<Pending>& p,
+                                      const Headers& cors_headers, int& status);
   boost::asio::awaitable<void> watch(std::shared_ptr<Pending> p);
   boost::asio::awaitable<bool> write_whole(Response r, const Headers& cors_headers, bool keep_alive,
                                            int version);

@@ -12,7 +12,8 @@ bool CorsPolicy::allows(std::string_view origin) const {
 
 Headers CorsPolicy::response_headers(std::string_view origin) const {
   if (!allows(origin)) return {};
-  // Echo the origin rather than "*" so that requests with Authorization work; caches must key on it.
+  // Echo the origin rather than "*" so that requests with Authorization work; caches must key on
+  // it.
   return {{"Access-Control-Allow-Origin", std::string(origin)}, {"Vary", "Origin"}};
 }
 

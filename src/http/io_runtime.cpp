@@ -1,11 +1,10 @@
 #include "http/io_runtime.hpp"
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-
-#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -36,10 +35,16 @@ struct IoRuntime::Impl {
 IoRuntime::IoRuntime(int io_threads, int worker_threads)
     : impl_(std::make_unique<Impl>(io_threads, worker_threads)) {}
 
-IoRuntime::~IoRuntime() { stop(); }
+IoRuntime::~IoRuntime() {
+  stop();
+}
 
-asio::io_context& IoRuntime::io() { return impl_->io; }
-int IoRuntime::io_threads() const { return impl_->io_threads; }
+asio::io_context& IoRuntime::io() {
+  return impl_->io;
+}
+int IoRuntime::io_threads() const {
+  return impl_->io_threads;
+}
 
 void IoRuntime::start() {
   std::lock_guard lock(impl_->mutex);

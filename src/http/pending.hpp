@@ -13,17 +13,17 @@ struct Pending {
 
   std::mutex mutex;
   Phase phase = Phase::waiting;
-  Response response;               // phase whole
-  int stream_status = 200;         // phase streaming
+  Response response;        // phase whole
+  int stream_status = 200;  // phase streaming
   std::string stream_content_type;
   Headers stream_headers;
-  std::string queued;              // pieces not yet written, coalesced
-  bool finished = false;           // finish() was called
-  bool aborted = false;            // the handler dropped the stream without finish()
-  bool overflow = false;           // queued passed the bound: the client reads too slowly
-  bool cancelled = false;          // client gone or drain bound passed
+  std::string queued;      // pieces not yet written, coalesced
+  bool finished = false;   // finish() was called
+  bool aborted = false;    // the handler dropped the stream without finish()
+  bool overflow = false;   // queued passed the bound: the client reads too slowly
+  bool cancelled = false;  // client gone or drain bound passed
   std::function<void()> on_cancel;
-  std::function<void()> wake;      // posts a wake-up to the connection's strand
+  std::function<void()> wake;  // posts a wake-up to the connection's strand
 
   // Strand-only fields.
   bool watching = false;

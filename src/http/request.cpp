@@ -1,9 +1,9 @@
 #include "http/request.hpp"
 
+#include <strings.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/url/parse_query.hpp>
-
-#include <strings.h>
 
 namespace chatglmd::http {
 

@@ -2,7 +2,6 @@
 // One parsed HTTP request as handlers see it: no Beast types, so handler files stay light.
 #include <boost/json/value.hpp>
 #include <boost/system/result.hpp>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -18,7 +17,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 class Form {
  public:
   Form() = default;
-  explicit Form(std::vector<std::pair<std::string, std::string>> pairs) : pairs_(std::move(pairs)) {}
+  explicit Form(std::vector<std::pair<std::string, std::string>> pairs)
+      : pairs_(std::move(pairs)) {}
   // The first value for key, if present.
   std::optional<std::string_view> get(std::string_view key) const;
   std::string get_or(std::string_view key, std::string_view fallback = {}) const;
@@ -33,16 +33,16 @@ class Form {
 std::optional<Form> parse_form(std::string_view text);
 
 struct Request {
-  std::string method;                // "GET", "POST", ...
-  std::string target;                // as sent: "/a/b?x=1"
-  std::string path;                  // target without the query, still percent-encoded
-  std::vector<std::string> segments; // decoded path segments ("/a/b" -> {"a","b"})
+  std::string method;                 // "GET", "POST", ...
+  std::string target;                 // as sent: "/a/b?x=1"
+  std::string path;                   // target without the query, still percent-encoded
+  std::vector<std::string> segments;  // decoded path segments ("/a/b" -> {"a","b"})
   Form query;
   Headers headers;
   std::string body;
-  std::string peer;                              // "127.0.0.1:53422"
-  std::map<std::string, std::string> params;     // from the route pattern: {appid} -> value
-  int version = 11;                              // 10 or 11
+  std::string peer;                           // "127.0.0.1:53422"
+  std::map<std::string, std::string> params;  // from the route pattern: {appid} -> value
+  int version = 11;                           // 10 or 11
 
   // Case-insensitive header lookup; "" when absent.
   std::string_view header(std::string_view name) const;

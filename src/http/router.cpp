@@ -11,8 +11,8 @@ std::vector<std::string> split_path(std::string_view path) {
   std::size_t start = 0;
   for (;;) {
     auto slash = path.find('/', start);
-    out.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos
-                                                                         : slash - start));
+    out.emplace_back(path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -52,7 +52,8 @@ void Router::add_blocking(std::string method, std::string pattern,
 
 // A match's score is its segment kinds in order (0 literal, 1 param, 2 rest); the smallest
 // score in lexicographic order is the most specific route.
-std::optional<std::vector<int>> Router::score(const Route& r, const std::vector<std::string>& segments,
+std::optional<std::vector<int>> Router::score(const Route& r,
+                                              const std::vector<std::string>& segments,
                                               std::map<std::string, std::string>* params) {
   std::vector<int> s;
   std::size_t i = 0;
@@ -83,7 +84,8 @@ std::optional<std::vector<int>> Router::score(const Route& r, const std::vector<
   return s;
 }
 
-Router::Match Router::match(std::string_view method, const std::vector<std::string>& segments) const {
+Router::Match Router::match(std::string_view method,
+                            const std::vector<std::string>& segments) const {
   Match m;
   const Route* best = nullptr;
   std::vector<int> best_score;

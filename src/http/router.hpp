@@ -16,7 +16,8 @@ class Router {
   // A handler that answers through the exchange, possibly later and from another thread.
   void add(std::string method, std::string pattern, Handler handler);
   // A handler that answers at once, on the io thread: only for quick work (no store calls).
-  void add_sync(std::string method, std::string pattern, std::function<Response(const Request&)> fn);
+  void add_sync(std::string method, std::string pattern,
+                std::function<Response(const Request&)> fn);
   // A handler that may block (store calls): runs on the worker pool, answers when it returns.
   void add_blocking(std::string method, std::string pattern,
                     std::function<Response(const Request&)> fn);
@@ -42,7 +43,8 @@ class Router {
     std::vector<Segment> segments;
     Handler handler;
   };
-  static std::optional<std::vector<int>> score(const Route& r, const std::vector<std::string>& segments,
+  static std::optional<std::vector<int>> score(const Route& r,
+                                               const std::vector<std::string>& segments,
                                                std::map<std::string, std::string>* params);
   std::vector<Route> routes_;
 };

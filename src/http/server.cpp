@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,8 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
-
 #include <charconv>
 
 #include "http/connection.hpp"
@@ -47,7 +47,8 @@ std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535)
     return std::nullopt;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   boost::system::error_code aec;
   auto addr = asio::ip::make_address(host, aec);
@@ -96,13 +97,19 @@ ServerMetrics::ServerMetrics(metrics::Registry& r)
                           {"route"})),
       open_streams(r.gauge("chatglmd_http_open_streams", "Streaming answers in progress.").get()),
       open_connections(r.gauge("chatglmd_http_open_connections", "Open client connections.").get()),
-      rejected_connections(r.counter("chatglmd_http_rejected_connections_total",
-                                     "Connections refused with 503 because max_connections was reached.")
-                               .get()) {}
+      rejected_connections(
+          r.counter("chatglmd_http_rejected_connections_total",
+                    "Connections refused with 503 because max_connections was reached.")
+              .get()) {}
 
 ServerImpl::ServerImpl(IoRuntime& rt, ServerConfig cfg, Router r, metrics::Registry& registry)
-    : runtime(rt), config(std::move(cfg)), router(std::move(r)), cors(config.cors_origins),
-      metrics(registry), accept_strand(asio::make_strand(rt.io())), acceptor(accept_strand) {}
+    : runtime(rt),
+      config(std::move(cfg)),
+      router(std::move(r)),
+      cors(config.cors_origins),
+      metrics(registry),
+      accept_strand(asio::make_strand(rt.io())),
+      acceptor(accept_strand) {}
 
 void ServerImpl::add(const std::shared_ptr<Connection>& c) {
   std::lock_guard lock(conns_mutex);
@@ -131,7 +138,8 @@ void ServerImpl::for_each_connection(Fn fn) {
 }
 
 Server::Server(IoRuntime& runtime, ServerConfig config, Router router, metrics::Registry& registry)
-    : impl_(std::make_shared<ServerImpl>(runtime, std::move(config), std::move(router), registry)) {}
+    : impl_(std::make_shared<ServerImpl>(runtime, std::move(config), std::move(router), registry)) {
+}
 
 Server::~Server() {
   if (!impl_->acceptor.is_open() && impl_->count() == 0) return;
@@ -156,9 +164,13 @@ std::string Server::start() {
   return "";
 }
 
-int Server::port() const { return impl_->port; }
+int Server::port() const {
+  return impl_->port;
+}
 
-std::size_t Server::open_connections() const { return impl_->count(); }
+std::size_t Server::open_connections() const {
+  return impl_->count();
+}
 
 void Server::drain(Millis bound) {
   auto impl = impl_;

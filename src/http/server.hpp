@@ -48,8 +48,7 @@ struct ServerConfig {
 
 class Server {
  public:
-  Server(IoRuntime& runtime, ServerConfig config, Router router,
-         metrics::Registry& registry);
+  Server(IoRuntime& runtime, ServerConfig config, Router router, metrics::Registry& registry);
   ~Server();  // closes everything still open (call drain() first for a graceful end)
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -1,9 +1,8 @@
 #pragma once
 // Internals shared by server.cpp and connection.cpp; Beast/Asio live here, not in server.hpp.
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
-
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -20,8 +19,8 @@ class Connection;
 
 struct ServerMetrics {
   explicit ServerMetrics(metrics::Registry& r);
-  metrics::CounterFamily& requests;      // route, status
-  metrics::HistogramFamily& latency;     // route
+  metrics::CounterFamily& requests;   // route, status
+  metrics::HistogramFamily& latency;  // route
   metrics::Gauge& open_streams;
   metrics::Gauge& open_connections;
   metrics::Counter& rejected_connections;

@@ -6,15 +6,24 @@ namespace chatglmd::llm {
 
 std::string_view to_string(ChatErrorKind kind) {
   switch (kind) {
-    case ChatErrorKind::None: return "none";
-    case ChatErrorKind::Auth: return "auth";
-    case ChatErrorKind::RateLimited: return "rate_limited";
-    case ChatErrorKind::Sensitive: return "sensitive";
-    case ChatErrorKind::Balance: return "balance";
-    case ChatErrorKind::BadRequest: return "bad_request";
-    case ChatErrorKind::Upstream: return "upstream";
-    case ChatErrorKind::Timeout: return "timeout";
-    case ChatErrorKind::Cancelled: return "cancelled";
+    case ChatErrorKind::None:
+      return "none";
+    case ChatErrorKind::Auth:
+      return "auth";
+    case ChatErrorKind::RateLimited:
+      return "rate_limited";
+    case ChatErrorKind::Sensitive:
+      return "sensitive";
+    case ChatErrorKind::Balance:
+      return "balance";
+    case ChatErrorKind::BadRequest:
+      return "bad_request";
+    case ChatErrorKind::Upstream:
+      return "upstream";
+    case ChatErrorKind::Timeout:
+      return "timeout";
+    case ChatErrorKind::Cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -37,15 +46,24 @@ ChatErrorKind classify_upstream_error(int http_status, std::string_view code) {
 
 std::string user_message(ChatErrorKind kind) {
   switch (kind) {
-    case ChatErrorKind::None: return "";
-    case ChatErrorKind::Auth: return "The AI service refused our credentials. Please try again later.";
-    case ChatErrorKind::RateLimited: return "The AI service is busy right now. Please try again in a moment.";
-    case ChatErrorKind::Sensitive: return "The question or the answer was blocked by content moderation.";
-    case ChatErrorKind::Balance: return "The AI service is temporarily unavailable (service balance). Please try again later.";
-    case ChatErrorKind::BadRequest: return "The AI service could not accept this request (too long or invalid).";
-    case ChatErrorKind::Upstream: return "The AI service failed to answer. Please try again.";
-    case ChatErrorKind::Timeout: return "The AI service did not answer in time. Please try again.";
-    case ChatErrorKind::Cancelled: return "The request was cancelled.";
+    case ChatErrorKind::None:
+      return "";
+    case ChatErrorKind::Auth:
+      return "The AI service refused our credentials. Please try again later.";
+    case ChatErrorKind::RateLimited:
+      return "The AI service is busy right now. Please try again in a moment.";
+    case ChatErrorKind::Sensitive:
+      return "The question or the answer was blocked by content moderation.";
+    case ChatErrorKind::Balance:
+      return "The AI service is temporarily unavailable (service balance). Please try again later.";
+    case ChatErrorKind::BadRequest:
+      return "The AI service could not accept this request (too long or invalid).";
+    case ChatErrorKind::Upstream:
+      return "The AI service failed to answer. Please try again.";
+    case ChatErrorKind::Timeout:
+      return "The AI service did not answer in time. Please try again.";
+    case ChatErrorKind::Cancelled:
+      return "The request was cancelled.";
   }
   return "";
 }

@@ -24,7 +24,9 @@ class CallState : public std::enable_shared_from_this<CallState> {
   net::StreamCallbacks net_callbacks() {
     auto self = shared_from_this();
     net::StreamCallbacks cb;
-    cb.on_head = [self](int status, const net::Headers& headers) { return self->on_head(status, headers); };
+    cb.on_head = [self](int status, const net::Headers& headers) {
+      return self->on_head(status, headers);
+    };
     cb.on_data = [self](std::string_view piece) { return self->on_data(piece); };
     cb.on_done = [self](std::optional<net::NetError> error) { self->on_done(std::move(error)); };
     return cb;
@@ -57,7 +59,8 @@ class CallState : public std::enable_shared_from_this<CallState> {
 
   bool on_data(std::string_view piece) {
     if (collecting_body_) {
-      if (error_body_.size() < max_error_body_) error_body_.append(piece.substr(0, max_error_body_ - error_body_.size()));
+      if (error_body_.size() < max_error_body_)
+        error_body_.append(piece.substr(0, max_error_body_ - error_body_.size()));
       return true;
     }
     bool keep_going = true;
@@ -88,11 +91,13 @@ class CallState : public std::enable_shared_from_this<CallState> {
         if (!choice.is_object()) continue;
         const auto& c = choice.as_object();
         if (const auto* delta = c.if_contains("delta"); delta && delta->is_object()) {
-          if (const auto* content = delta->as_object().if_contains("content"); content && content->is_string()) {
+          if (const auto* content = delta->as_object().if_contains("content");
+              content && content->is_string()) {
             const auto& text = content->as_string();
             if (!text.empty()) {
               result_.delivered_any = true;
-              if (callbacks_.on_delta) callbacks_.on_delta(std::string_view(text.data(), text.size()));
+              if (callbacks_.on_delta)
+                callbacks_.on_delta(std::string_view(text.data(), text.size()));
             }
           }
         }
@@ -119,8 +124,10 @@ class CallState : public std::enable_shared_from_this<CallState> {
     std::string code, message;
     if (error.is_object()) {
       const auto& o = error.as_object();
-      if (const auto* c = o.if_contains("code")) code = c->is_string() ? std::string(c->as_string()) : json::serialize(*c);
-      if (const auto* m = o.if_contains("message"); m && m->is_string()) message = std::string(m->as_string());
+      if (const auto* c = o.if_contains("code"))
+        code = c->is_string() ? std::string(c->as_string()) : json::serialize(*c);
+      if (const auto* m = o.if_contains("message"); m && m->is_string())
+        message = std::string(m->as_string());
     }
     result_.upstream_code = code;
     // An error object after the stream began is an upstream failure unless its code says more.
@@ -138,9 +145,11 @@ class CallState : public std::enable_shared_from_this<CallState> {
         take_error_object(*error, result_.http_status);
         return;
       }
-      if (const auto* code = o.if_contains("code")) {  // v3 style {"code":1301,"msg":..,"success":false}
+      if (const auto* code =
+              o.if_contains("code")) {  // v3 style {"code":1301,"msg":..,"success":false}
         json::object wrapped;
-        wrapped["code"] = code->is_string() ? json::value(code->as_string()) : json::value(json::serialize(*code));
+        wrapped["code"] = code->is_string() ? json::value(code->as_string())
+                                            : json::value(json::serialize(*code));
         if (const auto* msg = o.if_contains("msg")) wrapped["message"] = *msg;
         take_error_object(wrapped, result_.http_status == 200 ? 0 : result_.http_status);
         return;
@@ -160,10 +169,12 @@ class CallState : public std::enable_shared_from_this<CallState> {
     if (result_.error == ChatErrorKind::None) {
       if (cancelled_) {
         fail(ChatErrorKind::Cancelled, "cancelled by the caller");
-      } else if (result_.http_status != 0 && collecting_body_ && (!error || error->kind != net::NetErrorKind::Cancelled)) {
+      } else if (result_.http_status != 0 && collecting_body_ &&
+                 (!error || error->kind != net::NetErrorKind::Cancelled)) {
         take_error_body();
       } else if (error) {
-        fail(error->kind == net::NetErrorKind::Timeout ? ChatErrorKind::Timeout : ChatErrorKind::Upstream,
+        fail(error->kind == net::NetErrorKind::Timeout ? ChatErrorKind::Timeout
+                                                       : ChatErrorKind::Upstream,
              error->message);
       } else if (result_.finish_reason == "sensitive") {
         fail(ChatErrorKind::Sensitive, "answer stopped by moderation");
@@ -214,8 +225,10 @@ class ChatCallHandle final : public ChatCall {
 std::optional<std::string> ChatGlmClient::check(const ChatGlmConfig& config) {
   if (!ZhipuApiKey::parse(config.api_key)) return "ChatGLM API key must look like <id>.<secret>";
   std::string why;
-  if (!net::parse_url(config.base_url + "/chat/completions", why)) return "ChatGLM base_url: " + why;
-  if (config.token_ttl <= config.token_refresh_margin) return "ChatGLM token_ttl must be longer than the refresh margin";
+  if (!net::parse_url(config.base_url + "/chat/completions", why))
+    return "ChatGLM base_url: " + why;
+  if (config.token_ttl <= config.token_refresh_margin)
+    return "ChatGLM token_ttl must be longer than the refresh margin";
   if (config.models.empty()) return "ChatGLM models list is empty";
   return std::nullopt;
 }
@@ -241,7 +254,8 @@ std::string ChatGlmClient::request_body(const ChatRequest& request) {
   json::object body;
   body["model"] = request.model;
   json::array messages;
-  for (const auto& m : request.messages) messages.push_back(json::object{{"role", m.role}, {"content", m.content}});
+  for (const auto& m : request.messages)
+    messages.push_back(json::object{{"role", m.role}, {"content", m.content}});
   body["messages"] = std::move(messages);
   body["stream"] = true;
   if (request.temperature) body["temperature"] = *request.temperature;
@@ -252,7 +266,8 @@ std::string ChatGlmClient::request_body(const ChatRequest& request) {
   return json::serialize(body);
 }
 
-std::shared_ptr<ChatCall> ChatGlmClient::start(const ChatRequest& request, ChatCallbacks callbacks) {
+std::shared_ptr<ChatCall> ChatGlmClient::start(const ChatRequest& request,
+                                               ChatCallbacks callbacks) {
   auto state = std::make_shared<CallState>(std::move(callbacks), config_.max_error_body);
   net::HttpRequest http_request;
   http_request.method = "POST";

@@ -44,7 +44,7 @@ struct ChatGlmConfig {
 };
 
 struct ChatCallbacks {
-  std::function<void(std::string_view piece)> on_delta;  // on an io thread, in order
+  std::function<void(std::string_view piece)> on_delta;   // on an io thread, in order
   std::function<void(const ChatResult& result)> on_done;  // exactly once
 };
 
@@ -57,7 +57,8 @@ class ChatCall {
 
 class ChatGlmClient {
  public:
-  // A reason when the config cannot work (API key not "<id>.<secret>", bad base_url, ttl <= margin).
+  // A reason when the config cannot work (API key not "<id>.<secret>", bad base_url, ttl <=
+  // margin).
   static std::optional<std::string> check(const ChatGlmConfig& config);
   // Throws std::invalid_argument when check() fails: call check() first.
   ChatGlmClient(net::HttpClient& http, const core::Clock& clock, ChatGlmConfig config);

@@ -13,12 +13,15 @@ namespace json = boost::json;
 std::string base64url_encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
   while (!out.empty() && out.back() == '=') out.pop_back();
   for (char& c : out) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
   }
   return out;
 }
@@ -27,29 +30,35 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   if (text.size() % 4 == 1) return std::nullopt;
   std::string standard(text);
   for (char& c : standard) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (c == '+' || c == '/' || c == '=')
+      return std::nullopt;  // not base64url
   }
   const std::size_t padding = (4 - standard.size() % 4) % 4;
   standard.append(padding, '=');
   std::string out(standard.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(standard.data()), static_cast<int>(standard.size()));
+                                reinterpret_cast<const unsigned char*>(standard.data()),
+                                static_cast<int>(standard.size()));
   if (n < 0) return std::nullopt;
-  out.resize(static_cast<std::size_t>(n) - padding);  // EVP_DecodeBlock counts padding as zero bytes
+  out.resize(static_cast<std::size_t>(n) -
+             padding);  // EVP_DecodeBlock counts padding as zero bytes
   return out;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), digest, &length);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-std::string jwt_sign_hs256(std::string_view header_json, std::string_view payload_json, std::string_view secret) {
+std::string jwt_sign_hs256(std::string_view header_json, std::string_view payload_json,
+                           std::string_view secret) {
   std::string signing_input = base64url_encode(header_json) + "." + base64url_encode(payload_json);
   const std::string signature = base64url_encode(hmac_sha256(secret, signing_input));
   return signing_input + "." + signature;
@@ -73,7 +82,8 @@ JwtCheck jwt_verify_hs256(std::string_view token, std::string_view secret) {
   if (!alg || !alg->is_string() || alg->as_string() != "HS256") return {JwtError::BadAlgorithm, {}};
 
   const std::string expected = hmac_sha256(secret, token.substr(0, second));
-  if (signature->size() != expected.size() || CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0)
+  if (signature->size() != expected.size() ||
+      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0)
     return {JwtError::BadSignature, {}};
   return {JwtError::None, std::move(*payload)};
 }
@@ -89,7 +99,8 @@ std::string make_user_token(std::string_view openid, std::string_view secret, co
   return jwt_sign_hs256(R"({"alg":"HS256","typ":"JWT"})", json::serialize(payload), secret);
 }
 
-JwtError check_user_token(std::string_view token, std::string_view secret, core::UtcMs now, std::string* openid) {
+JwtError check_user_token(std::string_view token, std::string_view secret, core::UtcMs now,
+                          std::string* openid) {
   auto check = jwt_verify_hs256(token, secret);
   if (!check.ok()) return check.error;
   boost::system::error_code ec;
@@ -108,7 +119,8 @@ JwtError check_user_token(std::string_view token, std::string_view secret, core:
   return JwtError::None;
 }
 
-std::optional<std::string> verify_user_token(std::string_view token, std::string_view secret, core::UtcMs now) {
+std::optional<std::string> verify_user_token(std::string_view token, std::string_view secret,
+                                             core::UtcMs now) {
   std::string openid;
   if (check_user_token(token, secret, now, &openid) != JwtError::None) return std::nullopt;
   return openid;

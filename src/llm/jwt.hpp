@@ -14,7 +14,8 @@ std::optional<std::string> base64url_decode(std::string_view text);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
 
 // header_json and payload_json are signed byte for byte as given (vectors depend on key order).
-std::string jwt_sign_hs256(std::string_view header_json, std::string_view payload_json, std::string_view secret);
+std::string jwt_sign_hs256(std::string_view header_json, std::string_view payload_json,
+                           std::string_view secret);
 
 enum class JwtError { None, Malformed, BadAlgorithm, BadSignature, Expired, MissingClaim };
 
@@ -31,8 +32,10 @@ JwtCheck jwt_verify_hs256(std::string_view token, std::string_view secret);
 std::string make_user_token(std::string_view openid, std::string_view secret, core::UtcMs now,
                             std::chrono::seconds ttl);
 // The openid when the token is ours, well formed and not expired at `now`.
-std::optional<std::string> verify_user_token(std::string_view token, std::string_view secret, core::UtcMs now);
+std::optional<std::string> verify_user_token(std::string_view token, std::string_view secret,
+                                             core::UtcMs now);
 // Same, with the reason when refused (for logs and tests).
-JwtError check_user_token(std::string_view token, std::string_view secret, core::UtcMs now, std::string* openid);
+JwtError check_user_token(std::string_view token, std::string_view secret, core::UtcMs now,
+                          std::string* openid);
 
 }  // namespace chatglmd::llm

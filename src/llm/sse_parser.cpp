@@ -38,7 +38,8 @@ void SseParser::line(std::string_view text, const Sink& sink) {
   if (text.front() == ':') return;  // comment / keep-alive
   const auto colon = text.find(':');
   std::string_view field = text.substr(0, colon);
-  std::string_view value = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
+  std::string_view value =
+      colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (field == "data") {
     if (has_data_) pending_.data.push_back('\n');

@@ -1,7 +1,8 @@
 #include "llm/zhipu_token.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <boost/json.hpp>
 
 #include "llm/jwt.hpp"
 
@@ -15,9 +16,9 @@ std::optional<ZhipuApiKey> ZhipuApiKey::parse(std::string_view text) {
 
 std::string make_zhipu_token(const ZhipuApiKey& key, core::UtcMs now, core::Millis ttl) {
   // Written by hand because the byte order of the payload is part of the B6 vector.
-  const std::string payload = fmt::format(R"({{"api_key":{},"exp":{},"timestamp":{}}})",
-                                          boost::json::serialize(boost::json::string(key.id)),
-                                          (now + ttl).ms, now.ms);
+  const std::string payload =
+      fmt::format(R"({{"api_key":{},"exp":{},"timestamp":{}}})",
+                  boost::json::serialize(boost::json::string(key.id)), (now + ttl).ms, now.ms);
   return jwt_sign_hs256(R"({"alg":"HS256","sign_type":"SIGN"})", payload, key.secret);
 }
 

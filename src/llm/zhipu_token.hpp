@@ -23,11 +23,12 @@ std::string make_zhipu_token(const ZhipuApiKey& key, core::UtcMs now, core::Mill
 class ZhipuTokenCache {
  public:
   struct Options {
-    core::Millis ttl{30 * 60 * 1000};            // DESIGN [chatglm] token_ttl default 30m
-    core::Millis refresh_margin{60 * 1000};      // replaced when less than this is left
+    core::Millis ttl{30 * 60 * 1000};        // DESIGN [chatglm] token_ttl default 30m
+    core::Millis refresh_margin{60 * 1000};  // replaced when less than this is left
   };
   ZhipuTokenCache(ZhipuApiKey key, const core::Clock& clock, Options options);
-  ZhipuTokenCache(ZhipuApiKey key, const core::Clock& clock) : ZhipuTokenCache(std::move(key), clock, Options{}) {}
+  ZhipuTokenCache(ZhipuApiKey key, const core::Clock& clock)
+      : ZhipuTokenCache(std::move(key), clock, Options{}) {}
 
   // A token valid for at least refresh_margin from now; thread-safe.
   std::string token();

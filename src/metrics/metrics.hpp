@@ -72,8 +72,8 @@ class Histogram {
 };
 
 // Latency buckets in seconds, from 1 ms (a cached answer) to 60 s (a long chat stream).
-inline const std::vector<double> kLatencyBuckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                 0.25,  0.5,   1,    2.5,   5,    10, 30, 60};
+inline const std::vector<double> kLatencyBuckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                 0.5,   1,     2.5,  5,     10,   30,  60};
 
 enum class Kind { counter, gauge, histogram };
 
@@ -83,7 +83,9 @@ class Family {
  public:
   Family(std::string name, std::string help, std::vector<std::string> label_names,
          std::vector<double> bounds = {})
-      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)),
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        label_names_(std::move(label_names)),
         bounds_(std::move(bounds)) {}
 
   // The series for these label values (as many as label names), created at 0 on first use.

@@ -1,7 +1,7 @@
-#include "metrics/metrics.hpp"
-
 #include <algorithm>
 #include <stdexcept>
+
+#include "metrics/metrics.hpp"
 
 namespace chatglmd::metrics {
 namespace {
@@ -9,7 +9,8 @@ namespace {
 bool valid_name(std::string_view n, bool allow_colon) {
   if (n.empty()) return false;
   auto ok = [&](char c, bool first) {
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
+    bool alpha =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
     return alpha || (!first && c >= '0' && c <= '9');
   };
   for (std::size_t i = 0; i < n.size(); ++i)
@@ -75,7 +76,8 @@ Registry::Entry* Registry::find(const std::string& name, Kind kind,
   for (auto& e : entries_) {
     const std::string* existing_name = nullptr;
     const std::vector<std::string>* existing_labels = nullptr;
-    if (e->counter) existing_name = &e->counter->name(), existing_labels = &e->counter->label_names();
+    if (e->counter)
+      existing_name = &e->counter->name(), existing_labels = &e->counter->label_names();
     if (e->gauge) existing_name = &e->gauge->name(), existing_labels = &e->gauge->label_names();
     if (e->histogram)
       existing_name = &e->histogram->name(), existing_labels = &e->histogram->label_names();

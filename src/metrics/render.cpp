@@ -9,8 +9,9 @@
 namespace chatglmd::metrics {
 namespace {
 
-void append_labels(std::string& out, const std::vector<std::string>& names, const LabelValues& values,
-                   std::string_view extra_name = {}, std::string_view extra_value = {}) {
+void append_labels(std::string& out, const std::vector<std::string>& names,
+                   const LabelValues& values, std::string_view extra_name = {},
+                   std::string_view extra_value = {}) {
   if (names.empty() && extra_name.empty()) return;
   out += '{';
   bool first = true;
@@ -32,7 +33,8 @@ void append_labels(std::string& out, const std::vector<std::string>& names, cons
   out += '}';
 }
 
-void header(std::string& out, const std::string& name, const std::string& help, std::string_view type) {
+void header(std::string& out, const std::string& name, const std::string& help,
+            std::string_view type) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -93,10 +95,14 @@ std::string escape_label_value(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -105,9 +111,12 @@ std::string escape_help(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -123,9 +132,15 @@ std::string Registry::render() const {
   std::lock_guard lock(mutex_);
   for (const auto& e : entries_) {
     switch (e->kind) {
-      case Kind::counter: render_simple(out, *e->counter, "counter"); break;
-      case Kind::gauge: render_simple(out, *e->gauge, "gauge"); break;
-      case Kind::histogram: render_histogram(out, *e->histogram); break;
+      case Kind::counter:
+        render_simple(out, *e->counter, "counter");
+        break;
+      case Kind::gauge:
+        render_simple(out, *e->gauge, "gauge");
+        break;
+      case Kind::histogram:
+        render_histogram(out, *e->histogram);
+        break;
     }
   }
   return out;

@@ -17,9 +17,13 @@ using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 ClientShared::ClientShared(asio::io_context& io_context, HttpClient::Options opts)
-    : io(io_context), options(opts), ssl(asio::ssl::context::tls_client), pool(opts.max_idle_per_host) {
+    : io(io_context),
+      options(opts),
+      ssl(asio::ssl::context::tls_client),
+      pool(opts.max_idle_per_host) {
   ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                  asio::ssl::context::no_tlsv1_1);
   if (options.verify_tls) {
     ssl.set_default_verify_paths();
     ssl.set_verify_mode(asio::ssl::verify_peer);
@@ -28,8 +32,9 @@ ClientShared::ClientShared(asio::io_context& io_context, HttpClient::Options opt
   }
 }
 
-Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequest request, Timeouts timeouts,
-                   StreamCallbacks callbacks, std::optional<std::uint64_t> body_limit)
+Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequest request,
+                   Timeouts timeouts, StreamCallbacks callbacks,
+                   std::optional<std::uint64_t> body_limit)
     : shared_(std::move(shared)),
       url_(std::move(url)),
       request_(std::move(request)),
@@ -40,7 +45,8 @@ Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequ
 void Exchange::start() {
   connection_ = shared_->pool.take(url_.pool_key());
   strand_ = connection_ ? connection_->strand : asio::make_strand(shared_->io);
-  asio::co_spawn(*strand_, [self = shared_from_this()] { return self->run(); }, asio::detached);
+  asio::co_spawn(
+      *strand_, [self = shared_from_this()] { return self->run(); }, asio::detached);
 }
 
 void Exchange::cancel() {
@@ -68,7 +74,8 @@ asio::awaitable<void> Exchange::run() {
         error = co_await connect();
         if (error) break;
       }
-      Outcome outcome = co_await connection_->visit([this](auto& stream) { return exchange(stream); });
+      Outcome outcome =
+          co_await connection_->visit([this](auto& stream) { return exchange(stream); });
       if (outcome.error && outcome.retryable && reused && attempt == 0 && !cancelled_) {
         connection_.reset();  // the server had closed it while idle; one fresh try is safe
         continue;
@@ -96,9 +103,11 @@ void Exchange::finish(std::optional<NetError> error) {
   }
 }
 
-NetError Exchange::error_for(const error_code& ec, NetErrorKind otherwise, const char* phase) const {
+NetError Exchange::error_for(const error_code& ec, NetErrorKind otherwise,
+                             const char* phase) const {
   if (cancelled_) return {NetErrorKind::Cancelled, "cancelled"};
-  if (ec == beast::error::timeout) return {NetErrorKind::Timeout, std::string(phase) + " timed out"};
+  if (ec == beast::error::timeout)
+    return {NetErrorKind::Timeout, std::string(phase) + " timed out"};
   return {otherwise, std::string(phase) + ": " + ec.message()};
 }
 
@@ -135,7 +144,8 @@ asio::awaitable<std::optional<NetError>> Exchange::connect() {
     auto& tls = *connection_->tls_stream;
     if (!url_.host_is_ip && !SSL_set_tlsext_host_name(tls.native_handle(), url_.host.c_str()))
       co_return NetError{NetErrorKind::Connect, "cannot set TLS server name"};
-    if (shared_->options.verify_tls) tls.set_verify_callback(asio::ssl::host_name_verification(url_.host));
+    if (shared_->options.verify_tls)
+      tls.set_verify_callback(asio::ssl::host_name_verification(url_.host));
     auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (hec) co_return error_for(hec, NetErrorKind::Connect, "TLS handshake");
   }
@@ -150,8 +160,9 @@ bool is_http_error(const error_code& ec) {
 }
 
 bool dead_connection(const error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted;
 }
 
 }  // namespace
@@ -190,7 +201,8 @@ asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
   const auto& head = parser.get();
   if (callbacks_.on_head) {
     Headers headers;
-    for (const auto& field : head) headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : head)
+      headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     if (!callbacks_.on_head(static_cast<int>(head.result_int()), headers))
       co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
   }
@@ -208,8 +220,10 @@ asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
     if (!deliver()) co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
     if (rec) {
       NetErrorKind kind = NetErrorKind::Io;
-      if (rec == http::error::partial_message) kind = NetErrorKind::BadResponse;
-      else if (rec == http::error::body_limit) kind = NetErrorKind::BadResponse;
+      if (rec == http::error::partial_message)
+        kind = NetErrorKind::BadResponse;
+      else if (rec == http::error::body_limit)
+        kind = NetErrorKind::BadResponse;
       else if (is_http_error(rec) && rec != http::error::end_of_stream)
         kind = NetErrorKind::BadResponse;
       const char* what = rec == http::error::partial_message ? "body cut short" : "response body";

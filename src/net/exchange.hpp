@@ -23,8 +23,8 @@ struct ClientShared {
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   // body_limit: nullopt = unlimited (streams hand pieces on instead of keeping them).
-  Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequest request, Timeouts timeouts,
-           StreamCallbacks callbacks, std::optional<std::uint64_t> body_limit);
+  Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequest request,
+           Timeouts timeouts, StreamCallbacks callbacks, std::optional<std::uint64_t> body_limit);
   void start();
   void cancel();  // any thread; closes the socket at once (on the connection's strand)
 
@@ -39,7 +39,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   asio::awaitable<std::optional<NetError>> connect();
   template <class Stream>
   asio::awaitable<Outcome> exchange(Stream& stream);
-  NetError error_for(const boost::system::error_code& ec, NetErrorKind otherwise, const char* phase) const;
+  NetError error_for(const boost::system::error_code& ec, NetErrorKind otherwise,
+                     const char* phase) const;
   void finish(std::optional<NetError> error);
 
   std::shared_ptr<ClientShared> shared_;

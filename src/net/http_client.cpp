@@ -11,7 +11,8 @@ namespace {
 
 class StreamHandleImpl final : public StreamHandle {
  public:
-  explicit StreamHandleImpl(std::shared_ptr<detail::Exchange> exchange) : exchange_(std::move(exchange)) {}
+  explicit StreamHandleImpl(std::shared_ptr<detail::Exchange> exchange)
+      : exchange_(std::move(exchange)) {}
   ~StreamHandleImpl() override { cancel(); }
   void cancel() override {
     if (exchange_) exchange_->cancel();
@@ -38,7 +39,8 @@ std::string HttpResponse::header(std::string_view name) const {
 struct HttpClient::Impl {
   std::shared_ptr<detail::ClientShared> shared;
 
-  std::shared_ptr<detail::Exchange> make(HttpRequest request, Timeouts timeouts, StreamCallbacks callbacks,
+  std::shared_ptr<detail::Exchange> make(HttpRequest request, Timeouts timeouts,
+                                         StreamCallbacks callbacks,
                                          std::optional<std::uint64_t> body_limit) {
     std::string why;
     auto url = parse_url(request.url, why);
@@ -48,14 +50,15 @@ struct HttpClient::Impl {
       });
       return nullptr;
     }
-    auto exchange = std::make_shared<detail::Exchange>(shared, std::move(*url), std::move(request), timeouts,
-                                                       std::move(callbacks), body_limit);
+    auto exchange = std::make_shared<detail::Exchange>(shared, std::move(*url), std::move(request),
+                                                       timeouts, std::move(callbacks), body_limit);
     exchange->start();
     return exchange;
   }
 };
 
-HttpClient::HttpClient(boost::asio::io_context& io, Options options) : impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(boost::asio::io_context& io, Options options)
+    : impl_(std::make_unique<Impl>()) {
   impl_->shared = std::make_shared<detail::ClientShared>(io, options);
 }
 
@@ -63,7 +66,8 @@ HttpClient::HttpClient(boost::asio::io_context& io) : HttpClient(io, Options{}) 
 
 HttpClient::~HttpClient() = default;
 
-void HttpClient::async_fetch(HttpRequest request, Timeouts timeouts, std::function<void(FetchResult)> done) {
+void HttpClient::async_fetch(HttpRequest request, Timeouts timeouts,
+                             std::function<void(FetchResult)> done) {
   auto response = std::make_shared<HttpResponse>();
   StreamCallbacks callbacks;
   callbacks.on_head = [response](int status, const Headers& headers) {
@@ -89,7 +93,8 @@ void HttpClient::async_fetch(HttpRequest request, Timeouts timeouts, std::functi
 FetchResult HttpClient::fetch(HttpRequest request, Timeouts timeouts) {
   std::promise<FetchResult> promise;
   auto future = promise.get_future();
-  async_fetch(std::move(request), timeouts, [&promise](FetchResult result) { promise.set_value(std::move(result)); });
+  async_fetch(std::move(request), timeouts,
+              [&promise](FetchResult result) { promise.set_value(std::move(result)); });
   return future.get();
 }
 

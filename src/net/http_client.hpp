@@ -41,12 +41,12 @@ struct Timeouts {
 };
 
 enum class NetErrorKind {
-  BadUrl,          // unparsable, or plain http:// to a non-loopback host
-  Connect,         // resolve/connect/TLS handshake failed
-  Timeout,         // any of the Timeouts ran out
-  Io,              // connection reset or closed mid-response
-  BadResponse,     // not HTTP, or a body cut short
-  Cancelled,       // cancel() was called
+  BadUrl,       // unparsable, or plain http:// to a non-loopback host
+  Connect,      // resolve/connect/TLS handshake failed
+  Timeout,      // any of the Timeouts ran out
+  Io,           // connection reset or closed mid-response
+  BadResponse,  // not HTTP, or a body cut short
+  Cancelled,    // cancel() was called
 };
 
 struct NetError {
@@ -80,8 +80,8 @@ struct StreamCallbacks {
 class HttpClient {
  public:
   struct Options {
-    bool verify_tls = true;            // against the system trust store
-    std::size_t max_body = 8 << 20;    // larger responses are BadResponse
+    bool verify_tls = true;              // against the system trust store
+    std::size_t max_body = 8 << 20;      // larger responses are BadResponse
     std::size_t max_idle_per_host = 16;  // kept-alive connections reused per host
   };
   HttpClient(boost::asio::io_context& io, Options options);
@@ -91,8 +91,7 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Completion runs on the io_context.
-  void async_fetch(HttpRequest request, Timeouts timeouts,
-                   std::function<void(FetchResult)> done);
+  void async_fetch(HttpRequest request, Timeouts timeouts, std::function<void(FetchResult)> done);
 
   // Blocks the calling thread until done. Never call it from a thread running the io_context.
   FetchResult fetch(HttpRequest request, Timeouts timeouts);

@@ -9,7 +9,8 @@ namespace chatglmd::net {
 
 bool is_loopback_host(std::string_view host) {
   if (boost::beast::iequals(host, "localhost")) return true;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(std::string(host), ec);
   return !ec && address.is_loopback();
@@ -69,7 +70,8 @@ std::optional<ParsedUrl> parse_url(std::string_view text, std::string& error) {
   out.target = std::string(url.encoded_path());
   if (out.target.empty()) out.target = "/";
   if (url.has_query()) out.target += "?" + std::string(url.encoded_query());
-  const std::string host_text = url.host_type() == boost::urls::host_type::ipv6 ? "[" + out.host + "]" : out.host;
+  const std::string host_text =
+      url.host_type() == boost::urls::host_type::ipv6 ? "[" + out.host + "]" : out.host;
   out.host_header = out.port == default_port ? host_text : host_text + ":" + out.port;
   return out;
 }

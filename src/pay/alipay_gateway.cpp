@@ -27,7 +27,8 @@ std::variant<std::unique_ptr<AlipayGateway>, std::string> AlipayGateway::create(
 
 AlipayGateway::AlipayGateway(const AlipayConfig& config, RsaSigner signer, RsaVerifier verifier,
                              net::HttpClient& client, const core::Clock& clock)
-    : builder_(config, std::move(signer), clock), alipay_key_(std::move(verifier)),
+    : builder_(config, std::move(signer), clock),
+      alipay_key_(std::move(verifier)),
       client_(client) {}
 
 net::Timeouts AlipayGateway::timeouts() const {
@@ -37,11 +38,11 @@ net::Timeouts AlipayGateway::timeouts() const {
 
 void AlipayGateway::async_query(const std::string& order_id,
                                 std::function<void(TradeQueryResult)> done) {
-  client_.async_fetch(builder_.query(order_id), timeouts(),
-                      [this, order_id, done = std::move(done)](net::FetchResult fetched) {
-                        done(interpret_query(check_fetch(fetched, kMethodQuery, alipay_key_),
-                                             order_id));
-                      });
+  client_.async_fetch(
+      builder_.query(order_id), timeouts(),
+      [this, order_id, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_query(check_fetch(fetched, kMethodQuery, alipay_key_), order_id));
+      });
 }
 
 void AlipayGateway::async_close(const std::string& order_id,
@@ -59,11 +60,11 @@ void AlipayGateway::async_create_pay_form(const core::Order& order,
     done(PayFormResult{true, builder_.page_pay_form(order), ""});
     return;
   }
-  client_.async_fetch(builder_.precreate(order), timeouts(),
-                      [this, done = std::move(done)](net::FetchResult fetched) {
-                        done(interpret_precreate(
-                            check_fetch(fetched, kMethodPrecreate, alipay_key_)));
-                      });
+  client_.async_fetch(
+      builder_.precreate(order), timeouts(),
+      [this, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_precreate(check_fetch(fetched, kMethodPrecreate, alipay_key_)));
+      });
 }
 
 ParsedNotify AlipayGateway::parse_notify(std::string_view body) const {

@@ -13,7 +13,8 @@ std::string notify_sign_content(const Params& params, EmptyValues empties) {
 }
 
 std::string sign_notify_body(Params params, const RsaSigner& alipay_private_key) {
-  std::erase_if(params, [](const auto& kv) { return kv.first == "sign" || kv.first == "sign_type"; });
+  std::erase_if(params,
+                [](const auto& kv) { return kv.first == "sign" || kv.first == "sign_type"; });
   const std::string sign = alipay_private_key.sign(notify_sign_content(params, EmptyValues::Drop));
   params.emplace_back("sign", sign);
   params.emplace_back("sign_type", "RSA2");
@@ -54,14 +55,22 @@ ParsedNotify parse_notify(std::string_view body, const RsaVerifier& alipay_key) 
 
 std::string_view name_of(NotifyVerdict v) {
   switch (v) {
-    case NotifyVerdict::Ok: return "ok";
-    case NotifyVerdict::BadSignature: return "bad_signature";
-    case NotifyVerdict::WrongApp: return "wrong_app";
-    case NotifyVerdict::WrongSeller: return "wrong_seller";
-    case NotifyVerdict::UnknownOrder: return "unknown_order";
-    case NotifyVerdict::WrongAmount: return "wrong_amount";
-    case NotifyVerdict::NotPaidStatus: return "not_paid_status";
-    case NotifyVerdict::Closed: return "closed";
+    case NotifyVerdict::Ok:
+      return "ok";
+    case NotifyVerdict::BadSignature:
+      return "bad_signature";
+    case NotifyVerdict::WrongApp:
+      return "wrong_app";
+    case NotifyVerdict::WrongSeller:
+      return "wrong_seller";
+    case NotifyVerdict::UnknownOrder:
+      return "unknown_order";
+    case NotifyVerdict::WrongAmount:
+      return "wrong_amount";
+    case NotifyVerdict::NotPaidStatus:
+      return "not_paid_status";
+    case NotifyVerdict::Closed:
+      return "closed";
   }
   return "unknown";
 }

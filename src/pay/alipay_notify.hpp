@@ -20,16 +20,16 @@ struct NotifyFields {
   std::string out_trade_no;
   std::string trade_no;
   std::string trade_status;
-  std::string total_amount_text;         // as sent, for the pay_notify row
+  std::string total_amount_text;          // as sent, for the pay_notify row
   std::optional<core::Fen> total_amount;  // nullopt when not a valid yuan amount
   std::optional<core::UtcMs> gmt_payment;
 };
 
 struct ParsedNotify {
-  bool well_formed = false;    // the body decoded as a form
-  bool signature_ok = false;   // SHA256withRSA with the Alipay public key checked out
-  NotifyFields fields;         // filled whenever well_formed (untrusted unless signature_ok)
-  Params params;               // every decoded field, wire order
+  bool well_formed = false;   // the body decoded as a form
+  bool signature_ok = false;  // SHA256withRSA with the Alipay public key checked out
+  NotifyFields fields;        // filled whenever well_formed (untrusted unless signature_ok)
+  Params params;              // every decoded field, wire order
 };
 
 // Alipay sends "application/x-www-form-urlencoded; text/html; charset=utf-8", which strict

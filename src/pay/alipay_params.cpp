@@ -1,11 +1,10 @@
 #include "pay/alipay_params.hpp"
 
+#include <algorithm>
 #include <boost/url/encode.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
-
-#include <algorithm>
 
 namespace chatglmd::pay {
 

@@ -23,9 +23,9 @@ struct TradeQueryResult {
   };
   Kind kind = Kind::Unclear;
   std::string trade_no;
-  core::Fen amount;                  // total_amount, when Paid
+  core::Fen amount;                    // total_amount, when Paid
   std::optional<core::UtcMs> paid_at;  // send_pay_date, when given
-  std::string detail;                // code/sub_code/message for logs and last_error
+  std::string detail;                  // code/sub_code/message for logs and last_error
 };
 
 struct TradeCloseResult {

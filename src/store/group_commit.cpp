@@ -48,7 +48,8 @@ void GroupCommitter::run() {
       store_.in_transaction([&] {
         for (std::size_t i = 0; i < batch.size(); ++i) {
           try {
-            store_.in_transaction(batch[i].work);  // a savepoint: a failure rolls back this unit only
+            store_.in_transaction(
+                batch[i].work);  // a savepoint: a failure rolls back this unit only
             ok[i] = true;
           } catch (const std::exception&) {
             ok[i] = false;

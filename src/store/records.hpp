@@ -50,10 +50,10 @@ struct OrderFilter {
 
 // What the store did with an event.
 enum class TransitionOutcome {
-  Applied,       // compare-and-set won; audit row written
-  Refused,       // the state machine does not allow this event from the current state
-  LostRace,      // the state changed between read and write (cannot happen inside one IMMEDIATE txn,
-                 // kept for backends that claim rows optimistically)
+  Applied,   // compare-and-set won; audit row written
+  Refused,   // the state machine does not allow this event from the current state
+  LostRace,  // the state changed between read and write (cannot happen inside one IMMEDIATE txn,
+             // kept for backends that claim rows optimistically)
   UnknownOrder,
 };
 

@@ -27,7 +27,8 @@ void grant_locked(Db& db, const std::string& openid, std::int64_t quota, const s
   if (st.step()) {
     std::string merged = merge_models(st.text(0), models);
     db.prepare(
-          "UPDATE user_account SET total_quota = total_quota + ?2, surplus_quota = surplus_quota + ?2, "
+          "UPDATE user_account SET total_quota = total_quota + ?2, surplus_quota = surplus_quota + "
+          "?2, "
           "model_types = ?3, updated_at = ?4 WHERE openid = ?1")
         .bind(1, openid)
         .bind(2, quota)
@@ -45,7 +46,6 @@ void grant_locked(Db& db, const std::string& openid, std::int64_t quota, const s
         .exec();
   }
 }
-
 
 std::optional<Account> SqliteAccounts::get(const std::string& openid) {
   std::lock_guard lock(db_.mutex());

@@ -28,8 +28,8 @@ Statement& Statement::bind(int index, std::int64_t value) {
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8);
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
   return *this;
 }
@@ -69,8 +69,9 @@ Db::Db(const DbOptions& options) {
   const std::string& sync = options.synchronous;
   if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
     throw StoreError("store.synchronous must be FULL, NORMAL, EXTRA or OFF", SQLITE_MISUSE);
-  int flags = SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
-              (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags =
+      SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(options.path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -119,7 +120,8 @@ void Db::exec_script(const std::string& sql) {
   }
 }
 
-WriteTransaction::WriteTransaction(Db& db) : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
+WriteTransaction::WriteTransaction(Db& db)
+    : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
   db_.prepare(nested_ ? "SAVEPOINT chatglmd_tx" : "BEGIN IMMEDIATE").exec();
 }
 

@@ -39,7 +39,9 @@ class Statement {
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
   Statement& bind(int index, std::string_view value);
-  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const std::string& value) {
+    return bind(index, std::string_view(value));
+  }
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind_null(int index);
   Statement& bind(int index, std::optional<std::int64_t> value);
@@ -60,7 +62,8 @@ class Statement {
 
 struct DbOptions {
   std::string path;
-  std::string synchronous = "FULL";  // FULL for the order file: a confirmed payment survives power loss
+  std::string synchronous =
+      "FULL";  // FULL for the order file: a confirmed payment survives power loss
   int busy_timeout_ms = 5000;
   bool read_only = false;
 };
@@ -104,8 +107,8 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  Query prepare(const std::string& sql);  // prepared once, cached for the life of the connection
-  void exec_script(const std::string& sql);    // no parameters: migrations and pragmas only
+  Query prepare(const std::string& sql);     // prepared once, cached for the life of the connection
+  void exec_script(const std::string& sql);  // no parameters: migrations and pragmas only
   std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   sqlite3* raw() { return db_; }
   // Recursive: a group commit holds it across many repository calls that take it again.

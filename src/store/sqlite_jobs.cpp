@@ -20,7 +20,10 @@ bool SqliteJobs::try_acquire(const std::string& name, const std::string& owner, 
 
 void SqliteJobs::release(const std::string& name, const std::string& owner) {
   std::lock_guard lock(db_.mutex());
-  db_.prepare("DELETE FROM job_lease WHERE name = ?1 AND owner = ?2").bind(1, name).bind(2, owner).exec();
+  db_.prepare("DELETE FROM job_lease WHERE name = ?1 AND owner = ?2")
+      .bind(1, name)
+      .bind(2, owner)
+      .exec();
 }
 
 std::int64_t SqliteJobs::record_run(const JobRunRow& r) {
@@ -66,7 +69,7 @@ constexpr const char* kRunColumns =
 std::vector<JobRunRow> SqliteJobs::history(const std::string& name, int limit) {
   std::lock_guard lock(db_.mutex());
   auto st = db_.prepare(std::string(kRunColumns) +
-                         "WHERE (?1 = '' OR name = ?1) ORDER BY id DESC LIMIT ?2");
+                        "WHERE (?1 = '' OR name = ?1) ORDER BY id DESC LIMIT ?2");
   st.bind(1, name).bind(2, limit);
   std::vector<JobRunRow> out;
   while (st.step()) out.push_back(read_run(st));

@@ -13,11 +13,12 @@ std::int64_t read_change_stamp(Db& db, const char* name) {
   return st.step() ? st.int64(0) : 0;
 }
 
-bool SqliteLogins::save(const std::string& code, const std::string& openid,
-                        core::UtcMs expires_at, core::UtcMs now) {
+bool SqliteLogins::save(const std::string& code, const std::string& openid, core::UtcMs expires_at,
+                        core::UtcMs now) {
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
-  auto live = db_.prepare("SELECT openid FROM login_code WHERE code = ?1 AND expires_at > ?2 AND used = 0");
+  auto live =
+      db_.prepare("SELECT openid FROM login_code WHERE code = ?1 AND expires_at > ?2 AND used = 0");
   live.bind(1, code).bind(2, now.ms);
   if (live.step() && live.text(0) != openid) return false;
   // One live code per user: a new message replaces the old code.
@@ -38,7 +39,8 @@ bool SqliteLogins::save(const std::string& code, const std::string& openid,
 std::optional<std::string> SqliteLogins::redeem(const std::string& code, core::UtcMs now) {
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
-  auto st = db_.prepare("SELECT openid FROM login_code WHERE code = ?1 AND expires_at > ?2 AND used = 0");
+  auto st =
+      db_.prepare("SELECT openid FROM login_code WHERE code = ?1 AND expires_at > ?2 AND used = 0");
   st.bind(1, code).bind(2, now.ms);
   if (!st.step()) return std::nullopt;
   std::string openid = st.text(0);
@@ -66,7 +68,8 @@ int SqliteWords::add(const std::vector<std::string>& words, core::UtcMs now) {
 bool SqliteWords::remove(const std::string& word) {
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
-  bool removed = db_.prepare("DELETE FROM sensitive_word WHERE word = ?1").bind(1, word).exec() == 1;
+  bool removed =
+      db_.prepare("DELETE FROM sensitive_word WHERE word = ?1").bind(1, word).exec() == 1;
   if (removed) bump_change_stamp(db_, "sensitive_word");
   tx.commit();
   return removed;
@@ -88,10 +91,11 @@ std::int64_t SqliteWords::version() {
 bool SqliteWhitelist::add(const std::string& openid, core::UtcMs now) {
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
-  bool added = db_.prepare("INSERT OR IGNORE INTO user_whitelist (openid, created_at) VALUES (?1, ?2)")
-                   .bind(1, openid)
-                   .bind(2, now.ms)
-                   .exec() == 1;
+  bool added =
+      db_.prepare("INSERT OR IGNORE INTO user_whitelist (openid, created_at) VALUES (?1, ?2)")
+          .bind(1, openid)
+          .bind(2, now.ms)
+          .exec() == 1;
   if (added) bump_change_stamp(db_, "user_whitelist");
   tx.commit();
   return added;
@@ -100,7 +104,8 @@ bool SqliteWhitelist::add(const std::string& openid, core::UtcMs now) {
 bool SqliteWhitelist::remove(const std::string& openid) {
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
-  bool removed = db_.prepare("DELETE FROM user_whitelist WHERE openid = ?1").bind(1, openid).exec() == 1;
+  bool removed =
+      db_.prepare("DELETE FROM user_whitelist WHERE openid = ?1").bind(1, openid).exec() == 1;
   if (removed) bump_change_stamp(db_, "user_whitelist");
   tx.commit();
   return removed;
@@ -142,12 +147,13 @@ NotifySaveOutcome SqliteNotifies::save(const NotifyRecord& r) {
 std::optional<NotifyRecord> SqliteNotifies::get(const std::string& notify_id) {
   std::lock_guard lock(db_.mutex());
   auto st = db_.prepare(
-      "SELECT notify_id, out_trade_no, trade_status, verdict, raw_body, received_at FROM pay_notify "
+      "SELECT notify_id, out_trade_no, trade_status, verdict, raw_body, received_at FROM "
+      "pay_notify "
       "WHERE notify_id = ?1");
   st.bind(1, notify_id);
   if (!st.step()) return std::nullopt;
-  return NotifyRecord{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4),
-                      core::UtcMs{st.int64(5)}};
+  return NotifyRecord{st.text(0), st.text(1), st.text(2),
+                      st.text(3), st.text(4), core::UtcMs{st.int64(5)}};
 }
 
 std::int64_t SqliteNotifies::count() {

@@ -41,15 +41,17 @@ std::vector<Order> read_orders(Query& st) {
   return out;
 }
 
-std::string sql(const char* tail) { return fmt::format("SELECT {} FROM openai_order {}", kOrderColumns, tail); }
+std::string sql(const char* tail) {
+  return fmt::format("SELECT {} FROM openai_order {}", kOrderColumns, tail);
+}
 
 // The due queries, kept in one place so the EXPLAIN QUERY PLAN test checks what runs.
-const std::string kDueCreated = sql(
-    "WHERE order_status = 0 AND pay_status = 0 AND order_time >= ?1 AND order_time <= ?2 "
-    "AND next_attempt_at <= ?3 AND id > ?4 ORDER BY id LIMIT ?5");
-const std::string kDuePaid = sql(
-    "WHERE order_status = 1 AND pay_status = 1 AND pay_time <= ?1 "
-    "AND next_attempt_at <= ?2 AND id > ?3 ORDER BY id LIMIT ?4");
+const std::string kDueCreated =
+    sql("WHERE order_status = 0 AND pay_status = 0 AND order_time >= ?1 AND order_time <= ?2 "
+        "AND next_attempt_at <= ?3 AND id > ?4 ORDER BY id LIMIT ?5");
+const std::string kDuePaid =
+    sql("WHERE order_status = 1 AND pay_status = 1 AND pay_time <= ?1 "
+        "AND next_attempt_at <= ?2 AND id > ?3 ORDER BY id LIMIT ?4");
 const std::string kBacklogCreated =
     "SELECT count(*), min(order_time) FROM openai_order WHERE order_status = 0 AND pay_status = 0 "
     "AND order_time >= ?1 AND order_time <= ?2";
@@ -95,9 +97,9 @@ std::optional<Order> SqliteOrders::get(const std::string& order_id) {
 
 std::vector<Order> SqliteOrders::list(const OrderFilter& filter) {
   std::lock_guard lock(db_.mutex());
-  auto st = db_.prepare(
-      sql("WHERE (?1 IS NULL OR order_status = ?1) AND (?2 IS NULL OR openid = ?2) "
-          "ORDER BY id DESC LIMIT ?3"));
+  auto st =
+      db_.prepare(sql("WHERE (?1 IS NULL OR order_status = ?1) AND (?2 IS NULL OR openid = ?2) "
+                      "ORDER BY id DESC LIMIT ?3"));
   if (filter.state) {
     st.bind(1, static_cast<std::int64_t>(*filter.state));
   } else {
@@ -112,8 +114,8 @@ std::vector<Order> SqliteOrders::list(const OrderFilter& filter) {
   return read_orders(st);
 }
 
-std::optional<Order> SqliteOrders::find_reusable(const std::string& openid,
-                                                 std::int64_t product_id, UtcMs not_before) {
+std::optional<Order> SqliteOrders::find_reusable(const std::string& openid, std::int64_t product_id,
+                                                 UtcMs not_before) {
   std::lock_guard lock(db_.mutex());
   auto st = db_.prepare(
       sql("WHERE openid = ?1 AND product_id = ?2 AND order_status = 0 AND order_time >= ?3 "
@@ -152,7 +154,10 @@ void SqliteOrders::audit_locked(const std::string& order_id, std::optional<Order
   } else {
     st.bind_null(2);
   }
-  st.bind(3, static_cast<std::int64_t>(to)).bind(4, core::name_of(cause)).bind(5, detail).bind(6, now.ms);
+  st.bind(3, static_cast<std::int64_t>(to))
+      .bind(4, core::name_of(cause))
+      .bind(5, detail)
+      .bind(6, now.ms);
   st.exec();
 }
 
@@ -203,7 +208,8 @@ DeliveryOutcome SqliteOrders::deliver(const std::string& order_id, core::Cause c
   std::int64_t quota = st.int64(2);
   std::string models = st.text(3);
   if (state == OrderState::Delivered) return DeliveryOutcome::AlreadyDelivered;
-  if (!core::next_transition(state, core::OrderEvent::QuotaGranted)) return DeliveryOutcome::NotPaid;
+  if (!core::next_transition(state, core::OrderEvent::QuotaGranted))
+    return DeliveryOutcome::NotPaid;
   // The compare-and-set guards the grant: both happen in this transaction or neither does.
   int moved = db_.prepare(
                      "UPDATE openai_order SET order_status = 2, pay_status = 1, attempts = 0, "
@@ -224,7 +230,11 @@ std::vector<Order> SqliteOrders::due_created(UtcMs placed_from, UtcMs placed_unt
                                              std::int64_t after_id, int limit) {
   std::lock_guard lock(db_.mutex());
   auto st = db_.prepare(kDueCreated);
-  st.bind(1, placed_from.ms).bind(2, placed_until.ms).bind(3, now.ms).bind(4, after_id).bind(5, limit);
+  st.bind(1, placed_from.ms)
+      .bind(2, placed_until.ms)
+      .bind(3, now.ms)
+      .bind(4, after_id)
+      .bind(5, limit);
   return read_orders(st);
 }
 

@@ -20,13 +20,12 @@ constexpr const char* kSelect =
     "SELECT product_id, product_name, product_desc, quota, price_fen, product_model_types, "
     "is_enabled, sort FROM openai_product ";
 
-
 }  // namespace
 
 std::vector<Product> SqliteProducts::list(bool enabled_only) {
   std::lock_guard lock(db_.mutex());
   auto st = db_.prepare(std::string(kSelect) +
-                         "WHERE (?1 = 0 OR is_enabled = 1) ORDER BY sort, product_id");
+                        "WHERE (?1 = 0 OR is_enabled = 1) ORDER BY sort, product_id");
   st.bind(1, enabled_only ? 1 : 0);
   std::vector<Product> out;
   while (st.step()) out.push_back(read_product(st));
@@ -66,7 +65,8 @@ bool SqliteProducts::add(const Product& p) {
 
 bool SqliteProducts::set_enabled(std::int64_t product_id, bool enabled) {
   std::lock_guard lock(db_.mutex());
-  return db_.prepare("UPDATE openai_product SET is_enabled = ?2, updated_at = ?3 WHERE product_id = ?1")
+  return db_.prepare(
+                "UPDATE openai_product SET is_enabled = ?2, updated_at = ?3 WHERE product_id = ?1")
              .bind(1, product_id)
              .bind(2, enabled ? 1 : 0)
              .bind(3, wall_clock_ms())

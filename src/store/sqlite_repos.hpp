@@ -54,8 +54,8 @@ class SqliteOrders final : public OrderRepository {
   DeliveryOutcome deliver(const std::string& order_id, core::Cause cause, core::UtcMs now) override;
   std::vector<core::Order> due_created(core::UtcMs placed_from, core::UtcMs placed_until,
                                        core::UtcMs now, std::int64_t after_id, int limit) override;
-  std::vector<core::Order> due_paid(core::UtcMs paid_until, core::UtcMs now,
-                                    std::int64_t after_id, int limit) override;
+  std::vector<core::Order> due_paid(core::UtcMs paid_until, core::UtcMs now, std::int64_t after_id,
+                                    int limit) override;
   Backlog backlog_created(core::UtcMs placed_from, core::UtcMs placed_until) override;
   Backlog backlog_paid(core::UtcMs paid_until) override;
   void record_failure(const std::string& order_id, const std::string& error,

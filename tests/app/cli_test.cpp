@@ -35,8 +35,8 @@ TEST_F(Cli, MigrateTwiceIsIdempotent) {
 }
 
 TEST_F(Cli, ProductAddThenListJson) {
-  auto add = run({"product", "add", "--id", "1001", "--name", "50 chats", "--price", "9.99", "--quota", "50",
-                  "--models", "glm-4,glm-3-turbo", "--desc", "starter"});
+  auto add = run({"product", "add", "--id", "1001", "--name", "50 chats", "--price", "9.99",
+                  "--quota", "50", "--models", "glm-4,glm-3-turbo", "--desc", "starter"});
   ASSERT_EQ(add.exit_code, 0) << add.err;
   // Global options after the command work too.
   auto list = run({"product", "list", "--json"});
@@ -48,9 +48,14 @@ TEST_F(Cli, ProductAddThenListJson) {
   EXPECT_EQ(rows[0].at("priceFen").as_int64(), 999);
   EXPECT_EQ(rows[0].at("models").as_string(), "glm-4,glm-3-turbo");
   EXPECT_TRUE(rows[0].at("enabled").as_bool());
-  EXPECT_EQ(run({"product", "add", "--id", "1001", "--name", "x", "--price", "1", "--quota", "1"}).exit_code, 1)
+  EXPECT_EQ(run({"product", "add", "--id", "1001", "--name", "x", "--price", "1", "--quota", "1"})
+                .exit_code,
+            1)
       << "a duplicate id is refused";
-  EXPECT_EQ(run({"product", "add", "--id", "1002", "--name", "x", "--price", "9.999", "--quota", "1"}).exit_code, 2);
+  EXPECT_EQ(
+      run({"product", "add", "--id", "1002", "--name", "x", "--price", "9.999", "--quota", "1"})
+          .exit_code,
+      2);
   EXPECT_EQ(run({"product", "disable", "1001"}).exit_code, 0);
   auto after = boost::json::parse(run({"--json", "product", "list"}).out).as_array();
   EXPECT_FALSE(after[0].at("enabled").as_bool());
@@ -74,7 +79,8 @@ TEST_F(Cli, BadFlagsAndCommandsExitTwoWithUsage) {
   EXPECT_EQ(run({"order", "list", "--status", "payed"}).exit_code, 2);
   EXPECT_EQ(run({"migrate", "--limit", "3"}).exit_code, 2) << "a flag of another command";
   EXPECT_EQ(run({"jobs", "run", "no-such-job"}).exit_code, 2);
-  EXPECT_EQ(run({"migrate"}, {{"CHATGLMD_STORE_PATHH", "x"}}).exit_code, 2) << "unknown environment key";
+  EXPECT_EQ(run({"migrate"}, {{"CHATGLMD_STORE_PATHH", "x"}}).exit_code, 2)
+      << "unknown environment key";
 }
 
 TEST_F(Cli, UsersGrantFreezeAndShow) {
@@ -106,7 +112,8 @@ TEST_F(Cli, WordsAndWhitelist) {
 
 TEST_F(Cli, UserTokenPrintsOnlyTheToken) {
   testing::write_file(dir_.file("secret"), "s3cret\n");
-  auto r = run({"user", "token", "wx-9"}, {{"CHATGLMD_AUTH_TOKEN_SECRET_FILE", dir_.file("secret")}});
+  auto r =
+      run({"user", "token", "wx-9"}, {{"CHATGLMD_AUTH_TOKEN_SECRET_FILE", dir_.file("secret")}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '.'), 2);
   EXPECT_EQ(r.out.back(), '\n');
@@ -116,7 +123,9 @@ TEST_F(Cli, UserTokenPrintsOnlyTheToken) {
 
 TEST_F(Cli, ANewerDatabaseIsRefused) {
   ASSERT_EQ(run({"migrate"}).exit_code, 0);
-  ASSERT_EQ(run_command({"/usr/bin/sqlite3", dir_.file("orders.db"), "PRAGMA user_version = 99"}).exit_code, 0);
+  ASSERT_EQ(run_command({"/usr/bin/sqlite3", dir_.file("orders.db"), "PRAGMA user_version = 99"})
+                .exit_code,
+            0);
   auto r = run({"migrate"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("newer"), std::string::npos) << r.err;

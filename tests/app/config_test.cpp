@@ -21,7 +21,8 @@ TEST(Durations, ParseEveryUnitAndRefuseBareNumbers) {
   EXPECT_EQ(parse_duration("250ms"), core::Millis(250));
   EXPECT_EQ(parse_duration("2h"), core::Millis(2 * 3600 * 1000));
   EXPECT_EQ(parse_duration("7d"), core::Millis(7LL * 86400 * 1000));
-  for (const char* bad : {"30", "m", "-1m", "1.5m", "1 m", "", "10x"}) EXPECT_FALSE(parse_duration(bad)) << bad;
+  for (const char* bad : {"30", "m", "-1m", "1.5m", "1 m", "", "10x"})
+    EXPECT_FALSE(parse_duration(bad)) << bad;
   EXPECT_EQ(format_duration(core::Millis(30 * 60 * 1000)), "30m");
   EXPECT_EQ(parse_size("1m"), 1u << 20);
 }
@@ -41,9 +42,10 @@ TEST(Config, DefaultsWithoutAnySource) {
 
 TEST(Config, FileThenEnvironmentThenFlags) {
   testing::TempDir dir;
-  testing::write_file(dir.file("c.ini"),
-                      "[store]\npath = /from/file.db\n[http]\nlisten = 127.0.0.1:9000\nthreads = 3\n"
-                      "[jobs.timeout-close]\ninterval = 5m\nenabled = false\n");
+  testing::write_file(
+      dir.file("c.ini"),
+      "[store]\npath = /from/file.db\n[http]\nlisten = 127.0.0.1:9000\nthreads = 3\n"
+      "[jobs.timeout-close]\ninterval = 5m\nenabled = false\n");
   ConfigSources s;
   s.file = dir.file("c.ini");
   s.environment = {{"CHATGLMD_HTTP_LISTEN", "127.0.0.1:9100"},
@@ -75,7 +77,8 @@ TEST(Config, UnknownKeysAreErrors) {
 }
 
 TEST(Config, BadValuesNameTheKeyAndTheSource) {
-  auto r = load_config({std::nullopt, {{"CHATGLMD_JOBS_RECONCILE_BATCH", "0"}}, {}}, job_defaults());
+  auto r =
+      load_config({std::nullopt, {{"CHATGLMD_JOBS_RECONCILE_BATCH", "0"}}, {}}, job_defaults());
   EXPECT_FALSE(r.config);
   EXPECT_NE(r.error.find("jobs.reconcile.batch"), std::string::npos) << r.error;
   EXPECT_NE(r.error.find("CHATGLMD_JOBS_RECONCILE_BATCH"), std::string::npos) << r.error;
@@ -88,7 +91,8 @@ TEST(Config, BadValuesNameTheKeyAndTheSource) {
 
 TEST(Config, EnvironmentNamesFollowTheRule) {
   EXPECT_EQ(env_name_for("jobs.timeout-close.interval"), "CHATGLMD_JOBS_TIMEOUT_CLOSE_INTERVAL");
-  EXPECT_EQ(env_name_for("alipay.alipay_public_key_file"), "CHATGLMD_ALIPAY_ALIPAY_PUBLIC_KEY_FILE");
+  EXPECT_EQ(env_name_for("alipay.alipay_public_key_file"),
+            "CHATGLMD_ALIPAY_ALIPAY_PUBLIC_KEY_FILE");
 }
 
 TEST(Config, SecretFilesAreTrimmed) {

@@ -53,9 +53,9 @@ std::string BadInput::token;
 
 TEST_F(BadInput, WhatIsNotHttpGets400) {
   for (const std::string& raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET\r\n\r\n"),
-                                std::string("GET / HTTP/7.3\r\nHost: x\r\n\r\n"),
-                                std::string("GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n"),
-                                std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)}) {
+                                 std::string("GET / HTTP/7.3\r\nHost: x\r\n\r\n"),
+                                 std::string("GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n"),
+                                 std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)}) {
     SCOPED_TRACE(raw);
     std::string got = exchange(raw + "\r\n\r\n");
     EXPECT_EQ(status_of(got), 400) << got;

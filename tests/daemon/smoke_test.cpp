@@ -11,15 +11,18 @@ namespace {
 
 TEST(DaemonSmoke, BuyThenChat) {
   DaemonHarness d;
-  ASSERT_EQ(d.cli({"product", "add", "--id", "1002", "--name", "100 chats", "--price", "9.99", "--quota", "100",
-                   "--models", "glm-4"}).exit_code, 0);
+  ASSERT_EQ(d.cli({"product", "add", "--id", "1002", "--name", "100 chats", "--price", "9.99",
+                   "--quota", "100", "--models", "glm-4"})
+                .exit_code,
+            0);
   std::string token = d.token_for("buyer-1");
 
   auto products = boost::json::parse(d.request("GET", "/api/v1/sale/query_product_list").body);
   ASSERT_EQ(products.at("code").as_string(), "0000");
   EXPECT_EQ(products.at("data").as_array()[0].at("priceFen").as_int64(), 999);
 
-  auto created = boost::json::parse(d.post_form("/api/v1/sale/create_pay_order", "productId=1002", token).body);
+  auto created = boost::json::parse(
+      d.post_form("/api/v1/sale/create_pay_order", "productId=1002", token).body);
   ASSERT_EQ(created.at("code").as_string(), "0000") << created;
   std::string form = std::string(created.at("data").as_string());
   EXPECT_NE(form.find("alipay.trade.page.pay"), std::string::npos);
@@ -38,11 +41,13 @@ TEST(DaemonSmoke, BuyThenChat) {
     return o.at("status").as_string() == "DELIVERED";
   })) << d.log();
 
-  auto quota = boost::json::parse(d.post_form("/api/v1/account/query_account_quota", "", token).body);
+  auto quota =
+      boost::json::parse(d.post_form("/api/v1/account/query_account_quota", "", token).body);
   EXPECT_EQ(quota.at("data").at("surplusQuota").as_int64(), 100);
 
-  auto chat = d.post_json("/api/v1/chatgpt/chat/completions",
-                          R"({"model":"glm-4","messages":[{"role":"user","content":"hello"}]})", token);
+  auto chat =
+      d.post_json("/api/v1/chatgpt/chat/completions",
+                  R"({"model":"glm-4","messages":[{"role":"user","content":"hello"}]})", token);
   EXPECT_EQ(chat.status, 200);
   EXPECT_NE(chat.body.find("hello"), std::string::npos) << chat.body;
   quota = boost::json::parse(d.post_form("/api/v1/account/query_account_quota", "", token).body);

@@ -2,9 +2,8 @@
 // the test keys, and a fake ChatGLM upstream served by our own server.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <future>
 
 #include "filter/filter_holder.hpp"
@@ -37,9 +36,14 @@ class FakeGateway final : public pay::PaymentGateway {
  public:
   std::atomic<int> forms{0};
   bool fail = false;
-  void async_query(const std::string&, std::function<void(pay::TradeQueryResult)> done) override { done({}); }
-  void async_close(const std::string&, std::function<void(pay::TradeCloseResult)> done) override { done({}); }
-  void async_create_pay_form(const core::Order& order, std::function<void(pay::PayFormResult)> done) override {
+  void async_query(const std::string&, std::function<void(pay::TradeQueryResult)> done) override {
+    done({});
+  }
+  void async_close(const std::string&, std::function<void(pay::TradeCloseResult)> done) override {
+    done({});
+  }
+  void async_create_pay_form(const core::Order& order,
+                             std::function<void(pay::PayFormResult)> done) override {
     ++forms;
     pay::PayFormResult r;
     r.ok = !fail;
@@ -48,9 +52,11 @@ class FakeGateway final : public pay::PaymentGateway {
   }
 };
 
-std::string http_post(int port, const std::string& path, const std::string& body, const std::string& token = "",
+std::string http_post(int port, const std::string& path, const std::string& body,
+                      const std::string& token = "",
                       const std::string& type = "application/x-www-form-urlencoded") {
-  std::string req = "POST " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: " + type +
+  std::string req = "POST " + path +
+                    " HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: " + type +
                     "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   return raw_http(port, req + "\r\n" + body);
@@ -58,7 +64,9 @@ std::string http_post(int port, const std::string& path, const std::string& body
 std::string http_get(int port, const std::string& path) {
   return raw_http(port, "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 }
-boost::json::value json_of(const std::string& res) { return boost::json::parse(body_of(res)); }
+boost::json::value json_of(const std::string& res) {
+  return boost::json::parse(body_of(res));
+}
 
 class HandlersTest : public ::testing::Test {
  protected:
@@ -77,8 +85,10 @@ class HandlersTest : public ::testing::Test {
     p.name = "offline";
     store->products().add(p);
     store->products().set_enabled(2, false);
-    ali_key = *pay::RsaVerifier::from_text(chatglmd::testing::read_file(chatglmd::testing::fixture("ali_pub.pem")));
-    ali_signer = *pay::RsaSigner::from_text(chatglmd::testing::read_file(chatglmd::testing::fixture("ali_pkcs1.pem")));
+    ali_key = *pay::RsaVerifier::from_text(
+        chatglmd::testing::read_file(chatglmd::testing::fixture("ali_pub.pem")));
+    ali_signer = *pay::RsaSigner::from_text(
+        chatglmd::testing::read_file(chatglmd::testing::fixture("ali_pkcs1.pem")));
   }
 
   AppServices services() {
@@ -145,19 +155,24 @@ TEST_F(HandlersTest, WeChatCodeLoginAndQuota) {
   register_sale_routes(r, services());
   TestServer srv(std::move(r));
   // sha1 of the sorted "1700000000", "nonce", "wxtoken".
-  auto check = http_get(srv.port(), "/api/v1/wx/portal/wx1?signature=bad&timestamp=1&nonce=n&echostr=hi");
+  auto check =
+      http_get(srv.port(), "/api/v1/wx/portal/wx1?signature=bad&timestamp=1&nonce=n&echostr=hi");
   EXPECT_NE(body_of(check), "hi");
   std::vector<std::string> parts{"wxtoken", "1700000000", "nonce"};
   std::sort(parts.begin(), parts.end());
   std::string joined = parts[0] + parts[1] + parts[2];
-  auto sig = chatglmd::testing::run_command({"/bin/sh", "-c", "printf %s '" + joined + "' | sha1sum | cut -c1-40"}).out;
+  auto sig = chatglmd::testing::run_command(
+                 {"/bin/sh", "-c", "printf %s '" + joined + "' | sha1sum | cut -c1-40"})
+                 .out;
   sig.erase(sig.find_last_not_of("\n") + 1);
   std::string q = "?signature=" + sig + "&timestamp=1700000000&nonce=nonce";
   EXPECT_EQ(body_of(http_get(srv.port(), "/api/v1/wx/portal/wx1" + q + "&echostr=hi")), "hi");
-  auto msg = http_post(srv.port(), "/api/v1/wx/portal/wx1" + q,
-                       "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[user-1]]></FromUserName>"
-                       "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[login]]></Content></xml>",
-                       "", "text/xml");
+  auto msg =
+      http_post(srv.port(), "/api/v1/wx/portal/wx1" + q,
+                "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[user-1]]></"
+                "FromUserName>"
+                "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[login]]></Content></xml>",
+                "", "text/xml");
   auto text = body_of(msg);
   auto at = text.find("验证码为：");
   ASSERT_NE(at, std::string::npos) << text;
@@ -169,9 +184,11 @@ TEST_F(HandlersTest, WeChatCodeLoginAndQuota) {
   auto quota = json_of(http_post(srv.port(), "/api/v1/account/query_account_quota", "", tok));
   EXPECT_EQ(quota.at("code"), "0000");
   EXPECT_EQ(quota.at("data").at("surplusQuota"), 0);
-  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/account/query_account_quota", "")).at("code"), "0003");
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/account/query_account_quota", "")).at("code"),
+            "0003");
   // A code works once.
-  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/auth/login", "code=" + code)).at("code"), "0003");
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/auth/login", "code=" + code)).at("code"),
+            "0003");
 }
 
 TEST_F(HandlersTest, WrongLoginCodesFromOneAddressWaitOutTheMinute) {
@@ -215,9 +232,15 @@ TEST_F(HandlersTest, ProductsAndPayOrderReuse) {
   EXPECT_NE(body_of(list).find("\"price\":9.99,\"priceFen\":999"), std::string::npos) << list;
   EXPECT_EQ(json_of(list).at("data").as_array().size(), 1u);
   auto tok = token("buyer");
-  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=2", tok)).at("code"), "OE001");
-  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=x", tok)).at("code"), "0002");
-  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=1")).at("code"), "0003");
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=2", tok))
+                .at("code"),
+            "OE001");
+  EXPECT_EQ(json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=x", tok))
+                .at("code"),
+            "0002");
+  EXPECT_EQ(
+      json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=1")).at("code"),
+      "0003");
   auto first = json_of(http_post(srv.port(), "/api/v1/sale/create_pay_order", "productId=1", tok));
   ASSERT_EQ(first.at("code"), "0000") << first;
   clock.advance(std::chrono::minutes(20));
@@ -244,12 +267,13 @@ TEST_F(HandlersTest, NotifyPaysDeliversOnceAndRejectsTampering) {
   Router r;
   register_notify_routes(r, services());
   TestServer srv(std::move(r));
-  pay::Params params{{"notify_id", "n-1"},           {"app_id", "2021000000000001"},
-                     {"out_trade_no", o.order_id},   {"trade_no", "T1"},
-                     {"trade_status", "TRADE_SUCCESS"}, {"total_amount", "9.99"}};
+  pay::Params params{
+      {"notify_id", "n-1"}, {"app_id", "2021000000000001"},    {"out_trade_no", o.order_id},
+      {"trade_no", "T1"},   {"trade_status", "TRADE_SUCCESS"}, {"total_amount", "9.99"}};
   std::string body = pay::sign_notify_body(params, *ali_signer);
   EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", body)), "success");
-  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", body)), "success");  // duplicate
+  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", body)),
+            "success");  // duplicate
   EXPECT_EQ(store->orders().get(o.order_id)->state, core::OrderState::Delivered);
   EXPECT_EQ(store->accounts().get("payer")->surplus_quota, 100);  // not twice
   auto tampered = body;
@@ -257,9 +281,13 @@ TEST_F(HandlersTest, NotifyPaysDeliversOnceAndRejectsTampering) {
   EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", tampered)), "fail");
   params[0].second = "n-2";
   params[5].second = "1.00";  // signed, but not the order's amount
-  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", pay::sign_notify_body(params, *ali_signer))), "fail");
-  EXPECT_NE(registry.render().find("chatglmd_notify_rejected_total{reason=\"wrong_amount\"} 1"), std::string::npos);
-  EXPECT_NE(registry.render().find("chatglmd_notify_rejected_total{reason=\"bad_signature\"} 1"), std::string::npos);
+  EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify",
+                              pay::sign_notify_body(params, *ali_signer))),
+            "fail");
+  EXPECT_NE(registry.render().find("chatglmd_notify_rejected_total{reason=\"wrong_amount\"} 1"),
+            std::string::npos);
+  EXPECT_NE(registry.render().find("chatglmd_notify_rejected_total{reason=\"bad_signature\"} 1"),
+            std::string::npos);
 }
 
 // --- chat, against a fake upstream that is our own server ---
@@ -272,14 +300,20 @@ class ChatTest : public HandlersTest {
     r.add("POST", "/chat/completions", [this](ExchangePtr ex) {
       ++upstream_calls;
       if (upstream_fail) {
-        ex->respond(Response::json(500, boost::json::parse(R"({"error":{"code":"500","message":"down"}})")));
+        ex->respond(Response::json(
+            500, boost::json::parse(R"({"error":{"code":"500","message":"down"}})")));
         return;
       }
       ex->start_stream(200, "text/event-stream");
       for (const char* piece : {"Hel", "lo"})
-        ex->write(std::string("data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"") +
+        ex->write(std::string("data: "
+                              "{\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                              "\"assistant\",\"content\":\"") +
                   piece + "\"}}]}\n\n");
-      ex->write("data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"stop\"}]}\n\n");
+      ex->write(
+          "data: "
+          "{\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":"
+          "\"stop\"}]}\n\n");
       ex->write("data: [DONE]\n\n");
       ex->finish();
     });
@@ -311,11 +345,12 @@ class ChatTest : public HandlersTest {
     front.reset();
     front_runtime.stop();
   }
-  std::string chat_request(const std::string& path, const std::string& tok, const std::string& model = "glm-4",
-                           const std::string& extra = "") {
-    return http_post(front->port() ? front->port() : 0, path,
-                     R"({"model":")" + model + R"(","messages":[{"role":"user","content":"hi"}])" + extra + "}", tok,
-                     "application/json");
+  std::string chat_request(const std::string& path, const std::string& tok,
+                           const std::string& model = "glm-4", const std::string& extra = "") {
+    return http_post(
+        front->port() ? front->port() : 0, path,
+        R"({"model":")" + model + R"(","messages":[{"role":"user","content":"hi"}])" + extra + "}",
+        tok, "application/json");
   }
 
   std::atomic<int> upstream_calls{0};
@@ -336,8 +371,11 @@ TEST_F(ChatTest, OriginalPathStreamsRawTextAndSpendsOneChat) {
   EXPECT_EQ(store->accounts().get("u1")->surplus_quota, 1);
   // Refusals are clear answers.
   EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", "")).at("code"), "0003");
-  EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", token("u1"), "glm-3-turbo")).at("code"), "0008");
-  EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", token("nobody"))).at("code"), "0006");
+  EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", token("u1"), "glm-3-turbo"))
+                .at("code"),
+            "0008");
+  EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", token("nobody"))).at("code"),
+            "0006");
 }
 
 TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {
@@ -346,8 +384,8 @@ TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {
   start();
   auto res = chat_request("/api/v1/chatgpt/chat/completions", token("u2"));
   EXPECT_EQ(json_of(res).at("code"), "0009") << res;
-  EXPECT_TRUE(chatglmd::testing::eventually([&] { return store->accounts().get("u2")->surplus_quota == 1; },
-                                            std::chrono::seconds(5)));
+  EXPECT_TRUE(chatglmd::testing::eventually(
+      [&] { return store->accounts().get("u2")->surplus_quota == 1; }, std::chrono::seconds(5)));
   auto v1 = chat_request("/v1/chat/completions", token("u2"));
   EXPECT_EQ(status_of(v1), 502) << v1;
 }

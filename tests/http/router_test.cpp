@@ -1,8 +1,9 @@
+#include "http/router.hpp"
+
 #include <gtest/gtest.h>
 
 #include "http/cors.hpp"
 #include "http/request.hpp"
-#include "http/router.hpp"
 
 namespace chatglmd::http {
 namespace {

@@ -2,7 +2,6 @@
 #include <sys/resource.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <future>
 #include <thread>
@@ -24,7 +23,9 @@ using testing::status_of;
 using testing::TestServer;
 using namespace std::chrono_literals;
 
-boost::json::value json_of(const std::string& response) { return boost::json::parse(body_of(response)); }
+boost::json::value json_of(const std::string& response) {
+  return boost::json::parse(body_of(response));
+}
 
 Router basic_router() {
   Router r;
@@ -54,7 +55,8 @@ Router basic_router() {
 TEST(HttpServer, RoutesWithPathParamsAndQuery) {
   TestServer s(basic_router());
   ASSERT_EQ(s.start_error(), "");
-  auto res = raw_http(s.port(), "GET /items/a%20b?q=x+y HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  auto res =
+      raw_http(s.port(), "GET /items/a%20b?q=x+y HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   ASSERT_EQ(status_of(res), 200) << res;
   EXPECT_NE(res.find("Content-Type: application/json"), std::string::npos);
   auto j = json_of(res);
@@ -78,15 +80,18 @@ TEST(HttpServer, UnknownPathIs404EnvelopeAndOpenAiErrorUnderV1) {
 
 TEST(HttpServer, InvalidJsonAndFormBodies) {
   TestServer s(basic_router());
-  auto bad = raw_http(s.port(),
-                      "POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{\"a\":");
+  auto bad = raw_http(
+      s.port(),
+      "POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{\"a\":");
   EXPECT_EQ(status_of(bad), 200);
   EXPECT_EQ(json_of(bad).at("code"), "0002");
-  auto good = raw_http(s.port(),
-                       "POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}");
+  auto good = raw_http(
+      s.port(),
+      "POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}");
   EXPECT_EQ(json_of(good).at("data").at("a"), 1);
   auto form = raw_http(s.port(),
-                       "POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 20\r\nConnection: close\r\n\r\nname=%E4%BD%A0+a%2Bb");
+                       "POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 20\r\nConnection: "
+                       "close\r\n\r\nname=%E4%BD%A0+a%2Bb");
   EXPECT_EQ(json_of(form).at("data"), "\xE4\xBD\xA0 a+b");
 }
 
@@ -102,13 +107,15 @@ TEST(HttpServer, MalformedRequestsGet400AndTheServerKeepsServing) {
   auto ok = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_of(ok), 200);
   EXPECT_EQ(body_of(ok), "pong");
-  EXPECT_NE(s.registry().render().find("chatglmd_http_requests_total{route=\"invalid\",status=\"400\"} 3"),
+  EXPECT_NE(s.registry().render().find(
+                "chatglmd_http_requests_total{route=\"invalid\",status=\"400\"} 3"),
             std::string::npos);
 }
 
 TEST(HttpServer, OversizedHeaderIs431) {
   TestServer s(basic_router());
-  auto res = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n");
+  auto res = raw_http(
+      s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n");
   EXPECT_EQ(status_of(res), 431) << res.substr(0, 200);
 }
 
@@ -160,19 +167,24 @@ TEST(HttpServer, MetricsCountRequestsByRouteAndStatus) {
   raw_http(s.port(), "GET /items/2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   raw_http(s.port(), "GET /zzz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   auto text = s.registry().render();
-  EXPECT_NE(text.find("chatglmd_http_requests_total{route=\"/items/{id}\",status=\"200\"} 2"), std::string::npos) << text;
-  EXPECT_NE(text.find("chatglmd_http_requests_total{route=\"not_found\",status=\"404\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("chatglmd_http_request_duration_seconds_count{route=\"/items/{id}\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("chatglmd_http_requests_total{route=\"/items/{id}\",status=\"200\"} 2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("chatglmd_http_requests_total{route=\"not_found\",status=\"404\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("chatglmd_http_request_duration_seconds_count{route=\"/items/{id}\"} 2"),
+            std::string::npos);
 }
 
 TEST(HttpServer, CorsPreflightAndOriginEcho) {
   ServerConfig cfg;
   cfg.cors_origins = {"https://chat.example.com"};
   TestServer s(basic_router(), cfg);
-  auto pre = raw_http(s.port(),
-                      "OPTIONS /json HTTP/1.1\r\nHost: t\r\nOrigin: https://chat.example.com\r\n"
-                      "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization\r\n"
-                      "Connection: close\r\n\r\n");
+  auto pre = raw_http(
+      s.port(),
+      "OPTIONS /json HTTP/1.1\r\nHost: t\r\nOrigin: https://chat.example.com\r\n"
+      "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization\r\n"
+      "Connection: close\r\n\r\n");
   EXPECT_EQ(status_of(pre), 204) << pre;
   EXPECT_NE(pre.find("Access-Control-Allow-Origin: https://chat.example.com"), std::string::npos);
   EXPECT_NE(pre.find("Access-Control-Allow-Methods: GET, POST, OPTIONS"), std::string::npos);
@@ -182,9 +194,13 @@ TEST(HttpServer, CorsPreflightAndOriginEcho) {
                           "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_of(foreign), 403);
   EXPECT_EQ(foreign.find("Access-Control-Allow-Origin"), std::string::npos);
-  auto get = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nOrigin: https://chat.example.com\r\nConnection: close\r\n\r\n");
+  auto get = raw_http(s.port(),
+                      "GET /ping HTTP/1.1\r\nHost: t\r\nOrigin: "
+                      "https://chat.example.com\r\nConnection: close\r\n\r\n");
   EXPECT_NE(get.find("Access-Control-Allow-Origin: https://chat.example.com"), std::string::npos);
-  auto get_foreign = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\nConnection: close\r\n\r\n");
+  auto get_foreign = raw_http(
+      s.port(),
+      "GET /ping HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(get_foreign.find("Access-Control-Allow-Origin"), std::string::npos);
 }
 
@@ -192,7 +208,8 @@ TEST(HttpServer, CorsWildcardAllowsAnyOrigin) {
   ServerConfig cfg;
   cfg.cors_origins = {"*"};
   TestServer s(basic_router(), cfg);
-  auto get = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nOrigin: http://a.b\r\nConnection: close\r\n\r\n");
+  auto get = raw_http(
+      s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nOrigin: http://a.b\r\nConnection: close\r\n\r\n");
   EXPECT_NE(get.find("Access-Control-Allow-Origin: http://a.b"), std::string::npos) << get;
 }
 
@@ -228,7 +245,8 @@ TEST(HttpServer, ThousandIdleConnectionsDoNotStopOthersAndAreClosedByTheIdleTime
     closed += c->closed() ? 1 : 0;
   }
   EXPECT_EQ(closed, 1000);
-  EXPECT_TRUE(chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 5s));
+  EXPECT_TRUE(
+      chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 5s));
 }
 
 TEST(HttpServer, ConnectionsOverTheLimitGet503) {
@@ -236,11 +254,13 @@ TEST(HttpServer, ConnectionsOverTheLimitGet503) {
   cfg.max_connections = 2;
   TestServer s(basic_router(), cfg);
   SocketClient a(s.port()), b(s.port());
-  ASSERT_TRUE(chatglmd::testing::eventually([&] { return s.server().open_connections() == 2; }, 5s));
+  ASSERT_TRUE(
+      chatglmd::testing::eventually([&] { return s.server().open_connections() == 2; }, 5s));
   auto res = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_EQ(status_of(res), 503) << res;
   a.close();
-  ASSERT_TRUE(chatglmd::testing::eventually([&] { return s.server().open_connections() == 1; }, 5s));
+  ASSERT_TRUE(
+      chatglmd::testing::eventually([&] { return s.server().open_connections() == 1; }, 5s));
   auto ok = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(body_of(ok), "pong");
 }
@@ -266,7 +286,8 @@ Router stream_router(std::shared_ptr<StreamProbe> probe, bool start_at_once) {
   return r;
 }
 
-constexpr const char* kStreamRequest = "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}";
+constexpr const char* kStreamRequest =
+    "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}";
 
 TEST(HttpServer, StreamingAnswerArrivesInPieces) {
   auto probe = std::make_shared<StreamProbe>();
@@ -306,7 +327,8 @@ TEST(HttpServer, ClientDisconnectMidStreamCancels) {
   ASSERT_EQ(probe->cancelled.get_future().wait_for(5s), std::future_status::ready);
   EXPECT_TRUE(ex->cancelled());
   EXPECT_FALSE(ex->write("more"));  // the producer learns to stop
-  EXPECT_TRUE(chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 5s));
+  EXPECT_TRUE(
+      chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 5s));
 }
 
 TEST(HttpServer, ClientDisconnectBeforeTheFirstByteCancels) {
@@ -347,7 +369,8 @@ TEST(HttpServer, GracefulDrainLetsTheStreamFinishAndRefusesNewConnections) {
   std::thread drainer([&] { s.server().drain(10s); });
   idle.read_all(5000);
   EXPECT_TRUE(idle.closed());
-  EXPECT_TRUE(chatglmd::testing::eventually([&] { return !chatglmd::testing::port_open(s.port()); }, 5s));
+  EXPECT_TRUE(
+      chatglmd::testing::eventually([&] { return !chatglmd::testing::port_open(s.port()); }, 5s));
   ex->write("after");
   ex->finish();
   std::string rest = c.read_all();

@@ -23,7 +23,9 @@ SocketClient::SocketClient(int port) {
   }
 }
 
-SocketClient::~SocketClient() { close(); }
+SocketClient::~SocketClient() {
+  close();
+}
 
 void SocketClient::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -64,7 +66,9 @@ std::string SocketClient::read_until(const std::string& needle, int timeout_ms) 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::string out;
   while (out.find(needle) == std::string::npos && !closed_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) break;
     out += read_some(static_cast<int>(left));
   }
@@ -75,7 +79,9 @@ std::string SocketClient::read_all(int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::string out;
   while (!closed_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) break;
     out += read_some(static_cast<int>(left));
   }

@@ -1,9 +1,8 @@
 // A 1,000-order backlog: reconcile, then (half an hour later) timeout-close bring every order
 // to the state its trade allows, in a bounded number of ticks, and the job_run rows and the
 // audit log tell the same story.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <map>
 
@@ -22,9 +21,13 @@ constexpr int kAccounts = 10;
 
 enum class Trade { Paid, Waiting, Closed, None };
 
-Trade trade_of(int i) { return static_cast<Trade>(i % 4); }
+Trade trade_of(int i) {
+  return static_cast<Trade>(i % 4);
+}
 // Half of the waiting trades get paid between the reconcile and the timeout-close passes.
-bool paid_late(int i) { return trade_of(i) == Trade::Waiting && (i / 4) % 2 == 0; }
+bool paid_late(int i) {
+  return trade_of(i) == Trade::Waiting && (i / 4) % 2 == 0;
+}
 
 TEST(JobBacklog, ThousandOrdersReachTheirFinalStatesAndTheRecordsAgree) {
   JobWorld w;
@@ -32,12 +35,20 @@ TEST(JobBacklog, ThousandOrdersReachTheirFinalStatesAndTheRecordsAgree) {
   jobs::TimeoutCloseJob timeout_close;
   std::vector<std::string> ids;
   for (int i = 0; i < kOrders; ++i) {
-    ids.push_back(w.add_order(w.clock.now() - core::Millis{5min}, fmt::format("acct-{}", i % kAccounts)));
+    ids.push_back(
+        w.add_order(w.clock.now() - core::Millis{5min}, fmt::format("acct-{}", i % kAccounts)));
     switch (trade_of(i)) {
-      case Trade::Paid: w.trade(ids.back(), "TRADE_SUCCESS"); break;
-      case Trade::Waiting: w.trade(ids.back(), "WAIT_BUYER_PAY"); break;
-      case Trade::Closed: w.trade(ids.back(), "TRADE_CLOSED"); break;
-      case Trade::None: break;
+      case Trade::Paid:
+        w.trade(ids.back(), "TRADE_SUCCESS");
+        break;
+      case Trade::Waiting:
+        w.trade(ids.back(), "WAIT_BUYER_PAY");
+        break;
+      case Trade::Closed:
+        w.trade(ids.back(), "TRADE_CLOSED");
+        break;
+      case Trade::None:
+        break;
     }
   }
 
@@ -122,8 +133,8 @@ TEST(JobBacklog, ThousandOrdersReachTheirFinalStatesAndTheRecordsAgree) {
   EXPECT_EQ(rec_runs[0].selected, kOrders);
   EXPECT_EQ(rec_runs[0].succeeded, kOrders);
   EXPECT_EQ(rec_runs[0].failed, 0);
-  EXPECT_EQ(rec_runs[0].succeeded - still_created, count("reconcile", OrderState::Paid) +
-                                                       count("reconcile", OrderState::Closed));
+  EXPECT_EQ(rec_runs[0].succeeded - still_created,
+            count("reconcile", OrderState::Paid) + count("reconcile", OrderState::Closed));
   auto tc_runs = w.runs("timeout-close");
   EXPECT_EQ(static_cast<int>(tc_runs.size()), ticks);
   int tc_done = 0, tc_selected = 0, tc_failed = 0;
@@ -135,8 +146,8 @@ TEST(JobBacklog, ThousandOrdersReachTheirFinalStatesAndTheRecordsAgree) {
   }
   EXPECT_EQ(tc_selected, kOrders / 2);
   EXPECT_EQ(tc_failed, 0);
-  EXPECT_EQ(tc_done, count("timeout-close", OrderState::Paid) +
-                         count("timeout-close", OrderState::Closed));
+  EXPECT_EQ(tc_done,
+            count("timeout-close", OrderState::Paid) + count("timeout-close", OrderState::Closed));
 }
 
 }  // namespace

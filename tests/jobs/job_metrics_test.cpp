@@ -1,8 +1,7 @@
 // /metrics of a real `serve`: every job's series exist (at 0) before any tick, and move when
 // ticks run.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <map>
 #include <sstream>
@@ -65,15 +64,19 @@ TEST(JobMetricsOverHttp, EveryJobReadsZeroBeforeAnyTick) {
                                  {"jobs.reconcile.enabled", "false"}},
                                 {}}};
   auto m = scrape(d);
-  auto expect_zero = [&](const std::string& name, const std::map<std::string, std::string>& labels) {
+  auto expect_zero = [&](const std::string& name,
+                         const std::map<std::string, std::string>& labels) {
     auto it = m.find(key(name, labels));
     ASSERT_NE(it, m.end()) << key(name, labels) << " missing";
     EXPECT_EQ(it->second, 0.0) << key(name, labels);
   };
   for (const char* job : kJobs) {
-    for (const char* o : {"ok", "partial", "skipped", "failed"}) expect_zero("chatglmd_job_runs_total", {{"job", job}, {"outcome", o}});
-    for (const char* o : {"done", "unclear", "skipped"}) expect_zero("chatglmd_job_items_total", {{"job", job}, {"outcome", o}});
-    for (const char* r : {"acquired", "skipped"}) expect_zero("chatglmd_job_lease_total", {{"job", job}, {"result", r}});
+    for (const char* o : {"ok", "partial", "skipped", "failed"})
+      expect_zero("chatglmd_job_runs_total", {{"job", job}, {"outcome", o}});
+    for (const char* o : {"done", "unclear", "skipped"})
+      expect_zero("chatglmd_job_items_total", {{"job", job}, {"outcome", o}});
+    for (const char* r : {"acquired", "skipped"})
+      expect_zero("chatglmd_job_lease_total", {{"job", job}, {"result", r}});
     expect_zero("chatglmd_job_tick_seconds_count", {{"job", job}});
     expect_zero("chatglmd_job_backlog", {{"job", job}});
     expect_zero("chatglmd_job_oldest_due_seconds", {{"job", job}});
@@ -98,9 +101,12 @@ TEST(JobMetricsOverHttp, TicksMoveTheCounters) {
     m = scrape(d);
     return m[key("chatglmd_job_runs_total", {{"job", "timeout-close"}, {"outcome", "ok"}})] >= 1;
   })) << d.log();
-  EXPECT_EQ(m[key("chatglmd_job_items_total", {{"job", "timeout-close"}, {"outcome", "done"}})], 2.0);
-  EXPECT_EQ(m[key("chatglmd_job_items_total", {{"job", "timeout-close"}, {"outcome", "unclear"}})], 0.0);
-  EXPECT_GE(m[key("chatglmd_job_lease_total", {{"job", "timeout-close"}, {"result", "acquired"}})], 1.0);
+  EXPECT_EQ(m[key("chatglmd_job_items_total", {{"job", "timeout-close"}, {"outcome", "done"}})],
+            2.0);
+  EXPECT_EQ(m[key("chatglmd_job_items_total", {{"job", "timeout-close"}, {"outcome", "unclear"}})],
+            0.0);
+  EXPECT_GE(m[key("chatglmd_job_lease_total", {{"job", "timeout-close"}, {"result", "acquired"}})],
+            1.0);
   EXPECT_GE(m[key("chatglmd_job_tick_seconds_count", {{"job", "timeout-close"}})], 1.0);
   EXPECT_EQ(m[key("chatglmd_job_backlog", {{"job", "timeout-close"}})], 0.0);
   EXPECT_EQ(m[key("chatglmd_deliveries_total", {{"cause", "timeout-close"}})], 1.0);

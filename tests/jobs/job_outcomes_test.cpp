@@ -19,8 +19,8 @@ using core::OrderState;
 using namespace std::chrono_literals;
 
 // Every fault the sim can put on a gateway call that leaves us without a trustworthy answer.
-const std::vector<std::string> kUnclearFaults = {"hang",          "drop",     "http_error", "system_error",
-                                                 "bad_sign",      "no_sign",  "truncate"};
+const std::vector<std::string> kUnclearFaults = {
+    "hang", "drop", "http_error", "system_error", "bad_sign", "no_sign", "truncate"};
 
 struct JobOutcomes : ::testing::Test {
   JobWorld w;
@@ -36,7 +36,8 @@ struct JobOutcomes : ::testing::Test {
   }
   bool ever_closed(const std::string& id) {
     auto ev = w.events(id);
-    return std::any_of(ev.begin(), ev.end(), [](const auto& e) { return e.to == OrderState::Closed; });
+    return std::any_of(ev.begin(), ev.end(),
+                       [](const auto& e) { return e.to == OrderState::Closed; });
   }
 };
 
@@ -331,7 +332,8 @@ TEST_F(JobOutcomes, LimitHandlesAtMostThatManyOrders) {
 }
 
 struct Snapshot {
-  std::vector<std::tuple<std::string, OrderState, int, std::int64_t, std::string, std::string>> orders;
+  std::vector<std::tuple<std::string, OrderState, int, std::int64_t, std::string, std::string>>
+      orders;
   std::size_t events = 0;
   std::size_t runs = 0;
   std::int64_t quota = 0;
@@ -355,10 +357,12 @@ TEST_F(JobOutcomes, DryRunChangesNothingHereOrAtTheGateway) {
     Snapshot s;
     for (const auto& id : ids) {
       auto o = w.order(id);
-      s.orders.emplace_back(id, o.state, o.attempts, o.next_attempt_at.ms, o.last_error, o.trade_no);
+      s.orders.emplace_back(id, o.state, o.attempts, o.next_attempt_at.ms, o.last_error,
+                            o.trade_no);
       s.events += w.events(id).size();
     }
-    for (const char* job : {"timeout-close", "reconcile", "replenish-shipment"}) s.runs += w.runs(job).size();
+    for (const char* job : {"timeout-close", "reconcile", "replenish-shipment"})
+      s.runs += w.runs(job).size();
     s.quota = w.quota_of("dry-buyer");
     s.trades = sim_trades_snapshot(w.sim().port());
     return s;
@@ -384,7 +388,8 @@ TEST_F(JobOutcomes, DryRunChangesNothingHereOrAtTheGateway) {
   w.tick(replenish);
   const Snapshot after = snapshot();
   EXPECT_NE(after.trades, before.trades);
-  EXPECT_EQ(after.quota, 3 * kQuota);  // the overdue paid one, the reconciled one, the replenished one
+  EXPECT_EQ(after.quota,
+            3 * kQuota);  // the overdue paid one, the reconciled one, the replenished one
   EXPECT_EQ(w.order(ids[0]).state, OrderState::Closed);
   EXPECT_EQ(w.order(ids[1]).state, OrderState::Closed);
   EXPECT_EQ(w.order(ids[4]).state, OrderState::Closed);

@@ -1,8 +1,8 @@
 #include "job_world.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <stdexcept>
 
 #include "app/gateway_runtime.hpp"
@@ -14,13 +14,15 @@
 namespace chatglmd::testing {
 
 std::vector<std::string> alipay_sim_args() {
-  return {"--alipay-key", fixture("ali_pkcs1.pem"), "--app-public-key", fixture("app_pub.pem"), "--seller-id",
-          kSellerId};
+  return {"--alipay-key",     fixture("ali_pkcs1.pem"),
+          "--app-public-key", fixture("app_pub.pem"),
+          "--seller-id",      kSellerId};
 }
 
 boost::json::value sim_control(int sim_port, const std::string& path, const std::string& json) {
   auto r = http_request(sim_port, "POST", path, json, {{"Content-Type", "application/json"}});
-  if (r.status != 200) throw std::runtime_error(fmt::format("sim {} said {}: {}", path, r.status, r.body));
+  if (r.status != 200)
+    throw std::runtime_error(fmt::format("sim {} said {}: {}", path, r.status, r.body));
   return boost::json::parse(r.body);
 }
 
@@ -43,7 +45,8 @@ std::unique_ptr<store::Store> open_store(const std::string& path) {
   return std::move(opened.store);
 }
 
-void insert_order(store::Store& store, const std::string& order_id, core::UtcMs placed, const std::string& openid) {
+void insert_order(store::Store& store, const std::string& order_id, core::UtcMs placed,
+                  const std::string& openid) {
   core::Order o;
   o.order_id = order_id;
   o.openid = openid;
@@ -57,13 +60,14 @@ void insert_order(store::Store& store, const std::string& order_id, core::UtcMs 
 }
 
 void mark_paid_undelivered(store::Store& store, const std::string& order_id, core::UtcMs paid_at) {
-  auto r = store.orders().apply(order_id, core::OrderEvent::PaymentConfirmed, core::Cause::Notify, "test", paid_at,
-                                store::PaymentFacts{"2024" + order_id, paid_at});
-  if (r.outcome != store::TransitionOutcome::Applied) throw std::runtime_error("could not mark paid: " + order_id);
+  auto r = store.orders().apply(order_id, core::OrderEvent::PaymentConfirmed, core::Cause::Notify,
+                                "test", paid_at, store::PaymentFacts{"2024" + order_id, paid_at});
+  if (r.outcome != store::TransitionOutcome::Applied)
+    throw std::runtime_error("could not mark paid: " + order_id);
 }
 
-void put_trade(int sim_port, const std::string& order_id, const std::string& status, core::Fen amount,
-               const std::string& notify_url) {
+void put_trade(int sim_port, const std::string& order_id, const std::string& status,
+               core::Fen amount, const std::string& notify_url) {
   boost::json::object body{{"out_trade_no", order_id},
                            {"total_amount", core::format_yuan(amount)},
                            {"status", status},
@@ -91,12 +95,15 @@ JobWorld::JobWorld(core::Millis alipay_timeout) {
 
 JobWorld::~JobWorld() = default;
 
-pay::PaymentGateway& JobWorld::gateway() { return runtime_->gateway(); }
+pay::PaymentGateway& JobWorld::gateway() {
+  return runtime_->gateway();
+}
 
 std::string JobWorld::add_order(std::optional<core::UtcMs> placed, std::string openid) {
   const int n = next_order_++;
   auto id = fmt::format("5{:011d}", n);
-  insert_order(*store_, id, placed.value_or(clock.now()), openid.empty() ? fmt::format("buyer-{}", n) : openid);
+  insert_order(*store_, id, placed.value_or(clock.now()),
+               openid.empty() ? fmt::format("buyer-{}", n) : openid);
   return id;
 }
 
@@ -115,7 +122,9 @@ void JobWorld::fault(const std::string& kind, const std::string& method, int cou
   sim_control(sim_->port(), "/sim/alipay/fault", boost::json::serialize(body));
 }
 
-void JobWorld::clear_faults() { sim_control(sim_->port(), "/sim/alipay/faults/clear", "{}"); }
+void JobWorld::clear_faults() {
+  sim_control(sim_->port(), "/sim/alipay/faults/clear", "{}");
+}
 
 core::Order JobWorld::order(const std::string& order_id) {
   auto o = store_->orders().get(order_id);
@@ -128,7 +137,8 @@ std::int64_t JobWorld::quota_of(const std::string& openid) {
   return a ? a->total_quota : 0;
 }
 
-jobs::TickReport JobWorld::tick(jobs::Job& job, bool dry_run, int limit, std::optional<jobs::JobSettings> settings) {
+jobs::TickReport JobWorld::tick(jobs::Job& job, bool dry_run, int limit,
+                                std::optional<jobs::JobSettings> settings) {
   jobs::JobContext ctx{clock, *store_, gateway(), settings.value_or(job.defaults())};
   ctx.close_after = std::chrono::minutes(30);
   ctx.dry_run = dry_run;
@@ -144,19 +154,21 @@ jobs::TickReport JobWorld::tick(jobs::Job& job, bool dry_run, int limit, std::op
   for (std::size_t i = 1; i < events.size(); ++i) {
     const auto& e = events[i];
     if (!e.from || *e.from != events[i - 1].to)
-      return ::testing::AssertionFailure() << "row " << i << " does not start where the previous ended";
+      return ::testing::AssertionFailure()
+             << "row " << i << " does not start where the previous ended";
     bool allowed = false;
-    for (auto ev : {OrderEvent::PaymentConfirmed, OrderEvent::QuotaGranted, OrderEvent::CloseConfirmed}) {
+    for (auto ev :
+         {OrderEvent::PaymentConfirmed, OrderEvent::QuotaGranted, OrderEvent::CloseConfirmed}) {
       auto t = core::next_transition(*e.from, ev);
       allowed = allowed || (t && t->to == e.to);
     }
     if (!allowed)
-      return ::testing::AssertionFailure() << "illegal " << core::name_of(*e.from) << " -> " << core::name_of(e.to)
-                                           << " (" << e.cause << ")";
+      return ::testing::AssertionFailure() << "illegal " << core::name_of(*e.from) << " -> "
+                                           << core::name_of(e.to) << " (" << e.cause << ")";
   }
   if (events.back().to != final_state)
-    return ::testing::AssertionFailure() << "audit ends in " << core::name_of(events.back().to) << ", order is "
-                                         << core::name_of(final_state);
+    return ::testing::AssertionFailure() << "audit ends in " << core::name_of(events.back().to)
+                                         << ", order is " << core::name_of(final_state);
   return ::testing::AssertionSuccess();
 }
 

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/value.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +43,8 @@ std::string sim_trades_snapshot(int sim_port);
 // Opens a store file (a daemon's too: WAL lets both processes write).
 std::unique_ptr<store::Store> open_store(const std::string& path);
 // Inserts a CREATED order (amount kPriceFen, quota kQuota, models glm-4) placed at `placed`.
-void insert_order(store::Store& store, const std::string& order_id, core::UtcMs placed, const std::string& openid);
+void insert_order(store::Store& store, const std::string& order_id, core::UtcMs placed,
+                  const std::string& openid);
 // Moves a CREATED order to PAID without delivering it, as a crash between the two would leave it.
 void mark_paid_undelivered(store::Store& store, const std::string& order_id, core::UtcMs paid_at);
 // The trade the sim should hold for an order: created in `status`, with our app id, and a notify
@@ -69,18 +69,23 @@ class JobWorld {
   // A PAID order whose delivery never happened (the process died in between).
   std::string add_paid_undelivered(core::UtcMs paid_at, std::string openid = "");
   // The sim now holds a trade for the order in `status` (WAIT_BUYER_PAY, TRADE_SUCCESS, ...).
-  void trade(const std::string& order_id, const std::string& status, core::Fen amount = core::Fen{kPriceFen});
+  void trade(const std::string& order_id, const std::string& status,
+             core::Fen amount = core::Fen{kPriceFen});
   void fault(const std::string& kind, const std::string& method = "*", int count = 0);
   void clear_faults();
 
   core::Order order(const std::string& order_id);
-  std::vector<store::OrderEventRow> events(const std::string& order_id) { return store_->orders().events(order_id); }
+  std::vector<store::OrderEventRow> events(const std::string& order_id) {
+    return store_->orders().events(order_id);
+  }
   std::int64_t quota_of(const std::string& openid);
 
   // One tick of `job` (its defaults unless `settings`), as `serve` or `jobs run` would run it.
   jobs::TickReport tick(jobs::Job& job, bool dry_run = false, int limit = 0,
                         std::optional<jobs::JobSettings> settings = std::nullopt);
-  std::vector<store::JobRunRow> runs(const std::string& job) { return store_->jobs().history(job, 100000); }
+  std::vector<store::JobRunRow> runs(const std::string& job) {
+    return store_->jobs().history(job, 100000);
+  }
 
  private:
   TempDir dir_;
@@ -90,7 +95,8 @@ class JobWorld {
   int next_order_ = 1;
 };
 
-// True when the order's audit rows form a path the state machine allows, from insert to `final_state`.
+// True when the order's audit rows form a path the state machine allows, from insert to
+// `final_state`.
 ::testing::AssertionResult legal_event_chain(const std::vector<store::OrderEventRow>& events,
                                              core::OrderState final_state);
 

@@ -1,9 +1,9 @@
 // `chatglmd jobs run NAME` through the real binary: what cron sees. 0 all decided, 1 some order
 // unclear, 2 usage or configuration error, 75 the lease is held elsewhere.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <fmt/format.h>
 
 #include "job_world.hpp"
 #include "support/daemon_harness.hpp"
@@ -30,11 +30,14 @@ struct JobsRunCli : ::testing::Test {
     auto t = sim_trade(d.sim().port(), id);
     return t ? std::string(t->at("status").as_string()) : "none";
   }
-  CommandResult run(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+  CommandResult run(std::vector<std::string> args,
+                    const std::map<std::string, std::string>& env = {}) {
     args.insert(args.begin(), {"--json", "jobs", "run"});
     return d.cli(args, env);
   }
-  static boost::json::object report(const CommandResult& r) { return boost::json::parse(r.out).as_object(); }
+  static boost::json::object report(const CommandResult& r) {
+    return boost::json::parse(r.out).as_object();
+  }
 };
 
 TEST_F(JobsRunCli, ExitsZeroWhenEveryOrderIsDecided) {
@@ -61,7 +64,8 @@ TEST_F(JobsRunCli, ExitsOneWhenSomeOrderIsUnclear) {
   auto first = overdue_order();
   auto second = overdue_order();
   put_trade(d.sim().port(), second, "WAIT_BUYER_PAY");
-  sim_control(d.sim().port(), "/sim/alipay/fault", R"({"kind":"http_error","method":"alipay.trade.close","status":503})");
+  sim_control(d.sim().port(), "/sim/alipay/fault",
+              R"({"kind":"http_error","method":"alipay.trade.close","status":503})");
   auto r = run({"timeout-close", "--limit", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   auto o = db->orders().get(first);
@@ -88,14 +92,20 @@ TEST_F(JobsRunCli, ExitsOneWhenSomeOrderIsUnclear) {
 
 TEST_F(JobsRunCli, ExitsTwoOnUsageAndConfigurationErrors) {
   auto id = overdue_order();
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"no-such-job"}, {}, {"timeout-close", "extra"}, {"timeout-close", "--limit", "0"},
-           {"timeout-close", "--limit", "x"}, {"timeout-close", "--status", "paid"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"no-such-job"},
+                                             {},
+                                             {"timeout-close", "extra"},
+                                             {"timeout-close", "--limit", "0"},
+                                             {"timeout-close", "--limit", "x"},
+                                             {"timeout-close", "--status", "paid"}}) {
     auto r = run(args);
     EXPECT_EQ(r.exit_code, 2) << fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err;
   }
   // A key file that is not there, an out-of-range setting, a key nobody knows.
-  EXPECT_EQ(run({"timeout-close"}, {{"CHATGLMD_ALIPAY_PRIVATE_KEY_FILE", d.dir() + "/missing.pem"}}).exit_code, 2);
+  EXPECT_EQ(run({"timeout-close"}, {{"CHATGLMD_ALIPAY_PRIVATE_KEY_FILE", d.dir() + "/missing.pem"}})
+                .exit_code,
+            2);
   EXPECT_EQ(run({"timeout-close"}, {{"CHATGLMD_JOBS_TIMEOUT_CLOSE_BATCH", "0"}}).exit_code, 2);
   EXPECT_EQ(run({"timeout-close"}, {{"CHATGLMD_ALIPAY_APP_ID", ""}}).exit_code, 2);
   EXPECT_EQ(state(id), OrderState::Created);  // none of them touched anything
@@ -105,7 +115,8 @@ TEST_F(JobsRunCli, ExitsTwoOnUsageAndConfigurationErrors) {
 TEST_F(JobsRunCli, ExitsSeventyFiveWhileAnotherProcessHoldsTheLease) {
   auto id = overdue_order();
   const auto now = clock.now();
-  ASSERT_TRUE(db->jobs().try_acquire("timeout-close", "elsewhere:4242:serve", now, now + core::Millis{10min}));
+  ASSERT_TRUE(db->jobs().try_acquire("timeout-close", "elsewhere:4242:serve", now,
+                                     now + core::Millis{10min}));
   auto r = run({"timeout-close"});
   EXPECT_EQ(r.exit_code, 75) << r.err;
   EXPECT_NE(r.err.find("lease held"), std::string::npos) << r.err;
@@ -116,7 +127,8 @@ TEST_F(JobsRunCli, ExitsSeventyFiveWhileAnotherProcessHoldsTheLease) {
 
   // A holder that died leaves a lease that expires; then the job runs again.
   db->jobs().release("timeout-close", "elsewhere:4242:serve");
-  ASSERT_TRUE(db->jobs().try_acquire("timeout-close", "dead:1:serve", now - core::Millis{10min}, now - core::Millis{1s}));
+  ASSERT_TRUE(db->jobs().try_acquire("timeout-close", "dead:1:serve", now - core::Millis{10min},
+                                     now - core::Millis{1s}));
   r = run({"timeout-close"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(state(id), OrderState::Closed);

@@ -1,8 +1,7 @@
 // The lease: `serve`'s scheduler and `chatglmd jobs run` one-shots started at the same moment
 // never work on the same job at once, so no order is handled twice.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <random>
 #include <thread>
@@ -29,7 +28,8 @@ TEST(JobLease, DaemonAndOneShotsNeverHandleTheSameOrderTwice) {
   // Every close takes a while, so ticks would overlap in time if the lease did not keep them
   // apart. The trades wait for payment: a second close of one would answer
   // ACQ.TRADE_STATUS_ERROR and show up as a skipped item.
-  sim_control(sim, "/sim/alipay/fault", R"({"kind":"latency","method":"alipay.trade.close","delay_ms":40})");
+  sim_control(sim, "/sim/alipay/fault",
+              R"({"kind":"latency","method":"alipay.trade.close","delay_ms":40})");
 
   constexpr int kRounds = 8, kPerRound = 12, kOneShots = 3;
   std::mt19937 rng(std::random_device{}());
@@ -45,7 +45,8 @@ TEST(JobLease, DaemonAndOneShotsNeverHandleTheSameOrderTwice) {
     }
     ids.insert(ids.end(), batch.begin(), batch.end());
     // Land anywhere in the daemon's 1 s cycle, then start the one-shots together.
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 1100)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 1100)(rng)));
     std::vector<int> codes(kOneShots, -1);
     std::vector<std::thread> shots;
     for (int s = 0; s < kOneShots; ++s)
@@ -83,8 +84,9 @@ TEST(JobLease, DaemonAndOneShotsNeverHandleTheSameOrderTwice) {
     EXPECT_EQ(ev.size(), 2u) << id;
     EXPECT_EQ(sim_trade(sim, id)->at("status").as_string(), "TRADE_CLOSED") << id;
   }
-  std::cout << fmt::format("{} one-shots: {} met a held lease; ticks with work: {} by serve, {} by one-shots\n",
-                           exits.size(), held, by_daemon, by_cron);
+  std::cout << fmt::format(
+      "{} one-shots: {} met a held lease; ticks with work: {} by serve, {} by one-shots\n",
+      exits.size(), held, by_daemon, by_cron);
   EXPECT_EQ(d.terminate(), 0);
 }
 

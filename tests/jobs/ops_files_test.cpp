@@ -2,9 +2,8 @@
 // and security, on copies whose binary path points at the built chatglmd), they say what the
 // design promises, there is one timer/service pair and one cron line per registered job, and
 // every command they run is one the real binary accepts.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
@@ -44,7 +43,8 @@ std::multimap<std::string, std::string> read_unit(const fs::path& path) {
       continue;
     }
     auto eq = line.find('=');
-    if (eq != std::string::npos) keys.emplace(section + "." + line.substr(0, eq), line.substr(eq + 1));
+    if (eq != std::string::npos)
+      keys.emplace(section + "." + line.substr(0, eq), line.substr(eq + 1));
   }
   return keys;
 }
@@ -124,7 +124,8 @@ TEST(OpsFiles, ServicesAreHardened) {
 TEST(OpsFiles, ServeUnitSaysWhatTheDesignPromises) {
   auto u = read_unit(kSystemd / "chatglmd.service");
   EXPECT_EQ(one(u, "Service.Type"), "notify");
-  EXPECT_EQ(one(u, "Service.ExecStart"), fmt::format("{} -c {} serve", kInstalledBin, kInstalledIni));
+  EXPECT_EQ(one(u, "Service.ExecStart"),
+            fmt::format("{} -c {} serve", kInstalledBin, kInstalledIni));
   EXPECT_EQ(one(u, "Service.ExecReload"), "/bin/kill -HUP $MAINPID");
   EXPECT_EQ(one(u, "Service.WatchdogSec"), "30s");
   EXPECT_EQ(one(u, "Service.Restart"), "on-failure");
@@ -159,7 +160,8 @@ TEST(OpsFiles, EveryJobHasATimerAndAOneShotService) {
     expected.insert(base + ".timer");
     auto s = read_unit(kSystemd / (base + ".service"));
     EXPECT_EQ(one(s, "Service.Type"), "oneshot") << job;
-    EXPECT_EQ(one(s, "Service.ExecStart"), fmt::format("{} -c {} jobs run {}", kInstalledBin, kInstalledIni, job));
+    EXPECT_EQ(one(s, "Service.ExecStart"),
+              fmt::format("{} -c {} jobs run {}", kInstalledBin, kInstalledIni, job));
     EXPECT_EQ(one(s, "Service.SuccessExitStatus"), "75") << job;
     EXPECT_EQ(one(s, "Service.User"), "chatglmd") << job;
     EXPECT_EQ(one(s, "Service.ProtectSystem"), "strict") << job;
@@ -168,7 +170,8 @@ TEST(OpsFiles, EveryJobHasATimerAndAOneShotService) {
     EXPECT_EQ(one(t, "Install.WantedBy"), "timers.target") << job;
   }
   std::set<std::string> present;
-  for (const auto& entry : fs::directory_iterator(kSystemd)) present.insert(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(kSystemd))
+    present.insert(entry.path().filename().string());
   EXPECT_EQ(present, expected);
 }
 
@@ -214,11 +217,13 @@ TEST(OpsFiles, CronLinesAreWellFormedAndRunRealCommands) {
     if (w.empty() || w[0][0] == '#') continue;
     if (std::regex_match(line, std::regex(R"([A-Z_]+=\S.*)"))) continue;  // SHELL=, PATH=
     ASSERT_GE(w.size(), 7u) << "want 5 time fields, a user and a command: " << line;
-    for (int i = 0; i < 5; ++i) EXPECT_TRUE(cron_field_ok(w[i], ranges[i].first, ranges[i].second)) << line;
+    for (int i = 0; i < 5; ++i)
+      EXPECT_TRUE(cron_field_ok(w[i], ranges[i].first, ranges[i].second)) << line;
     EXPECT_EQ(w[5], "chatglmd") << line;
     // The command up to its redirections: the installed binary, the installed config, a job.
     std::vector<std::string> argv;
-    for (std::size_t i = 6; i < w.size() && w[i] != "2>&1" && w[i] != "|"; ++i) argv.push_back(w[i]);
+    for (std::size_t i = 6; i < w.size() && w[i] != "2>&1" && w[i] != "|"; ++i)
+      argv.push_back(w[i]);
     ASSERT_GE(argv.size(), 6u) << line;
     EXPECT_EQ(argv[0], kInstalledBin);
     ASSERT_EQ(argv[1], "-c");
@@ -239,7 +244,8 @@ TEST(OpsFiles, CronLinesAreWellFormedAndRunRealCommands) {
   for (const auto& job : job_names()) expected[job] = 1;
   EXPECT_EQ(lines_per_job, expected);
   // The note for cron hosts: turn the built-in scheduler off, job by job.
-  for (const auto& job : job_names()) EXPECT_NE(text.find("[jobs." + job + "]"), std::string::npos) << job;
+  for (const auto& job : job_names())
+    EXPECT_NE(text.find("[jobs." + job + "]"), std::string::npos) << job;
   EXPECT_NE(text.find("enabled = false"), std::string::npos);
 }
 

@@ -1,8 +1,9 @@
 // When the scheduler runs a job first, and how long an unclear order waits before its retry.
+#include "jobs/scheduler.hpp"
+
 #include <gtest/gtest.h>
 
 #include "jobs/backoff.hpp"
-#include "jobs/scheduler.hpp"
 
 namespace chatglmd::jobs {
 namespace {
@@ -25,15 +26,17 @@ TEST(SchedulerFirstDelay, AfterDowntimeOneCatchUpRunSoonNotOnePerMissedInterval)
   EXPECT_EQ(Scheduler::first_delay(kNow - Millis{30 * 24h}, kNow, Millis{1min}), kStartupDelay);
   // Exactly due, or due within the startup delay: also the startup delay (never sooner).
   EXPECT_EQ(Scheduler::first_delay(kNow - Millis{1min}, kNow, Millis{1min}), kStartupDelay);
-  EXPECT_EQ(Scheduler::first_delay(kNow - Millis{1min} + kStartupDelay, kNow, Millis{1min}), kStartupDelay);
+  EXPECT_EQ(Scheduler::first_delay(kNow - Millis{1min} + kStartupDelay, kNow, Millis{1min}),
+            kStartupDelay);
 }
 
 TEST(SchedulerFirstDelay, ARecentRunKeepsItsFixedDelay) {
   // A restart must not make a job run more often than its interval.
   EXPECT_EQ(Scheduler::first_delay(kNow - Millis{10s}, kNow, Millis{1min}), Millis{50s});
   EXPECT_EQ(Scheduler::first_delay(kNow, kNow, Millis{1h}), Millis{1h});
-  EXPECT_EQ(Scheduler::first_delay(kNow - Millis{1min} + kStartupDelay + Millis{1}, kNow, Millis{1min}),
-            kStartupDelay + Millis{1});
+  EXPECT_EQ(
+      Scheduler::first_delay(kNow - Millis{1min} + kStartupDelay + Millis{1}, kNow, Millis{1min}),
+      kStartupDelay + Millis{1});
 }
 
 TEST(Backoff, FirstRetryIsTheBaseSpreadByTwentyPercent) {
@@ -59,7 +62,8 @@ TEST(Backoff, DoublesPerAttemptUpToTheCap) {
     EXPECT_GE(mid, previous) << attempts;  // never shorter for a later attempt
     previous = mid;
   }
-  EXPECT_EQ(backoff_delay(1'000'000, 0.0), Millis{static_cast<std::int64_t>(kBackoffCap.count() * 0.8)});
+  EXPECT_EQ(backoff_delay(1'000'000, 0.0),
+            Millis{static_cast<std::int64_t>(kBackoffCap.count() * 0.8)});
 }
 
 TEST(Backoff, OutOfRangeInputsStayInBounds) {

@@ -25,35 +25,42 @@ class FailingOrders final : public store::OrderRepository {
   bool insert(const core::Order& o, core::UtcMs now) override { return real_.insert(o, now); }
   std::optional<core::Order> get(const std::string& id) override { return real_.get(id); }
   std::vector<core::Order> list(const store::OrderFilter& f) override { return real_.list(f); }
-  std::optional<core::Order> find_reusable(const std::string& openid, std::int64_t product, core::UtcMs nb) override {
+  std::optional<core::Order> find_reusable(const std::string& openid, std::int64_t product,
+                                           core::UtcMs nb) override {
     return real_.find_reusable(openid, product, nb);
   }
   void set_pay_info(const std::string& id, const std::string& info, core::UtcMs now) override {
     real_.set_pay_info(id, info, now);
   }
-  store::TransitionResult apply(const std::string& id, core::OrderEvent e, core::Cause c, const std::string& d,
-                                core::UtcMs now, const std::optional<store::PaymentFacts>& p) override {
+  store::TransitionResult apply(const std::string& id, core::OrderEvent e, core::Cause c,
+                                const std::string& d, core::UtcMs now,
+                                const std::optional<store::PaymentFacts>& p) override {
     return real_.apply(id, e, c, d, now, p);
   }
   store::DeliveryOutcome deliver(const std::string& id, core::Cause c, core::UtcMs now) override {
     return real_.deliver(id, c, now);
   }
-  std::vector<core::Order> due_created(core::UtcMs from, core::UtcMs until, core::UtcMs now, std::int64_t after,
-                                       int limit) override {
+  std::vector<core::Order> due_created(core::UtcMs from, core::UtcMs until, core::UtcMs now,
+                                       std::int64_t after, int limit) override {
     if (fail_select_after.load() >= 0 && fail_select_after.fetch_sub(1) == 0)
       throw store::StoreError("database is locked", 5);
     return real_.due_created(from, until, now, after, limit);
   }
-  std::vector<core::Order> due_paid(core::UtcMs until, core::UtcMs now, std::int64_t after, int limit) override {
+  std::vector<core::Order> due_paid(core::UtcMs until, core::UtcMs now, std::int64_t after,
+                                    int limit) override {
     return real_.due_paid(until, now, after, limit);
   }
-  Backlog backlog_created(core::UtcMs from, core::UtcMs until) override { return real_.backlog_created(from, until); }
+  Backlog backlog_created(core::UtcMs from, core::UtcMs until) override {
+    return real_.backlog_created(from, until);
+  }
   Backlog backlog_paid(core::UtcMs until) override { return real_.backlog_paid(until); }
   void record_failure(const std::string& id, const std::string& error, core::UtcMs next) override {
     if (fail_record_failure) throw store::StoreError("database is locked", 5);
     real_.record_failure(id, error, next);
   }
-  std::vector<store::OrderEventRow> events(const std::string& id) override { return real_.events(id); }
+  std::vector<store::OrderEventRow> events(const std::string& id) override {
+    return real_.events(id);
+  }
   std::vector<std::string> due_query_plans() override { return real_.due_query_plans(); }
 
  private:
@@ -93,7 +100,8 @@ struct StoreErrors : ::testing::Test {
   }
   bool lease_free() {
     const auto now = w.clock.now();
-    bool free = w.store().jobs().try_acquire("timeout-close", "someone-else", now, now + core::Millis{1min});
+    bool free = w.store().jobs().try_acquire("timeout-close", "someone-else", now,
+                                             now + core::Millis{1min});
     if (free) w.store().jobs().release("timeout-close", "someone-else");
     return free;
   }

@@ -57,16 +57,18 @@ class ChatGlmClientTest : public ::testing::Test {
   Outcome run(ChatGlmClient& client, const ChatRequest& request) {
     auto outcome = std::make_shared<Outcome>();
     std::promise<void> done;
-    auto call = client.start(request, {[outcome](std::string_view piece) { outcome->deltas.emplace_back(piece); },
-                                       [outcome, &done](const ChatResult& r) {
-                                         outcome->result = r;
-                                         done.set_value();
-                                       }});
+    auto call = client.start(
+        request, {[outcome](std::string_view piece) { outcome->deltas.emplace_back(piece); },
+                  [outcome, &done](const ChatResult& r) {
+                    outcome->result = r;
+                    done.set_value();
+                  }});
     done.get_future().get();
     return *outcome;
   }
   void fault(const std::string& kind) {
-    auto r = http_.fetch({"POST", sim_.url("/sim/glm/fault"), {}, R"({"kind":")" + kind + R"("})"}, {});
+    auto r =
+        http_.fetch({"POST", sim_.url("/sim/glm/fault"), {}, R"({"kind":")" + kind + R"("})"}, {});
     ASSERT_TRUE(r.ok() && r.response->status == 200) << kind;
   }
   json::object stats() {
@@ -150,16 +152,20 @@ TEST_F(ChatGlmClientTest, ErrorsMapToKinds) {
     bool delivered_any;
   };
   ChatGlmClient client(http_, clock_, config());
-  for (auto c : {Case{"http_401", ChatErrorKind::Auth, false}, Case{"http_429", ChatErrorKind::RateLimited, false},
+  for (auto c : {Case{"http_401", ChatErrorKind::Auth, false},
+                 Case{"http_429", ChatErrorKind::RateLimited, false},
                  Case{"sensitive_1301", ChatErrorKind::Sensitive, false},
-                 Case{"balance_1113", ChatErrorKind::Balance, false}, Case{"http_400", ChatErrorKind::BadRequest, false},
+                 Case{"balance_1113", ChatErrorKind::Balance, false},
+                 Case{"http_400", ChatErrorKind::BadRequest, false},
                  Case{"http_500", ChatErrorKind::Upstream, false},
                  Case{"mid_stream_error", ChatErrorKind::Upstream, true},
                  Case{"sensitive_finish", ChatErrorKind::Sensitive, true},
-                 Case{"disconnect", ChatErrorKind::Upstream, true}, Case{"truncate", ChatErrorKind::Upstream, true}}) {
+                 Case{"disconnect", ChatErrorKind::Upstream, true},
+                 Case{"truncate", ChatErrorKind::Upstream, true}}) {
     fault(c.fault);
     auto out = run(client, ask("a question long enough to stream in several pieces"));
-    EXPECT_EQ(out.result.error, c.kind) << c.fault << ": " << to_string(out.result.error) << " " << out.result.detail;
+    EXPECT_EQ(out.result.error, c.kind)
+        << c.fault << ": " << to_string(out.result.error) << " " << out.result.detail;
     EXPECT_EQ(out.result.delivered_any, c.delivered_any) << c.fault;
     EXPECT_EQ(!out.deltas.empty(), c.delivered_any) << c.fault;
     EXPECT_EQ(out.result.message, user_message(c.kind)) << c.fault;
@@ -216,7 +222,8 @@ TEST_F(ChatGlmClientTest, CancelAbortsTheUpstreamRequest) {
   ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
   EXPECT_EQ(result.error, ChatErrorKind::Cancelled);
   EXPECT_TRUE(result.delivered_any);
-  EXPECT_TRUE(testing::eventually([&] { return stats().at("streams_cancelled").as_int64() == 1; }, 5s));
+  EXPECT_TRUE(
+      testing::eventually([&] { return stats().at("streams_cancelled").as_int64() == 1; }, 5s));
 }
 
 TEST_F(ChatGlmClientTest, ConfigCheck) {

@@ -11,19 +11,24 @@ using namespace std::chrono_literals;
 
 // protocols.md B6, computed with node crypto and checked with openssl and jsonwebtoken.
 constexpr const char* kApiKey = "abcdefgh12345678.0123456789abcdef";
-constexpr const char* kPayload = R"({"api_key":"abcdefgh12345678","exp":1700000210000,"timestamp":1700000000000})";
+constexpr const char* kPayload =
+    R"({"api_key":"abcdefgh12345678","exp":1700000210000,"timestamp":1700000000000})";
 constexpr const char* kVectorSignType =
     "eyJhbGciOiJIUzI1NiIsInNpZ25fdHlwZSI6IlNJR04ifQ."
-    "eyJhcGlfa2V5IjoiYWJjZGVmZ2gxMjM0NTY3OCIsImV4cCI6MTcwMDAwMDIxMDAwMCwidGltZXN0YW1wIjoxNzAwMDAwMDAwMDAwfQ."
+    "eyJhcGlfa2V5IjoiYWJjZGVmZ2gxMjM0NTY3OCIsImV4cCI6MTcwMDAwMDIxMDAwMCwidGltZXN0YW1wIjoxNzAwMDAwMD"
+    "AwMDAwfQ."
     "neF6noPB_Bur7Ab5kxv5mgvr4KoQvpxHaff1H4iua6U";
 constexpr const char* kVectorPyJwt =
     "eyJhbGciOiJIUzI1NiIsInNpZ25fdHlwZSI6IlNJR04iLCJ0eXAiOiJKV1QifQ."
-    "eyJhcGlfa2V5IjoiYWJjZGVmZ2gxMjM0NTY3OCIsImV4cCI6MTcwMDAwMDIxMDAwMCwidGltZXN0YW1wIjoxNzAwMDAwMDAwMDAwfQ."
+    "eyJhcGlfa2V5IjoiYWJjZGVmZ2gxMjM0NTY3OCIsImV4cCI6MTcwMDAwMDIxMDAwMCwidGltZXN0YW1wIjoxNzAwMDAwMD"
+    "AwMDAwfQ."
     "cx-Rgk4SqgbWDpJhyOm6H6btg6QHIsOcvjf8kslLw7M";
 
 TEST(JwtTest, ReproducesZhipuVectors) {
-  EXPECT_EQ(jwt_sign_hs256(R"({"alg":"HS256","sign_type":"SIGN"})", kPayload, "0123456789abcdef"), kVectorSignType);
-  EXPECT_EQ(jwt_sign_hs256(R"({"alg":"HS256","sign_type":"SIGN","typ":"JWT"})", kPayload, "0123456789abcdef"),
+  EXPECT_EQ(jwt_sign_hs256(R"({"alg":"HS256","sign_type":"SIGN"})", kPayload, "0123456789abcdef"),
+            kVectorSignType);
+  EXPECT_EQ(jwt_sign_hs256(R"({"alg":"HS256","sign_type":"SIGN","typ":"JWT"})", kPayload,
+                           "0123456789abcdef"),
             kVectorPyJwt);
 }
 
@@ -80,7 +85,8 @@ TEST(UserTokenTest, RoundTripAndExpiry) {
   EXPECT_EQ(*openid, "oUser-1");
   EXPECT_TRUE(verify_user_token(token, "s3cret", now + std::chrono::hours(24 * 7) - 2s));
   EXPECT_FALSE(verify_user_token(token, "s3cret", now + std::chrono::hours(24 * 7) + 1s));
-  EXPECT_EQ(check_user_token(token, "s3cret", now + std::chrono::hours(24 * 8), nullptr), JwtError::Expired);
+  EXPECT_EQ(check_user_token(token, "s3cret", now + std::chrono::hours(24 * 8), nullptr),
+            JwtError::Expired);
   EXPECT_FALSE(verify_user_token(token, "other", now));
 }
 
@@ -96,21 +102,27 @@ TEST(UserTokenTest, RejectsOtherAlgorithmsAndMissingClaims) {
   const core::UtcMs now{1700000000000};
   // alg "none" with an empty signature: the classic forgery.
   const std::string payload = base64url_encode(R"({"openId":"u","exp":1800000000})");
-  EXPECT_EQ(check_user_token(base64url_encode(R"({"alg":"none"})") + "." + payload + ".", "k", now, nullptr),
+  EXPECT_EQ(check_user_token(base64url_encode(R"({"alg":"none"})") + "." + payload + ".", "k", now,
+                             nullptr),
             JwtError::BadAlgorithm);
-  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS512"})", R"({"openId":"u","exp":1800000000})", "k"), "k",
+  EXPECT_EQ(check_user_token(
+                jwt_sign_hs256(R"({"alg":"HS512"})", R"({"openId":"u","exp":1800000000})", "k"),
+                "k", now, nullptr),
+            JwtError::BadAlgorithm);
+  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"openId":"u"})", "k"), "k",
                              now, nullptr),
-            JwtError::BadAlgorithm);
-  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"openId":"u"})", "k"), "k", now, nullptr),
             JwtError::MissingClaim);
-  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"exp":1800000000})", "k"), "k", now, nullptr),
+  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"exp":1800000000})", "k"),
+                             "k", now, nullptr),
             JwtError::MissingClaim);
-  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", "not json", "k"), "k", now, nullptr),
-            JwtError::Malformed);
+  EXPECT_EQ(
+      check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", "not json", "k"), "k", now, nullptr),
+      JwtError::Malformed);
   std::string openid;
-  EXPECT_EQ(check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"sub":"s","exp":1800000000})", "k"), "k", now,
-                             &openid),
-            JwtError::None);
+  EXPECT_EQ(
+      check_user_token(jwt_sign_hs256(R"({"alg":"HS256"})", R"({"sub":"s","exp":1800000000})", "k"),
+                       "k", now, &openid),
+      JwtError::None);
   EXPECT_EQ(openid, "s");
 }
 

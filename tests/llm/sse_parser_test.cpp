@@ -55,12 +55,15 @@ void expect_same(const std::vector<SseEvent>& got, const std::string& label) {
   EXPECT_TRUE(got.back().is_done());
 }
 
-TEST(SseParserTest, WholeStream) { expect_same(parse_in_pieces({kStream}), "whole"); }
+TEST(SseParserTest, WholeStream) {
+  expect_same(parse_in_pieces({kStream}), "whole");
+}
 
 TEST(SseParserTest, SplitAtEveryBytePosition) {
   const std::string_view all = kStream;
   for (std::size_t cut = 0; cut <= all.size(); ++cut)
-    expect_same(parse_in_pieces({all.substr(0, cut), all.substr(cut)}), "cut at " + std::to_string(cut));
+    expect_same(parse_in_pieces({all.substr(0, cut), all.substr(cut)}),
+                "cut at " + std::to_string(cut));
 }
 
 TEST(SseParserTest, SplitAtEveryPairOfPositions) {
@@ -73,12 +76,15 @@ TEST(SseParserTest, SplitAtEveryPairOfPositions) {
 
 TEST(SseParserTest, OneByteAtATime) {
   std::vector<std::string_view> bytes;
-  for (std::size_t i = 0; i < kStream.size(); ++i) bytes.push_back(std::string_view(kStream).substr(i, 1));
+  for (std::size_t i = 0; i < kStream.size(); ++i)
+    bytes.push_back(std::string_view(kStream).substr(i, 1));
   expect_same(parse_in_pieces(bytes), "bytewise");
 }
 
 TEST(SseParserTest, ByteOrderMarkAtStartIsSkipped) {
-  auto events = parse_in_pieces({"\xEF\xBB", "\xBF" "data: x\n\n"});
+  auto events = parse_in_pieces({"\xEF\xBB",
+                                 "\xBF"
+                                 "data: x\n\n"});
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].data, "x");
 }

@@ -18,7 +18,9 @@ std::int64_t claim(const std::string& token, const char* name) {
   return boost::json::parse(check.payload_json).as_object().at(name).as_int64();
 }
 
-ZhipuApiKey key() { return *ZhipuApiKey::parse("abcdefgh12345678.0123456789abcdef"); }
+ZhipuApiKey key() {
+  return *ZhipuApiKey::parse("abcdefgh12345678.0123456789abcdef");
+}
 
 TEST(ZhipuTokenCacheTest, DefaultTtlIsThirtyMinutesInMilliseconds) {
   core::ManualClock clock(core::UtcMs{1700000000000});

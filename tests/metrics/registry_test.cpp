@@ -11,7 +11,8 @@ namespace {
 
 TEST(MetricsRegistry, CounterWithLabelsRendersHelpTypeAndSeries) {
   Registry reg;
-  auto& requests = reg.counter("chatglmd_http_requests_total", "HTTP requests.", {"route", "status"});
+  auto& requests =
+      reg.counter("chatglmd_http_requests_total", "HTTP requests.", {"route", "status"});
   requests.labels({"/healthz", "200"}).inc();
   requests.labels({"/healthz", "200"}).inc(2);
   requests.labels({"/metrics", "200"}).inc();
@@ -29,7 +30,8 @@ TEST(MetricsRegistry, PreRegisteredSeriesReadZero) {
   auto& open = reg.gauge("chatglmd_http_open_streams", "Open streams.");
   open.get();
   std::string text = reg.render();
-  EXPECT_NE(text.find("chatglmd_notify_rejected_total{reason=\"amount\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("chatglmd_notify_rejected_total{reason=\"amount\"} 0\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("chatglmd_http_open_streams 0\n"), std::string::npos) << text;
 }
 

@@ -1,13 +1,13 @@
 #include "net/http_client.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <future>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <thread>
 
 #include "net/scripted_server.hpp"
@@ -50,8 +50,8 @@ Timeouts quick() {
 }
 
 std::string ok_response(std::string_view body, std::string_view extra = "") {
-  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + std::string(extra) +
-         "\r\n" + std::string(body);
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         std::string(extra) + "\r\n" + std::string(body);
 }
 
 std::string chunk(std::string_view data) {
@@ -60,7 +60,8 @@ std::string chunk(std::string_view data) {
   return size + std::string(data) + "\r\n";
 }
 
-const char* kChunkedHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+const char* kChunkedHead =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 // Collects a stream's callbacks and lets the test wait for its end.
 struct StreamProbe {
@@ -135,7 +136,8 @@ TEST(HttpClientTest, NonLoopbackPlainHttpIsRefusedAsBadUrl) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, NetErrorKind::BadUrl);
   StreamProbe probe;
-  auto handle = client.async_stream({"GET", "http://93.184.216.34/", {}, ""}, quick(), probe.callbacks());
+  auto handle =
+      client.async_stream({"GET", "http://93.184.216.34/", {}, ""}, quick(), probe.callbacks());
   auto error = probe.done.get_future().get();
   ASSERT_TRUE(error);
   EXPECT_EQ(error->kind, NetErrorKind::BadUrl);
@@ -152,8 +154,9 @@ TEST(HttpClientTest, FetchesBodyAndSendsRequest) {
   });
   IoThreads io;
   HttpClient client(io.io);
-  auto result = client.fetch({"POST", server.url("/path?q=1"), {{"Content-Type", "application/json"}}, "{\"a\":1}"},
-                             quick());
+  auto result = client.fetch(
+      {"POST", server.url("/path?q=1"), {{"Content-Type", "application/json"}}, "{\"a\":1}"},
+      quick());
   ASSERT_TRUE(result.ok()) << result.error.message;
   EXPECT_EQ(result.response->status, 200);
   EXPECT_EQ(result.response->body, "hello");
@@ -192,7 +195,8 @@ TEST(HttpClientTest, NoReuseWhenPoolIsDisabled) {
   });
   IoThreads io;
   HttpClient client(io.io, HttpClient::Options{true, 8 << 20, 0});
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(client.fetch({"GET", server.url(), {}, ""}, quick()).ok());
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(client.fetch({"GET", server.url(), {}, ""}, quick()).ok());
   EXPECT_EQ(server.connections(), 2);
 }
 
@@ -215,7 +219,8 @@ TEST(HttpClientTest, RefusedConnectionIsConnectError) {
   const int port = testing::free_port();
   IoThreads io;
   HttpClient client(io.io);
-  auto result = client.fetch({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, ""}, quick());
+  auto result =
+      client.fetch({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, ""}, quick());
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, NetErrorKind::Connect) << result.error.message;
 }
@@ -241,7 +246,8 @@ TEST(HttpClientTest, ConnectTimeout) {
   HttpClient client(io.io);
   Timeouts t = quick();
   t.connect = 300ms;
-  auto result = client.fetch({"GET", "http://127.0.0.1:" + std::to_string(endpoint.port()) + "/", {}, ""}, t);
+  auto result =
+      client.fetch({"GET", "http://127.0.0.1:" + std::to_string(endpoint.port()) + "/", {}, ""}, t);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, NetErrorKind::Timeout) << result.error.message;
   for (int fd : fillers) ::close(fd);
@@ -420,8 +426,12 @@ void cancel_mid_stream(bool by_destroying) {
   EXPECT_TRUE(closed.get_future().get()) << "the server never saw the connection close";
 }
 
-TEST(HttpClientTest, CancelMidStreamClosesSocketAtOnce) { cancel_mid_stream(false); }
-TEST(HttpClientTest, DestroyingHandleCancels) { cancel_mid_stream(true); }
+TEST(HttpClientTest, CancelMidStreamClosesSocketAtOnce) {
+  cancel_mid_stream(false);
+}
+TEST(HttpClientTest, DestroyingHandleCancels) {
+  cancel_mid_stream(true);
+}
 
 TEST(HttpClientTest, ReceiverCanAbortFromOnData) {
   std::promise<bool> closed;

@@ -26,7 +26,8 @@ bool ScriptedConnection::wait_closed(std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   char scratch[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd pfd{socket_.native_handle(), POLLIN, 0};
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -41,7 +42,8 @@ void ScriptedConnection::close() {
   socket_.close(ignored);
 }
 
-ScriptedServer::ScriptedServer(Script script, int backlog) : acceptor_(io_), script_(std::move(script)) {
+ScriptedServer::ScriptedServer(Script script, int backlog)
+    : acceptor_(io_), script_(std::move(script)) {
   tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"), 0);
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));

@@ -2,11 +2,11 @@
 // A blocking HTTP server for client tests: every accepted connection runs a script on its own
 // thread, so a test can answer, stall, cut a body short or watch for the client closing, step by
 // step. Everything shuts down (sockets woken, threads joined) when the server object dies.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -18,7 +18,8 @@
 
 namespace chatglmd::testing {
 
-// A one-shot event one thread sets and another waits for (bounded, so a bug fails instead of hangs).
+// A one-shot event one thread sets and another waits for (bounded, so a bug fails instead of
+// hangs).
 class Signal {
  public:
   void set() {
@@ -44,7 +45,8 @@ class Signal {
 class ScriptedConnection {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
-  ScriptedConnection(boost::asio::ip::tcp::socket socket, int index) : socket_(std::move(socket)), index_(index) {}
+  ScriptedConnection(boost::asio::ip::tcp::socket socket, int index)
+      : socket_(std::move(socket)), index_(index) {}
   int index() const { return index_; }
   // nullopt when the client closed (or sent garbage).
   std::optional<Request> read_request();
@@ -66,7 +68,9 @@ class ScriptedServer {
   explicit ScriptedServer(Script script, int backlog = 64);
   ~ScriptedServer();
   int port() const { return port_; }
-  std::string url(const std::string& path = "/") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path = "/") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
   int connections() const { return connections_; }
   // Stops accepting; the listening socket stays (connections then queue in the backlog).
   boost::asio::ip::tcp::acceptor& acceptor() { return acceptor_; }

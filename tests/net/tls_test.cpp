@@ -34,7 +34,8 @@ void make_self_signed(asio::ssl::context& ctx) {
   X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
   X509_set_issuer_name(cert, name);
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
@@ -104,7 +105,9 @@ class TlsServer {
 
 class TlsTest : public ::testing::Test {
  protected:
-  TlsTest() : guard_(io_.get_executor()) { thread_ = std::thread([this] { io_.run(); }); }
+  TlsTest() : guard_(io_.get_executor()) {
+    thread_ = std::thread([this] { io_.run(); });
+  }
   ~TlsTest() override {
     guard_.reset();
     io_.stop();
@@ -118,7 +121,8 @@ class TlsTest : public ::testing::Test {
 TEST_F(TlsTest, SelfSignedCertificateIsRefusedByDefault) {
   TlsServer server;
   HttpClient client(io_);
-  auto result = client.fetch({"GET", "https://localhost:" + std::to_string(server.port()) + "/", {}, ""}, {});
+  auto result =
+      client.fetch({"GET", "https://localhost:" + std::to_string(server.port()) + "/", {}, ""}, {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, NetErrorKind::Connect) << result.error.message;
   EXPECT_NE(result.error.message.find("certificate"), std::string::npos) << result.error.message;
@@ -127,7 +131,8 @@ TEST_F(TlsTest, SelfSignedCertificateIsRefusedByDefault) {
 TEST_F(TlsTest, WithoutVerificationTheSameServerAnswersAndGetsSni) {
   TlsServer server;
   HttpClient client(io_, HttpClient::Options{false, 8 << 20, 16});
-  auto result = client.fetch({"GET", "https://localhost:" + std::to_string(server.port()) + "/", {}, ""}, {});
+  auto result =
+      client.fetch({"GET", "https://localhost:" + std::to_string(server.port()) + "/", {}, ""}, {});
   ASSERT_TRUE(result.ok()) << result.error.message;
   EXPECT_EQ(result.response->body, "secure");
   EXPECT_EQ(server.server_name(), "localhost");

@@ -52,7 +52,8 @@ struct GatewayOverSockets : ::testing::Test {
     return std::move(std::get<std::unique_ptr<AlipayGateway>>(made));
   }
   sim::SimResponse control(std::string target, std::string body) {
-    return sim.handle({"POST", std::move(target), std::move(body), {{"Content-Type", "application/json"}}});
+    return sim.handle(
+        {"POST", std::move(target), std::move(body), {{"Content-Type", "application/json"}}});
   }
   static core::Order order(std::string id, std::int64_t fen) {
     core::Order o;
@@ -76,7 +77,8 @@ TEST_F(GatewayOverSockets, PrecreateScanQueryAndCloseInEveryState) {
   EXPECT_EQ(gateway->query("400000000001").kind, QK::Closed);
   EXPECT_EQ(gateway->close("400000000001").kind, CK::StatusError);
 
-  control("/sim/alipay/trade", R"({"out_trade_no":"400000000002","total_amount":"9.99","status":"TRADE_SUCCESS"})");
+  control("/sim/alipay/trade",
+          R"({"out_trade_no":"400000000002","total_amount":"9.99","status":"TRADE_SUCCESS"})");
   const auto paid = gateway->query("400000000002");
   EXPECT_EQ(paid.kind, QK::Paid);
   EXPECT_EQ(paid.amount, core::Fen{999});
@@ -91,7 +93,8 @@ TEST_F(GatewayOverSockets, PageModeNeedsNoServerCallAndTheFormIsAcceptedByTheSim
   ASSERT_TRUE(form.ok);
   EXPECT_NE(form.data.find("<form"), std::string::npos);
   control("/sim/alipay/faults/clear", "");
-  const std::string url = page->requests().page_pay_url(page->requests().trade_of(order("400000000003", 100)));
+  const std::string url =
+      page->requests().page_pay_url(page->requests().trade_of(order("400000000003", 100)));
   const auto shown = sim.handle({"GET", url.substr(url.find("/gateway.do")), "", {}});
   EXPECT_EQ(shown.status, 200) << shown.body;
   EXPECT_EQ(page->query("400000000003").kind, QK::Waiting);
@@ -115,9 +118,11 @@ TEST_F(GatewayOverSockets, EveryFaultYieldsUnclear) {
     EXPECT_EQ(gateway->query(id).kind, after_close) << kind;
   }
   control("/sim/alipay/trade", R"({"out_trade_no":"400000000004","total_amount":"1.00"})");
-  control("/sim/alipay/fault", R"({"kind":"latency","delay_ms":1000,"count":1})");  // beyond the 400 ms timeout
+  control("/sim/alipay/fault",
+          R"({"kind":"latency","delay_ms":1000,"count":1})");  // beyond the 400 ms timeout
   EXPECT_EQ(gateway->query("400000000004").kind, QK::Unclear);
-  control("/sim/alipay/fault", R"({"kind":"http_error","method":"alipay.trade.precreate","count":1})");
+  control("/sim/alipay/fault",
+          R"({"kind":"http_error","method":"alipay.trade.precreate","count":1})");
   EXPECT_FALSE(gateway->create_pay_form(order("400000000005", 100)).ok);
   EXPECT_TRUE(gateway->create_pay_form(order("400000000005", 100)).ok);
 }
@@ -132,21 +137,28 @@ TEST_F(GatewayOverSockets, PayButtonSendsAVerifiableNotifyAndRetriesUntilSuccess
     res.body = received.size() < 3 ? "fail" : "success";  // make the sim retry twice
     return res;
   }};
-  const std::string notify_url = "http://127.0.0.1:" + std::to_string(shop.port()) + "/api/v1/sale/pay_notify";
-  control("/sim/alipay/trade", R"({"out_trade_no":"400000000020","total_amount":"12.34","subject":"测试 A&B+100%","app_id":"2021000000000001","notify_url":")" + notify_url + R"("})");
+  const std::string notify_url =
+      "http://127.0.0.1:" + std::to_string(shop.port()) + "/api/v1/sale/pay_notify";
+  control(
+      "/sim/alipay/trade",
+      R"({"out_trade_no":"400000000020","total_amount":"12.34","subject":"测试 A&B+100%","app_id":"2021000000000001","notify_url":")" +
+          notify_url + R"("})");
   const auto paid = sim.handle({"POST", "/sim/alipay/pay", "out_trade_no=400000000020", {}});
   ASSERT_EQ(paid.status, 200) << paid.body;
 
-  ASSERT_TRUE(testing::eventually([&] {
-    std::lock_guard lock(mu);
-    return received.size() >= 3;
-  }, std::chrono::seconds(10)));
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return received.size() >= 3;
+      },
+      std::chrono::seconds(10)));
   std::lock_guard lock(mu);
   EXPECT_EQ(received.size(), 3u);  // nothing after `success`
   const core::Order o = order("400000000020", 1234);
   std::string notify_id;
   for (const auto& r : received) {
-    EXPECT_EQ(r.header("Content-Type"), "application/x-www-form-urlencoded; text/html; charset=utf-8");
+    EXPECT_EQ(r.header("Content-Type"),
+              "application/x-www-form-urlencoded; text/html; charset=utf-8");
     const ParsedNotify n = gateway->parse_notify(r.body);
     EXPECT_TRUE(n.signature_ok);
     EXPECT_EQ(gateway->check_notify(n, &o), NotifyVerdict::Ok);

@@ -54,8 +54,9 @@ TEST_F(Notifies, Vector2VerifiesAndPassesMerchantChecks) {
 }
 
 TEST_F(Notifies, TamperedAmountFailsTheSignature) {
-  EXPECT_EQ(verdict(replace(std::string(vectors::kV2Body), "total_amount=88.88", "total_amount=88.89")),
-            V::BadSignature);
+  EXPECT_EQ(
+      verdict(replace(std::string(vectors::kV2Body), "total_amount=88.88", "total_amount=88.89")),
+      V::BadSignature);
 }
 
 TEST_F(Notifies, AddedEmptyParameterIsIgnoredAsJavaDoesButBreaksTheNodeRule) {
@@ -97,7 +98,8 @@ TEST_F(Notifies, MerchantChecksAfterAValidSignature) {
   EXPECT_EQ(verdict(resigned("total_amount", "88.87")), V::WrongAmount);
   EXPECT_EQ(verdict(resigned("total_amount", "88.880")), V::WrongAmount);
   EXPECT_EQ(verdict(resigned("out_trade_no", "ORDER-0002")), V::UnknownOrder);
-  EXPECT_EQ(check_notify(parse_notify(vectors::kV2Body, ali_pub), merchant, nullptr), V::UnknownOrder);
+  EXPECT_EQ(check_notify(parse_notify(vectors::kV2Body, ali_pub), merchant, nullptr),
+            V::UnknownOrder);
   EXPECT_EQ(verdict(resigned("trade_status", "WAIT_BUYER_PAY")), V::NotPaidStatus);
   EXPECT_EQ(verdict(resigned("trade_status", "TRADE_CLOSED")), V::Closed);
   EXPECT_EQ(verdict(resigned("trade_status", "TRADE_FINISHED")), V::Ok);

@@ -39,7 +39,8 @@ struct Fixture : ::testing::Test {
 };
 
 TEST_F(Fixture, Vector1SignContentAndSignatureByteForByte) {
-  const SignedRequest r = builder.sign(kMethodPagePay, std::string(vectors::kV1BizContent), true, true);
+  const SignedRequest r =
+      builder.sign(kMethodPagePay, std::string(vectors::kV1BizContent), true, true);
   EXPECT_EQ(r.sign_content, vectors::kV1SignContent);
   EXPECT_EQ(find_param(r.query, "sign"), std::string(vectors::kV1Sign));
   EXPECT_FALSE(find_param(r.query, "format"));
@@ -49,11 +50,13 @@ TEST_F(Fixture, Vector1SignContentAndSignatureByteForByte) {
 TEST_F(Fixture, PagePayBizContentMatchesVector1) {
   const TradeSpec trade{"ORDER-0001", core::Fen{8888}, "测试商品 A&B"};
   EXPECT_EQ(page_pay_biz_content(trade, ""), vectors::kV1BizContent);
-  EXPECT_EQ(page_pay_biz_content(trade, "30m"),
-            R"({"out_trade_no":"ORDER-0001","total_amount":"88.88","subject":"测试商品 A&B","product_code":"FAST_INSTANT_TRADE_PAY","timeout_express":"30m"})");
+  EXPECT_EQ(
+      page_pay_biz_content(trade, "30m"),
+      R"({"out_trade_no":"ORDER-0001","total_amount":"88.88","subject":"测试商品 A&B","product_code":"FAST_INSTANT_TRADE_PAY","timeout_express":"30m"})");
   // JSON escaping of quotes happens inside the JSON text, and is what gets signed.
-  EXPECT_EQ(precreate_biz_content({"X1", core::Fen{5}, "a\"b"}, "15m"),
-            R"({"out_trade_no":"X1","total_amount":"0.05","subject":"a\"b","timeout_express":"15m"})");
+  EXPECT_EQ(
+      precreate_biz_content({"X1", core::Fen{5}, "a\"b"}, "15m"),
+      R"({"out_trade_no":"X1","total_amount":"0.05","subject":"a\"b","timeout_express":"15m"})");
 }
 
 TEST_F(Fixture, TimestampIsBeijingTimeFromTheInjectedClock) {
@@ -63,12 +66,16 @@ TEST_F(Fixture, TimestampIsBeijingTimeFromTheInjectedClock) {
 }
 
 TEST_F(Fixture, PagePayFormAutoSubmitsASignedForm) {
-  const std::string html = builder.page_pay_form(TradeSpec{"ORDER-0001", core::Fen{8888}, "测试商品 A&B"});
+  const std::string html =
+      builder.page_pay_form(TradeSpec{"ORDER-0001", core::Fen{8888}, "测试商品 A&B"});
   // biz_content as a hidden input with " as &quot; (and & as &amp;, which a browser decodes back).
-  EXPECT_NE(html.find(R"(name="biz_content" value="{&quot;out_trade_no&quot;:&quot;ORDER-0001&quot;,&quot;total_amount&quot;:&quot;88.88&quot;,&quot;subject&quot;:&quot;测试商品 A&amp;B&quot;)"),
-            std::string::npos)
+  EXPECT_NE(
+      html.find(
+          R"(name="biz_content" value="{&quot;out_trade_no&quot;:&quot;ORDER-0001&quot;,&quot;total_amount&quot;:&quot;88.88&quot;,&quot;subject&quot;:&quot;测试商品 A&amp;B&quot;)"),
+      std::string::npos)
       << html;
-  EXPECT_NE(html.find("<script>document.forms[\"alipay_submit\"].submit();</script>"), std::string::npos);
+  EXPECT_NE(html.find("<script>document.forms[\"alipay_submit\"].submit();</script>"),
+            std::string::npos);
   // The action carries the common params and the sign; the sign it carries is the vector's.
   const auto a = html.find("action=\"") + 8;
   std::string action = html.substr(a, html.find('"', a) - a);
@@ -81,7 +88,8 @@ TEST_F(Fixture, PagePayFormAutoSubmitsASignedForm) {
 }
 
 TEST_F(Fixture, PagePayUrlCarriesEverythingInTheQuery) {
-  const std::string url = builder.page_pay_url(TradeSpec{"ORDER-0001", core::Fen{8888}, "测试商品 A&B"});
+  const std::string url =
+      builder.page_pay_url(TradeSpec{"ORDER-0001", core::Fen{8888}, "测试商品 A&B"});
   const Params q = form_decode(url.substr(url.find('?') + 1)).value();
   EXPECT_EQ(find_param(q, "biz_content"), std::string(vectors::kV1BizContent));
   EXPECT_EQ(find_param(q, "sign"), std::string(vectors::kV1Sign));
@@ -109,8 +117,9 @@ TEST_F(Fixture, ServerCallsArePostsWithFormBodyAndSignedQuery) {
   EXPECT_EQ(find_param(p, "method"), "alipay.trade.precreate");
   EXPECT_EQ(find_param(p, "notify_url"), "https://example.com/alipay/notify");
   EXPECT_FALSE(find_param(p, "return_url"));  // empty: never sent
-  EXPECT_EQ(find_param(p, "biz_content"),
-            R"({"out_trade_no":"202401020001","total_amount":"9.99","subject":"100 chats","timeout_express":"30m"})");
+  EXPECT_EQ(
+      find_param(p, "biz_content"),
+      R"({"out_trade_no":"202401020001","total_amount":"9.99","subject":"100 chats","timeout_express":"30m"})");
 
   for (const auto& [req, method] : {std::pair{b.query("202401020001"), "alipay.trade.query"},
                                     std::pair{b.close("202401020001"), "alipay.trade.close"}}) {

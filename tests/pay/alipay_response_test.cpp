@@ -26,8 +26,8 @@ struct Responses : ::testing::Test {
         "ORDER-0001");
   }
   TradeCloseResult close(std::string_view payload) {
-    return interpret_close(verify_reply(
-        200, signed_body("alipay_trade_close_response", payload), kClose, ali_pub));
+    return interpret_close(
+        verify_reply(200, signed_body("alipay_trade_close_response", payload), kClose, ali_pub));
   }
   static constexpr std::string_view kQuery = "alipay.trade.query";
   static constexpr std::string_view kClose = "alipay.trade.close";
@@ -58,11 +58,13 @@ TEST_F(Responses, Vector3SignedTextIsTheRawObject) {
 TEST_F(Responses, Vector3AlteredOrReformattedFails) {
   std::string altered(vectors::kV3Body);
   altered.replace(altered.find("\"88.88\""), 7, "\"88.89\"");
-  EXPECT_EQ(interpret_query(verify_reply(200, altered, kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
+  EXPECT_EQ(interpret_query(verify_reply(200, altered, kQuery, ali_pub), "ORDER-0001").kind,
+            QK::Unclear);
   // Same JSON, one extra space inside the object: a re-serialising verifier would pass this.
   std::string spaced(vectors::kV3Body);
   spaced.replace(spaced.find("\"msg\""), 5, " \"msg\"");
-  EXPECT_EQ(interpret_query(verify_reply(200, spaced, kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
+  EXPECT_EQ(interpret_query(verify_reply(200, spaced, kQuery, ali_pub), "ORDER-0001").kind,
+            QK::Unclear);
 }
 
 TEST_F(Responses, BraceMatchingIgnoresBracesAndQuotesInStrings) {
@@ -76,35 +78,58 @@ TEST_F(Responses, BraceMatchingIgnoresBracesAndQuotesInStrings) {
 }
 
 TEST_F(Responses, EscapedSlashesVerifyEitherWay) {
-  const std::string payload = R"({"code":"10000","msg":"Success","trade_status":"TRADE_CLOSED","u":"a\/b"})";
+  const std::string payload =
+      R"({"code":"10000","msg":"Success","trade_status":"TRADE_CLOSED","u":"a\/b"})";
   std::string unescaped = payload;
   unescaped.erase(unescaped.find("\\/"), 1);
-  const std::string body = "{\"alipay_trade_query_response\":" + payload + ",\"sign\":\"" +
-                           ali.sign(unescaped) + "\"}";
-  EXPECT_EQ(interpret_query(verify_reply(200, body, kQuery, ali_pub), "ORDER-0001").kind, QK::Closed);
+  const std::string body =
+      "{\"alipay_trade_query_response\":" + payload + ",\"sign\":\"" + ali.sign(unescaped) + "\"}";
+  EXPECT_EQ(interpret_query(verify_reply(200, body, kQuery, ali_pub), "ORDER-0001").kind,
+            QK::Closed);
 }
 
 TEST_F(Responses, QueryMapsEveryTradeStatusAndSubCode) {
-  EXPECT_EQ(query(R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001","trade_status":"WAIT_BUYER_PAY"})").kind, QK::Waiting);
-  EXPECT_EQ(query(R"({"code":"10000","msg":"Success","trade_status":"TRADE_CLOSED"})").kind, QK::Closed);
-  const auto finished = query(R"({"code":"10000","msg":"Success","trade_no":"T9","trade_status":"TRADE_FINISHED","total_amount":"0.01"})");
+  EXPECT_EQ(
+      query(
+          R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001","trade_status":"WAIT_BUYER_PAY"})")
+          .kind,
+      QK::Waiting);
+  EXPECT_EQ(query(R"({"code":"10000","msg":"Success","trade_status":"TRADE_CLOSED"})").kind,
+            QK::Closed);
+  const auto finished = query(
+      R"({"code":"10000","msg":"Success","trade_no":"T9","trade_status":"TRADE_FINISHED","total_amount":"0.01"})");
   EXPECT_EQ(finished.kind, QK::Paid);
   EXPECT_EQ(finished.amount, core::Fen{1});
   EXPECT_FALSE(finished.paid_at);
-  EXPECT_EQ(query(R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"})").kind, QK::NotExist);
-  const auto sys = query(R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR"})");
+  EXPECT_EQ(
+      query(
+          R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"})")
+          .kind,
+      QK::NotExist);
+  const auto sys =
+      query(R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR"})");
   EXPECT_EQ(sys.kind, QK::Unclear);
   EXPECT_NE(sys.detail.find("ACQ.SYSTEM_ERROR"), std::string::npos);
   EXPECT_EQ(query(R"({"code":"20000","msg":"Service Currently Unavailable"})").kind, QK::Unclear);
-  EXPECT_EQ(query(R"({"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature"})").kind, QK::Unclear);
-  EXPECT_EQ(query(R"({"code":"10000","msg":"Success","trade_status":"SOMETHING_NEW"})").kind, QK::Unclear);
+  EXPECT_EQ(
+      query(R"({"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature"})")
+          .kind,
+      QK::Unclear);
+  EXPECT_EQ(query(R"({"code":"10000","msg":"Success","trade_status":"SOMETHING_NEW"})").kind,
+            QK::Unclear);
   // Paid without a readable amount, or about another trade: cannot be trusted for this order.
-  EXPECT_EQ(query(R"({"code":"10000","trade_status":"TRADE_SUCCESS","total_amount":"1e3"})").kind, QK::Unclear);
-  EXPECT_EQ(query(R"({"code":"10000","trade_status":"TRADE_SUCCESS","total_amount":"1.00","out_trade_no":"OTHER"})").kind, QK::Unclear);
+  EXPECT_EQ(query(R"({"code":"10000","trade_status":"TRADE_SUCCESS","total_amount":"1e3"})").kind,
+            QK::Unclear);
+  EXPECT_EQ(
+      query(
+          R"({"code":"10000","trade_status":"TRADE_SUCCESS","total_amount":"1.00","out_trade_no":"OTHER"})")
+          .kind,
+      QK::Unclear);
 }
 
 TEST_F(Responses, CloseMapsSubCodes) {
-  EXPECT_EQ(close(R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001"})").kind, CK::Closed);
+  EXPECT_EQ(close(R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001"})").kind,
+            CK::Closed);
   EXPECT_EQ(close(R"({"code":"40004","sub_code":"ACQ.TRADE_NOT_EXIST"})").kind, CK::NotExist);
   EXPECT_EQ(close(R"({"code":"40004","sub_code":"ACQ.TRADE_STATUS_ERROR"})").kind, CK::StatusError);
   EXPECT_EQ(close(R"({"code":"40004","sub_code":"ACQ.SYSTEM_ERROR"})").kind, CK::Unclear);
@@ -113,13 +138,18 @@ TEST_F(Responses, CloseMapsSubCodes) {
 
 TEST_F(Responses, PrecreateReturnsTheQrCode) {
   auto ok = interpret_precreate(verify_reply(
-      200, signed_body("alipay_trade_precreate_response", R"({"code":"10000","msg":"Success","out_trade_no":"A","qr_code":"https://qr.alipay.com/bax1"})"),
+      200,
+      signed_body(
+          "alipay_trade_precreate_response",
+          R"({"code":"10000","msg":"Success","out_trade_no":"A","qr_code":"https://qr.alipay.com/bax1"})"),
       "alipay.trade.precreate", ali_pub));
   EXPECT_TRUE(ok.ok);
   EXPECT_EQ(ok.data, "https://qr.alipay.com/bax1");
-  auto fail = interpret_precreate(verify_reply(
-      200, signed_body("alipay_trade_precreate_response", R"({"code":"40004","sub_code":"ACQ.SYSTEM_ERROR"})"),
-      "alipay.trade.precreate", ali_pub));
+  auto fail = interpret_precreate(
+      verify_reply(200,
+                   signed_body("alipay_trade_precreate_response",
+                               R"({"code":"40004","sub_code":"ACQ.SYSTEM_ERROR"})"),
+                   "alipay.trade.precreate", ali_pub));
   EXPECT_FALSE(fail.ok);
   EXPECT_NE(fail.detail.find("ACQ.SYSTEM_ERROR"), std::string::npos);
 }
@@ -127,26 +157,53 @@ TEST_F(Responses, PrecreateReturnsTheQrCode) {
 TEST_F(Responses, UntrustworthyAnswersAreUnclear) {
   const std::string good(vectors::kV3Body);
   // HTTP status other than 200, even with a valid body.
-  EXPECT_EQ(interpret_query(verify_reply(502, good, kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
+  EXPECT_EQ(interpret_query(verify_reply(502, good, kQuery, ali_pub), "ORDER-0001").kind,
+            QK::Unclear);
   // Not JSON, truncated, empty.
-  EXPECT_EQ(interpret_query(verify_reply(200, "<html>busy</html>", kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
+  EXPECT_EQ(
+      interpret_query(verify_reply(200, "<html>busy</html>", kQuery, ali_pub), "ORDER-0001").kind,
+      QK::Unclear);
   for (std::size_t cut : {good.size() - 1, good.size() / 2, std::size_t{0}})
-    EXPECT_EQ(interpret_query(verify_reply(200, good.substr(0, cut), kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear) << cut;
+    EXPECT_EQ(
+        interpret_query(verify_reply(200, good.substr(0, cut), kQuery, ali_pub), "ORDER-0001").kind,
+        QK::Unclear)
+        << cut;
   // Signed by another key, sign missing, sign not base64.
   RsaSigner app = test::signer("app_pkcs1.pem");
   const std::string payload = R"({"code":"40004","sub_code":"ACQ.TRADE_NOT_EXIST"})";
-  const std::string forged = "{\"alipay_trade_query_response\":" + payload + ",\"sign\":\"" + app.sign(payload) + "\"}";
-  EXPECT_EQ(interpret_query(verify_reply(200, forged, kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
-  EXPECT_EQ(interpret_query(verify_reply(200, "{\"alipay_trade_query_response\":" + payload + "}", kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
-  EXPECT_EQ(interpret_query(verify_reply(200, "{\"alipay_trade_query_response\":" + payload + ",\"sign\":\"%%%\"}", kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
+  const std::string forged =
+      "{\"alipay_trade_query_response\":" + payload + ",\"sign\":\"" + app.sign(payload) + "\"}";
+  EXPECT_EQ(interpret_query(verify_reply(200, forged, kQuery, ali_pub), "ORDER-0001").kind,
+            QK::Unclear);
+  EXPECT_EQ(interpret_query(verify_reply(200, "{\"alipay_trade_query_response\":" + payload + "}",
+                                         kQuery, ali_pub),
+                            "ORDER-0001")
+                .kind,
+            QK::Unclear);
+  EXPECT_EQ(
+      interpret_query(
+          verify_reply(200, "{\"alipay_trade_query_response\":" + payload + ",\"sign\":\"%%%\"}",
+                       kQuery, ali_pub),
+          "ORDER-0001")
+          .kind,
+      QK::Unclear);
   // The answer for another method does not count.
   EXPECT_EQ(interpret_close(verify_reply(200, good, kClose, ali_pub)).kind, CK::Unclear);
 }
 
 TEST_F(Responses, ErrorResponseNeedsASignatureToo) {
-  const std::string payload = R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST"})";
-  EXPECT_EQ(interpret_query(verify_reply(200, "{\"error_response\":" + payload + "}", kQuery, ali_pub), "ORDER-0001").kind, QK::Unclear);
-  EXPECT_EQ(interpret_query(verify_reply(200, signed_body("error_response", payload), kQuery, ali_pub), "ORDER-0001").kind, QK::NotExist);
+  const std::string payload =
+      R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST"})";
+  EXPECT_EQ(
+      interpret_query(verify_reply(200, "{\"error_response\":" + payload + "}", kQuery, ali_pub),
+                      "ORDER-0001")
+          .kind,
+      QK::Unclear);
+  EXPECT_EQ(
+      interpret_query(verify_reply(200, signed_body("error_response", payload), kQuery, ali_pub),
+                      "ORDER-0001")
+          .kind,
+      QK::NotExist);
 }
 
 TEST(ResponseKey, DotsBecomeUnderscores) {

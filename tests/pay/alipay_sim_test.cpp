@@ -46,7 +46,10 @@ struct SimFixture : ::testing::Test {
     return sim.handle(s);
   }
   sim::SimResponse control(std::string method, std::string target, std::string body = "") {
-    sim::SimRequest s{std::move(method), std::move(target), std::move(body), {{"Content-Type", "application/json"}}};
+    sim::SimRequest s{std::move(method),
+                      std::move(target),
+                      std::move(body),
+                      {{"Content-Type", "application/json"}}};
     EXPECT_TRUE(sim.handles(s));
     return sim.handle(s);
   }
@@ -86,7 +89,9 @@ TEST_F(SimFixture, PagePayShowsAPayButtonAndPayingMakesTheTradePaid) {
   EXPECT_NE(page.body.find("12.34"), std::string::npos);
   EXPECT_EQ(query("100000000002").kind, QK::Waiting);
 
-  sim::SimRequest pay{"POST", "/sim/alipay/pay", "out_trade_no=100000000002",
+  sim::SimRequest pay{"POST",
+                      "/sim/alipay/pay",
+                      "out_trade_no=100000000002",
                       {{"Content-Type", "application/x-www-form-urlencoded"}}};
   auto paid_page = sim.handle(pay);
   EXPECT_EQ(paid_page.status, 200);
@@ -106,7 +111,8 @@ TEST_F(SimFixture, PagePayFormPostIsAcceptedToo) {
   std::string action = html.substr(a, html.find('"', a) - a);
   for (std::size_t p; (p = action.find("&amp;")) != std::string::npos;) action.replace(p, 5, "&");
   const std::string biz = page_pay_biz_content(builder.trade_of(order("100000000003", 100)), "30m");
-  sim::SimRequest post{"POST", action.substr(action.find("/gateway.do")), form_encode({{"biz_content", biz}}), {}};
+  sim::SimRequest post{
+      "POST", action.substr(action.find("/gateway.do")), form_encode({{"biz_content", biz}}), {}};
   auto page = sim.handle(post);
   EXPECT_EQ(page.status, 200) << page.body;
   EXPECT_EQ(query("100000000003").kind, QK::Waiting);
@@ -114,7 +120,8 @@ TEST_F(SimFixture, PagePayFormPostIsAcceptedToo) {
 
 TEST_F(SimFixture, BadRequestSignatureIsRefused) {
   auto req = builder.query("100000000004");
-  req.body = form_encode({{"biz_content", R"({"out_trade_no":"100000000005"})"}});  // altered after signing
+  req.body = form_encode(
+      {{"biz_content", R"({"out_trade_no":"100000000005"})"}});  // altered after signing
   auto r = send(req);
   auto check = verify_reply(r.status, r.body, kMethodQuery, ali_pub);
   ASSERT_TRUE(check.reply);
@@ -123,26 +130,41 @@ TEST_F(SimFixture, BadRequestSignatureIsRefused) {
 }
 
 TEST_F(SimFixture, ControlApiSetsStatesAndAmounts) {
-  EXPECT_EQ(control("POST", "/sim/alipay/trade", R"({"out_trade_no":"200000000001","total_amount":"9.99","status":"TRADE_SUCCESS"})").status, 200);
+  EXPECT_EQ(
+      control("POST", "/sim/alipay/trade",
+              R"({"out_trade_no":"200000000001","total_amount":"9.99","status":"TRADE_SUCCESS"})")
+          .status,
+      200);
   auto q = query("200000000001");
   EXPECT_EQ(q.kind, QK::Paid);
   EXPECT_EQ(q.amount, core::Fen{999});
-  EXPECT_EQ(control("POST", "/sim/alipay/trade", R"({"out_trade_no":"200000000001","total_amount":"9.98"})").status, 200);
+  EXPECT_EQ(control("POST", "/sim/alipay/trade",
+                    R"({"out_trade_no":"200000000001","total_amount":"9.98"})")
+                .status,
+            200);
   EXPECT_EQ(query("200000000001").amount, core::Fen{998});
-  EXPECT_EQ(control("POST", "/sim/alipay/trade", R"({"out_trade_no":"200000000001","status":"TRADE_CLOSED"})").status, 200);
+  EXPECT_EQ(control("POST", "/sim/alipay/trade",
+                    R"({"out_trade_no":"200000000001","status":"TRADE_CLOSED"})")
+                .status,
+            200);
   EXPECT_EQ(query("200000000001").kind, QK::Closed);
-  EXPECT_NE(control("GET", "/sim/alipay/trade?out_trade_no=200000000001").body.find("TRADE_CLOSED"), std::string::npos);
+  EXPECT_NE(control("GET", "/sim/alipay/trade?out_trade_no=200000000001").body.find("TRADE_CLOSED"),
+            std::string::npos);
   EXPECT_EQ(control("GET", "/sim/alipay/trade?out_trade_no=nope").status, 404);
-  EXPECT_EQ(control("POST", "/sim/alipay/trade", R"({"out_trade_no":"x","total_amount":"1e2"})").status, 400);
+  EXPECT_EQ(
+      control("POST", "/sim/alipay/trade", R"({"out_trade_no":"x","total_amount":"1e2"})").status,
+      400);
   EXPECT_EQ(control("POST", "/sim/alipay/reset").status, 200);
   EXPECT_EQ(query("200000000001").kind, QK::NotExist);
 }
 
 TEST_F(SimFixture, EveryInjectedFaultMakesTheAnswerUnclear) {
-  control("POST", "/sim/alipay/trade", R"({"out_trade_no":"300000000001","total_amount":"1.00","status":"TRADE_SUCCESS"})");
+  control("POST", "/sim/alipay/trade",
+          R"({"out_trade_no":"300000000001","total_amount":"1.00","status":"TRADE_SUCCESS"})");
   ASSERT_EQ(query("300000000001").kind, QK::Paid);
   for (std::string kind : {"http_error", "system_error", "bad_sign", "no_sign", "truncate"}) {
-    control("POST", "/sim/alipay/fault", R"({"kind":")" + kind + R"(","method":"alipay.trade.query","count":1})");
+    control("POST", "/sim/alipay/fault",
+            R"({"kind":")" + kind + R"(","method":"alipay.trade.query","count":1})");
     EXPECT_EQ(query("300000000001").kind, QK::Unclear) << kind;
     EXPECT_EQ(query("300000000001").kind, QK::Paid) << kind << " should hit once";
   }
@@ -154,12 +176,16 @@ TEST_F(SimFixture, EveryInjectedFaultMakesTheAnswerUnclear) {
   control("POST", "/sim/alipay/fault", R"({"kind":"latency","delay_ms":250,"count":1})");
   auto slow = send(builder.query("300000000001"));
   EXPECT_EQ(slow.delay_ms, 250);
-  EXPECT_EQ(interpret_query(verify_reply(slow.status, slow.body, kMethodQuery, ali_pub), "300000000001").kind, QK::Paid);
+  EXPECT_EQ(
+      interpret_query(verify_reply(slow.status, slow.body, kMethodQuery, ali_pub), "300000000001")
+          .kind,
+      QK::Paid);
 }
 
 TEST_F(SimFixture, FaultsArePerMethodAndPermanentUntilCleared) {
   control("POST", "/sim/alipay/trade", R"({"out_trade_no":"300000000002","total_amount":"1.00"})");
-  control("POST", "/sim/alipay/fault", R"({"kind":"http_error","status":503,"method":"alipay.trade.close"})");
+  control("POST", "/sim/alipay/fault",
+          R"({"kind":"http_error","status":503,"method":"alipay.trade.close"})");
   EXPECT_EQ(query("300000000002").kind, QK::Waiting);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(close("300000000002").kind, CK::Unclear);
   EXPECT_EQ(send(builder.close("300000000002")).status, 503);

@@ -4,7 +4,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-
 #include <list>
 #include <mutex>
 #include <thread>
@@ -35,7 +34,8 @@ struct LoopbackSimServer::Impl {
       s.method = std::string(req.method_string());
       s.target = std::string(req.target());
       s.body = req.body();
-      for (const auto& f : req) s.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      for (const auto& f : req)
+        s.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       const sim::SimResponse r = handler(s);
       if (r.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(r.delay_ms));
       if (r.drop) return;
@@ -54,7 +54,8 @@ struct LoopbackSimServer::Impl {
         // Full Content-Length, part of the body, then close.
         http::response_serializer<http::string_body> sr{res};
         http::write_header(*socket, sr, ec);
-        asio::write(*socket, asio::buffer(r.body.data(), static_cast<std::size_t>(r.truncate_at)), ec);
+        asio::write(*socket, asio::buffer(r.body.data(), static_cast<std::size_t>(r.truncate_at)),
+                    ec);
         return;
       }
       http::write(*socket, res, ec);
@@ -93,6 +94,8 @@ LoopbackSimServer::~LoopbackSimServer() {
   for (auto& t : impl_->workers) t.join();
 }
 
-int LoopbackSimServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+int LoopbackSimServer::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 }  // namespace chatglmd::pay::test

@@ -1,12 +1,13 @@
 // chatglmd-paytool: our Alipay primitives behind a JSON-on-stdin CLI, so tests in other languages
 // (tests/e2e/alipay, against the official SDK) can compare byte for byte.
-//   sign             {"private_key" | "private_key_file", "params": {k: v}}       -> {sign_content, sign}
-//   verify-notify    {"public_key" | "public_key_file", "body", "app_id"?, "seller_id"?,
-//                     "order"?: {"out_trade_no", "total_amount"}}                 -> {signature_ok, verdict, fields}
-//   verify-response  {"public_key" | "public_key_file", "method", "status"?, "body"} -> {trusted, detail, fields}
+//   sign             {"private_key" | "private_key_file", "params": {k: v}}       -> {sign_content,
+//   sign} verify-notify    {"public_key" | "public_key_file", "body", "app_id"?, "seller_id"?,
+//                     "order"?: {"out_trade_no", "total_amount"}}                 -> {signature_ok,
+//                     verdict, fields}
+//   verify-response  {"public_key" | "public_key_file", "method", "status"?, "body"} -> {trusted,
+//   detail, fields}
 // Exit 0 with JSON on stdout; exit 2 on bad usage or input.
 #include <boost/json.hpp>
-
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -25,7 +26,8 @@ std::string str(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-std::string key_text(const json::object& in, std::string_view inline_key, std::string_view file_key) {
+std::string key_text(const json::object& in, std::string_view inline_key,
+                     std::string_view file_key) {
   if (auto k = str(in, inline_key); !k.empty()) return k;
   std::ifstream f(str(in, file_key));
   std::stringstream s;
@@ -49,7 +51,9 @@ int sign(const json::object& in) {
     params.emplace_back(std::string(k), std::string(v.get_string()));
   }
   const std::string content = pay::sign_content(params, pay::EmptyValues::Drop);
-  std::cout << json::serialize(json::object{{"sign_content", content}, {"sign", signer->sign(content)}}) << "\n";
+  std::cout << json::serialize(
+                   json::object{{"sign_content", content}, {"sign", signer->sign(content)}})
+            << "\n";
   return 0;
 }
 
@@ -65,8 +69,8 @@ int verify_notify(const json::object& in) {
     if (!amount) return fail("order.total_amount must be a yuan string");
     order->amount = *amount;
   }
-  const auto verdict = pay::check_notify(n, {str(in, "app_id"), str(in, "seller_id")},
-                                         order ? &*order : nullptr);
+  const auto verdict =
+      pay::check_notify(n, {str(in, "app_id"), str(in, "seller_id")}, order ? &*order : nullptr);
   json::object fields;
   for (const auto& [k, v] : n.params) fields[k] = v;
   std::cout << json::serialize(json::object{{"well_formed", n.well_formed},
@@ -81,7 +85,8 @@ int verify_response(const json::object& in) {
   auto verifier = pay::RsaVerifier::from_text(key_text(in, "public_key", "public_key_file"));
   if (!verifier) return fail("no usable public key");
   int status = 200;
-  if (const auto* s = in.if_contains("status"); s && s->is_int64()) status = static_cast<int>(s->as_int64());
+  if (const auto* s = in.if_contains("status"); s && s->is_int64())
+    status = static_cast<int>(s->as_int64());
   const auto check = pay::verify_reply(status, str(in, "body"), str(in, "method"), *verifier);
   json::object fields;
   if (check.reply)
@@ -96,7 +101,8 @@ int verify_response(const json::object& in) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) return fail("usage: chatglmd-paytool sign|verify-notify|verify-response < input.json");
+  if (argc != 2)
+    return fail("usage: chatglmd-paytool sign|verify-notify|verify-response < input.json");
   std::stringstream input;
   input << std::cin.rdbuf();
   boost::system::error_code ec;

@@ -62,11 +62,13 @@ TEST(RsaKeys, GarbageAndWrongKindsAreRefused) {
   EXPECT_FALSE(RsaSigner::from_text(""));
   EXPECT_FALSE(RsaSigner::from_text("MIIBnotakey"));
   EXPECT_FALSE(RsaSigner::from_text(key_text("app_pub.pem")));  // public key is no signer
-  EXPECT_FALSE(RsaVerifier::from_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"));
+  EXPECT_FALSE(
+      RsaVerifier::from_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"));
 }
 
 TEST(Base64, RoundTripsAndRejectsMalformed) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     auto enc = base64_encode(s);
     EXPECT_EQ(enc.find('\n'), std::string::npos);
     auto dec = base64_decode(enc);

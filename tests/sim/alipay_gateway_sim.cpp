@@ -1,8 +1,8 @@
 #include "alipay_gateway_sim.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -88,11 +88,10 @@ struct AlipayGatewaySim::Impl {
 
   std::mutex mu;
   std::string seller_id;
-  std::vector<std::chrono::milliseconds> schedule{std::chrono::milliseconds(200),
-                                                  std::chrono::milliseconds(500),
-                                                  std::chrono::milliseconds(1000),
-                                                  std::chrono::milliseconds(2000),
-                                                  std::chrono::milliseconds(4000)};
+  std::vector<std::chrono::milliseconds> schedule{
+      std::chrono::milliseconds(200), std::chrono::milliseconds(500),
+      std::chrono::milliseconds(1000), std::chrono::milliseconds(2000),
+      std::chrono::milliseconds(4000)};
   TradeBook trades;
   FaultBook faults;
   std::vector<NotifyAttempt> attempts;
@@ -129,8 +128,8 @@ struct AlipayGatewaySim::Impl {
     return r;
   }
 
-  static json::object failure(std::string_view code, std::string_view msg, std::string_view sub_code,
-                              std::string_view sub_msg) {
+  static json::object failure(std::string_view code, std::string_view msg,
+                              std::string_view sub_code, std::string_view sub_msg) {
     return json::object{{"code", code}, {"msg", msg}, {"sub_code", sub_code}, {"sub_msg", sub_msg}};
   }
 
@@ -147,8 +146,10 @@ struct AlipayGatewaySim::Impl {
     auto params = pay::form_decode(query);
     if (params && req.method == "POST" && !req.body.empty()) {
       auto body = pay::form_decode(req.body);
-      if (!body) params.reset();
-      else params->insert(params->end(), body->begin(), body->end());
+      if (!body)
+        params.reset();
+      else
+        params->insert(params->end(), body->begin(), body->end());
     }
     if (!params) return html_answer(400, "malformed form");
     const std::string method = pay::find_param(*params, "method").value_or("");
@@ -160,16 +161,22 @@ struct AlipayGatewaySim::Impl {
       if (f.kind == FaultKind::Hang) return SimResponse{.hang = true};
       if (f.kind == FaultKind::Drop) return SimResponse{.drop = true};
       if (f.kind == FaultKind::HttpError)
-        return html_answer(f.status, fmt::format("<html><body>{} simulated</body></html>", f.status));
+        return html_answer(f.status,
+                           fmt::format("<html><body>{} simulated</body></html>", f.status));
       if (f.kind == FaultKind::Latency) delay += f.delay_ms;
     }
     if (method.empty())
-      return signed_reply(method, failure("40001", "Missing Required Arguments", "isv.missing-method", "缺少方法名参数"), hits, true);
+      return signed_reply(
+          method,
+          failure("40001", "Missing Required Arguments", "isv.missing-method", "缺少方法名参数"),
+          hits, true);
     if (!signature_ok(*params))
-      return signed_reply(method, failure("40002", "Invalid Arguments", "isv.invalid-signature", "验签出错"), hits);
+      return signed_reply(
+          method, failure("40002", "Invalid Arguments", "isv.invalid-signature", "验签出错"), hits);
     for (const Fault& f : hits)
       if (f.kind == FaultKind::SystemError)
-        return signed_reply(method, failure("40004", "Business Failed", "ACQ.SYSTEM_ERROR", "系统错误"), hits);
+        return signed_reply(
+            method, failure("40004", "Business Failed", "ACQ.SYSTEM_ERROR", "系统错误"), hits);
 
     json::object biz;
     if (auto text = pay::find_param(*params, "biz_content")) {
@@ -190,13 +197,17 @@ struct AlipayGatewaySim::Impl {
       SimTrade* t = trades.find_visible(out_trade_no);
       if (t == nullptr && !json_string(biz, "trade_no").empty()) {
         for (const SimTrade* c : trades.all())
-          if (c->trade_no == json_string(biz, "trade_no") && c->scanned) t = trades.find_any(c->out_trade_no);
+          if (c->trade_no == json_string(biz, "trade_no") && c->scanned)
+            t = trades.find_any(c->out_trade_no);
       }
       if (t == nullptr)
-        return signed_reply(method, failure("40004", "Business Failed", "ACQ.TRADE_NOT_EXIST", "交易不存在"), hits);
+        return signed_reply(
+            method, failure("40004", "Business Failed", "ACQ.TRADE_NOT_EXIST", "交易不存在"), hits);
       return method == pay::kMethodQuery ? answer_query(*t, hits) : answer_close(*t, hits);
     }
-    return signed_reply(method, failure("40002", "Invalid Arguments", "isv.invalid-method", "不存在的方法名"), hits, true);
+    return signed_reply(
+        method, failure("40002", "Invalid Arguments", "isv.invalid-method", "不存在的方法名"), hits,
+        true);
   }
 
   SimResponse page_pay(const Params& params, const json::object& biz, const std::string& app_id) {
@@ -221,15 +232,18 @@ struct AlipayGatewaySim::Impl {
   SimResponse pay_page(const SimTrade& t) const {
     const std::string e = pay::html_escape(t.out_trade_no);
     std::string html =
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Alipay (simulated)</title></head>"
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Alipay "
+        "(simulated)</title></head>"
         "<body><h1>Alipay (simulated)</h1>";
     html += "<p>Order: <span id=\"out_trade_no\">" + e + "</span></p>";
     html += "<p>Subject: " + pay::html_escape(t.subject) + "</p>";
     html += "<p>Amount: <span id=\"amount\">" + core::format_yuan(t.amount) + "</span> CNY</p>";
     html += "<p>Status: <span id=\"status\">" + t.status + "</span></p>";
     if (t.status == "WAIT_BUYER_PAY") {
-      html += "<form method=\"post\" action=\"/sim/alipay/pay\"><input type=\"hidden\" "
-              "name=\"out_trade_no\" value=\"" + e + "\"><button type=\"submit\" id=\"pay\">Pay</button></form>";
+      html +=
+          "<form method=\"post\" action=\"/sim/alipay/pay\"><input type=\"hidden\" "
+          "name=\"out_trade_no\" value=\"" +
+          e + "\"><button type=\"submit\" id=\"pay\">Pay</button></form>";
     }
     html += "</body></html>";
     return html_answer(200, html);
@@ -240,10 +254,14 @@ struct AlipayGatewaySim::Impl {
     const std::string out_trade_no = json_string(biz, "out_trade_no");
     const auto amount = core::parse_yuan(json_string(biz, "total_amount"));
     if (out_trade_no.empty() || !amount)
-      return signed_reply(pay::kMethodPrecreate, failure("40004", "Business Failed", "ACQ.INVALID_PARAMETER", "参数无效"), hits);
+      return signed_reply(pay::kMethodPrecreate,
+                          failure("40004", "Business Failed", "ACQ.INVALID_PARAMETER", "参数无效"),
+                          hits);
     SimTrade* t = trades.find_any(out_trade_no);
     if (t != nullptr && t->status != "WAIT_BUYER_PAY")
-      return signed_reply(pay::kMethodPrecreate, failure("40004", "Business Failed", "ACQ.TRADE_HAS_SUCCESS", "交易已被支付"), hits);
+      return signed_reply(
+          pay::kMethodPrecreate,
+          failure("40004", "Business Failed", "ACQ.TRADE_HAS_SUCCESS", "交易已被支付"), hits);
     if (t == nullptr) {
       SimTrade n;
       n.out_trade_no = out_trade_no;
@@ -256,8 +274,11 @@ struct AlipayGatewaySim::Impl {
     }
     std::string host = req.header("Host");
     if (host.empty()) host = "127.0.0.1";
-    json::object o{{"code", "10000"}, {"msg", "Success"}, {"out_trade_no", out_trade_no},
-                   {"qr_code", "http://" + host + "/sim/alipay/scan?out_trade_no=" + pay::url_encode(out_trade_no)}};
+    json::object o{{"code", "10000"},
+                   {"msg", "Success"},
+                   {"out_trade_no", out_trade_no},
+                   {"qr_code", "http://" + host + "/sim/alipay/scan?out_trade_no=" +
+                                   pay::url_encode(out_trade_no)}};
     return signed_reply(pay::kMethodPrecreate, o, hits);
   }
 
@@ -283,9 +304,14 @@ struct AlipayGatewaySim::Impl {
 
   SimResponse answer_close(SimTrade& t, const std::vector<Fault>& hits) {
     if (t.status != "WAIT_BUYER_PAY")
-      return signed_reply(pay::kMethodClose, failure("40004", "Business Failed", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法"), hits);
+      return signed_reply(
+          pay::kMethodClose,
+          failure("40004", "Business Failed", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法"), hits);
     t.status = "TRADE_CLOSED";
-    json::object o{{"code", "10000"}, {"msg", "Success"}, {"out_trade_no", t.out_trade_no}, {"trade_no", t.trade_no}};
+    json::object o{{"code", "10000"},
+                   {"msg", "Success"},
+                   {"out_trade_no", t.out_trade_no},
+                   {"trade_no", t.trade_no}};
     return signed_reply(pay::kMethodClose, o, hits);
   }
 
@@ -296,20 +322,21 @@ struct AlipayGatewaySim::Impl {
     const core::UtcMs now = clock.now();
     const std::string amount = core::format_yuan(t.amount);
     const bool paid = t.status == "TRADE_SUCCESS";
-    Params p = {{"gmt_create", core::format_wall_time(t.created, 8)},
-                {"charset", "utf-8"},
-                {"seller_email", "seller@example.com"},
-                {"subject", t.subject},
-                {"buyer_id", std::string(kBuyerId)},
-                {"invoice_amount", paid ? amount : "0.00"},
-                {"notify_id", t.notify_id},
-                {"fund_bill_list", "[{\"amount\":\"" + amount + "\",\"fundChannel\":\"ALIPAYACCOUNT\"}]"},
-                {"notify_type", "trade_status_sync"},
-                {"trade_status", t.status},
-                {"receipt_amount", paid ? amount : "0.00"},
-                {"app_id", t.app_id},
-                {"buyer_pay_amount", paid ? amount : "0.00"},
-                {"seller_id", seller_id}};
+    Params p = {
+        {"gmt_create", core::format_wall_time(t.created, 8)},
+        {"charset", "utf-8"},
+        {"seller_email", "seller@example.com"},
+        {"subject", t.subject},
+        {"buyer_id", std::string(kBuyerId)},
+        {"invoice_amount", paid ? amount : "0.00"},
+        {"notify_id", t.notify_id},
+        {"fund_bill_list", "[{\"amount\":\"" + amount + "\",\"fundChannel\":\"ALIPAYACCOUNT\"}]"},
+        {"notify_type", "trade_status_sync"},
+        {"trade_status", t.status},
+        {"receipt_amount", paid ? amount : "0.00"},
+        {"app_id", t.app_id},
+        {"buyer_pay_amount", paid ? amount : "0.00"},
+        {"seller_id", seller_id}};
     if (t.paid_at) p.emplace_back("gmt_payment", core::format_wall_time(*t.paid_at, 8));
     p.insert(p.end(), {{"notify_time", core::format_wall_time(now, 8)},
                        {"version", "1.0"},
@@ -346,7 +373,9 @@ struct AlipayGatewaySim::Impl {
     const bool wants_json = req.header("Content-Type").find("json") != std::string::npos;
     std::lock_guard lock(mu);
     SimTrade* t = trades.find_visible(param_of(req, "out_trade_no"));
-    if (t == nullptr) return wants_json ? json_error(404, "no such trade") : html_answer(404, "<p>ACQ.TRADE_NOT_EXIST</p>");
+    if (t == nullptr)
+      return wants_json ? json_error(404, "no such trade")
+                        : html_answer(404, "<p>ACQ.TRADE_NOT_EXIST</p>");
     if (t->status == "TRADE_CLOSED")
       return wants_json ? json_error(409, "trade closed") : html_answer(409, "<p>Trade closed</p>");
     if (t->status == "WAIT_BUYER_PAY") {
@@ -354,12 +383,16 @@ struct AlipayGatewaySim::Impl {
       send_notify(*t);
     }
     if (wants_json) return json_answer(200, json::object{{"ok", true}, {"trade", trade_json(*t)}});
-    std::string html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Paid</title></head><body>"
-                       "<h1>Payment done</h1><p>Order: " + pay::html_escape(t->out_trade_no) +
-                       "</p><p>Status: <span id=\"status\">" + t->status + "</span></p>";
+    std::string html =
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Paid</title></head><body>"
+        "<h1>Payment done</h1><p>Order: " +
+        pay::html_escape(t->out_trade_no) + "</p><p>Status: <span id=\"status\">" + t->status +
+        "</span></p>";
     if (!t->return_url.empty()) {
       const char sep = t->return_url.find('?') == std::string::npos ? '?' : '&';
-      html += "<p><a id=\"return\" href=\"" + pay::html_escape(t->return_url + sep + "out_trade_no=" + pay::url_encode(t->out_trade_no)) +
+      html += "<p><a id=\"return\" href=\"" +
+              pay::html_escape(t->return_url + sep +
+                               "out_trade_no=" + pay::url_encode(t->out_trade_no)) +
               "\">Back to the shop</a></p>";
     }
     return html_answer(200, html + "</body></html>");
@@ -368,7 +401,9 @@ struct AlipayGatewaySim::Impl {
   SimResponse scan(const SimRequest& req) {
     std::lock_guard lock(mu);
     SimTrade* t = trades.find_any(param_of(req, "out_trade_no"));
-    if (t == nullptr) return req.method == "GET" ? html_answer(404, "<p>Unknown QR code</p>") : json_error(404, "no such trade");
+    if (t == nullptr)
+      return req.method == "GET" ? html_answer(404, "<p>Unknown QR code</p>")
+                                 : json_error(404, "no such trade");
     t->scanned = true;
     if (req.method == "GET") return pay_page(*t);
     return json_answer(200, json::object{{"ok", true}, {"trade", trade_json(*t)}});
@@ -413,8 +448,12 @@ struct AlipayGatewaySim::Impl {
     if (path == "/sim/alipay/notifies") {
       json::array a;
       for (const auto& n : attempts)
-        a.push_back(json::object{{"out_trade_no", n.out_trade_no}, {"url", n.url}, {"attempt", n.attempt},
-                                 {"status", n.status}, {"reply", n.reply}, {"ok", n.ok}});
+        a.push_back(json::object{{"out_trade_no", n.out_trade_no},
+                                 {"url", n.url},
+                                 {"attempt", n.attempt},
+                                 {"status", n.status},
+                                 {"reply", n.reply},
+                                 {"ok", n.ok}});
       return json_answer(200, json::object{{"ok", true}, {"notifies", a}});
     }
     if (path == "/sim/alipay/fault") {
@@ -423,9 +462,12 @@ struct AlipayGatewaySim::Impl {
       Fault f;
       f.kind = *kind;
       if (auto m = json_string(body, "method"); !m.empty()) f.method = m;
-      if (auto* c = body.if_contains("count"); c && c->is_int64()) f.remaining = static_cast<int>(c->as_int64());
-      if (auto* d = body.if_contains("delay_ms"); d && d->is_int64()) f.delay_ms = static_cast<int>(d->as_int64());
-      if (auto* s = body.if_contains("status"); s && s->is_int64()) f.status = static_cast<int>(s->as_int64());
+      if (auto* c = body.if_contains("count"); c && c->is_int64())
+        f.remaining = static_cast<int>(c->as_int64());
+      if (auto* d = body.if_contains("delay_ms"); d && d->is_int64())
+        f.delay_ms = static_cast<int>(d->as_int64());
+      if (auto* s = body.if_contains("status"); s && s->is_int64())
+        f.status = static_cast<int>(s->as_int64());
       faults.add(f);
       return json_answer(200, json::object{{"ok", true}});
     }
@@ -454,8 +496,8 @@ struct AlipayGatewaySim::Impl {
       if (!amount) return json_error(400, "total_amount must be a yuan string like \"9.99\"");
     }
     const std::string status = json_string(body, "status");
-    if (!status.empty() && status != "WAIT_BUYER_PAY" && status != "TRADE_SUCCESS" && status != "TRADE_CLOSED" &&
-        status != "TRADE_FINISHED")
+    if (!status.empty() && status != "WAIT_BUYER_PAY" && status != "TRADE_SUCCESS" &&
+        status != "TRADE_CLOSED" && status != "TRADE_FINISHED")
       return json_error(400, "unknown status");
     SimTrade* t = trades.find_any(out_trade_no);
     if (t == nullptr) {
@@ -468,8 +510,10 @@ struct AlipayGatewaySim::Impl {
     }
     t->scanned = true;
     if (amount) t->amount = *amount;
-    for (auto [key, field] : {std::pair{"subject", &SimTrade::subject}, std::pair{"app_id", &SimTrade::app_id},
-                              std::pair{"notify_url", &SimTrade::notify_url}, std::pair{"return_url", &SimTrade::return_url}})
+    for (auto [key, field] :
+         {std::pair{"subject", &SimTrade::subject}, std::pair{"app_id", &SimTrade::app_id},
+          std::pair{"notify_url", &SimTrade::notify_url},
+          std::pair{"return_url", &SimTrade::return_url}})
       if (body.contains(key)) t->*field = json_string(body, key);
     if (!status.empty() && status != t->status) {
       t->status = status;
@@ -485,9 +529,12 @@ struct AlipayGatewaySim::Impl {
 
 AlipayGatewaySim::AlipayGatewaySim(const AlipaySimOptions& options) {
   auto ali = pay::RsaSigner::from_text(read_key(options.alipay_private_key_path));
-  if (!ali) throw std::runtime_error("alipay sim: bad Alipay private key " + options.alipay_private_key_path);
+  if (!ali)
+    throw std::runtime_error("alipay sim: bad Alipay private key " +
+                             options.alipay_private_key_path);
   auto app = pay::RsaVerifier::from_text(read_key(options.app_public_key_path));
-  if (!app) throw std::runtime_error("alipay sim: bad app public key " + options.app_public_key_path);
+  if (!app)
+    throw std::runtime_error("alipay sim: bad app public key " + options.app_public_key_path);
   impl_ = std::make_unique<Impl>(std::move(*ali), std::move(*app), options.seller_id);
 }
 

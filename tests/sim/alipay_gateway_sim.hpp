@@ -3,16 +3,18 @@
 // key, signs its answers with the "Alipay" key, keeps trades in memory, and sends signed notifies.
 //
 // Gateway (what chatglmd and the SDK talk to):
-//   POST /gateway.do                 alipay.trade.precreate | query | close (form body + signed query)
-//   GET|POST /gateway.do             alipay.trade.page.pay: HTML pay page with a "Pay" button
+//   POST /gateway.do                 alipay.trade.precreate | query | close (form body + signed
+//   query) GET|POST /gateway.do             alipay.trade.page.pay: HTML pay page with a "Pay"
+//   button
 // Buyer actions (HTML, what a browser or the QR "scan" opens):
-//   POST /sim/alipay/pay             form or JSON {out_trade_no}: TRADE_SUCCESS + notify to notify_url
-//   GET  /sim/alipay/scan?out_trade_no=X   scan a precreate QR: the trade now exists, shows the pay page
+//   POST /sim/alipay/pay             form or JSON {out_trade_no}: TRADE_SUCCESS + notify to
+//   notify_url GET  /sim/alipay/scan?out_trade_no=X   scan a precreate QR: the trade now exists,
+//   shows the pay page
 // Control API (JSON in, JSON out):
-//   POST /sim/alipay/reset                 forget trades, faults, notify log; cancel pending notifies
-//   GET  /sim/alipay/trades                all trades
-//   GET  /sim/alipay/trade?out_trade_no=X  one trade (404 when unknown)
-//   POST /sim/alipay/trade   {out_trade_no, total_amount?, status?, subject?, notify_url?, app_id?,
+//   POST /sim/alipay/reset                 forget trades, faults, notify log; cancel pending
+//   notifies GET  /sim/alipay/trades                all trades GET /sim/alipay/trade?out_trade_no=X
+//   one trade (404 when unknown) POST /sim/alipay/trade   {out_trade_no, total_amount?, status?,
+//   subject?, notify_url?, app_id?,
 //                             notify?: bool}  create or change a trade (exists at once, scanned);
 //                            notify:true sends a notify for its new state
 //   POST /sim/alipay/scan    {out_trade_no}   a precreate trade becomes visible (WAIT_BUYER_PAY)

@@ -37,25 +37,24 @@ struct AlipayNotifier::Impl : std::enable_shared_from_this<Impl> {
                    {"User-Agent", "Mozilla/4.0"}};
     req.body = job->body;
     const auto t = std::chrono::milliseconds(3000);
-    client.async_fetch(std::move(req), net::Timeouts{t, t, t, t},
-                       [self = shared_from_this(), job](net::FetchResult r) {
-                         NotifyAttempt a{job->out_trade_no, job->url, job->attempt};
-                         if (r.ok()) {
-                           a.status = r.response->status;
-                           a.reply = r.response->body;
-                           a.ok = a.status == 200 && a.reply == "success";
-                         } else {
-                           a.reply = r.error.message;
-                         }
-                         if (self->on_attempt) self->on_attempt(a);
-                         const auto index = static_cast<std::size_t>(job->attempt - 1);
-                         if (a.ok || index >= job->schedule.size()) return;
-                         auto timer = std::make_shared<boost::asio::steady_timer>(self->io);
-                         timer->expires_after(job->schedule[index]);
-                         timer->async_wait([self, job, timer](boost::system::error_code) {
-                           self->attempt(job);
-                         });
-                       });
+    client.async_fetch(
+        std::move(req), net::Timeouts{t, t, t, t},
+        [self = shared_from_this(), job](net::FetchResult r) {
+          NotifyAttempt a{job->out_trade_no, job->url, job->attempt};
+          if (r.ok()) {
+            a.status = r.response->status;
+            a.reply = r.response->body;
+            a.ok = a.status == 200 && a.reply == "success";
+          } else {
+            a.reply = r.error.message;
+          }
+          if (self->on_attempt) self->on_attempt(a);
+          const auto index = static_cast<std::size_t>(job->attempt - 1);
+          if (a.ok || index >= job->schedule.size()) return;
+          auto timer = std::make_shared<boost::asio::steady_timer>(self->io);
+          timer->expires_after(job->schedule[index]);
+          timer->async_wait([self, job, timer](boost::system::error_code) { self->attempt(job); });
+        });
   }
 };
 
@@ -82,6 +81,8 @@ void AlipayNotifier::send(std::string out_trade_no, std::string url, std::string
   boost::asio::post(impl_->io, [impl = impl_, job] { impl->attempt(job); });
 }
 
-void AlipayNotifier::cancel_all() { impl_->generation++; }
+void AlipayNotifier::cancel_all() {
+  impl_->generation++;
+}
 
 }  // namespace chatglmd::sim

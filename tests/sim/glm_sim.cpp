@@ -16,7 +16,9 @@ namespace {
 
 constexpr std::string_view kChatPath = "/api/paas/v4/chat/completions";
 
-std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
+std::string path_of(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
 
 // UTF-8 code points of `text`, each as its bytes.
 std::vector<std::string_view> code_points(std::string_view text) {
@@ -36,11 +38,13 @@ SimResponse json_response(int status, const json::value& body) {
 }
 
 SimResponse glm_error(int status, std::string code, std::string message) {
-  return json_response(status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
+  return json_response(status,
+                       json::object{{"error", json::object{{"code", code}, {"message", message}}}});
 }
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -51,7 +55,8 @@ std::string glm_sim_answer(const std::string& message) {
     const std::size_t length = std::strtoul(message.c_str() + 4, nullptr, 10);
     const auto alphabet = code_points("你好，世界！这是模拟的回答。ChatGLM sim 123 ");
     std::string out;
-    for (std::size_t i = 0; i < std::min<std::size_t>(length, 1'000'000); ++i) out += alphabet[i % alphabet.size()];
+    for (std::size_t i = 0; i < std::min<std::size_t>(length, 1'000'000); ++i)
+      out += alphabet[i % alphabet.size()];
     return out;
   }
   return "Echo: " + message;
@@ -68,7 +73,8 @@ struct GlmSim::Impl {
   GlmSimOptions options;
   std::vector<Fault> faults;
   std::int64_t requests = 0, chat_requests = 0, auth_failures = 0;
-  std::int64_t streams_open = 0, streams_completed = 0, streams_cancelled = 0, streams_server_closed = 0;
+  std::int64_t streams_open = 0, streams_completed = 0, streams_cancelled = 0,
+               streams_server_closed = 0;
   std::string last_request_body, last_authorization;
   std::int64_t next_id = 1;
 
@@ -83,7 +89,8 @@ struct GlmSim::Impl {
   // Empty when the token is good.
   std::string auth_problem(const std::string& header) {
     std::string token = header;
-    if (token.size() > 7 && (token.rfind("Bearer ", 0) == 0 || token.rfind("bearer ", 0) == 0)) token = token.substr(7);
+    if (token.size() > 7 && (token.rfind("Bearer ", 0) == 0 || token.rfind("bearer ", 0) == 0))
+      token = token.substr(7);
     if (token.empty()) return "missing Authorization";
     auto check = llm::jwt_verify_hs256(token, key.secret);
     if (!check.ok()) return "token signature invalid";
@@ -91,7 +98,8 @@ struct GlmSim::Impl {
     auto claims = json::parse(check.payload_json, ec);
     if (ec || !claims.is_object()) return "token payload invalid";
     const auto* api_key = claims.as_object().if_contains("api_key");
-    if (!api_key || !api_key->is_string() || api_key->as_string() != key.id) return "unknown api_key";
+    if (!api_key || !api_key->is_string() || api_key->as_string() != key.id)
+      return "unknown api_key";
     const auto* exp = claims.as_object().if_contains("exp");
     if (!exp || !exp->is_int64()) return "exp missing";
     if (exp->as_int64() <= now_ms()) return "token expired";
@@ -140,13 +148,16 @@ SimReply GlmSim::handle(const SimRequest& request) {
     if (path == "/sim/glm/fault") {
       const auto* kind = o.if_contains("kind");
       if (!kind || !kind->is_string()) return glm_error(400, "400", "kind is required");
-      static const std::vector<std::string> known = {"http_401", "http_400", "http_429", "sensitive_1301",
-                                                     "balance_1113", "http_500", "mid_stream_error",
-                                                     "sensitive_finish", "stall", "hang", "disconnect", "truncate"};
+      static const std::vector<std::string> known = {
+          "http_401",     "http_400", "http_429",         "sensitive_1301",
+          "balance_1113", "http_500", "mid_stream_error", "sensitive_finish",
+          "stall",        "hang",     "disconnect",       "truncate"};
       const std::string k(kind->as_string());
-      if (std::find(known.begin(), known.end(), k) == known.end()) return glm_error(400, "400", "unknown kind " + k);
+      if (std::find(known.begin(), known.end(), k) == known.end())
+        return glm_error(400, "400", "unknown kind " + k);
       int count = 1;
-      if (const auto* c = o.if_contains("count"); c && c->is_int64()) count = static_cast<int>(c->as_int64());
+      if (const auto* c = o.if_contains("count"); c && c->is_int64())
+        count = static_cast<int>(c->as_int64());
       s.faults.push_back({k, count});
       return json_response(200, json::object{{"ok", true}, {"faults_pending", s.faults.size()}});
     }
@@ -166,7 +177,8 @@ SimReply GlmSim::handle(const SimRequest& request) {
     if (path == "/sim/glm/reset") {
       s.faults.clear();
       s.requests = s.chat_requests = s.auth_failures = 0;
-      s.streams_completed = s.streams_cancelled = s.streams_server_closed = 0;  // open ones stay counted
+      s.streams_completed = s.streams_cancelled = s.streams_server_closed =
+          0;  // open ones stay counted
       s.last_request_body.clear();
       s.last_authorization.clear();
       return json_response(200, json::object{{"ok", true}});
@@ -191,7 +203,8 @@ SimReply GlmSim::handle(const SimRequest& request) {
   if (!messages || !messages->is_array() || messages->as_array().empty())
     return glm_error(400, "1214", "messages must be a non-empty array");
   std::string model = "glm-4";
-  if (const auto* m = req.if_contains("model"); m && m->is_string()) model = std::string(m->as_string());
+  if (const auto* m = req.if_contains("model"); m && m->is_string())
+    model = std::string(m->as_string());
   bool streaming = false;
   if (const auto* st = req.if_contains("stream"); st && st->is_bool()) streaming = st->as_bool();
 
@@ -203,7 +216,8 @@ SimReply GlmSim::handle(const SimRequest& request) {
     const auto* role = message.as_object().if_contains("role");
     if (!content || !content->is_string()) continue;
     prompt_chars += code_points(content->as_string()).size();
-    if (role && role->is_string() && role->as_string() == "user") last_user = std::string(content->as_string());
+    if (role && role->is_string() && role->as_string() == "user")
+      last_user = std::string(content->as_string());
   }
 
   const std::string fault = s.take_fault();
@@ -229,38 +243,44 @@ SimReply GlmSim::handle(const SimRequest& request) {
 
   if (!streaming) {
     return json_response(
-        200, json::object{{"id", id},
-                          {"created", created},
-                          {"model", model},
-                          {"choices", json::array{json::object{
-                                          {"index", 0},
-                                          {"finish_reason", "stop"},
-                                          {"message", json::object{{"role", "assistant"}, {"content", answer}}}}}},
-                          {"usage", usage}});
+        200,
+        json::object{{"id", id},
+                     {"created", created},
+                     {"model", model},
+                     {"choices",
+                      json::array{json::object{
+                          {"index", 0},
+                          {"finish_reason", "stop"},
+                          {"message", json::object{{"role", "assistant"}, {"content", answer}}}}}},
+                     {"usage", usage}});
   }
 
   // B3 events: one per delta piece, then the finishing chunk with usage, then [DONE].
   auto event = [&](std::string_view content, const char* finish_reason, bool with_usage) {
-    json::object choice{{"index", 0}, {"delta", json::object{{"role", "assistant"}, {"content", content}}}};
+    json::object choice{{"index", 0},
+                        {"delta", json::object{{"role", "assistant"}, {"content", content}}}};
     if (finish_reason) choice["finish_reason"] = finish_reason;
-    json::object chunk{{"id", id}, {"created", created}, {"model", model}, {"choices", json::array{choice}}};
+    json::object chunk{
+        {"id", id}, {"created", created}, {"model", model}, {"choices", json::array{choice}}};
     if (with_usage) chunk["usage"] = usage;
     return "data: " + json::serialize(chunk) + "\n\n";
   };
   std::vector<std::string> events;
   for (std::size_t i = 0; i < chars.size(); i += s.options.piece_chars) {
     std::string piece;
-    for (std::size_t j = i; j < std::min(chars.size(), i + s.options.piece_chars); ++j) piece += chars[j];
+    for (std::size_t j = i; j < std::min(chars.size(), i + s.options.piece_chars); ++j)
+      piece += chars[j];
     events.push_back(event(piece, nullptr, false));
   }
   const bool partial = fault == "mid_stream_error" || fault == "stall" || fault == "disconnect" ||
                        fault == "sensitive_finish";
   if (partial) events.resize(std::max<std::size_t>(1, events.size() / 2));
   if (fault == "mid_stream_error") {
-    events.push_back("data: " +
-                     json::serialize(json::object{{"error", json::object{{"code", "500"},
-                                                                         {"message", "inference failed (injected)"}}}}) +
-                     "\n\n");
+    events.push_back(
+        "data: " +
+        json::serialize(json::object{
+            {"error", json::object{{"code", "500"}, {"message", "inference failed (injected)"}}}}) +
+        "\n\n");
   } else if (fault == "sensitive_finish") {
     events.push_back(event("", "sensitive", true));
     events.push_back("data: [DONE]\n\n");
@@ -282,7 +302,8 @@ SimReply GlmSim::handle(const SimRequest& request) {
   if (s.options.split_bytes > 0) {
     std::string all;
     for (const auto& e : events) all += e;
-    for (std::size_t i = 0; i < all.size(); i += s.options.split_bytes) stream.pieces.push_back(all.substr(i, s.options.split_bytes));
+    for (std::size_t i = 0; i < all.size(); i += s.options.split_bytes)
+      stream.pieces.push_back(all.substr(i, s.options.split_bytes));
   } else {
     stream.pieces = std::move(events);
   }

@@ -23,7 +23,9 @@ using testing::SimProcess;
 
 class GlmSimTest : public ::testing::Test {
  protected:
-  GlmSimTest() : guard_(io_.get_executor()), client_(io_) { thread_ = std::thread([this] { io_.run(); }); }
+  GlmSimTest() : guard_(io_.get_executor()), client_(io_) {
+    thread_ = std::thread([this] { io_.run(); });
+  }
   ~GlmSimTest() override {
     guard_.reset();
     io_.stop();
@@ -35,11 +37,14 @@ class GlmSimTest : public ::testing::Test {
     return llm::make_zhipu_token(*llm::ZhipuApiKey::parse(key), now, ttl);
   }
   net::FetchResult chat(const std::string& auth, const std::string& message, bool stream = true) {
-    json::object body{{"model", "glm-4"},
-                      {"stream", stream},
-                      {"messages", json::array{json::object{{"role", "user"}, {"content", message}}}}};
-    return client_.fetch({"POST", sim_.url("/api/paas/v4/chat/completions"),
-                          {{"Authorization", auth}, {"Content-Type", "application/json"}}, json::serialize(body)},
+    json::object body{
+        {"model", "glm-4"},
+        {"stream", stream},
+        {"messages", json::array{json::object{{"role", "user"}, {"content", message}}}}};
+    return client_.fetch({"POST",
+                          sim_.url("/api/paas/v4/chat/completions"),
+                          {{"Authorization", auth}, {"Content-Type", "application/json"}},
+                          json::serialize(body)},
                          {});
   }
   json::object control(const std::string& path, const std::string& body = "{}") {
@@ -96,7 +101,8 @@ TEST_F(GlmSimTest, StreamsB3Chunks) {
     EXPECT_EQ(chunk.contains("usage"), last);
     if (last) {
       EXPECT_EQ(choice.at("finish_reason"), "stop");
-      EXPECT_EQ(chunk.at("usage").at("completion_tokens").as_int64(), 12);  // "Echo: 你好 sim" in characters
+      EXPECT_EQ(chunk.at("usage").at("completion_tokens").as_int64(),
+                12);  // "Echo: 你好 sim" in characters
     }
   }
   EXPECT_EQ(text, "Echo: 你好 sim");
@@ -139,8 +145,9 @@ TEST_F(GlmSimTest, InjectedErrorsAnswerAsZhipuDoes) {
     int status;
     const char* code;
   };
-  for (auto c : {Case{"http_401", 401, "1000"}, Case{"http_429", 429, "1302"}, Case{"sensitive_1301", 400, "1301"},
-                 Case{"balance_1113", 429, "1113"}, Case{"http_500", 500, "500"}, Case{"http_400", 400, "1214"}}) {
+  for (auto c : {Case{"http_401", 401, "1000"}, Case{"http_429", 429, "1302"},
+                 Case{"sensitive_1301", 400, "1301"}, Case{"balance_1113", 429, "1113"},
+                 Case{"http_500", 500, "500"}, Case{"http_400", 400, "1214"}}) {
     control("/sim/glm/fault", std::string(R"({"kind":")") + c.kind + R"(","count":1})");
     auto r = chat("Bearer " + token(), "x");
     ASSERT_TRUE(r.ok());
@@ -171,7 +178,9 @@ TEST_F(GlmSimTest, LongAnswerSplitInsideCharactersArrivesWhole) {
   };
   cb.on_done = [&](std::optional<net::NetError> e) { done.set_value(e); };
   auto handle = client_.async_stream(
-      {"POST", sim_.url("/api/paas/v4/chat/completions"), {{"Authorization", "Bearer " + token()}},
+      {"POST",
+       sim_.url("/api/paas/v4/chat/completions"),
+       {{"Authorization", "Bearer " + token()}},
        R"({"model":"glm-4","stream":true,"messages":[{"role":"user","content":"len:10000"}]})"},
       {}, cb);
   ASSERT_FALSE(done.get_future().get());
@@ -200,14 +209,17 @@ TEST_F(GlmSimTest, ClientDisconnectIsCountedAsCancelled) {
   };
   cb.on_done = [&](std::optional<net::NetError> e) { done.set_value(e); };
   auto handle = client_.async_stream(
-      {"POST", sim_.url("/api/paas/v4/chat/completions"), {{"Authorization", "Bearer " + token()}},
+      {"POST",
+       sim_.url("/api/paas/v4/chat/completions"),
+       {{"Authorization", "Bearer " + token()}},
        R"({"model":"glm-4","stream":true,"messages":[{"role":"user","content":"len:40"}]})"},
       {}, cb);
   first.get_future().get();
   EXPECT_EQ(stats().at("streams_open").as_int64(), 1);
   handle->cancel();
   done.get_future().get();
-  EXPECT_TRUE(testing::eventually([&] { return stats().at("streams_cancelled").as_int64() == 1; }, 5s));
+  EXPECT_TRUE(
+      testing::eventually([&] { return stats().at("streams_cancelled").as_int64() == 1; }, 5s));
   EXPECT_EQ(stats().at("streams_open").as_int64(), 0);
 }
 

@@ -68,17 +68,19 @@ int main(int argc, char** argv) {
   std::string port_file, glm_api_key = "sim-key-id.sim-key-secret", glm_api_key_file;
   std::string alipay_key, app_public_key, seller_id = "2088102177649450";
   po::options_description options("chatglmd-sim options");
-  options.add_options()("help,h", "show this help")                                          //
-      ("port", po::value(&port)->default_value(0), "listen port on 127.0.0.1 (0 = any)")     //
-      ("port-file", po::value(&port_file), "write the chosen port to this file")             //
-      ("threads", po::value(&threads)->default_value(1), "io threads")                       //
+  options.add_options()("help,h", "show this help")                                             //
+      ("port", po::value(&port)->default_value(0), "listen port on 127.0.0.1 (0 = any)")        //
+      ("port-file", po::value(&port_file), "write the chosen port to this file")                //
+      ("threads", po::value(&threads)->default_value(1), "io threads")                          //
       ("exit-after-idle", po::value(&exit_after_idle)->default_value(0), "seconds, 0 = never")  //
-      ("glm-api-key", po::value(&glm_api_key), "accepted ChatGLM API key <id>.<secret>")     //
-      ("glm-api-key-file", po::value(&glm_api_key_file), "file holding the API key")        //
-      ("chunk-delay-ms", po::value(&chunk_delay_ms)->default_value(0), "pause before each piece")  //
-      ("split-bytes", po::value(&split_bytes)->default_value(0), "bytes per write (0 = per event)")  //
-      ("alipay-key", po::value(&alipay_key), "Alipay private key PEM (signs answers)")       //
-      ("app-public-key", po::value(&app_public_key), "merchant app public key PEM")          //
+      ("glm-api-key", po::value(&glm_api_key), "accepted ChatGLM API key <id>.<secret>")        //
+      ("glm-api-key-file", po::value(&glm_api_key_file), "file holding the API key")            //
+      ("chunk-delay-ms", po::value(&chunk_delay_ms)->default_value(0),
+       "pause before each piece")  //
+      ("split-bytes", po::value(&split_bytes)->default_value(0),
+       "bytes per write (0 = per event)")                                               //
+      ("alipay-key", po::value(&alipay_key), "Alipay private key PEM (signs answers)")  //
+      ("app-public-key", po::value(&app_public_key), "merchant app public key PEM")     //
       ("seller-id", po::value(&seller_id), "seller_id of the fake merchant");
   po::variables_map vm;
   try {
@@ -92,7 +94,8 @@ int main(int argc, char** argv) {
     std::cout << options;
     return 0;
   }
-  if (port < 0 || port > 65535 || threads < 1 || exit_after_idle < 0 || chunk_delay_ms < 0 || split_bytes < 0) {
+  if (port < 0 || port > 65535 || threads < 1 || exit_after_idle < 0 || chunk_delay_ms < 0 ||
+      split_bytes < 0) {
     std::cerr << "chatglmd-sim: a numeric flag is out of range\n";
     return 2;
   }
@@ -106,11 +109,13 @@ int main(int argc, char** argv) {
   }
 
   try {
-    GlmSim glm({glm_api_key, std::chrono::milliseconds(chunk_delay_ms), static_cast<std::size_t>(split_bytes), 4});
+    GlmSim glm({glm_api_key, std::chrono::milliseconds(chunk_delay_ms),
+                static_cast<std::size_t>(split_bytes), 4});
 #ifdef CHATGLMD_SIM_HAS_ALIPAY
     std::unique_ptr<AlipayGatewaySim> alipay;
     if (!alipay_key.empty() && !app_public_key.empty())
-      alipay = std::make_unique<AlipayGatewaySim>(AlipaySimOptions{alipay_key, app_public_key, seller_id});
+      alipay = std::make_unique<AlipayGatewaySim>(
+          AlipaySimOptions{alipay_key, app_public_key, seller_id});
     const bool has_alipay = alipay != nullptr;
 #else
     const bool has_alipay = false;
@@ -123,7 +128,8 @@ int main(int argc, char** argv) {
       const std::string path = request.target.substr(0, request.target.find('?'));
       if (path == "/sim/health") {
         return SimResponse{200, "application/json",
-                           boost::json::serialize(boost::json::object{{"status", "ok"}, {"alipay", has_alipay}, {"glm", true}})};
+                           boost::json::serialize(boost::json::object{
+                               {"status", "ok"}, {"alipay", has_alipay}, {"glm", true}})};
       }
 #ifdef CHATGLMD_SIM_HAS_ALIPAY
       if (alipay && alipay->handles(request)) return alipay->handle(request);
@@ -135,8 +141,8 @@ int main(int argc, char** argv) {
       std::cerr << "chatglmd-sim: cannot write " << port_file << "\n";
       return 2;
     }
-    std::cerr << "chatglmd-sim listening on 127.0.0.1:" << server.port() << (has_alipay ? " (alipay+glm)" : " (glm)")
-              << std::endl;
+    std::cerr << "chatglmd-sim listening on 127.0.0.1:" << server.port()
+              << (has_alipay ? " (alipay+glm)" : " (glm)") << std::endl;
     server.run();
     std::cerr << "chatglmd-sim stopped" << std::endl;
   } catch (const std::exception& e) {

@@ -12,8 +12,7 @@
 namespace chatglmd::sim {
 
 inline bool header_name_equals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -36,11 +35,11 @@ struct SimResponse {
   int status = 200;
   std::string content_type = "text/plain";
   std::string body;
-  net::Headers headers;     // extra headers (Content-Type comes from content_type)
-  int delay_ms = 0;         // sleep before answering
-  bool hang = false;        // never answer (keep the connection open until the client gives up)
-  long truncate_at = -1;    // send only that many body bytes (Content-Length stays full), then close
-  bool drop = false;        // close the connection without any answer
+  net::Headers headers;   // extra headers (Content-Type comes from content_type)
+  int delay_ms = 0;       // sleep before answering
+  bool hang = false;      // never answer (keep the connection open until the client gives up)
+  long truncate_at = -1;  // send only that many body bytes (Content-Length stays full), then close
+  bool drop = false;      // close the connection without any answer
 };
 
 }  // namespace chatglmd::sim

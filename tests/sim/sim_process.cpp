@@ -10,12 +10,14 @@ namespace chatglmd::testing {
 
 SimProcess::SimProcess(std::vector<std::string> extra_args) {
   const std::string port_file = dir_.file("port");
-  std::vector<std::string> argv = {CHATGLMD_SIM_BIN, "--port", "0", "--port-file", port_file,
-                                   "--glm-api-key", kGlmApiKey, "--exit-after-idle", "60"};
+  std::vector<std::string> argv = {
+      CHATGLMD_SIM_BIN,    "--port", "0", "--port-file", port_file, "--glm-api-key", kGlmApiKey,
+      "--exit-after-idle", "60"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<BackgroundProcess>(argv, dir_.file("sim.log"));
   const bool ready = eventually([&] {
-    if (!std::filesystem::exists(port_file)) return !process_->running();  // stop waiting if it died
+    if (!std::filesystem::exists(port_file))
+      return !process_->running();  // stop waiting if it died
     port_ = std::stoi(read_file(port_file));
     return port_ > 0 && port_open(port_);
   });

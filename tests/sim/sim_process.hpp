@@ -17,7 +17,9 @@ class SimProcess {
   explicit SimProcess(std::vector<std::string> extra_args = {});
   ~SimProcess();
   int port() const { return port_; }
-  std::string url(const std::string& path = "") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path = "") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
   // Sends SIGTERM and returns the exit code (-1 when it did not exit within the limit).
   int terminate();
   std::string log() const;

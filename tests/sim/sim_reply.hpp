@@ -16,7 +16,7 @@ enum class StreamOutcome { Completed, PeerClosed, ServerClosed };
 struct SimStream {
   int status = 200;
   std::string content_type = "text/event-stream;charset=UTF-8";
-  std::vector<std::string> pieces;  // each one HTTP chunk and one write, cut anywhere
+  std::vector<std::string> pieces;    // each one HTTP chunk and one write, cut anywhere
   std::chrono::milliseconds pace{0};  // before each piece
   enum class End {
     Finish,      // last chunk, connection stays usable

@@ -22,7 +22,8 @@ namespace {
 std::string raw_head(int status, const http::fields& fields) {
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                      std::string(http::obsolete_reason(static_cast<http::status>(status))) + "\r\n";
-  for (const auto& field : fields) head += std::string(field.name_string()) + ": " + std::string(field.value()) + "\r\n";
+  for (const auto& field : fields)
+    head += std::string(field.name_string()) + ": " + std::string(field.value()) + "\r\n";
   return head + "\r\n";
 }
 
@@ -43,7 +44,8 @@ asio::awaitable<void> watch_peer(tcp::socket& socket, beast::flat_buffer& buffer
 }
 
 asio::awaitable<bool> write_all(tcp::socket& socket, std::string_view bytes) {
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+  auto [ec, n] =
+      co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()), use_tuple);
   co_return !ec;
 }
 
@@ -86,7 +88,8 @@ struct SimServer::Impl {
   std::atomic<int> busy{0};
 
   static std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
 
@@ -139,10 +142,12 @@ struct SimServer::Impl {
     socket.close(ignored);
   }
 
-  asio::awaitable<bool> answer(tcp::socket& socket, beast::flat_buffer& buffer, const SimResponse& r, bool keep) {
+  asio::awaitable<bool> answer(tcp::socket& socket, beast::flat_buffer& buffer,
+                               const SimResponse& r, bool keep) {
     if (r.drop) co_return false;
     if (r.delay_ms > 0) {
-      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(r.delay_ms));
+      asio::steady_timer timer(co_await asio::this_coro::executor,
+                               std::chrono::milliseconds(r.delay_ms));
       co_await timer.async_wait(use_tuple);
     }
     if (r.hang) {
@@ -157,7 +162,8 @@ struct SimServer::Impl {
     res.prepare_payload();
     if (r.truncate_at >= 0) {
       // Content-Length promises the whole body; part of it comes, then the connection ends.
-      const auto cut = std::min<std::size_t>(static_cast<std::size_t>(r.truncate_at), r.body.size());
+      const auto cut =
+          std::min<std::size_t>(static_cast<std::size_t>(r.truncate_at), r.body.size());
       co_await write_all(socket, raw_head(r.status, res.base()) + r.body.substr(0, cut));
       co_return false;
     }
@@ -165,7 +171,8 @@ struct SimServer::Impl {
     co_return !ec && keep;
   }
 
-  asio::awaitable<bool> stream(tcp::socket& socket, beast::flat_buffer& buffer, const SimStream& s) {
+  asio::awaitable<bool> stream(tcp::socket& socket, beast::flat_buffer& buffer,
+                               const SimStream& s) {
     http::fields fields;
     fields.set(http::field::content_type, s.content_type);
     fields.set(http::field::cache_control, "no-cache");
@@ -174,7 +181,8 @@ struct SimServer::Impl {
     if (co_await write_all(socket, raw_head(s.status, fields))) {
       auto result = co_await (write_pieces(socket, s) || watch_peer(socket, buffer));
       if (result.index() == 0 && std::get<0>(result))
-        outcome = s.end == SimStream::End::Disconnect ? StreamOutcome::ServerClosed : StreamOutcome::Completed;
+        outcome = s.end == SimStream::End::Disconnect ? StreamOutcome::ServerClosed
+                                                      : StreamOutcome::Completed;
     }
     if (s.on_end) s.on_end(outcome);
     co_return outcome == StreamOutcome::Completed;
@@ -201,7 +209,6 @@ struct SimServer::Impl {
       io.stop();
     });
   }
-
 };
 
 SimServer::SimServer(SimServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
@@ -216,7 +223,9 @@ SimServer::SimServer(SimServerOptions options, Handler handler) : impl_(std::mak
 
 SimServer::~SimServer() = default;
 
-std::uint16_t SimServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t SimServer::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 void SimServer::run() {
   impl_->last_activity_ms = Impl::now_ms();
@@ -231,6 +240,8 @@ void SimServer::run() {
   for (auto& t : extra) t.join();
 }
 
-void SimServer::stop() { impl_->stop(); }
+void SimServer::stop() {
+  impl_->stop();
+}
 
 }  // namespace chatglmd::sim

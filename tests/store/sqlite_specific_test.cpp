@@ -10,7 +10,8 @@ namespace chatglmd::store {
 namespace {
 
 std::string dump_schema(Db& db) {
-  auto st = db.prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name");
+  auto st = db.prepare(
+      "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name");
   std::string out;
   while (st.step()) out += st.text(0) + "\n";
   return out;
@@ -92,10 +93,13 @@ TEST(SqliteStore, DueQueriesSearchAnIndexInsteadOfScanning) {
   for (const auto& plan : plans) {
     SCOPED_TRACE(plan);
     // The equality columns lead the index, so SQLite searches it (covering or not).
-    EXPECT_TRUE(plan.find("SEARCH openai_order USING INDEX openai_order_due ") != std::string::npos ||
-                plan.find("SEARCH openai_order USING COVERING INDEX openai_order_due ") != std::string::npos ||
-                plan.find("SEARCH openai_order USING INDEX openai_order_paid_due ") != std::string::npos ||
-                plan.find("SEARCH openai_order USING COVERING INDEX openai_order_paid_due ") != std::string::npos);
+    EXPECT_TRUE(
+        plan.find("SEARCH openai_order USING INDEX openai_order_due ") != std::string::npos ||
+        plan.find("SEARCH openai_order USING COVERING INDEX openai_order_due ") !=
+            std::string::npos ||
+        plan.find("SEARCH openai_order USING INDEX openai_order_paid_due ") != std::string::npos ||
+        plan.find("SEARCH openai_order USING COVERING INDEX openai_order_paid_due ") !=
+            std::string::npos);
     EXPECT_EQ(plan.find("SCAN openai_order"), std::string::npos);
   }
 }

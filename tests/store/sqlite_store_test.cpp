@@ -1,8 +1,9 @@
 // The store suite on the SQLite backend: a real file per test, several connections to it.
+#include "store/sqlite_store.hpp"
+
 #include <map>
 #include <memory>
 
-#include "store/sqlite_store.hpp"
 #include "store_suite.hpp"
 #include "support/temp_dir.hpp"
 

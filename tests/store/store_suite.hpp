@@ -166,8 +166,8 @@ TYPED_TEST_P(StoreSuite, EveryStateEventPairThroughTheStore) {
         auto out = this->orders().deliver(id, Cause::ReplenishShipment, kT0);
         EXPECT_EQ(out == DeliveryOutcome::Delivered, expected.has_value());
       } else {
-        auto r = this->orders().apply(id, event, Cause::Reconcile, "test", kT0,
-                                      PaymentFacts{"TN", kT0});
+        auto r =
+            this->orders().apply(id, event, Cause::Reconcile, "test", kT0, PaymentFacts{"TN", kT0});
         EXPECT_EQ(r.outcome, expected ? TransitionOutcome::Applied : TransitionOutcome::Refused);
         EXPECT_EQ(r.late_payment, expected && expected->late_payment);
       }
@@ -194,7 +194,8 @@ TYPED_TEST_P(StoreSuite, PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce) {
   auto o = this->orders().get("100000000010");
   EXPECT_EQ(o->trade_no, "2024TRADE");
   EXPECT_EQ(o->pay_time, paid_at);
-  EXPECT_EQ(this->orders().deliver("100000000010", Cause::Delivery, paid_at), DeliveryOutcome::Delivered);
+  EXPECT_EQ(this->orders().deliver("100000000010", Cause::Delivery, paid_at),
+            DeliveryOutcome::Delivered);
   EXPECT_EQ(this->orders().deliver("100000000010", Cause::ReplenishShipment, paid_at),
             DeliveryOutcome::AlreadyDelivered);
   auto acc = this->s().accounts().get("user-100000000010");
@@ -215,10 +216,13 @@ TYPED_TEST_P(StoreSuite, TwoConnectionsRacingOnOneTransitionOneWins) {
       r1 = c1->orders().apply(id, OrderEvent::PaymentConfirmed, Cause::Notify, "", kT0,
                               PaymentFacts{"T", kT0});
     });
-    std::thread t2([&] { r2 = c2->orders().apply(id, OrderEvent::CloseConfirmed, Cause::TimeoutClose, "", kT0); });
+    std::thread t2([&] {
+      r2 = c2->orders().apply(id, OrderEvent::CloseConfirmed, Cause::TimeoutClose, "", kT0);
+    });
     t1.join();
     t2.join();
-    int applied = (r1.outcome == TransitionOutcome::Applied) + (r2.outcome == TransitionOutcome::Applied);
+    int applied =
+        (r1.outcome == TransitionOutcome::Applied) + (r2.outcome == TransitionOutcome::Applied);
     if (r2.outcome == TransitionOutcome::Applied) {
       // Closed first; the later payment is a late payment and still wins the money back.
       EXPECT_EQ(r1.outcome, TransitionOutcome::Applied);
@@ -241,7 +245,8 @@ TYPED_TEST_P(StoreSuite, SameTransitionRacedByManyConnectionsAppliesOnce) {
     threads.emplace_back([&] {
       auto conn = this->another();
       for (int i = 0; i < 10; ++i) {
-        auto r = conn->orders().apply("100000000020", OrderEvent::CloseConfirmed, Cause::TimeoutClose, "", kT0);
+        auto r = conn->orders().apply("100000000020", OrderEvent::CloseConfirmed,
+                                      Cause::TimeoutClose, "", kT0);
         applied += r.outcome == TransitionOutcome::Applied;
       }
     });
@@ -288,7 +293,8 @@ TYPED_TEST_P(StoreSuite, DueSelectionHonoursWindowsBackoffAndPaging) {
   ASSERT_EQ(overdue.size(), 1u);
   EXPECT_EQ(overdue[0].order_id, "100000000041");
   // Reconcile window: older than 1m, not yet overdue.
-  auto window = o.due_created(now - minutes(30) + std::chrono::milliseconds(1), now - minutes(1), now, 0, 50);
+  auto window =
+      o.due_created(now - minutes(30) + std::chrono::milliseconds(1), now - minutes(1), now, 0, 50);
   ASSERT_EQ(window.size(), 2u);
   EXPECT_LT(window[0].id, window[1].id);
   // Paging by id.
@@ -329,22 +335,27 @@ TYPED_TEST_P(StoreSuite, LeaseIsExclusiveUntilItExpires) {
   EXPECT_TRUE(j.try_acquire("reconcile", "a", t, t + std::chrono::minutes(2)));
   EXPECT_FALSE(other->jobs().try_acquire("reconcile", "b", t, t + std::chrono::minutes(2)));
   EXPECT_TRUE(other->jobs().try_acquire("timeout-close", "b", t, t + std::chrono::minutes(2)));
-  EXPECT_TRUE(j.try_acquire("reconcile", "a", t + std::chrono::minutes(1), t + std::chrono::minutes(3)))
+  EXPECT_TRUE(
+      j.try_acquire("reconcile", "a", t + std::chrono::minutes(1), t + std::chrono::minutes(3)))
       << "the holder renews";
-  EXPECT_FALSE(other->jobs().try_acquire("reconcile", "b", t + std::chrono::minutes(2), t + std::chrono::minutes(4)));
-  EXPECT_TRUE(other->jobs().try_acquire("reconcile", "b", t + std::chrono::minutes(3), t + std::chrono::minutes(5)))
+  EXPECT_FALSE(other->jobs().try_acquire("reconcile", "b", t + std::chrono::minutes(2),
+                                         t + std::chrono::minutes(4)));
+  EXPECT_TRUE(other->jobs().try_acquire("reconcile", "b", t + std::chrono::minutes(3),
+                                        t + std::chrono::minutes(5)))
       << "an expired lease is taken over";
   j.release("reconcile", "a");  // not ours any more: no effect
-  EXPECT_FALSE(j.try_acquire("reconcile", "a", t + std::chrono::minutes(3), t + std::chrono::minutes(5)));
+  EXPECT_FALSE(
+      j.try_acquire("reconcile", "a", t + std::chrono::minutes(3), t + std::chrono::minutes(5)));
   other->jobs().release("reconcile", "b");
-  EXPECT_TRUE(j.try_acquire("reconcile", "a", t + std::chrono::minutes(3), t + std::chrono::minutes(5)));
+  EXPECT_TRUE(
+      j.try_acquire("reconcile", "a", t + std::chrono::minutes(3), t + std::chrono::minutes(5)));
 }
 
 TYPED_TEST_P(StoreSuite, JobRunsAreRecordedNewestFirst) {
   auto& j = this->s().jobs();
   for (int i = 0; i < 3; ++i) {
-    j.record_run(JobRunRow{0, "reconcile", "me", kT0, kT0 + std::chrono::seconds(i), i == 2 ? "partial" : "ok",
-                           i, i, 0, 0, ""});
+    j.record_run(JobRunRow{0, "reconcile", "me", kT0, kT0 + std::chrono::seconds(i),
+                           i == 2 ? "partial" : "ok", i, i, 0, 0, ""});
   }
   j.record_run(JobRunRow{0, "timeout-close", "me", kT0, kT0, "ok", 0, 0, 0, 0, ""});
   auto h = j.history("reconcile", 10);
@@ -401,7 +412,9 @@ TYPED_TEST_P(StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone) {
   this->order_in("100000000061", OrderState::Created);
   this->order_in("100000000062", OrderState::Created);
   this->s().in_transaction([&] {
-    EXPECT_EQ(this->orders().apply("100000000061", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0).outcome,
+    EXPECT_EQ(this->orders()
+                  .apply("100000000061", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0)
+                  .outcome,
               TransitionOutcome::Applied);
     EXPECT_THROW(this->s().in_transaction([&] {
       this->orders().apply("100000000062", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0);
@@ -410,7 +423,8 @@ TYPED_TEST_P(StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone) {
                  std::runtime_error);
   });
   EXPECT_EQ(this->orders().get("100000000061")->state, OrderState::Closed);
-  EXPECT_EQ(this->orders().get("100000000062")->state, OrderState::Created) << "the failed part left nothing";
+  EXPECT_EQ(this->orders().get("100000000062")->state, OrderState::Created)
+      << "the failed part left nothing";
   EXPECT_EQ(this->orders().events("100000000062").size(), 1u);
   EXPECT_THROW(this->s().in_transaction([&] {
     this->orders().apply("100000000062", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0);
@@ -422,7 +436,8 @@ TYPED_TEST_P(StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone) {
 
 TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
   const int n = 200;
-  for (int i = 0; i < n; ++i) this->order_in(core::order_id_from(static_cast<std::uint64_t>(7000 + i)), OrderState::Created);
+  for (int i = 0; i < n; ++i)
+    this->order_in(core::order_id_from(static_cast<std::uint64_t>(7000 + i)), OrderState::Created);
   std::atomic<int> ok{0}, failed{0};
   std::uint64_t commits = 0;
   {
@@ -435,7 +450,8 @@ TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
       std::string id = core::order_id_from(static_cast<std::uint64_t>(7000 + i));
       committer.submit(
           [this, id, i] {
-            auto r = this->orders().apply(id, OrderEvent::PaymentConfirmed, Cause::Notify, "", kT0, PaymentFacts{"T", kT0});
+            auto r = this->orders().apply(id, OrderEvent::PaymentConfirmed, Cause::Notify, "", kT0,
+                                          PaymentFacts{"T", kT0});
             if (r.outcome != TransitionOutcome::Applied) throw std::runtime_error("not applied");
             if (i % 10 == 0) throw std::runtime_error("this unit fails after its change");
           },
@@ -458,19 +474,15 @@ TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
   EXPECT_EQ(paid, n - n / 10);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
-                            GroupCommitSharesCommitsAndReportsEachUnit, ProductsAddListEnableDisable,
-                            AccountsGrantConsumeRefundFreeze, ConcurrentConsumersNeverOverdraw,
-                            OrderInsertGetAndUniqueId, EveryStateEventPairThroughTheStore,
-                            UnknownOrdersAreReportedNotCreated,
-                            PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce,
-                            TwoConnectionsRacingOnOneTransitionOneWins,
-                            SameTransitionRacedByManyConnectionsAppliesOnce,
-                            AThousandConcurrentDeliveriesGrantOnce,
-                            DueSelectionHonoursWindowsBackoffAndPaging,
-                            ReusableOrderIsTheNewestCreatedForUserAndProduct,
-                            LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst,
-                            LoginCodesAreSingleUseAndExpire, WordsAndWhitelistBumpTheirVersion,
-                            NotifiesAreKeptOnceByNotifyId);
+REGISTER_TYPED_TEST_SUITE_P(
+    StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
+    GroupCommitSharesCommitsAndReportsEachUnit, ProductsAddListEnableDisable,
+    AccountsGrantConsumeRefundFreeze, ConcurrentConsumersNeverOverdraw, OrderInsertGetAndUniqueId,
+    EveryStateEventPairThroughTheStore, UnknownOrdersAreReportedNotCreated,
+    PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce, TwoConnectionsRacingOnOneTransitionOneWins,
+    SameTransitionRacedByManyConnectionsAppliesOnce, AThousandConcurrentDeliveriesGrantOnce,
+    DueSelectionHonoursWindowsBackoffAndPaging, ReusableOrderIsTheNewestCreatedForUserAndProduct,
+    LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
+    WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId);
 
 }  // namespace chatglmd::store::suite

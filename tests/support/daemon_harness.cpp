@@ -1,8 +1,7 @@
 #include "support/daemon_harness.hpp"
 
-#include <signal.h>
-
 #include <fmt/format.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstring>
@@ -35,9 +34,12 @@ std::string dechunk(const std::string& body) {
 
 }  // namespace
 
-HttpReply http_request(int port, const std::string& method, const std::string& target, const std::string& body,
-                       const std::vector<std::pair<std::string, std::string>>& headers, int timeout_ms) {
-  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n", method, target, port);
+HttpReply http_request(int port, const std::string& method, const std::string& target,
+                       const std::string& body,
+                       const std::vector<std::pair<std::string, std::string>>& headers,
+                       int timeout_ms) {
+  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
+                                method, target, port);
   bool has_type = false;
   for (const auto& [k, v] : headers) {
     req += k + ": " + v + "\r\n";
@@ -86,7 +88,8 @@ std::string html_unescape(std::string s) {
   const std::pair<const char*, const char*> entities[] = {
       {"&quot;", "\""}, {"&#39;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}};
   for (const auto& [from, to] : entities) {
-    for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += std::strlen(to))
+    for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos;
+         pos += std::strlen(to))
       s.replace(pos, std::strlen(from), to);
   }
   return s;
@@ -118,8 +121,9 @@ HttpReply submit_pay_form(const std::string& form_html) {
 }
 
 DaemonHarness::DaemonHarness(DaemonOptions options) {
-  std::vector<std::string> sim_args = {"--alipay-key", fixture("ali_pkcs1.pem"), "--app-public-key",
-                                       fixture("app_pub.pem"), "--seller-id", kSellerId};
+  std::vector<std::string> sim_args = {"--alipay-key",     fixture("ali_pkcs1.pem"),
+                                       "--app-public-key", fixture("app_pub.pem"),
+                                       "--seller-id",      kSellerId};
   sim_args.insert(sim_args.end(), options.sim_args.begin(), options.sim_args.end());
   sim_ = std::make_unique<SimProcess>(sim_args);
   port_ = free_port();
@@ -172,13 +176,14 @@ void DaemonHarness::write_ini(const DaemonOptions& options) {
 }
 
 void DaemonHarness::start() {
-  serve_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{CHATGLMD_BIN, "-c", ini_, "serve"},
-                                               dir_.file("serve.log"));
+  serve_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{CHATGLMD_BIN, "-c", ini_, "serve"}, dir_.file("serve.log"));
   bool up = eventually([&] {
     if (!serve_->running()) return true;
     return port_open(port_) && http_request(port_, "GET", "/healthz", "", {}, 2000).status == 200;
   });
-  if (!up || !serve_->running()) throw std::runtime_error("chatglmd serve did not start:\n" + log());
+  if (!up || !serve_->running())
+    throw std::runtime_error("chatglmd serve did not start:\n" + log());
 }
 
 int DaemonHarness::terminate() {
@@ -186,16 +191,22 @@ int DaemonHarness::terminate() {
   return serve_->wait(std::chrono::seconds(30));
 }
 
-void DaemonHarness::signal(int sig) { serve_->signal(sig); }
+void DaemonHarness::signal(int sig) {
+  serve_->signal(sig);
+}
 
-int DaemonHarness::wait_exit(std::chrono::milliseconds limit) { return serve_->wait(limit); }
+int DaemonHarness::wait_exit(std::chrono::milliseconds limit) {
+  return serve_->wait(limit);
+}
 
 void DaemonHarness::kill9() {
   serve_->signal(SIGKILL);
   serve_->wait(std::chrono::seconds(10));
 }
 
-bool DaemonHarness::running() { return serve_ && serve_->running(); }
+bool DaemonHarness::running() {
+  return serve_ && serve_->running();
+}
 
 std::string DaemonHarness::log() const {
   std::error_code ec;
@@ -203,7 +214,8 @@ std::string DaemonHarness::log() const {
   return read_file(dir_.file("serve.log"));
 }
 
-CommandResult DaemonHarness::cli(std::vector<std::string> args, const std::map<std::string, std::string>& env) const {
+CommandResult DaemonHarness::cli(std::vector<std::string> args,
+                                 const std::map<std::string, std::string>& env) const {
   args.insert(args.begin(), {CHATGLMD_BIN, "-c", ini_});
   return run_command(args, env);
 }
@@ -214,12 +226,15 @@ std::string DaemonHarness::token_for(const std::string& openid) const {
   return r.out.substr(0, r.out.find('\n'));
 }
 
-HttpReply DaemonHarness::post_form(const std::string& target, const std::string& form, const std::string& token) const {
+HttpReply DaemonHarness::post_form(const std::string& target, const std::string& form,
+                                   const std::string& token) const {
   return request("POST", target, form, {{"Authorization", "Bearer " + token}});
 }
 
-HttpReply DaemonHarness::post_json(const std::string& target, const std::string& json, const std::string& token) const {
-  return request("POST", target, json, {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
+HttpReply DaemonHarness::post_json(const std::string& target, const std::string& json,
+                                   const std::string& token) const {
+  return request("POST", target, json,
+                 {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
 }
 
 }  // namespace chatglmd::testing

@@ -15,9 +15,9 @@
 namespace chatglmd::testing {
 
 struct HttpReply {
-  int status = 0;  // 0: no HTTP answer (connection closed or garbage)
+  int status = 0;                              // 0: no HTTP answer (connection closed or garbage)
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;  // de-chunked
+  std::string body;                            // de-chunked
   std::string raw;
 };
 
@@ -35,8 +35,9 @@ std::string url_encode(const std::string& text);
 struct DaemonOptions {
   // Extra or changed config keys as "section.key" -> value (written into the INI file).
   std::map<std::string, std::string> config;
-  std::vector<std::string> sim_args;  // extra chatglmd-sim flags (--chunk-delay-ms, --split-bytes, ...)
-  bool start = true;                  // false: write config and migrate only
+  std::vector<std::string>
+      sim_args;       // extra chatglmd-sim flags (--chunk-delay-ms, --split-bytes, ...)
+  bool start = true;  // false: write config and migrate only
 };
 
 class DaemonHarness {
@@ -48,12 +49,12 @@ class DaemonHarness {
   explicit DaemonHarness(DaemonOptions options = {});
   ~DaemonHarness();
 
-  void start();     // starts serve and waits until /healthz answers
-  int terminate();  // SIGTERM, wait; returns the exit code
+  void start();          // starts serve and waits until /healthz answers
+  int terminate();       // SIGTERM, wait; returns the exit code
   void signal(int sig);  // to serve, without waiting
   // serve's exit code (128+N when killed by signal N), -1 when it still runs after `limit`.
   int wait_exit(std::chrono::milliseconds limit);
-  void kill9();     // SIGKILL, wait
+  void kill9();  // SIGKILL, wait
   bool running();
   pid_t pid() const { return serve_ ? serve_->pid() : -1; }
 
@@ -65,16 +66,20 @@ class DaemonHarness {
   std::string log() const;
 
   // `chatglmd -c <ini> args...`
-  CommandResult cli(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) const;
+  CommandResult cli(std::vector<std::string> args,
+                    const std::map<std::string, std::string>& env = {}) const;
   std::string token_for(const std::string& openid) const;  // `user token OPENID`
-  HttpReply request(const std::string& method, const std::string& target, const std::string& body = "",
+  HttpReply request(const std::string& method, const std::string& target,
+                    const std::string& body = "",
                     const std::vector<std::pair<std::string, std::string>>& headers = {}) const {
     return http_request(port_, method, target, body, headers);
   }
   // POSTs a form with the user's token.
-  HttpReply post_form(const std::string& target, const std::string& form, const std::string& token) const;
+  HttpReply post_form(const std::string& target, const std::string& form,
+                      const std::string& token) const;
   // POSTs JSON with the user's token.
-  HttpReply post_json(const std::string& target, const std::string& json, const std::string& token) const;
+  HttpReply post_json(const std::string& target, const std::string& json,
+                      const std::string& token) const;
 
  private:
   void write_ini(const DaemonOptions& options);

@@ -116,7 +116,9 @@ BackgroundProcess::~BackgroundProcess() {
   }
 }
 
-void BackgroundProcess::signal(int sig) { ::kill(pid_, sig); }
+void BackgroundProcess::signal(int sig) {
+  ::kill(pid_, sig);
+}
 
 bool BackgroundProcess::running() {
   if (status_ != -1) return false;

@@ -32,6 +32,8 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
   out << text;
 }
 
-std::string fixture(const std::string& name) { return std::string(CHATGLMD_FIXTURES) + "/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(CHATGLMD_FIXTURES) + "/" + name;
+}
 
 }  // namespace chatglmd::testing

@@ -15,7 +15,7 @@
 namespace chatglmd::store {
 class Store;
 class GroupCommitter;
-}
+}  // namespace chatglmd::store
 namespace chatglmd::pay {
 class PaymentGateway;
 struct ParsedNotify;
@@ -52,13 +52,13 @@ inline constexpr int kDefaultRateLimit = 20;  // chat requests per user per minu
 inline constexpr core::Millis kDefaultFreeWindow{12 * 3600 * 1000};
 
 struct HandlerSettings {
-  std::string token_secret;                      // HS256 key of user tokens
+  std::string token_secret;  // HS256 key of user tokens
   std::chrono::seconds token_ttl = kDefaultTokenTtl;
-  std::string wechat_token;                      // the official account's server token
-  std::string web_dir;                           // the chat and buy page; empty: not served
+  std::string wechat_token;                       // the official account's server token
+  std::string web_dir;                            // the chat and buy page; empty: not served
   core::Millis close_after = kDefaultCloseAfter;  // [jobs.timeout-close] after
-  int rate_limit = kDefaultRateLimit;            // 0: no limit
-  int free_chats = 0;                            // per free_window for users without quota
+  int rate_limit = kDefaultRateLimit;             // 0: no limit
+  int free_chats = 0;                             // per free_window for users without quota
   core::Millis free_window = kDefaultFreeWindow;
   std::string models_owned_by = "zhipuai";
 };

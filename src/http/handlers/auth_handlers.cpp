@@ -49,7 +49,9 @@ std::string xml_field(std::string_view xml, std::string_view tag) {
   return std::string(v);
 }
 
-std::string cdata(std::string_view v) { return "<![CDATA[" + std::string(v) + "]]>"; }
+std::string cdata(std::string_view v) {
+  return "<![CDATA[" + std::string(v) + "]]>";
+}
 
 inline constexpr int kLoginCodeDigits = 6;  // DESIGN: 4-8 digits
 inline constexpr int kLoginCodeAttempts = 5;
@@ -90,12 +92,12 @@ void register_auth_routes(Router& router, const AppServices& s) {
       std::string candidate = random_code();
       if (s.store->logins().save(candidate, from, now + kLoginCodeTtl, now)) code = candidate;
     }
-    std::string text = code.empty() ? "登录码生成失败，请稍后再试"
-                                    : "您的验证码为：" + code + "，有效期3分钟！";
-    std::string xml = "<xml><ToUserName>" + cdata(from) + "</ToUserName><FromUserName>" + cdata(to) +
-                      "</FromUserName><CreateTime>" + std::to_string(now.ms / 1000) +
-                      "</CreateTime><MsgType>" + cdata("text") + "</MsgType><Content>" + cdata(text) +
-                      "</Content></xml>";
+    std::string text =
+        code.empty() ? "登录码生成失败，请稍后再试" : "您的验证码为：" + code + "，有效期3分钟！";
+    std::string xml = "<xml><ToUserName>" + cdata(from) + "</ToUserName><FromUserName>" +
+                      cdata(to) + "</FromUserName><CreateTime>" + std::to_string(now.ms / 1000) +
+                      "</CreateTime><MsgType>" + cdata("text") + "</MsgType><Content>" +
+                      cdata(text) + "</Content></xml>";
     return Response::text(200, std::move(xml), "application/xml; charset=utf-8");
   });
 

@@ -9,13 +9,20 @@ namespace {
 
 std::string_view code_of(Refusal r) {
   switch (r) {
-    case Refusal::BadRequest: return code::bad_parameter;
-    case Refusal::NotAuthorised: return code::not_authorised;
-    case Refusal::RateLimited: return code::rate_limited;
-    case Refusal::Frozen: return code::account_frozen;
-    case Refusal::ModelNotAllowed: return code::model_not_allowed;
-    case Refusal::NoQuota: return code::quota_exhausted;
-    case Refusal::Unavailable: return code::unknown_error;
+    case Refusal::BadRequest:
+      return code::bad_parameter;
+    case Refusal::NotAuthorised:
+      return code::not_authorised;
+    case Refusal::RateLimited:
+      return code::rate_limited;
+    case Refusal::Frozen:
+      return code::account_frozen;
+    case Refusal::ModelNotAllowed:
+      return code::model_not_allowed;
+    case Refusal::NoQuota:
+      return code::quota_exhausted;
+    case Refusal::Unavailable:
+      return code::unknown_error;
   }
   return code::unknown_error;
 }
@@ -24,27 +31,35 @@ std::shared_ptr<ChatFraming> original_framing() {
   auto f = std::make_shared<ChatFraming>();
   f->refuse = [](Refusal r, const std::string& message) { return envelope(code_of(r), message); };
   f->upstream_failed = [](const llm::ChatResult& result) {
-    return envelope(code::upstream_error, result.message.empty() ? "the model service failed" : result.message);
+    return envelope(code::upstream_error,
+                    result.message.empty() ? "the model service failed" : result.message);
   };
   f->start = [](Exchange& ex) { ex.start_stream(200, "text/event-stream; charset=utf-8"); };
   f->piece = [](std::string_view piece) { return std::string(piece); };
   // A cut-short answer says so in the text: the stream has no other channel for it.
   f->end = [](const llm::ChatResult& result) {
-    return result.ok() ? std::string() : "\n\n[" + (result.message.empty() ? std::string("answer interrupted") : result.message) + "]";
+    return result.ok()
+               ? std::string()
+               : "\n\n[" +
+                     (result.message.empty() ? std::string("answer interrupted") : result.message) +
+                     "]";
   };
   return f;
 }
 
 }  // namespace
 
-void register_chat_routes(Router& router, const AppServices& s) { register_chat_routes(router, make_chat_context(s)); }
+void register_chat_routes(Router& router, const AppServices& s) {
+  register_chat_routes(router, make_chat_context(s));
+}
 
 void register_chat_routes(Router& router, std::shared_ptr<ChatContext> ctx) {
   auto framing = original_framing();
   router.add("POST", "/api/v1/chatgpt/chat/completions", [ctx, framing](ExchangePtr ex) {
     auto body = ex->request().json();
     llm::ChatRequest request;
-    std::optional<std::string> problem = body ? parse_chat_body(*body, request) : "body is not JSON";
+    std::optional<std::string> problem =
+        body ? parse_chat_body(*body, request) : "body is not JSON";
     if (problem) {
       ex->respond(envelope(code::bad_parameter, *problem));
       return;

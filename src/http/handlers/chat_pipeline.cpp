@@ -183,36 +183,38 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   }
   request.user_id = *openid;
   // Account and quota are read per request so that a freeze takes effect at once.
-  ex->run_blocking([ctx, ex, request = std::move(request), framing, openid = *openid, now]() mutable {
-    const AppServices& s = ctx->services;
-    auto account = s.store->accounts().get(openid);
-    if (account && account->status == store::AccountStatus::Frozen) {
-      ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
-      return;
-    }
-    if (!s.chat->serves_model(request.model)) {
-      ex->respond(framing->refuse(Refusal::BadRequest, "model " + request.model + " is not served here"));
-      return;
-    }
-    bool has_models = account && !account->model_types.empty();
-    if (has_models && !model_listed(account->model_types, request.model)) {
-      ex->respond(framing->refuse(Refusal::ModelNotAllowed,
-                                  "your plan does not include model " + request.model));
-      return;
-    }
-    Paid paid = Paid::Quota;
-    if (!s.store->accounts().consume_one(openid)) {
-      if (s.settings.free_chats <= 0 ||
-          !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
-        ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
-        return;
-      }
-      paid = Paid::FreeChat;
-    }
-    ex->post([ctx, ex, request = std::move(request), framing, openid, paid]() mutable {
-      start_upstream(ctx, ex, std::move(request), framing, openid, paid);
-    });
-  });
+  ex->run_blocking(
+      [ctx, ex, request = std::move(request), framing, openid = *openid, now]() mutable {
+        const AppServices& s = ctx->services;
+        auto account = s.store->accounts().get(openid);
+        if (account && account->status == store::AccountStatus::Frozen) {
+          ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
+          return;
+        }
+        if (!s.chat->serves_model(request.model)) {
+          ex->respond(framing->refuse(Refusal::BadRequest,
+                                      "model " + request.model + " is not served here"));
+          return;
+        }
+        bool has_models = account && !account->model_types.empty();
+        if (has_models && !model_listed(account->model_types, request.model)) {
+          ex->respond(framing->refuse(Refusal::ModelNotAllowed,
+                                      "your plan does not include model " + request.model));
+          return;
+        }
+        Paid paid = Paid::Quota;
+        if (!s.store->accounts().consume_one(openid)) {
+          if (s.settings.free_chats <= 0 ||
+              !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
+            ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
+            return;
+          }
+          paid = Paid::FreeChat;
+        }
+        ex->post([ctx, ex, request = std::move(request), framing, openid, paid]() mutable {
+          start_upstream(ctx, ex, std::move(request), framing, openid, paid);
+        });
+      });
 }
 
 }  // namespace chatglmd::http

@@ -14,7 +14,15 @@
 
 namespace chatglmd::http {
 
-enum class Refusal { BadRequest, NotAuthorised, RateLimited, Frozen, ModelNotAllowed, NoQuota, Unavailable };
+enum class Refusal {
+  BadRequest,
+  NotAuthorised,
+  RateLimited,
+  Frozen,
+  ModelNotAllowed,
+  NoQuota,
+  Unavailable
+};
 
 // How one path speaks.
 struct ChatFraming {

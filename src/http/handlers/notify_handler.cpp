@@ -13,14 +13,18 @@ namespace chatglmd::http {
 
 namespace {
 
-Response reply(bool ok) { return Response::text(200, ok ? "success" : "fail"); }
+Response reply(bool ok) {
+  return Response::text(200, ok ? "success" : "fail");
+}
 
 struct NotifyMetrics {
   explicit NotifyMetrics(metrics::Registry& r)
       : rejected(r.counter("chatglmd_notify_rejected_total",
                            "Payment notifies answered fail, by reason.", {"reason"})),
-        handled(r.counter("chatglmd_notify_handled_total", "Payment notifies answered success.").get()) {
-    for (auto reason : {"bad_signature", "wrong_app", "wrong_seller", "unknown_order", "wrong_amount"})
+        handled(r.counter("chatglmd_notify_handled_total", "Payment notifies answered success.")
+                    .get()) {
+    for (auto reason :
+         {"bad_signature", "wrong_app", "wrong_seller", "unknown_order", "wrong_amount"})
       rejected.labels({reason});
   }
   metrics::CounterFamily& rejected;
@@ -29,13 +33,14 @@ struct NotifyMetrics {
 
 // Everything after the signature check: runs inside one (group) transaction.
 Response settle_verified(const AppServices& s, NotifyMetrics& m, const pay::ParsedNotify& parsed,
-                       const std::string& raw_body) {
+                         const std::string& raw_body) {
   const auto& f = parsed.fields;
   auto order = s.store->orders().get(f.out_trade_no);
   pay::NotifyVerdict verdict = s.notify.check(parsed, order ? &*order : nullptr);
   core::UtcMs now = now_of(s);
-  store::NotifyRecord record{f.notify_id, f.out_trade_no, f.trade_status,
-                             std::string(pay::name_of(verdict)), raw_body, now};
+  store::NotifyRecord record{f.notify_id,    f.out_trade_no,
+                             f.trade_status, std::string(pay::name_of(verdict)),
+                             raw_body,       now};
   auto saved = s.store->notifies().save(record);
 
   switch (verdict) {
@@ -87,7 +92,9 @@ void register_notify_routes(Router& router, const AppServices& s) {
       return ex->respond(reply(false));
     }
     auto answer = std::make_shared<Response>(reply(false));
-    auto work = [s, m, parsed, answer, ex] { *answer = settle_verified(s, *m, *parsed, ex->request().body); };
+    auto work = [s, m, parsed, answer, ex] {
+      *answer = settle_verified(s, *m, *parsed, ex->request().body);
+    };
     if (s.commits) {
       // Many notifies in flight share one commit; `success` goes out only after it.
       s.commits->submit(std::move(work), [ex, answer](bool committed) {

@@ -1,6 +1,5 @@
 // Products, pay orders and the account's quota.
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <memory>
 #include <mutex>
@@ -70,13 +69,15 @@ void register_sale_routes(Router& router, const AppServices& s) {
       if (!product_id) return ex->respond(envelope(code::bad_parameter, "productId is required"));
       auto product = s.store->products().get(*product_id);
       if (!product) return ex->respond(envelope(code::bad_parameter, "no such product"));
-      if (!product->enabled) return ex->respond(envelope(code::product_offline, "product is offline"));
+      if (!product->enabled)
+        return ex->respond(envelope(code::product_offline, "product is offline"));
 
       core::UtcMs now = now_of(s);
       // Reuse an unpaid order while Alipay will still take the money for a while (DESIGN).
       auto order = s.store->orders().find_reusable(*openid, *product_id,
                                                    now - (s.settings.close_after - kReuseMargin));
-      if (order && !order->pay_info.empty()) return ex->respond(envelope_ok(boost::json::string(order->pay_info)));
+      if (order && !order->pay_info.empty())
+        return ex->respond(envelope_ok(boost::json::string(order->pay_info)));
       if (!order) {
         core::Order fresh;
         fresh.openid = *openid;
@@ -92,16 +93,21 @@ void register_sale_routes(Router& router, const AppServices& s) {
           fresh.order_id = ids->next();
           if (s.store->orders().insert(fresh, now)) order = fresh;
         }
-        if (!order) return ex->respond(envelope(code::unknown_error, "could not create the order, try again"));
+        if (!order)
+          return ex->respond(
+              envelope(code::unknown_error, "could not create the order, try again"));
       }
       // A gateway failure leaves the order CREATED without pay info; the next request retries.
-      s.gateway->async_create_pay_form(*order, [s, ex, order_id = order->order_id](pay::PayFormResult r) {
-        if (!r.ok) return ex->respond(envelope(code::unknown_error, "payment service unavailable, try again"));
-        ex->run_blocking([s, ex, order_id, data = std::move(r.data)] {
-          s.store->orders().set_pay_info(order_id, data, now_of(s));
-          ex->respond(envelope_ok(boost::json::string(data)));
-        });
-      });
+      s.gateway->async_create_pay_form(
+          *order, [s, ex, order_id = order->order_id](pay::PayFormResult r) {
+            if (!r.ok)
+              return ex->respond(
+                  envelope(code::unknown_error, "payment service unavailable, try again"));
+            ex->run_blocking([s, ex, order_id, data = std::move(r.data)] {
+              s.store->orders().set_pay_info(order_id, data, now_of(s));
+              ex->respond(envelope_ok(boost::json::string(data)));
+            });
+          });
     });
   });
 

@@ -33,7 +33,8 @@ std::string_view content_type_for(std::string_view name) {
   return "application/octet-stream";
 }
 
-std::optional<Response> serve_static(const std::string& web_dir, const std::vector<std::string>& segments) {
+std::optional<Response> serve_static(const std::string& web_dir,
+                                     const std::vector<std::string>& segments) {
   if (web_dir.empty()) return std::nullopt;
   std::vector<std::string> parts = segments;
   if (parts.empty() || (parts.size() == 1 && parts[0].empty())) parts = {"index.html"};
@@ -54,9 +55,11 @@ std::optional<Response> serve_static(const std::string& web_dir, const std::vect
   if (!in) return std::nullopt;
   std::ostringstream body;
   body << in.rdbuf();
-  Response r = Response::text(200, body.str(), std::string(content_type_for(real.filename().string())));
+  Response r =
+      Response::text(200, body.str(), std::string(content_type_for(real.filename().string())));
   // The page changes with deployments: revalidate it; assets may be cached briefly.
-  r.headers.emplace_back("Cache-Control", parts.back() == "index.html" ? "no-cache" : "public, max-age=300");
+  r.headers.emplace_back("Cache-Control",
+                         parts.back() == "index.html" ? "no-cache" : "public, max-age=300");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;
 }

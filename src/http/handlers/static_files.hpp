@@ -11,6 +11,7 @@ namespace chatglmd::http {
 std::string_view content_type_for(std::string_view filename);
 // The response for these decoded path segments under web_dir ({} means index.html); nullopt
 // when there is no such file or the path tries to leave web_dir.
-std::optional<Response> serve_static(const std::string& web_dir, const std::vector<std::string>& segments);
+std::optional<Response> serve_static(const std::string& web_dir,
+                                     const std::vector<std::string>& segments);
 
 }  // namespace chatglmd::http
