@@ -142,3 +142,44 @@ TEST_F(Cli, HelpAndVersion) {
 
 }  // namespace
 }  // namespace chatglmd
+
+namespace chatglmd {
+namespace {
+
+// check-config reads every secret file and key the way serve would, without serving.
+TEST(CheckConfig, AcceptsAGoodSetupAndNamesEachProblem) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("secret"), "s3cret\n");
+  testing::write_file(dir.file("glm"), "abcdefgh12345678.0123456789abcdef\n");
+  testing::write_file(dir.file("not-a-key"), "hello\n");
+  auto ini = [&](const std::string& private_key, const std::string& glm) {
+    testing::write_file(
+        dir.file("c.ini"),
+        "[store]\npath = " + dir.file("x.db") +
+            "\n[auth]\ntoken_secret_file = " + dir.file("secret") +
+            "\n[alipay]\napp_id = 2021000000000001\nprivate_key_file = " + private_key +
+            "\nalipay_public_key_file = " + testing::fixture("ali_pub.pem") +
+            "\n[chatglm]\napi_key_file = " + glm + "\n");
+    return testing::run_command({CHATGLMD_BIN, "-c", dir.file("c.ini"), "check-config"});
+  };
+  auto good = ini(testing::fixture("app_pkcs8.pem"), dir.file("glm"));
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_NE(good.out.find("configuration ok"), std::string::npos);
+
+  auto bad_key = ini(dir.file("not-a-key"), dir.file("glm"));
+  EXPECT_EQ(bad_key.exit_code, 2);
+  EXPECT_NE(bad_key.err.find("alipay"), std::string::npos) << bad_key.err;
+  EXPECT_EQ(bad_key.err.find("hello"), std::string::npos) << "never print key material";
+
+  auto missing = ini(testing::fixture("app_pkcs8.pem"), dir.file("no-such-file"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no-such-file"), std::string::npos) << missing.err;
+
+  testing::write_file(dir.file("c.ini"), "[http]\nlisten = 127.0.0.1:1\nthreads = 0\n");
+  auto out_of_range = testing::run_command({CHATGLMD_BIN, "-c", dir.file("c.ini"), "check-config"});
+  EXPECT_EQ(out_of_range.exit_code, 2);
+  EXPECT_NE(out_of_range.err.find("http.threads"), std::string::npos) << out_of_range.err;
+}
+
+}  // namespace
+}  // namespace chatglmd
