@@ -49,6 +49,10 @@ bool SocketClient::send(const std::string& bytes) {
   return true;
 }
 
+void SocketClient::shutdown_send() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
 std::string SocketClient::read_some(int timeout_ms) {
   if (fd_ < 0 || closed_) return "";
   pollfd p{fd_, POLLIN, 0};

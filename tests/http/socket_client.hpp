@@ -14,6 +14,8 @@ class SocketClient {
 
   bool ok() const { return fd_ >= 0; }
   bool send(const std::string& bytes);
+  // Half-closes: the server reads end-of-stream after what was sent, and can still answer.
+  void shutdown_send();
   // One recv() with a timeout: "" on timeout or close (closed() tells which).
   std::string read_some(int timeout_ms = 5000);
   // Reads until `needle` is in what was read since the last call (or timeout/close).
