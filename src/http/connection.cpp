@@ -253,6 +253,13 @@ awaitable<bool> Connection::serve_one() {
   parser.body_limit(cfg.max_body);
   stream_.expires_after(cfg.read_timeout);
   auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+  if (!hec && parser.get().count(bhttp::field::transfer_encoding) != 0 && !parser.chunked()) {
+    // RFC 9112 6.3: without chunked last the body length is unknown, and Beast would read no body
+    // (or fall back to a Content-Length), so the body could pass for a second request.
+    co_await reply_error_and_close(400, "Transfer-Encoding must end in chunked",
+                                   is_openai_path(parser.get().target()));
+    co_return false;
+  }
   if (!hec && !parser.is_done()) {
     auto expect = parser.get()[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
