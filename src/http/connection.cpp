@@ -26,6 +26,8 @@ using asio::awaitable;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Beast reads at most this much at a time (and so does the linger loop below).
+constexpr std::size_t kReadChunk = 64 * 1024;
 
 // What handlers get: forwards to the Pending state and wakes the connection.
 class ExchangeImpl final : public Exchange {
@@ -164,6 +166,10 @@ Connection::Connection(std::shared_ptr<ServerImpl> server, asio::ip::tcp::socket
     : server_(std::move(server)),
       executor_(executor),
       stream_(std::move(socket)),
+      // Beast bounds the header by header_limit but not a chunk-size line or the trailer; a bound
+      // on the buffer keeps one endless line from filling memory until the read timeout. The
+      // parser takes body bytes out as they arrive, so a legal request never needs more.
+      buffer_(server_->config.header_limit + kReadChunk),
       signal_(executor_),
       open_(server_->metrics.open_connections) {
   boost::system::error_code ec;
@@ -231,7 +237,7 @@ awaitable<void> Connection::reply_error_and_close(int status, std::string info, 
   stream_.expires_after(server_->config.linger);
   for (;;) {
     buffer_.clear();
-    auto [rec, n] = co_await stream_.async_read_some(buffer_.prepare(64 * 1024), use_tuple);
+    auto [rec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), use_tuple);
     if (rec) break;
   }
 }
