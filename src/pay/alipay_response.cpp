@@ -139,9 +139,15 @@ ReplyCheck verify_reply(int http_status, std::string_view body, std::string_view
   if (!raw) return {std::nullopt, "cannot locate " + key};
   if (!verify_with_fallback(alipay_key, *raw, sign->get_string()))
     return {std::nullopt, "bad response signature"};
+  // Read the fields from the signed text itself. The parsed body keeps the LAST of two equal
+  // keys (also a key spelt with a JSON escape) while the signed text is the first literal one, so
+  // a forged second copy next to any genuine signed answer would otherwise be read as genuine.
+  const boost::json::value signed_value = boost::json::parse(*raw, ec);
+  if (ec || !signed_value.is_object() || signed_value != *payload)
+    return {std::nullopt, "answer differs from its signed text"};
 
   VerifiedReply reply;
-  for (const auto& [k, v] : payload->get_object()) {
+  for (const auto& [k, v] : signed_value.get_object()) {
     if (v.is_string()) reply.fields.emplace(std::string(k), std::string(v.get_string()));
   }
   return {std::move(reply), ""};

@@ -67,6 +67,47 @@ TEST_F(Responses, Vector3AlteredOrReformattedFails) {
             QK::Unclear);
 }
 
+// The signature covers one copy of the answer, so the fields must be read from that copy. A body
+// that carries a genuine signed answer (any signed text, e.g. a "trade does not exist") and then a
+// forged one under the same key, or under the key spelt with a JSON escape, must not be read
+// through the forged copy: Boost.JSON keeps the last of two equal keys.
+TEST_F(Responses, ASecondForgedCopyOfTheAnswerIsNeverRead) {
+  const std::string genuine =
+      R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST"})";
+  const std::string forged =
+      R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001","trade_no":"T1","trade_status":"TRADE_SUCCESS","total_amount":"88.88"})";
+  const std::string sign = ali.sign(genuine);
+  for (const std::string& first :
+       {std::string("alipay_trade_query_response"), std::string("error_response")}) {
+    for (const std::string& second : {first, std::string("alipay_trade_query_respons\\u0065"),
+                                      std::string("error_respons\\u0065")}) {
+      SCOPED_TRACE(first + " then " + second);
+      const std::string body = "{\"" + first + "\":" + genuine + ",\"" + second + "\":" + forged +
+                               ",\"sign\":\"" + sign + "\"}";
+      const auto r = interpret_query(verify_reply(200, body, kQuery, ali_pub), "ORDER-0001");
+      // Either refused, or read as what was signed (the trade does not exist); never paid.
+      EXPECT_TRUE(r.kind == QK::Unclear || r.kind == QK::NotExist) << r.detail;
+    }
+  }
+}
+
+// A `sign` member inside the answer object is data, not the signature (the node SDK's "cut at the
+// last sign" would get this wrong): only the top-level `sign` counts.
+TEST_F(Responses, ASignInsideTheAnswerIsNotTheSignature) {
+  const std::string payload =
+      R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001","trade_status":"WAIT_BUYER_PAY","sign":"x"})";
+  EXPECT_EQ(query(payload).kind, QK::Waiting);
+  const std::string inner_only =
+      R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001","trade_no":"T1","trade_status":"TRADE_SUCCESS","total_amount":"88.88","sign":")" +
+      ali.sign("{}") + "\"}";
+  EXPECT_EQ(
+      interpret_query(verify_reply(200, "{\"alipay_trade_query_response\":" + inner_only + "}",
+                                   kQuery, ali_pub),
+                      "ORDER-0001")
+          .kind,
+      QK::Unclear);
+}
+
 TEST_F(Responses, BraceMatchingIgnoresBracesAndQuotesInStrings) {
   const std::string payload =
       R"({"code":"10000","msg":"Success","out_trade_no":"ORDER-0001","trade_status":"WAIT_BUYER_PAY","note":"a } \" { \\","x":{"y":[1,{"z":"}"}]}})";
