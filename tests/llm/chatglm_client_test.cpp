@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "net/scripted_server.hpp"
 #include "sim_process.hpp"
 #include "support/process.hpp"
 
@@ -238,6 +239,52 @@ TEST_F(ChatGlmClientTest, ConfigCheck) {
   cfg = config();
   cfg.token_ttl = 30s;
   EXPECT_TRUE(ChatGlmClient::check(cfg));
+}
+
+// The stream itself has no length limit (pieces are handed on), so the SSE layer is what must
+// stop an upstream that sends one line, or one event, that never ends.
+TEST(ChatGlmClientLimitTest, EndlessEventFailsTheCallInsteadOfGrowingWithoutBound) {
+  for (std::string repeat : {std::string("x"), std::string("x\ndata: ")}) {
+    std::atomic<std::size_t> sent{0};
+    testing::Signal client_closed;
+    testing::ScriptedServer upstream([&](testing::ScriptedConnection& c) {
+      if (!c.read_request()) return;
+      if (!c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                   "Connection: close\r\n\r\ndata: "))
+        return;
+      std::string piece;
+      while (piece.size() < 64 * 1024) piece += repeat;
+      while (sent < (16u << 20) && c.write(piece)) sent += piece.size();
+      if (c.wait_closed(10s)) client_closed.set();
+    });
+    boost::asio::io_context io;
+    auto guard = boost::asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+    {
+      net::HttpClient http(io);
+      core::ManualClock clock(core::SystemClock().now());
+      ChatGlmConfig cfg;
+      cfg.base_url = upstream.url("/api/paas/v4");
+      cfg.api_key = "id.secret";
+      ChatGlmClient client(http, clock, cfg);
+      std::promise<ChatResult> done;
+      ChatRequest request;
+      request.model = "glm-4";
+      request.messages = {{"user", "hi"}};
+      auto call = client.start(
+          request, {[](std::string_view) {}, [&](const ChatResult& r) { done.set_value(r); }});
+      auto future = done.get_future();
+      ASSERT_EQ(future.wait_for(20s), std::future_status::ready);
+      const ChatResult result = future.get();
+      EXPECT_EQ(result.error, ChatErrorKind::Upstream) << result.detail;
+      EXPECT_NE(result.detail.find("larger than"), std::string::npos) << result.detail;
+      EXPECT_FALSE(result.delivered_any);
+      EXPECT_TRUE(client_closed.wait(10s)) << "the upstream connection stayed open";
+      EXPECT_LT(sent.load(), 4u << 20) << "the client kept reading the endless event";
+    }
+    guard.reset();
+    runner.join();
+  }
 }
 
 TEST(ChatErrorMappingTest, CodesWinOverStatus) {
