@@ -169,6 +169,56 @@ TEST(WordFilter, AgreesWithNaiveMaskingOnRandomInput) {
   }
 }
 
+bool valid_utf8(std::string_view s) {
+  for (std::size_t pos = 0; pos < s.size();) {
+    const TextUnit unit = decode_unit(s, pos);
+    if (unit.value >= kInvalidByteBase) return false;
+    pos += unit.length;
+  }
+  return true;
+}
+
+// Any bytes at all, in the words and in the text: nothing breaks, the text keeps its units (each
+// one itself or a '*'), valid UTF-8 stays valid, and the answer is still the naive one.
+TEST(WordFilter, RandomBytesKeepEveryUnitAndAgreeWithNaiveMasking) {
+  std::mt19937 rng(424242);
+  // Bytes biased towards UTF-8 lead and continuation bytes, so that truncated, overlong and
+  // surrogate sequences turn up next to valid ones.
+  auto random_bytes = [&](std::size_t max_len) {
+    std::string s(rng() % (max_len + 1), '\0');
+    for (char& c : s) {
+      const unsigned r = rng() % 4;
+      c = static_cast<char>(r == 0   ? 0x80 + rng() % 0x40
+                            : r == 1 ? 0xC0 + rng() % 0x40
+                            : r == 2 ? 'a' + rng() % 3
+                                     : rng() % 256);
+    }
+    return s;
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> words;
+    for (int i = 0, n = static_cast<int>(rng() % 6); i < n; ++i) words.push_back(random_bytes(5));
+    const auto filter = WordFilter::build(words);
+    for (int t = 0; t < 20; ++t) {
+      const std::string text = random_bytes(40);
+      const std::string masked = filter->mask(text);
+      ASSERT_EQ(masked, naive_mask(words, text)) << "round " << round;
+      std::size_t a = 0, b = 0;
+      while (a < text.size() && b < masked.size()) {
+        const TextUnit from = decode_unit(text, a);
+        const TextUnit to = decode_unit(masked, b);
+        ASSERT_TRUE(to.value == from.value || to.value == U'*') << "round " << round;
+        a += from.length;
+        b += to.length;
+      }
+      ASSERT_TRUE(a == text.size() && b == masked.size()) << "round " << round;
+      if (valid_utf8(text)) {
+        ASSERT_TRUE(valid_utf8(masked)) << "round " << round;
+      }
+    }
+  }
+}
+
 TEST(WordFile, TrimsSkipsCommentsAndBlankLines) {
   const std::string content =
       "\xEF\xBB\xBF# list of words\r\n"
