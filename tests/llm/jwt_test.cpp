@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "llm/zhipu_token.hpp"
 
 namespace chatglmd::llm {
@@ -124,6 +126,58 @@ TEST(UserTokenTest, RejectsOtherAlgorithmsAndMissingClaims) {
                        "k", now, &openid),
       JwtError::None);
   EXPECT_EQ(openid, "s");
+}
+
+// Whatever is done to a token, the only ones accepted carry the signed header and payload byte
+// for byte: no change of alg, claims or segment boundaries gets past the signature, and nothing
+// crashes on the way (padding, whitespace, dots, bytes that are not base64url).
+TEST(UserTokenTest, MutatedTokensNeverCarryAnotherIdentity) {
+  const core::UtcMs now{1700000000000};
+  const std::string token = make_user_token("openid-1", "secret", now, 3600s);
+  const std::string signed_part = token.substr(0, token.rfind('.'));
+  const std::string alphabet = "AZaz09-_+/=. \t\r\n\x80{}\"";
+  std::mt19937 rng(99);
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string t = token;
+    for (int steps = 1 + static_cast<int>(rng() % 3); steps > 0; --steps) {
+      const std::size_t at = rng() % (t.size() + 1);
+      switch (rng() % 4) {
+        case 0:
+          if (at < t.size()) t[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          t.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        case 2:
+          t.erase(at, 1 + rng() % 4);
+          break;
+        case 3:
+          t.insert(at, t.substr(rng() % t.size(), rng() % 8));
+          break;
+      }
+    }
+    std::string openid;
+    if (check_user_token(t, "secret", now, &openid) != JwtError::None) continue;
+    ++accepted;
+    ASSERT_EQ(openid, "openid-1") << t;
+    ASSERT_EQ(t.substr(0, t.rfind('.')), signed_part) << t;
+  }
+  // A few mutations are harmless (the same bits spelt differently); most must be refused.
+  EXPECT_LT(accepted, 2000);
+}
+
+TEST(JwtTest, Base64UrlDecodeOfArbitraryTextNeverBreaks) {
+  const std::string alphabet = "AZaz09-_+/= \t\n\x80";
+  std::mt19937 rng(5);
+  for (int round = 0; round < 20000; ++round) {
+    std::string text(rng() % 12, 'A');
+    for (char& c : text) c = alphabet[rng() % alphabet.size()];
+    auto decoded = base64url_decode(text);
+    if (decoded) {
+      EXPECT_LE(decoded->size(), text.size() * 3 / 4 + 1) << text;
+    }
+  }
 }
 
 }  // namespace
