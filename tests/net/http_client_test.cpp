@@ -386,6 +386,35 @@ TEST(HttpClientTest, OversizedBodyIsBadResponse) {
   EXPECT_EQ(result.error.kind, NetErrorKind::BadResponse) << result.error.message;
 }
 
+// Beast bounds the response header but not a chunk-size line or the trailer, and streams have no
+// body limit: an upstream that never ends such a line must not make the client keep all of it
+// (the idle timeout never fires while bytes keep coming).
+TEST(HttpClientTest, ChunkLineOrTrailerThatNeverEndsIsBadResponse) {
+  for (std::string start : {"1;ext=", "0\r\nX-Trailer: "}) {
+    Signal client_closed;
+    ScriptedServer server([&](ScriptedConnection& c) {
+      c.read_request();
+      if (!c.write(kChunkedHead) || !c.write(start)) return;
+      const std::string piece(64 * 1024, 'a');
+      for (std::size_t sent = 0; sent < (16u << 20) && c.write(piece);) sent += piece.size();
+      if (c.wait_closed(10s)) client_closed.set();
+    });
+    IoThreads io;
+    HttpClient client(io.io);
+    StreamProbe probe;
+    Timeouts t = quick();
+    t.idle = 30s;  // only a bound on what is kept may end this early
+    auto handle = client.async_stream({"GET", server.url(), {}, ""}, t, probe.callbacks());
+    auto done = probe.done.get_future();
+    ASSERT_EQ(done.wait_for(20s), std::future_status::ready);
+    auto error = done.get();
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind, NetErrorKind::BadResponse) << error->message;
+    EXPECT_TRUE(client_closed.wait(10s))
+        << "the client read the endless line to its end: " << start;
+  }
+}
+
 TEST(HttpClientTest, NotHttpIsAnError) {
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
