@@ -22,7 +22,13 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 // A connection belongs to one strand for its whole life: Beast streams are not thread-safe, and
 // the io_context may be run by several threads. Whoever uses it next runs on that strand.
 struct Connection {
-  Connection(Strand s, bool tls, asio::ssl::context& ctx) : strand(std::move(s)) {
+  // Beast bounds a response header (8 KiB) but not a chunk-size line or the trailer, and streams
+  // have no body limit: this bound on unparsed bytes keeps an endless line from being buffered
+  // until the idle timeout. The parser moves body bytes out as they arrive.
+  static constexpr std::size_t kMaxBuffered = 128 * 1024;
+
+  Connection(Strand s, bool tls, asio::ssl::context& ctx)
+      : strand(std::move(s)), buffer(kMaxBuffered) {
     if (tls)
       tls_stream.emplace(strand, ctx);
     else
