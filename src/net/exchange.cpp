@@ -115,22 +115,29 @@ asio::awaitable<std::optional<NetError>> Exchange::connect() {
   connection_ = std::make_unique<Connection>(*strand_, url_.tls, shared_->ssl);
   const auto deadline = std::chrono::steady_clock::now() + timeouts_.connect;
 
-  // The resolver has no timeout of its own; a timer on the same strand cancels it.
-  tcp::resolver resolver(*strand_);
+  // The resolver has no timeout of its own; a timer on the same strand cancels it. The timer's
+  // handler shares ownership of what it touches: when the deadline passes just as the resolve
+  // completes, the handler is already queued, cancel() cannot stop it, and it runs after this
+  // frame is gone.
+  struct Resolve {
+    explicit Resolve(const Strand& s) : resolver(s) {}
+    tcp::resolver resolver;
+    bool timed_out = false;
+  };
+  auto resolve = std::make_shared<Resolve>(*strand_);
   asio::steady_timer timer(*strand_);
-  bool resolve_timed_out = false;
   timer.expires_at(deadline);
-  timer.async_wait([&resolver, &resolve_timed_out](error_code ec) {
+  timer.async_wait([resolve](error_code ec) {
     if (ec) return;
-    resolve_timed_out = true;
-    resolver.cancel();
+    resolve->timed_out = true;
+    resolve->resolver.cancel();
   });
-  resolver_ = &resolver;
-  auto [rec, results] = co_await resolver.async_resolve(url_.host, url_.port, use_tuple);
+  resolver_ = &resolve->resolver;
+  auto [rec, results] = co_await resolve->resolver.async_resolve(url_.host, url_.port, use_tuple);
   resolver_ = nullptr;
   timer.cancel();
   if (cancelled_) co_return NetError{NetErrorKind::Cancelled, "cancelled"};
-  if (resolve_timed_out) co_return NetError{NetErrorKind::Timeout, "resolve timed out"};
+  if (resolve->timed_out) co_return NetError{NetErrorKind::Timeout, "resolve timed out"};
   if (rec) co_return NetError{NetErrorKind::Connect, "resolve " + url_.host + ": " + rec.message()};
 
   auto& tcp_stream = connection_->tcp();
