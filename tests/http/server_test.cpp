@@ -161,6 +161,27 @@ TEST(HttpServer, HandlerThatNeverAnswersOrThrowsStillGetsAClearAnswer) {
   EXPECT_EQ(json_of(threw).at("code"), "0001");
 }
 
+// Store calls on the worker pool throw on a full disk or a lock held too long, and anything a
+// handler posts to the loop can throw too. asio::thread_pool and the io threads end the process
+// on an escaped exception: one failing request would take every stream in flight with it.
+TEST(HttpServer, WorkThatThrowsLaterCostsOneRequestNotTheProcess) {
+  Router r = basic_router();
+  r.add_blocking("GET", "/blocking-throws",
+                 [](const Request&) -> Response { throw std::runtime_error("disk full"); });
+  r.add("GET", "/v1/post-throws",
+        [](ExchangePtr ex) { ex->post([]() -> void { throw std::runtime_error("boom later"); }); });
+  TestServer s(std::move(r));
+  auto blocking =
+      raw_http(s.port(), "GET /blocking-throws HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(json_of(blocking).at("code"), "0001") << blocking;
+  auto posted =
+      raw_http(s.port(), "GET /v1/post-throws HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(posted), 500) << posted;
+  EXPECT_TRUE(json_of(posted).at("error").is_object()) << posted;
+  auto ok = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(body_of(ok), "pong");
+}
+
 TEST(HttpServer, MetricsCountRequestsByRouteAndStatus) {
   TestServer s(basic_router());
   raw_http(s.port(), "GET /items/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
