@@ -30,7 +30,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 64 * 1024;
 
 // What handlers get: forwards to the Pending state and wakes the connection.
-class ExchangeImpl final : public Exchange {
+class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
  public:
   ExchangeImpl(std::shared_ptr<Pending> p, Request request, std::shared_ptr<ServerImpl> server,
                Connection::Executor executor)
@@ -121,12 +121,32 @@ class ExchangeImpl final : public Exchange {
   }
 
   void run_blocking(std::function<void()> work) override {
-    server_->runtime.post_blocking(std::move(work));
+    server_->runtime.post_blocking(guarded(std::move(work)));
   }
 
-  void post(std::function<void()> fn) override { asio::post(executor_, std::move(fn)); }
+  void post(std::function<void()> fn) override { asio::post(executor_, guarded(std::move(fn))); }
 
  private:
+  // An exception that escapes a worker or an io thread ends the process (asio::thread_pool calls
+  // std::terminate; io_context::run() rethrows into its thread). A store call that fails on a
+  // full disk or a long lock must cost this request only.
+  std::function<void()> guarded(std::function<void()> fn) {
+    return [self = shared_from_this(), fn = std::move(fn)] {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        self->fail(e.what());
+      } catch (...) {
+        self->fail("an exception that is not a std::exception");
+      }
+    };
+  }
+  void fail(std::string_view what) {
+    spdlog::error("http: work for {} threw: {}", request_.path, what);
+    respond(is_openai_path(request_.path) ? openai_error(500, "internal error", "server_error")
+                                          : envelope(code::unknown_error, "internal error"));
+  }
+
   std::shared_ptr<Pending> p_;
   Request request_;
   std::shared_ptr<ServerImpl> server_;
