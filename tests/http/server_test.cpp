@@ -182,6 +182,28 @@ TEST(HttpServer, WorkThatThrowsLaterCostsOneRequestNotTheProcess) {
   EXPECT_EQ(body_of(ok), "pong");
 }
 
+// A handler bug that makes Beast throw while the answer is written (a 204 with a body, a status
+// past 999) ends that connection; it must still leave the server's connection registry, or the
+// count only grows until max_connections refuses everyone and drain waits for ghosts.
+TEST(HttpServer, ConnectionEndedByAnExceptionIsStillForgotten) {
+  Router r = basic_router();
+  r.add_sync("GET", "/no-content-with-body",
+             [](const Request&) { return Response::text(204, "not allowed here"); });
+  r.add_sync("GET", "/bad-status", [](const Request&) { return Response::text(1000, "x"); });
+  TestServer s(std::move(r));
+  for (std::string path : {"/no-content-with-body", "/bad-status"}) {
+    SocketClient c(s.port());
+    ASSERT_TRUE(c.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    c.read_all(5000);
+    EXPECT_TRUE(c.closed()) << path;
+    EXPECT_TRUE(
+        chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 5s))
+        << path << ": " << s.server().open_connections() << " connections still registered";
+  }
+  auto ok = raw_http(s.port(), "GET /ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(body_of(ok), "pong");
+}
+
 TEST(HttpServer, MetricsCountRequestsByRouteAndStatus) {
   TestServer s(basic_router());
   raw_http(s.port(), "GET /items/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
