@@ -234,9 +234,15 @@ awaitable<void> Connection::wait_signal() {
 
 awaitable<void> Connection::run() {
   auto self = shared_from_this();
-  for (;;) {
-    if (closing_ || server_->draining) break;
-    if (!co_await serve_one()) break;
+  try {
+    for (;;) {
+      if (closing_ || server_->draining) break;
+      if (!co_await serve_one()) break;
+    }
+  } catch (const std::exception& e) {
+    // A handler's answer Beast refuses to write (a 204 with a body, a status past 999): this
+    // connection ends, but it must still leave the registry below.
+    spdlog::error("http: connection from {} ended by an exception: {}", peer_, e.what());
   }
   boost::system::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
