@@ -32,9 +32,13 @@ Record order_record(const core::Order& o) {
 }
 
 int gateway_action(CommandContext& ctx, store::Store& s, const core::Order& order, bool close) {
-  if (order.state != core::OrderState::Created) {
-    ctx.err << fmt::format("chatglmd: order {} is {}; only a CREATED order can be {}\n",
-                           order.order_id, core::name_of(order.state),
+  // A CLOSED order may have been paid after all (the buyer paid after the close and the notify
+  // was lost): reconcile asks the gateway and settles a real payment as a late one.
+  const bool allowed = order.state == core::OrderState::Created ||
+                       (!close && order.state == core::OrderState::Closed);
+  if (!allowed) {
+    ctx.err << fmt::format("chatglmd: order {} is {}; only a {} order can be {}\n", order.order_id,
+                           core::name_of(order.state), close ? "CREATED" : "CREATED or CLOSED",
                            close ? "closed" : "reconciled");
     return kExitFailed;
   }

@@ -96,6 +96,38 @@ TEST_F(GatewayFaults, AdminReconcileOfAPaidTradeDuringAFaultChangesNothing) {
   EXPECT_EQ(surplus_quota(d, "reconcile-buyer"), 10);
 }
 
+// The buyer pays after the order was closed here (no trade existed at the gateway when it was
+// closed, so only the local close happened) and the notify for that payment is lost. The money is
+// real: `order reconcile` is how the operator finds it, so it must work on a CLOSED order too.
+TEST_F(GatewayFaults, AdminReconcileFindsAPaymentMadeAfterTheClose) {
+  auto created = boost::json::parse(
+      d.post_form("/api/v1/sale/create_pay_order", "productId=7", d.token_for("late-buyer")).body);
+  ASSERT_EQ(created.at("code").as_string(), "0000") << created;
+  auto orders =
+      boost::json::parse(d.cli({"order", "list", "--user", "late-buyer", "--json"}).out).as_array();
+  ASSERT_EQ(orders.size(), 1u);
+  const std::string id(orders.at(0).at("orderId").as_string());
+  ASSERT_EQ(d.cli({"order", "close", id}).exit_code, 0);
+  ASSERT_EQ(status(id), "CLOSED");
+  // Nothing paid yet: asking changes nothing.
+  const auto before = events();
+  auto unpaid = d.cli({"order", "reconcile", id});
+  EXPECT_EQ(unpaid.exit_code, 0) << unpaid.out << unpaid.err;
+  EXPECT_EQ(status(id), "CLOSED");
+  EXPECT_EQ(events(), before);
+
+  sim_call(d.sim(), "POST", "/sim/alipay/trade",
+           R"({"out_trade_no":")" + id +
+               R"(","total_amount":"1.00","status":"TRADE_SUCCESS","notify":false})");
+  auto paid = d.cli({"order", "reconcile", id});
+  EXPECT_EQ(paid.exit_code, 0) << paid.out << paid.err;
+  EXPECT_EQ(status(id), "DELIVERED");
+  EXPECT_EQ(surplus_quota(d, "late-buyer"), 10);
+  // Delivered is final: a second reconcile is refused and grants nothing.
+  EXPECT_EQ(d.cli({"order", "reconcile", id}).exit_code, 1);
+  EXPECT_EQ(surplus_quota(d, "late-buyer"), 10);
+}
+
 // In precreate mode the pay order needs the gateway: a fault there leaves the order CREATED
 // without pay info, and the buyer's next click reuses that order instead of making another.
 TEST(PrecreateFaults, AFailedQrLeavesOneOrderThatTheNextClickReuses) {
