@@ -47,10 +47,11 @@ void AlipayGateway::async_query(const std::string& order_id,
 
 void AlipayGateway::async_close(const std::string& order_id,
                                 std::function<void(TradeCloseResult)> done) {
-  client_.async_fetch(builder_.close(order_id), timeouts(),
-                      [this, done = std::move(done)](net::FetchResult fetched) {
-                        done(interpret_close(check_fetch(fetched, kMethodClose, alipay_key_)));
-                      });
+  client_.async_fetch(
+      builder_.close(order_id), timeouts(),
+      [this, order_id, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_close(check_fetch(fetched, kMethodClose, alipay_key_), order_id));
+      });
 }
 
 void AlipayGateway::async_create_pay_form(const core::Order& order,
@@ -62,8 +63,8 @@ void AlipayGateway::async_create_pay_form(const core::Order& order,
   }
   client_.async_fetch(
       builder_.precreate(order), timeouts(),
-      [this, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_precreate(check_fetch(fetched, kMethodPrecreate, alipay_key_)));
+      [this, order_id = order.order_id, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_precreate(check_fetch(fetched, kMethodPrecreate, alipay_key_), order_id));
       });
 }
 

@@ -65,6 +65,12 @@ bool verify_with_fallback(const RsaVerifier& key, std::string_view text, std::st
   return key.verify(alt, sign);
 }
 
+// A signed answer names the trade it is about; one about another trade (replayed) is not ours.
+bool about_another_trade(const VerifiedReply& rep, std::string_view out_trade_no) {
+  const std::string echoed = rep.field("out_trade_no");
+  return !echoed.empty() && echoed != out_trade_no;
+}
+
 }  // namespace
 
 std::optional<std::string_view> raw_top_level_value(std::string_view body, std::string_view key) {
@@ -166,9 +172,8 @@ TradeQueryResult interpret_query(const ReplyCheck& check, std::string_view out_t
     r.kind = rep.sub_code() == "ACQ.TRADE_NOT_EXIST" ? K::NotExist : K::Unclear;
     return r;
   }
-  const std::string echoed = rep.field("out_trade_no");
-  if (!echoed.empty() && echoed != out_trade_no) {
-    r.detail = "answer is about trade " + echoed;
+  if (about_another_trade(rep, out_trade_no)) {
+    r.detail = "answer is about trade " + rep.field("out_trade_no");
     return r;
   }
   r.trade_no = rep.field("trade_no");
@@ -193,7 +198,7 @@ TradeQueryResult interpret_query(const ReplyCheck& check, std::string_view out_t
   return r;
 }
 
-TradeCloseResult interpret_close(const ReplyCheck& check) {
+TradeCloseResult interpret_close(const ReplyCheck& check, std::string_view out_trade_no) {
   using K = TradeCloseResult::Kind;
   TradeCloseResult r;
   if (!check.reply) {
@@ -203,6 +208,10 @@ TradeCloseResult interpret_close(const ReplyCheck& check) {
   const VerifiedReply& rep = *check.reply;
   r.detail = rep.describe();
   if (rep.success()) {
+    if (about_another_trade(rep, out_trade_no)) {
+      r.detail = "answer is about trade " + rep.field("out_trade_no");
+      return r;
+    }
     r.kind = K::Closed;
   } else if (rep.sub_code() == "ACQ.TRADE_NOT_EXIST") {
     r.kind = K::NotExist;
@@ -213,7 +222,7 @@ TradeCloseResult interpret_close(const ReplyCheck& check) {
   return r;
 }
 
-PayFormResult interpret_precreate(const ReplyCheck& check) {
+PayFormResult interpret_precreate(const ReplyCheck& check, std::string_view out_trade_no) {
   PayFormResult r;
   if (!check.reply) {
     r.detail = check.detail;
@@ -222,6 +231,10 @@ PayFormResult interpret_precreate(const ReplyCheck& check) {
   const VerifiedReply& rep = *check.reply;
   if (!rep.success()) {
     r.detail = rep.describe();
+    return r;
+  }
+  if (about_another_trade(rep, out_trade_no)) {
+    r.detail = "precreate answer is about trade " + rep.field("out_trade_no");
     return r;
   }
   r.data = rep.field("qr_code");

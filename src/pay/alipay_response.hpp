@@ -41,7 +41,8 @@ ReplyCheck verify_reply(int http_status, std::string_view body, std::string_view
 
 // Map a verified reply (or its absence) to the contract's outcomes.
 TradeQueryResult interpret_query(const ReplyCheck& check, std::string_view out_trade_no);
-TradeCloseResult interpret_close(const ReplyCheck& check);
-PayFormResult interpret_precreate(const ReplyCheck& check);
+// An answer that names another trade than `out_trade_no` is not about this order.
+TradeCloseResult interpret_close(const ReplyCheck& check, std::string_view out_trade_no);
+PayFormResult interpret_precreate(const ReplyCheck& check, std::string_view out_trade_no);
 
 }  // namespace chatglmd::pay

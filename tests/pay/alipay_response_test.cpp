@@ -27,7 +27,8 @@ struct Responses : ::testing::Test {
   }
   TradeCloseResult close(std::string_view payload) {
     return interpret_close(
-        verify_reply(200, signed_body("alipay_trade_close_response", payload), kClose, ali_pub));
+        verify_reply(200, signed_body("alipay_trade_close_response", payload), kClose, ali_pub),
+        "ORDER-0001");
   }
   static constexpr std::string_view kQuery = "alipay.trade.query";
   static constexpr std::string_view kClose = "alipay.trade.close";
@@ -177,20 +178,43 @@ TEST_F(Responses, CloseMapsSubCodes) {
   EXPECT_EQ(close(R"({"code":"20000"})").kind, CK::Unclear);
 }
 
+// A signed answer about another trade (replayed by whoever answers in the gateway's place) says
+// nothing about this order: closing on it would close a live trade's order here, and its QR code
+// would have the buyer pay for somebody else's order.
+TEST_F(Responses, CloseAndPrecreateAnswersAboutAnotherTradeAreNotTrusted) {
+  EXPECT_EQ(
+      close(R"({"code":"10000","msg":"Success","out_trade_no":"OTHER","trade_no":"T2"})").kind,
+      CK::Unclear);
+  EXPECT_EQ(close(R"({"code":"10000","msg":"Success","trade_no":"T1"})").kind, CK::Closed);
+  const auto other = interpret_precreate(
+      verify_reply(
+          200,
+          signed_body(
+              "alipay_trade_precreate_response",
+              R"({"code":"10000","msg":"Success","out_trade_no":"OTHER","qr_code":"https://qr.alipay.com/bax2"})"),
+          "alipay.trade.precreate", ali_pub),
+      "ORDER-0001");
+  EXPECT_FALSE(other.ok);
+  EXPECT_EQ(other.data.find("bax2"), std::string::npos) << other.data;
+}
+
 TEST_F(Responses, PrecreateReturnsTheQrCode) {
-  auto ok = interpret_precreate(verify_reply(
-      200,
-      signed_body(
-          "alipay_trade_precreate_response",
-          R"({"code":"10000","msg":"Success","out_trade_no":"A","qr_code":"https://qr.alipay.com/bax1"})"),
-      "alipay.trade.precreate", ali_pub));
+  auto ok = interpret_precreate(
+      verify_reply(
+          200,
+          signed_body(
+              "alipay_trade_precreate_response",
+              R"({"code":"10000","msg":"Success","out_trade_no":"A","qr_code":"https://qr.alipay.com/bax1"})"),
+          "alipay.trade.precreate", ali_pub),
+      "A");
   EXPECT_TRUE(ok.ok);
   EXPECT_EQ(ok.data, "https://qr.alipay.com/bax1");
   auto fail = interpret_precreate(
       verify_reply(200,
                    signed_body("alipay_trade_precreate_response",
                                R"({"code":"40004","sub_code":"ACQ.SYSTEM_ERROR"})"),
-                   "alipay.trade.precreate", ali_pub));
+                   "alipay.trade.precreate", ali_pub),
+      "A");
   EXPECT_FALSE(fail.ok);
   EXPECT_NE(fail.detail.find("ACQ.SYSTEM_ERROR"), std::string::npos);
 }
@@ -229,7 +253,8 @@ TEST_F(Responses, UntrustworthyAnswersAreUnclear) {
           .kind,
       QK::Unclear);
   // The answer for another method does not count.
-  EXPECT_EQ(interpret_close(verify_reply(200, good, kClose, ali_pub)).kind, CK::Unclear);
+  EXPECT_EQ(interpret_close(verify_reply(200, good, kClose, ali_pub), "ORDER-0001").kind,
+            CK::Unclear);
 }
 
 TEST_F(Responses, ErrorResponseNeedsASignatureToo) {

@@ -62,13 +62,14 @@ struct SimFixture : ::testing::Test {
   }
   TradeCloseResult close(const std::string& id) {
     auto r = send(builder.close(id));
-    return interpret_close(verify_reply(r.status, delivered(r), kMethodClose, ali_pub));
+    return interpret_close(verify_reply(r.status, delivered(r), kMethodClose, ali_pub), id);
   }
 };
 
 TEST_F(SimFixture, PrecreateTradeExistsOnlyAfterAScan) {
   auto r = send(builder.precreate(order("100000000001", 999)));
-  auto pre = interpret_precreate(verify_reply(r.status, r.body, kMethodPrecreate, ali_pub));
+  auto pre = interpret_precreate(verify_reply(r.status, r.body, kMethodPrecreate, ali_pub),
+                                 "100000000001");
   ASSERT_TRUE(pre.ok) << pre.detail;
   EXPECT_EQ(pre.data, "http://127.0.0.1:9/sim/alipay/scan?out_trade_no=100000000001");
   EXPECT_EQ(query("100000000001").kind, QK::NotExist);
