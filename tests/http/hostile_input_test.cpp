@@ -3,12 +3,15 @@
 // of mutated requests over real sockets.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http/response.hpp"
@@ -209,6 +212,95 @@ TEST(HttpHostileInput, BodiesTooDeepOrNotUtf8AreErrorsNotCrashes) {
   }
   r.body = "{\"a\":\"\xE4\xBD\xA0\"}";
   EXPECT_TRUE(r.json());
+}
+
+// A producer on its own thread (as the upstream client's callbacks are) writes, finishes, finishes
+// twice or drops its exchange at seeded moments, while the client resets, closes or reads to the
+// end at seeded moments: every exchange ends, its on_cancel runs at most once, and no connection
+// stays registered. Under the sanitizer build this is the use-after-free and data-race probe.
+TEST(HttpHostileInput, SeededRacesBetweenProducerAndClientLeaveNothingBehind) {
+  struct Shared {
+    std::mutex mutex;
+    std::vector<std::thread> producers;
+    std::atomic<int> exchanges{0};
+    std::atomic<int> double_cancels{0};
+  };
+  auto shared = std::make_shared<Shared>();
+  Router r;
+  r.add("POST", "/stream", [shared](ExchangePtr ex) {
+    ++shared->exchanges;
+    auto cancels = std::make_shared<std::atomic<int>>(0);
+    ex->on_cancel([shared, cancels] {
+      if (++*cancels > 1) ++shared->double_cancels;
+    });
+    const auto seed = static_cast<unsigned>(std::stoul(ex->request().body));
+    std::lock_guard lock(shared->mutex);
+    shared->producers.emplace_back([ex = std::move(ex), seed]() mutable {
+      std::mt19937 rng(seed);
+      if (rng() % 8 == 0) {
+        ex->respond(Response::text(200, "whole"));
+        return;
+      }
+      ex->start_stream(200, "text/event-stream");
+      for (int i = 0, n = static_cast<int>(rng() % 40); i < n; ++i) {
+        if (!ex->write("data: " + std::string(rng() % 2000, 'x') + "\n\n")) break;
+        if (rng() % 4 == 0) std::this_thread::yield();
+      }
+      switch (rng() % 4) {
+        case 0:
+          ex->finish();
+          ex->finish();
+          ex->write("late");
+          break;
+        case 1:
+          ex.reset();  // dropped without finish: the client must see the stream cut
+          break;
+        default:
+          ex->finish();
+          break;
+      }
+    });
+  });
+  ServerConfig cfg;
+  cfg.stream_queue_limit = 16 * 1024;  // slow readers overflow now and then
+  TestServer s(std::move(r), cfg);
+  std::mt19937 rng(31337);
+  constexpr int kRounds = 300;
+  for (int round = 0; round < kRounds; ++round) {
+    SocketClient c(s.port());
+    ASSERT_TRUE(c.ok());
+    const std::string body = std::to_string(rng());
+    c.send("POST /stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body);
+    switch (rng() % 4) {
+      case 0:
+        c.reset();
+        break;
+      case 1:
+        c.read_some(1);
+        c.reset();
+        break;
+      case 2:
+        c.close();
+        break;
+      default:
+        c.read_all(5000);
+        EXPECT_TRUE(c.closed()) << "round " << round;
+        break;
+    }
+  }
+  // Once no connection is left no handler can start, so every producer can be joined.
+  EXPECT_TRUE(
+      chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 10s))
+      << s.server().open_connections() << " connections left";
+  {
+    std::lock_guard lock(shared->mutex);
+    for (auto& t : shared->producers) t.join();
+    shared->producers.clear();
+  }
+  EXPECT_EQ(shared->double_cancels.load(), 0);
+  // A request reset before the server read it never reaches the handler; most must.
+  EXPECT_GT(shared->exchanges.load(), kRounds / 2);
 }
 
 // --- a seeded storm of mutated requests ---
