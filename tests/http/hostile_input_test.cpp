@@ -226,6 +226,15 @@ TEST(HttpHostileInput, SeededRacesBetweenProducerAndClientLeaveNothingBehind) {
     std::atomic<int> double_cancels{0};
   };
   auto shared = std::make_shared<Shared>();
+  // Joins what is left even when an assertion ends the test early, after the server (declared
+  // later, destroyed first) has closed every connection.
+  struct JoinLeft {
+    Shared& shared;
+    ~JoinLeft() {
+      std::lock_guard lock(shared.mutex);
+      for (auto& t : shared.producers) t.join();
+    }
+  } join_left{*shared};
   Router r;
   r.add("POST", "/stream", [shared](ExchangePtr ex) {
     ++shared->exchanges;
@@ -289,7 +298,11 @@ TEST(HttpHostileInput, SeededRacesBetweenProducerAndClientLeaveNothingBehind) {
         break;
     }
   }
-  // Once no connection is left no handler can start, so every producer can be joined.
+  // Connections are accepted in order: once this one is answered every earlier one is registered,
+  // and once none is left no handler can start, so every producer can be joined.
+  EXPECT_EQ(
+      status_of(raw_http(s.port(), "GET /none HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
+      404);
   EXPECT_TRUE(
       chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 10s))
       << s.server().open_connections() << " connections left";
