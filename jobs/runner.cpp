@@ -37,12 +37,14 @@ class TickQueue {
         ctx_(ctx),
         options_(options),
         report_(report),
-        deadline_(report.started_at + ctx.settings.budget) {}
+        deadline_(report.started_at + ctx.settings.budget),
+        last_renewed_(report.started_at) {}
 
   // The next order to handle, or nothing when the tick is over.
   std::optional<core::Order> next(int workers) {
     std::lock_guard lock(mutex_);
     if (queue_.size() < static_cast<std::size_t>(workers) && !exhausted_) refill();
+    if (!queue_.empty()) keep_lease();
     if (queue_.empty() || ctx_.stop_requested()) return std::nullopt;
     core::Order o = std::move(queue_.front());
     queue_.pop_front();
@@ -63,6 +65,27 @@ class TickQueue {
   }
 
  private:
+  // A slow gateway can make one page outlast the lease: renew it every third of its length
+  // while orders are being handed out, so no other runner takes the job mid-tick.
+  void keep_lease() {
+    auto now = ctx_.clock.now();
+    if (now - last_renewed_ < ctx_.settings.lease / 3) return;
+    try {
+      if (ctx_.store.jobs().try_acquire(std::string(job_.name()), options_.owner, now,
+                                        now + ctx_.settings.lease)) {
+        last_renewed_ = now;
+        return;
+      }
+      spdlog::error("{}: lease lost mid-tick; stopping", job_.name());
+    } catch (const std::exception& e) {
+      spdlog::error("{}: store error renewing the lease, ending the tick: {}", job_.name(),
+                    e.what());
+      error_ = e.what();
+    }
+    queue_.clear();
+    exhausted_ = true;
+  }
+
   void refill() {
     // Runs on any worker thread: a store error (locked past the busy timeout, disk full) ends
     // the tick as failed instead of escaping the thread and ending the process.
@@ -101,7 +124,9 @@ class TickQueue {
       spdlog::error("{}: lease lost mid-tick; stopping", job_.name());
       queue_.clear();
       exhausted_ = true;
+      return;
     }
+    last_renewed_ = now;
   }
 
   Job& job_;
@@ -109,6 +134,7 @@ class TickQueue {
   const TickOptions& options_;
   TickReport& report_;
   const core::UtcMs deadline_;
+  core::UtcMs last_renewed_;
   std::mutex mutex_;
   std::deque<core::Order> queue_;
   std::int64_t after_id_ = 0;
@@ -130,7 +156,7 @@ void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobM
       std::uniform_real_distribution<double> jitter(0.0, 1.0);
       auto when = ctx.clock.now() + backoff_delay(order->attempts + 1, jitter(rng));
       try {
-        ctx.store.orders().record_failure(order->order_id, r.detail, when);
+        ctx.store.orders().record_failure(order->order_id, order->state, r.detail, when);
       } catch (const std::exception& e) {
         // Not recorded means due again at once: retried, never lost. Never let it end the thread.
         spdlog::error("{}: order {}: could not record the failure: {}", job.name(), order->order_id,

@@ -1,11 +1,12 @@
 #include "app/gateway_runtime.hpp"
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <string>
 #include <thread>
 #include <variant>
 
-#include "app/durations.hpp"
 #include "net/http_client.hpp"
 #include "pay/alipay_gateway.hpp"
 
@@ -40,7 +41,9 @@ std::unique_ptr<GatewayRuntime> GatewayRuntime::create(const AlipaySection& sect
   cfg.return_url = section.return_url;
   cfg.mode = section.mode == "precreate" ? pay::PayMode::Precreate : pay::PayMode::Page;
   cfg.timeout = section.timeout;
-  cfg.timeout_express = format_duration(close_after);
+  // Alipay takes timeout_express in m/h/d only: round the close threshold up to whole minutes.
+  const auto minutes = std::max<std::int64_t>(1, (close_after.count() + 59'999) / 60'000);
+  cfg.timeout_express = std::to_string(minutes) + "m";
   if (section.app_id.empty()) {
     error = "alipay.app_id is not set";
     return nullptr;

@@ -266,15 +266,16 @@ OrderRepository::Backlog SqliteOrders::backlog_paid(UtcMs paid_until) {
   return b;
 }
 
-void SqliteOrders::record_failure(const std::string& order_id, const std::string& error,
-                                  UtcMs next_attempt_at) {
+void SqliteOrders::record_failure(const std::string& order_id, core::OrderState expected,
+                                  const std::string& error, UtcMs next_attempt_at) {
   std::lock_guard lock(db_.mutex());
   db_.prepare(
          "UPDATE openai_order SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 "
-         "WHERE order_id = ?1")
+         "WHERE order_id = ?1 AND order_status = ?4")
       .bind(1, order_id)
       .bind(2, next_attempt_at.ms)
       .bind(3, error.substr(0, 500))
+      .bind(4, static_cast<std::int64_t>(expected))
       .exec();
 }
 

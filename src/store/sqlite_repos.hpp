@@ -58,8 +58,8 @@ class SqliteOrders final : public OrderRepository {
                                     int limit) override;
   Backlog backlog_created(core::UtcMs placed_from, core::UtcMs placed_until) override;
   Backlog backlog_paid(core::UtcMs paid_until) override;
-  void record_failure(const std::string& order_id, const std::string& error,
-                      core::UtcMs next_attempt_at) override;
+  void record_failure(const std::string& order_id, core::OrderState expected,
+                      const std::string& error, core::UtcMs next_attempt_at) override;
   std::vector<OrderEventRow> events(const std::string& order_id) override;
   std::vector<std::string> due_query_plans() override;
 

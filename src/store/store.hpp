@@ -78,8 +78,10 @@ class OrderRepository {
   virtual Backlog backlog_paid(core::UtcMs paid_until) = 0;
 
   // An attempt failed: bump attempts, set next_attempt_at and last_error.
-  virtual void record_failure(const std::string& order_id, const std::string& error,
-                              core::UtcMs next_attempt_at) = 0;
+  // Only while the order is still `expected`: a failure seen just before a notify moved the order
+  // must not leave a stale error or delay on it.
+  virtual void record_failure(const std::string& order_id, core::OrderState expected,
+                              const std::string& error, core::UtcMs next_attempt_at) = 0;
   virtual std::vector<OrderEventRow> events(const std::string& order_id) = 0;
 
   // The SQL the due queries run, for EXPLAIN QUERY PLAN checks.

@@ -54,9 +54,10 @@ class FailingOrders final : public store::OrderRepository {
     return real_.backlog_created(from, until);
   }
   Backlog backlog_paid(core::UtcMs until) override { return real_.backlog_paid(until); }
-  void record_failure(const std::string& id, const std::string& error, core::UtcMs next) override {
+  void record_failure(const std::string& id, core::OrderState expected, const std::string& error,
+                      core::UtcMs next) override {
     if (fail_record_failure) throw store::StoreError("database is locked", 5);
-    real_.record_failure(id, error, next);
+    real_.record_failure(id, expected, error, next);
   }
   std::vector<store::OrderEventRow> events(const std::string& id) override {
     return real_.events(id);

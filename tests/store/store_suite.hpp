@@ -302,7 +302,11 @@ TYPED_TEST_P(StoreSuite, DueSelectionHonoursWindowsBackoffAndPaging) {
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].order_id, "100000000043");
   // Backoff: a failed attempt hides the order until next_attempt_at.
-  o.record_failure("100000000041", "gateway timeout", now + minutes(1));
+  o.record_failure("100000000041", OrderState::Created, "gateway timeout", now + minutes(1));
+  o.record_failure("100000000045", OrderState::Created, "seen before a notify paid it",
+                   now + minutes(9));
+  EXPECT_EQ(o.get("100000000045")->attempts, 0) << "the order moved on: no stale error, no delay";
+  EXPECT_EQ(o.get("100000000045")->last_error, "");
   EXPECT_TRUE(o.due_created(UtcMs{0}, now - minutes(30), now, 0, 50).empty());
   auto later = o.due_created(UtcMs{0}, now - minutes(30), now + minutes(1), 0, 50);
   ASSERT_EQ(later.size(), 1u);
