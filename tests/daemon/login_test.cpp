@@ -36,6 +36,15 @@ std::string signed_query(const std::string& token, const std::string& timestamp,
 
 const std::string kPortal = "/api/v1/wx/portal/wx1234567890";
 
+// A message as WeChat sends it now: the daemon takes only fresh timestamps, each nonce once.
+std::string fresh_query(const std::string& nonce, long offset_seconds = 0) {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count() +
+             offset_seconds;
+  return signed_query(DaemonHarness::kWechatToken, std::to_string(now), nonce);
+}
+
 std::string text_message(const std::string& openid, const std::string& content) {
   return "<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[" + openid +
          "]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
@@ -92,9 +101,8 @@ TEST_F(Login, PortalCheckEchoesOnlyForAValidSignature) {
 TEST_F(Login, MessageGivesACodeThatBuysOneWorkingToken) {
   const std::string openid = "oWx-login-user-1";
   const auto before = std::chrono::system_clock::now();
-  auto reply = d.request(
-      "POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000100", "abc"),
-      text_message(openid, "登录"), {{"Content-Type", "text/xml"}});
+  auto reply = d.request("POST", kPortal + "?" + fresh_query("abc"), text_message(openid, "登录"),
+                         {{"Content-Type", "text/xml"}});
   ASSERT_EQ(reply.status, 200);
   // The reply goes back to the user: To is the user, From is the account.
   EXPECT_NE(reply.body.find("<ToUserName><![CDATA[" + openid + "]]>"), std::string::npos)
@@ -137,9 +145,8 @@ TEST_F(Login, MessageGivesACodeThatBuysOneWorkingToken) {
 
 TEST_F(Login, ExpiredCodeIsRefused) {
   const std::string openid = "oWx-login-user-2";
-  auto reply = d.request(
-      "POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000200", "xyz"),
-      text_message(openid, "hi"), {{"Content-Type", "text/xml"}});
+  auto reply = d.request("POST", kPortal + "?" + fresh_query("xyz"), text_message(openid, "hi"),
+                         {{"Content-Type", "text/xml"}});
   std::string code = code_in(reply.body);
   ASSERT_FALSE(code.empty()) << reply.body;
   // The three minutes passed: what the daemon will see once its clock gets there.
@@ -159,8 +166,7 @@ TEST_F(Login, UnsignedMessageGetsNoCode) {
 
 TEST_F(Login, ANewMessageReplacesTheUsersOlderCode) {
   auto message = [&](const std::string& ts) {
-    return code_in(d.request("POST",
-                             kPortal + "?" + signed_query(DaemonHarness::kWechatToken, ts, "r"),
+    return code_in(d.request("POST", kPortal + "?" + fresh_query("r" + ts),
                              text_message("oWx-twice", "hi"), {{"Content-Type", "text/xml"}})
                        .body);
   };
@@ -176,24 +182,41 @@ TEST_F(Login, ANewMessageReplacesTheUsersOlderCode) {
 TEST_F(Login, CodesAreDistinctPerMessage) {
   std::set<std::string> codes;
   for (int i = 0; i < 5; ++i) {
-    auto r = d.request(
-        "POST",
-        kPortal + "?" +
-            signed_query(DaemonHarness::kWechatToken, "17000004" + std::to_string(i), "n"),
-        text_message("oWx-many", "hi"), {{"Content-Type", "text/xml"}});
+    auto r = d.request("POST", kPortal + "?" + fresh_query("n" + std::to_string(i)),
+                       text_message("oWx-many", "hi"), {{"Content-Type", "text/xml"}});
     codes.insert(code_in(r.body));
   }
   EXPECT_EQ(codes.size(), 5u);
   EXPECT_EQ(codes.count(""), 0u);
 }
 
+// WeChat signs token, timestamp and nonce but not the message: a signed URL seen once must not
+// buy a login code for another openid later.
+TEST_F(Login, StaleOrReplayedMessagesGetNoCode) {
+  auto post = [&](const std::string& query, const std::string& openid) {
+    return d.request("POST", kPortal + "?" + query, text_message(openid, "登录"),
+                     {{"Content-Type", "text/xml"}});
+  };
+  std::string q = fresh_query("once");
+  EXPECT_FALSE(code_in(post(q, "oWx-first").body).empty());
+  auto replayed = post(q, "oWx-victim");
+  EXPECT_TRUE(code_in(replayed.body).empty()) << replayed.body;
+  EXPECT_NE(replayed.body.find("stale or repeated"), std::string::npos) << replayed.body;
+  auto stale = post(fresh_query("old", -10 * 60), "oWx-victim");
+  EXPECT_TRUE(code_in(stale.body).empty()) << stale.body;
+  auto future = post(fresh_query("future", 10 * 60), "oWx-victim");
+  EXPECT_TRUE(code_in(future.body).empty()) << future.body;
+  auto rows = run_command(
+      {"/usr/bin/sqlite3", d.db(), "SELECT count(*) FROM login_code WHERE openid = 'oWx-victim'"});
+  EXPECT_EQ(rows.out, "0\n");
+}
+
 // Guessing a live code: every request comes from 127.0.0.1, so this daemon of its own gives the
 // address a fresh budget (the suite above shares one daemon and stays well under the limit).
 TEST(LoginLimit, WrongCodesFromOneAddressStopAtTheLimitAndTheRightCodeWaitsToo) {
   DaemonHarness d;
-  auto reply = d.request(
-      "POST", kPortal + "?" + signed_query(DaemonHarness::kWechatToken, "1700000600", "g"),
-      text_message("oWx-guessed", "登录"), {{"Content-Type", "text/xml"}});
+  auto reply = d.request("POST", kPortal + "?" + fresh_query("g"),
+                         text_message("oWx-guessed", "登录"), {{"Content-Type", "text/xml"}});
   const std::string code = code_in(reply.body);
   ASSERT_FALSE(code.empty()) << reply.body;
 

@@ -45,6 +45,8 @@ inline constexpr core::Millis kLoginCodeTtl{3 * 60 * 1000};
 // Wrong login codes one address may try per minute before logins from it wait out the minute: a
 // 6-digit code lives 3 minutes, so without a brake a fast client could guess a live one.
 inline constexpr int kLoginFailuresPerMinute = 10;
+// A WeChat message is taken only this close to our clock, and each (timestamp, nonce) once.
+inline constexpr core::Millis kWechatFreshness{5 * 60 * 1000};
 inline constexpr core::Millis kDefaultCloseAfter{30 * 60 * 1000};
 // An order is reused only while it has at least this long left before timeout-close takes it.
 inline constexpr core::Millis kReuseMargin{5 * 60 * 1000};

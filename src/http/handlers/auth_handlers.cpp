@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 
 #include "http/handlers/common.hpp"
@@ -70,6 +73,32 @@ std::string peer_address(std::string_view peer) {
   return std::string(colon == std::string_view::npos ? peer : peer.substr(0, colon));
 }
 
+// WeChat signs only token, timestamp and nonce, not the message, so a signed URL seen once (in a
+// proxy log, say) could be replayed with another FromUserName to get someone else's login code.
+// A message is accepted only with a fresh timestamp and a (timestamp, nonce) not seen before.
+class WechatReplayGuard {
+ public:
+  bool accept(std::string_view timestamp, std::string_view nonce, core::UtcMs now) {
+    std::int64_t seconds = 0;
+    auto [end, ec] =
+        std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
+    if (ec != std::errc() || end != timestamp.data() + timestamp.size()) return false;
+    core::UtcMs sent{seconds * 1000};
+    if (sent < now - kWechatFreshness || sent > now + kWechatFreshness) return false;
+    std::lock_guard lock(mutex_);
+    if (seen_.size() >= kMaxRemembered)
+      std::erase_if(seen_, [&](const auto& kv) { return kv.second < now; });
+    if (seen_.size() >= kMaxRemembered) return false;  // cannot prove it is new: refuse
+    return seen_.emplace(std::string(timestamp) + "|" + std::string(nonce), sent + kWechatFreshness)
+        .second;
+  }
+
+ private:
+  static constexpr std::size_t kMaxRemembered = 100'000;
+  std::mutex mutex_;
+  std::map<std::string, core::UtcMs> seen_;  // key -> when it can be forgotten
+};
+
 }  // namespace
 
 void register_auth_routes(Router& router, const AppServices& s) {
@@ -79,9 +108,12 @@ void register_auth_routes(Router& router, const AppServices& s) {
     return Response::text(200, req.query.get_or("echostr"));
   });
 
-  router.add_blocking("POST", "/api/v1/wx/portal/{appid}", [s](const Request& req) {
+  auto replays = std::make_shared<WechatReplayGuard>();
+  router.add_blocking("POST", "/api/v1/wx/portal/{appid}", [s, replays](const Request& req) {
     if (!wechat_signature_ok(s.settings.wechat_token, req.query))
       return Response::text(200, "signature check failed");
+    if (!replays->accept(req.query.get_or("timestamp"), req.query.get_or("nonce"), now_of(s)))
+      return Response::text(200, "stale or repeated message");
     if (!s.store) return Response::text(200, "success");
     std::string from = xml_field(req.body, "FromUserName");  // the user's openid
     std::string to = xml_field(req.body, "ToUserName");
