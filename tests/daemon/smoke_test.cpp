@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <thread>
 
 #include "support/daemon_harness.hpp"
 
@@ -53,6 +54,36 @@ TEST(DaemonSmoke, BuyThenChat) {
   quota = boost::json::parse(d.post_form("/api/v1/account/query_account_quota", "", token).body);
   EXPECT_EQ(quota.at("data").at("surplusQuota").as_int64(), 99);
   EXPECT_EQ(d.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace chatglmd::testing
+
+namespace chatglmd::testing {
+namespace {
+
+// A double (or eightfold) click on Buy: the requests race, and exactly one order comes out.
+TEST(DaemonSale, ConcurrentClicksMakeOneOrder) {
+  DaemonHarness d;
+  ASSERT_EQ(d.cli({"product", "add", "--id", "1001", "--name", "10 chats", "--price", "0.99",
+                   "--quota", "10"})
+                .exit_code,
+            0);
+  std::string token = d.token_for("clicker");
+  std::vector<std::thread> clicks;
+  std::vector<std::string> answers(8);
+  for (int i = 0; i < 8; ++i) {
+    clicks.emplace_back([&, i] {
+      answers[static_cast<std::size_t>(i)] =
+          d.post_form("/api/v1/sale/create_pay_order", "productId=1001", token).body;
+    });
+  }
+  for (auto& t : clicks) t.join();
+  for (const auto& a : answers) {
+    EXPECT_EQ(boost::json::parse(a).at("code").as_string(), "0000") << a;
+  }
+  auto orders = boost::json::parse(d.cli({"order", "list", "--json"}).out).as_array();
+  EXPECT_EQ(orders.size(), 1u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "core/order_id.hpp"
 #include "http/handlers/common.hpp"
@@ -74,11 +75,13 @@ void register_sale_routes(Router& router, const AppServices& s) {
 
       core::UtcMs now = now_of(s);
       // Reuse an unpaid order while Alipay will still take the money for a while (DESIGN).
-      auto order = s.store->orders().find_reusable(*openid, *product_id,
-                                                   now - (s.settings.close_after - kReuseMargin));
-      if (order && !order->pay_info.empty())
-        return ex->respond(envelope_ok(boost::json::string(order->pay_info)));
-      if (!order) {
+      // Find-or-create in one write transaction: a double click (two requests at once) gets
+      // one order, not two.
+      std::optional<core::Order> order;
+      s.store->in_transaction([&] {
+        order = s.store->orders().find_reusable(*openid, *product_id,
+                                                now - (s.settings.close_after - kReuseMargin));
+        if (order) return;
         core::Order fresh;
         fresh.openid = *openid;
         fresh.product_id = product->product_id;
@@ -93,10 +96,11 @@ void register_sale_routes(Router& router, const AppServices& s) {
           fresh.order_id = ids->next();
           if (s.store->orders().insert(fresh, now)) order = fresh;
         }
-        if (!order)
-          return ex->respond(
-              envelope(code::unknown_error, "could not create the order, try again"));
-      }
+      });
+      if (!order)
+        return ex->respond(envelope(code::unknown_error, "could not create the order, try again"));
+      if (!order->pay_info.empty())
+        return ex->respond(envelope_ok(boost::json::string(order->pay_info)));
       // A gateway failure leaves the order CREATED without pay info; the next request retries.
       s.gateway->async_create_pay_form(
           *order, [s, ex, order_id = order->order_id](pay::PayFormResult r) {
