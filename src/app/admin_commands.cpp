@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "app/context.hpp"
+#include "app/durations.hpp"
 #include "app/output.hpp"
 #include "core/money.hpp"
 #include "filter/word_file.hpp"
@@ -9,17 +10,6 @@
 
 namespace chatglmd::app {
 namespace {
-
-std::optional<std::int64_t> parse_int(const std::string& s) {
-  try {
-    std::size_t used = 0;
-    long long v = std::stoll(s, &used);
-    if (used != s.size()) return std::nullopt;
-    return v;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
 
 Record account_record(const store::Account& a) {
   return {{"openid", a.openid.c_str()},
@@ -49,7 +39,7 @@ int user_command(CommandContext& ctx, store::Store& s) {
       return usage_error(ctx, e);
     std::int64_t quota = 0;
     if (ctx.inv.flags.count("quota")) {
-      auto q = parse_int(ctx.inv.flags.at("quota"));
+      auto q = parse_integer(ctx.inv.flags.at("quota"));
       if (!q || *q < 0) return usage_error(ctx, "--quota must be a whole number >= 0");
       quota = *q;
     }
@@ -90,7 +80,7 @@ int user_command(CommandContext& ctx, store::Store& s) {
   }
   if (sub == "grant") {
     if (auto e = check_shape(ctx.inv, 4, 4, {"models"}); !e.empty()) return usage_error(ctx, e);
-    auto n = parse_int(w[3]);
+    auto n = parse_integer(w[3]);
     if (!n || *n <= 0) return usage_error(ctx, "the quota to grant must be a whole number > 0");
     s.accounts().grant(w[2], *n, ctx.inv.flags.count("models") ? ctx.inv.flags.at("models") : "");
     print_record(ctx.out, account_record(*s.accounts().get(w[2])), ctx.inv.json);
@@ -119,9 +109,9 @@ int product_command(CommandContext& ctx, store::Store& s) {
         return usage_error(ctx, fmt::format("product add needs --{}", need));
     }
     store::Product p;
-    auto id = parse_int(ctx.inv.flags.at("id"));
+    auto id = parse_integer(ctx.inv.flags.at("id"));
     auto price = core::parse_yuan(ctx.inv.flags.at("price"));
-    auto quota = parse_int(ctx.inv.flags.at("quota"));
+    auto quota = parse_integer(ctx.inv.flags.at("quota"));
     if (!id || *id <= 0) return usage_error(ctx, "--id must be a whole number > 0");
     if (!price || price->value <= 0 || *price > core::kMaxTradeAmount)
       return usage_error(
@@ -134,7 +124,7 @@ int product_command(CommandContext& ctx, store::Store& s) {
     if (ctx.inv.flags.count("models")) p.model_types = ctx.inv.flags.at("models");
     if (ctx.inv.flags.count("desc")) p.desc = ctx.inv.flags.at("desc");
     if (ctx.inv.flags.count("sort")) {
-      auto sort = parse_int(ctx.inv.flags.at("sort"));
+      auto sort = parse_integer(ctx.inv.flags.at("sort"));
       if (!sort) return usage_error(ctx, "--sort must be a whole number");
       p.sort = static_cast<int>(*sort);
     }
@@ -147,7 +137,7 @@ int product_command(CommandContext& ctx, store::Store& s) {
   }
   if (sub == "enable" || sub == "disable") {
     if (auto e = check_shape(ctx.inv, 3, 3, {}); !e.empty()) return usage_error(ctx, e);
-    auto id = parse_int(w[2]);
+    auto id = parse_integer(w[2]);
     if (!id) return usage_error(ctx, "a product id is a whole number");
     if (!s.products().set_enabled(*id, sub == "enable")) {
       ctx.err << "chatglmd: no product " << w[2] << "\n";

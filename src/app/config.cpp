@@ -66,32 +66,39 @@ Setter list(Section Config::*section, std::vector<std::string> Section::*field) 
   };
 }
 
-template <typename Section>
-Setter dur(Section Config::*section, core::Millis Section::*field, core::Millis min,
-           core::Millis max) {
+// Validated setters over an accessor, shared by the fixed sections and every [jobs.<name>].
+template <typename Get>
+Setter duration_setter(Get get, core::Millis min, core::Millis max) {
   return [=](Config& c, const std::string& v) -> std::string {
     auto d = parse_duration(v);
     if (!d) return fmt::format("'{}' is not a duration (use ms, s, m, h or d, e.g. 30m)", v);
     if (*d < min || *d > max)
       return fmt::format("{} is outside {}..{}", v, format_duration(min), format_duration(max));
-    (c.*section).*field = *d;
+    get(c) = *d;
+    return {};
+  };
+}
+
+template <typename Get>
+Setter integer_setter(Get get, int min, int max) {
+  return [=](Config& c, const std::string& v) -> std::string {
+    auto n = parse_integer(v);
+    if (!n || *n < min || *n > max)
+      return fmt::format("'{}' is not a whole number in {}..{}", v, min, max);
+    get(c) = static_cast<int>(*n);
     return {};
   };
 }
 
 template <typename Section>
+Setter dur(Section Config::*section, core::Millis Section::*field, core::Millis min,
+           core::Millis max) {
+  return duration_setter([=](Config& c) -> core::Millis& { return (c.*section).*field; }, min, max);
+}
+
+template <typename Section>
 Setter integer(Section Config::*section, int Section::*field, int min, int max) {
-  return [=](Config& c, const std::string& v) -> std::string {
-    try {
-      std::size_t used = 0;
-      int n = std::stoi(v, &used);
-      if (used != v.size() || n < min || n > max) throw std::out_of_range(v);
-      (c.*section).*field = n;
-      return {};
-    } catch (const std::exception&) {
-      return fmt::format("'{}' is not a whole number in {}..{}", v, min, max);
-    }
-  };
+  return integer_setter([=](Config& c) -> int& { return (c.*section).*field; }, min, max);
 }
 
 std::optional<bool> parse_bool(const std::string& v) {
@@ -177,29 +184,11 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
     auto dur_key = [&](const char* k, core::Millis jobs::JobSettings::*m, core::Millis value,
                        core::Millis min, core::Millis max) {
       keys.push_back({fmt::format("jobs.{}.{}", job, k), format_duration(value),
-                      [get = field(m), min, max](Config& c, const std::string& v) -> std::string {
-                        auto d = parse_duration(v);
-                        if (!d) return fmt::format("'{}' is not a duration (e.g. 30m)", v);
-                        if (*d < min || *d > max)
-                          return fmt::format("{} is outside {}..{}", v, format_duration(min),
-                                             format_duration(max));
-                        get(c) = *d;
-                        return {};
-                      }});
+                      duration_setter(field(m), min, max)});
     };
     auto int_key = [&](const char* k, int jobs::JobSettings::*m, int value, int min, int max) {
       keys.push_back({fmt::format("jobs.{}.{}", job, k), std::to_string(value),
-                      [get = field(m), min, max](Config& c, const std::string& v) -> std::string {
-                        try {
-                          std::size_t used = 0;
-                          int n = std::stoi(v, &used);
-                          if (used != v.size() || n < min || n > max) throw std::out_of_range(v);
-                          get(c) = n;
-                          return {};
-                        } catch (const std::exception&) {
-                          return fmt::format("'{}' is not a whole number in {}..{}", v, min, max);
-                        }
-                      }});
+                      integer_setter(field(m), min, max)});
     };
     keys.push_back({fmt::format("jobs.{}.enabled", job), def.enabled ? "true" : "false",
                     [get = field(&jobs::JobSettings::enabled)](

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "app/durations.hpp"
 #include "app/gateway_runtime.hpp"
 #include "pay/alipay_gateway.hpp"
 #include "store/sqlite_store.hpp"
@@ -15,6 +16,12 @@ CommandContext::~CommandContext() = default;
 int usage_error(CommandContext& ctx, const std::string& message) {
   ctx.err << "chatglmd: " << message << "\n(run `chatglmd --help` for usage)\n";
   return kExitUsage;
+}
+
+std::optional<int> limit_flag(const CommandContext& ctx) {
+  auto n = parse_integer(ctx.inv.flags.at("limit"));
+  if (!n || *n <= 0 || *n > 1'000'000) return std::nullopt;
+  return static_cast<int>(*n);
 }
 
 store::Store* CommandContext::open_store() {

@@ -3,6 +3,7 @@
 // (opened on first use), and where to print.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/cli.hpp"
@@ -40,6 +41,8 @@ struct CommandContext {
 };
 
 int usage_error(CommandContext& ctx, const std::string& message);
+// --limit N as a whole number from 1 to 1,000,000; nothing when it is anything else.
+std::optional<int> limit_flag(const CommandContext& ctx);
 
 int run_admin_command(CommandContext& ctx);  // order, user, product, words, whitelist
 int run_jobs_command(CommandContext& ctx);   // jobs list/history/run

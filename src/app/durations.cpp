@@ -8,14 +8,19 @@ namespace chatglmd::app {
 namespace {
 
 std::optional<std::int64_t> parse_count(std::string_view digits) {
-  std::int64_t v = 0;
-  if (digits.empty()) return std::nullopt;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec != std::errc() || p != digits.data() + digits.size() || v < 0) return std::nullopt;
+  auto v = parse_integer(digits);
+  if (!v || *v < 0 || digits.front() == '-') return std::nullopt;
   return v;
 }
 
 }  // namespace
+
+std::optional<std::int64_t> parse_integer(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
 
 std::optional<core::Millis> parse_duration(std::string_view text) {
   struct Unit {

@@ -11,15 +11,10 @@
 namespace chatglmd::app {
 namespace {
 
-boost::json::value when(std::optional<core::UtcMs> t) {
-  if (!t) return nullptr;
-  return boost::json::value(core::format_wall_time(*t, 0) + "Z");
-}
-
 Record run_record(const store::JobRunRow& r) {
   return {{"id", r.id},
           {"job", r.name.c_str()},
-          {"started", when(r.started_at)},
+          {"started", utc_time_value(r.started_at)},
           {"seconds", static_cast<double>((r.finished_at - r.started_at).count()) / 1000.0},
           {"outcome", r.outcome.c_str()},
           {"selected", r.selected},
@@ -32,14 +27,9 @@ Record run_record(const store::JobRunRow& r) {
 int run_job(CommandContext& ctx, jobs::Job& job) {
   int limit = 0;
   if (ctx.inv.flags.count("limit")) {
-    try {
-      std::size_t used = 0;
-      limit = std::stoi(ctx.inv.flags.at("limit"), &used);
-      if (used != ctx.inv.flags.at("limit").size() || limit <= 0)
-        throw std::invalid_argument("limit");
-    } catch (const std::exception&) {
-      return usage_error(ctx, "--limit must be a whole number > 0");
-    }
+    auto n = limit_flag(ctx);
+    if (!n) return usage_error(ctx, "--limit must be a whole number > 0");
+    limit = *n;
   }
   store::Store* s = ctx.open_store();
   if (!s) return kExitUsage;
@@ -89,9 +79,9 @@ int run_jobs_command(CommandContext& ctx) {
            {"after", format_duration(settings.after).c_str()},
            {"batch", settings.batch},
            {"concurrency", settings.concurrency},
-           {"lastRun", when(last ? std::optional(last->started_at) : std::nullopt)},
+           {"lastRun", utc_time_value(last ? std::optional(last->started_at) : std::nullopt)},
            {"lastOutcome", last ? boost::json::value(last->outcome) : boost::json::value(nullptr)},
-           {"nextRun", when(next)},
+           {"nextRun", utc_time_value(next)},
            {"summary", std::string(job->summary()).c_str()}});
     }
     print_table(ctx.out, rows, ctx.inv.json);
@@ -104,11 +94,9 @@ int run_jobs_command(CommandContext& ctx) {
       return usage_error(ctx, fmt::format("unknown job '{}'", name));
     int limit = 20;
     if (ctx.inv.flags.count("limit")) {
-      try {
-        limit = std::stoi(ctx.inv.flags.at("limit"));
-      } catch (const std::exception&) {
-        return usage_error(ctx, "--limit must be a whole number");
-      }
+      auto n = limit_flag(ctx);
+      if (!n) return usage_error(ctx, "--limit must be a whole number > 0");
+      limit = *n;
     }
     store::Store* s = ctx.open_store();
     if (!s) return kExitFailed;

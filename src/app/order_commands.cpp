@@ -10,11 +10,6 @@
 namespace chatglmd::app {
 namespace {
 
-boost::json::value time_value(std::optional<core::UtcMs> t) {
-  if (!t) return nullptr;
-  return boost::json::value(core::format_wall_time(*t, 0) + "Z");
-}
-
 Record order_record(const core::Order& o) {
   return {{"orderId", o.order_id.c_str()},
           {"openid", o.openid.c_str()},
@@ -24,8 +19,8 @@ Record order_record(const core::Order& o) {
           {"payStatus", core::pay_status_of(o.state)},
           {"amount", core::format_yuan(o.amount).c_str()},
           {"amountFen", o.amount.value},
-          {"orderTime", time_value(o.order_time)},
-          {"payTime", time_value(o.pay_time)},
+          {"orderTime", utc_time_value(o.order_time)},
+          {"payTime", utc_time_value(o.pay_time)},
           {"tradeNo", o.trade_no.c_str()},
           {"attempts", o.attempts},
           {"lastError", o.last_error.c_str()}};
@@ -72,12 +67,9 @@ int run_order_command(CommandContext& ctx) {
     }
     if (ctx.inv.flags.count("user")) f.openid = ctx.inv.flags.at("user");
     if (ctx.inv.flags.count("limit")) {
-      try {
-        f.limit = std::stoi(ctx.inv.flags.at("limit"));
-      } catch (const std::exception&) {
-        return usage_error(ctx, "--limit must be a whole number");
-      }
-      if (f.limit <= 0) return usage_error(ctx, "--limit must be > 0");
+      auto n = limit_flag(ctx);
+      if (!n) return usage_error(ctx, "--limit must be a whole number > 0");
+      f.limit = *n;
     }
     store::Store* s = ctx.open_store();
     if (!s) return kExitFailed;
@@ -105,7 +97,7 @@ int run_order_command(CommandContext& ctx) {
           {"to", std::string(core::name_of(e.to))},
           {"cause", e.cause},
           {"detail", e.detail},
-          {"at", time_value(e.at)}});
+          {"at", utc_time_value(e.at)}});
     }
     if (ctx.inv.json) {
       rec.push_back({"events", events});

@@ -23,6 +23,11 @@ boost::json::object to_object(const Record& r) {
 
 }  // namespace
 
+boost::json::value utc_time_value(std::optional<core::UtcMs> t) {
+  if (!t) return nullptr;
+  return boost::json::value(core::format_wall_time(*t, 0) + "Z");
+}
+
 void print_table(std::ostream& out, const std::vector<Record>& rows, bool json) {
   if (json) {
     boost::json::array a;

@@ -183,3 +183,18 @@ TEST(CheckConfig, AcceptsAGoodSetupAndNamesEachProblem) {
 
 }  // namespace
 }  // namespace chatglmd
+
+namespace chatglmd {
+namespace {
+
+TEST_F(Cli, LimitsAreWholeNumbersEverywhere) {
+  ASSERT_EQ(run({"migrate"}).exit_code, 0);
+  for (const char* bad : {"3x", "0", "-1", " 3", "1e2"}) {
+    EXPECT_EQ(run({"order", "list", "--limit", bad}).exit_code, 2) << bad;
+    EXPECT_EQ(run({"jobs", "history", "--limit", bad}).exit_code, 2) << bad;
+  }
+  EXPECT_EQ(run({"order", "list", "--limit", "3"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace chatglmd
