@@ -31,9 +31,24 @@ struct NotifyMetrics {
   metrics::Counter& handled;
 };
 
+// What a verified notify came to: the reply, and the reason it was refused ("" when handled).
+// Metrics count it only once the transaction has committed.
+struct NotifyOutcome {
+  bool ok = false;
+  std::string refused;
+
+  void count(NotifyMetrics& m) const {
+    if (ok) {
+      m.handled.inc();
+    } else if (!refused.empty()) {
+      m.rejected.labels({refused}).inc();
+    }
+  }
+};
+
 // Everything after the signature check: runs inside one (group) transaction.
-Response settle_verified(const AppServices& s, NotifyMetrics& m, const pay::ParsedNotify& parsed,
-                         const std::string& raw_body) {
+NotifyOutcome settle_verified(const AppServices& s, const pay::ParsedNotify& parsed,
+                              const std::string& raw_body) {
   const auto& f = parsed.fields;
   auto order = s.store->orders().get(f.out_trade_no);
   pay::NotifyVerdict verdict = s.notify.check(parsed, order ? &*order : nullptr);
@@ -53,26 +68,21 @@ Response settle_verified(const AppServices& s, NotifyMetrics& m, const pay::Pars
           jobs::PaymentConfirmation{f.out_trade_no, f.trade_no, *f.total_amount,
                                     f.gmt_payment.value_or(now)},
           core::Cause::Notify, now);
-      if (r.outcome == jobs::SettleOutcome::UnknownOrder ||
-          r.outcome == jobs::SettleOutcome::AmountMismatch)
-        return reply(false);
-      m.handled.inc();
-      return reply(true);
+      if (r.outcome == jobs::SettleOutcome::UnknownOrder) return {false, "unknown_order"};
+      if (r.outcome == jobs::SettleOutcome::AmountMismatch) return {false, "wrong_amount"};
+      return {true, ""};
     }
     case pay::NotifyVerdict::Closed:
       s.store->orders().apply(f.out_trade_no, core::OrderEvent::CloseConfirmed, core::Cause::Notify,
                               "notify " + f.notify_id, now);
-      m.handled.inc();
-      return reply(true);
+      return {true, ""};
     case pay::NotifyVerdict::NotPaidStatus:
-      m.handled.inc();
-      return reply(true);  // nothing to do, and nothing to re-send
+      return {true, ""};  // nothing to do, and nothing to re-send
     default:
-      m.rejected.labels({std::string(pay::name_of(verdict))}).inc();
       spdlog::warn("notify {} for order {} refused: {} ({})", f.notify_id, f.out_trade_no,
                    pay::name_of(verdict),
                    saved == store::NotifySaveOutcome::Duplicate ? "seen before" : "kept");
-      return reply(false);
+      return {false, std::string(pay::name_of(verdict))};
   }
 }
 
@@ -91,18 +101,21 @@ void register_notify_routes(Router& router, const AppServices& s) {
       spdlog::warn("notify from {} refused: bad signature", req.peer);
       return ex->respond(reply(false));
     }
-    auto answer = std::make_shared<Response>(reply(false));
-    auto work = [s, m, parsed, answer, ex] {
-      *answer = settle_verified(s, *m, *parsed, ex->request().body);
+    auto outcome = std::make_shared<NotifyOutcome>();
+    auto work = [s, parsed, outcome, ex] {
+      *outcome = settle_verified(s, *parsed, ex->request().body);
+    };
+    // A failed commit kept nothing: Alipay re-sends, and that attempt is the one counted.
+    auto finish = [ex, m, outcome](bool committed) {
+      if (committed) outcome->count(*m);
+      ex->respond(reply(committed && outcome->ok));
     };
     if (s.commits) {
       // Many notifies in flight share one commit; `success` goes out only after it.
-      s.commits->submit(std::move(work), [ex, answer](bool committed) {
-        ex->respond(committed ? *answer : reply(false));
-      });
+      s.commits->submit(std::move(work), std::move(finish));
       return;
     }
-    ex->run_blocking([s, ex, answer, work] {
+    ex->run_blocking([s, ex, work, finish] {
       bool committed = false;
       try {
         s.store->in_transaction(work);
@@ -110,7 +123,7 @@ void register_notify_routes(Router& router, const AppServices& s) {
       } catch (const std::exception& e) {
         spdlog::error("notify not stored: {}", e.what());
       }
-      ex->respond(committed ? *answer : reply(false));
+      finish(committed);
     });
   });
 }
