@@ -14,6 +14,12 @@ std::vector<std::unique_ptr<Job>> make_jobs() {
   return jobs;
 }
 
+std::map<std::string, JobSettings> default_settings() {
+  std::map<std::string, JobSettings> out;
+  for (const auto& j : make_jobs()) out[std::string(j->name())] = j->defaults();
+  return out;
+}
+
 Job* find_job(const std::vector<std::unique_ptr<Job>>& jobs, std::string_view name) {
   for (const auto& j : jobs) {
     if (j->name() == name) return j.get();

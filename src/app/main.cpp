@@ -63,8 +63,7 @@ int main_entry(int argc, char** argv) {
     print_usage(std::cout);
     return kExitOk;
   }
-  std::map<std::string, jobs::JobSettings> job_defaults;
-  for (const auto& j : jobs::make_jobs()) job_defaults[std::string(j->name())] = j->defaults();
+  const auto job_defaults = jobs::default_settings();
   if (ctx.inv.help_config) {
     for (const auto& [key, def] : describe_keys(job_defaults))
       std::cout << key << " = " << def << "    (" << env_name_for(key) << ")\n";

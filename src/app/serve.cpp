@@ -211,9 +211,7 @@ int run_serve(CommandContext& ctx) {
         if (sig == SIGHUP) {
           notify_systemd("RELOADING=1");
           ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
-          std::map<std::string, jobs::JobSettings> defaults;
-          for (const auto& j : job_list) defaults[std::string(j->name())] = j->defaults();
-          auto fresh = load_config(sources, defaults);
+          auto fresh = load_config(sources, jobs::default_settings());
           if (!fresh.config) {
             spdlog::error("reload refused, keeping the running configuration: {}", fresh.error);
           } else {

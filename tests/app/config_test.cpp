@@ -10,9 +10,7 @@ namespace chatglmd::app {
 namespace {
 
 std::map<std::string, jobs::JobSettings> job_defaults() {
-  std::map<std::string, jobs::JobSettings> d;
-  for (const auto& j : jobs::make_jobs()) d[std::string(j->name())] = j->defaults();
-  return d;
+  return jobs::default_settings();
 }
 
 TEST(Durations, ParseEveryUnitAndRefuseBareNumbers) {
