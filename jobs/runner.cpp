@@ -145,6 +145,8 @@ class TickQueue {
 void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobMetrics& metrics) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   while (auto order = queue.next(workers)) {
+    // For an operator following a slow tick (and for tests that must stop one mid-flight).
+    spdlog::debug("{}: order {}: handling", job.name(), order->order_id);
     ItemResult r;
     try {
       r = job.handle(ctx, *order);
