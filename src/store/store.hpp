@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -150,8 +151,11 @@ class Store {
   // Cheap check for /readyz.
   virtual bool healthy() = 0;
   // Commits a one-row write (the readiness probe): throws what the store reports when it cannot
-  // take one (a read-only file, a full disk).
-  virtual void write_probe(core::UtcMs now) = 0;
+  // take one (a read-only file, a full disk). A backend without it is never reported ready.
+  virtual void write_probe(core::UtcMs now) {
+    (void)now;
+    throw std::logic_error("this store has no write probe");
+  }
   // Runs `body` inside one write transaction: repository calls made by it (on this thread)
   // join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
   // kept and the exception propagates.

@@ -16,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// serve.cpp's kDrainBound: how long SIGTERM lets open answers finish.
+// The default stop budget ([http] drain): how long SIGTERM lets open answers finish.
 constexpr auto kDrainBound = 20s;
 
 // The last user message the upstream received.
