@@ -57,7 +57,7 @@ struct HandlerSettings {
   std::string token_secret;  // HS256 key of user tokens
   std::chrono::seconds token_ttl = kDefaultTokenTtl;
   std::string wechat_token;                       // the official account's server token
-  std::string web_dir;                            // the chat and buy page; empty: not served
+  std::string web_dir;                            // the chat and buy page; empty: embedded
   core::Millis close_after = kDefaultCloseAfter;  // [jobs.timeout-close] after
   int rate_limit = kDefaultRateLimit;             // 0: no limit
   int free_chats = 0;                             // per free_window for users without quota

@@ -23,7 +23,9 @@ void register_ops_routes(Router& router, const AppServices& s) {
 
   std::string web_dir = s.settings.web_dir;
   auto page = [web_dir](const Request& req) {
-    if (auto r = serve_static(web_dir, req.segments)) return *r;
+    auto r = web_dir.empty() ? serve_embedded(req.segments, req.header("If-None-Match"))
+                             : serve_static(web_dir, req.segments);
+    if (r) return *r;
     return envelope_status(404, code::not_found, "no such file");
   };
   router.add_sync("GET", "/", page);
