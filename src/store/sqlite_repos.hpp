@@ -103,6 +103,7 @@ class SqliteWords final : public WordRepository {
   bool remove(const std::string& word) override;
   std::vector<std::string> list() override;
   std::int64_t version() override;
+  VersionedList snapshot() override;
 
  private:
   Db& db_;
@@ -115,6 +116,7 @@ class SqliteWhitelist final : public WhitelistRepository {
   bool remove(const std::string& openid) override;
   std::vector<std::string> list() override;
   std::int64_t version() override;
+  VersionedList snapshot() override;
 
  private:
   Db& db_;

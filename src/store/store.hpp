@@ -110,6 +110,13 @@ class LoginRepository {
   virtual std::optional<std::string> redeem(const std::string& code, core::UtcMs now) = 0;
 };
 
+// A list and the change stamp it was read at, from one consistent read of the database: a
+// change made after the read bumps the stamp past `version`, so a poller never misses it.
+struct VersionedList {
+  std::int64_t version = 0;
+  std::vector<std::string> items;
+};
+
 class WordRepository {
  public:
   virtual ~WordRepository() = default;
@@ -117,6 +124,7 @@ class WordRepository {
   virtual bool remove(const std::string& word) = 0;
   virtual std::vector<std::string> list() = 0;
   virtual std::int64_t version() = 0;  // bumps on every change
+  virtual VersionedList snapshot() = 0;
 };
 
 class WhitelistRepository {
@@ -126,6 +134,7 @@ class WhitelistRepository {
   virtual bool remove(const std::string& openid) = 0;
   virtual std::vector<std::string> list() = 0;
   virtual std::int64_t version() = 0;
+  virtual VersionedList snapshot() = 0;
 };
 
 class NotifyRepository {
