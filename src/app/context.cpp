@@ -24,9 +24,10 @@ std::optional<int> limit_flag(const CommandContext& ctx) {
   return static_cast<int>(*n);
 }
 
-store::Store* CommandContext::open_store() {
+store::Store* CommandContext::open_store(StoreAccess access) {
   if (store_) return store_.get();
-  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000, true});
+  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000,
+                                          access == StoreAccess::create_or_upgrade});
   if (!opened.store) {
     err << "chatglmd: " << opened.error << "\n";
     return nullptr;

@@ -11,11 +11,15 @@
 namespace chatglmd::app {
 namespace {
 
-Record run_record(const store::JobRunRow& r) {
+Record run_record(const store::JobRunRow& r, bool json) {
+  const auto ms = (r.finished_at - r.started_at).count();
+  // People read "0.003s"; scripts get the number (a double would print as 3E-3 in a table).
   return {{"id", r.id},
           {"job", r.name.c_str()},
           {"started", utc_time_value(r.started_at)},
-          {"seconds", static_cast<double>((r.finished_at - r.started_at).count()) / 1000.0},
+          {"seconds",
+           json ? boost::json::value(static_cast<double>(ms) / 1000.0)
+                : boost::json::value(fmt::format("{:.3f}s", static_cast<double>(ms) / 1000.0))},
           {"outcome", r.outcome.c_str()},
           {"selected", r.selected},
           {"done", r.succeeded},
@@ -65,13 +69,20 @@ int run_jobs_command(CommandContext& ctx) {
   if (sub == "list") {
     if (auto e = check_shape(ctx.inv, 2, 2, {}); !e.empty()) return usage_error(ctx, e);
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     std::vector<Record> rows;
     for (const auto& job : registry) {
       const auto& settings = ctx.config.jobs.at(std::string(job->name()));
       auto last = s->jobs().last_run(std::string(job->name()));
-      std::optional<core::UtcMs> next;
-      if (settings.enabled) next = last ? last->finished_at + settings.interval : ctx.clock.now();
+      // A job that never ran has no next time of its own: the scheduler starts it shortly after
+      // serve starts (and not at all when disabled, where cron's `jobs run` takes over).
+      // JSON says null (lastRun null tells why); the table says it in words.
+      boost::json::value next = nullptr;
+      if (settings.enabled && last) {
+        next = utc_time_value(last->finished_at + settings.interval);
+      } else if (settings.enabled && !ctx.inv.json) {
+        next = "never run: when serve starts";
+      }
       rows.push_back(
           {{"job", std::string(job->name()).c_str()},
            {"enabled", settings.enabled},
@@ -81,7 +92,7 @@ int run_jobs_command(CommandContext& ctx) {
            {"concurrency", settings.concurrency},
            {"lastRun", utc_time_value(last ? std::optional(last->started_at) : std::nullopt)},
            {"lastOutcome", last ? boost::json::value(last->outcome) : boost::json::value(nullptr)},
-           {"nextRun", utc_time_value(next)},
+           {"nextRun", next},
            {"summary", std::string(job->summary()).c_str()}});
     }
     print_table(ctx.out, rows, ctx.inv.json);
@@ -99,9 +110,10 @@ int run_jobs_command(CommandContext& ctx) {
       limit = *n;
     }
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     std::vector<Record> rows;
-    for (const auto& r : s->jobs().history(name, limit)) rows.push_back(run_record(r));
+    for (const auto& r : s->jobs().history(name, limit))
+      rows.push_back(run_record(r, ctx.inv.json));
     print_table(ctx.out, rows, ctx.inv.json);
     return kExitOk;
   }

@@ -74,7 +74,8 @@ int main_entry(int argc, char** argv) {
     print_usage(std::cerr);
     return kExitUsage;
   }
-  ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
+  ConfigSources& sources = ctx.config_sources;
+  sources = {ctx.inv.config_file, process_environment(), {}};
   if (ctx.inv.db) sources.overrides["store.path"] = *ctx.inv.db;
   if (ctx.inv.log_level) sources.overrides["log.level"] = *ctx.inv.log_level;
   auto loaded = load_config(sources, job_defaults);

@@ -72,7 +72,7 @@ int run_order_command(CommandContext& ctx) {
       f.limit = *n;
     }
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     std::vector<Record> rows;
     for (const auto& o : s->orders().list(f)) rows.push_back(order_record(o));
     print_table(ctx.out, rows, ctx.inv.json);
@@ -81,7 +81,7 @@ int run_order_command(CommandContext& ctx) {
   if (sub == "show" || sub == "close" || sub == "reconcile") {
     if (auto e = check_shape(ctx.inv, 3, 3, {}); !e.empty()) return usage_error(ctx, e);
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     auto order = s->orders().get(w[2]);
     if (!order) {
       ctx.err << "chatglmd: no order " << w[2] << "\n";

@@ -19,6 +19,7 @@
 #include "app/context.hpp"
 #include "app/filter_reloader.hpp"
 #include "app/gateway_runtime.hpp"
+#include "app/path_checks.hpp"
 #include "filter/filter_holder.hpp"
 #include "filter/word_filter.hpp"
 #include "http/handlers/app_services.hpp"
@@ -90,8 +91,9 @@ std::thread start_watchdog(boost::asio::io_context& io, std::atomic<bool>& stop)
 
 int run_serve(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
+  if (auto bad = web_dir_problem(ctx.config)) return usage_error(ctx, *bad);
   raise_open_files_limit();
-  store::Store* store = ctx.open_store();
+  store::Store* store = ctx.open_store(CommandContext::StoreAccess::create_or_upgrade);
   if (!store) return kExitUsage;
   const Config& cfg = ctx.config;
 
@@ -210,11 +212,15 @@ int run_serve(CommandContext& ctx) {
         if (ec) return;
         if (sig == SIGHUP) {
           notify_systemd("RELOADING=1");
-          ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
+          ConfigSources sources = ctx.config_sources;  // same file and flags, fresh environment
+          sources.environment = process_environment();
           auto fresh = load_config(sources, jobs::default_settings());
           if (!fresh.config) {
             spdlog::error("reload refused, keeping the running configuration: {}", fresh.error);
           } else {
+            for (const auto& key : restart_only_changes(cfg, *fresh.config))
+              spdlog::warn("{} changed: the change needs a restart (the old value stays in use)",
+                           key);
             reloader.set_config_whitelist(fresh.config->auth.whitelist);
             spdlog::set_level(
                 spdlog::level::from_str(ctx.inv.log_level.value_or(fresh.config->log_level)));
@@ -287,6 +293,7 @@ int run_check_config(CommandContext& ctx) {
       if (auto bad = llm::ChatGlmClient::check(lc)) problems.push_back("chatglm: " + *bad);
     }
   }
+  for (auto& p : check_paths(cfg, ctx.out)) problems.push_back(std::move(p));
   for (const auto& p : problems) ctx.err << "chatglmd: " << p << "\n";
   if (!problems.empty()) return kExitUsage;
   ctx.out << "configuration ok\n";

@@ -127,6 +127,32 @@ TEST_F(GatewayOverSockets, EveryFaultYieldsUnclear) {
   EXPECT_TRUE(gateway->create_pay_form(order("400000000005", 100)).ok);
 }
 
+TEST(AlipayGatewayErrors, ANetworkErrorNamesTheGateway) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  net::HttpClient client{io};
+  std::thread io_thread{[&] { io.run(); }};
+  core::SystemClock clock;
+  AlipayConfig c;
+  c.gateway = "http://127.0.0.1:1/gateway.do";  // nothing listens on port 1
+  c.app_id = "2021000000000001";
+  c.private_key = test::key_text("app_pkcs8.pem");
+  c.alipay_public_key = test::key_text("ali_pub.pem");
+  c.timeout = std::chrono::milliseconds(2000);
+  {
+    auto gateway =
+        std::get<std::unique_ptr<AlipayGateway>>(AlipayGateway::create(c, client, clock));
+    const auto q = gateway->query("400000000099");
+    EXPECT_EQ(q.kind, QK::Unclear);
+    EXPECT_NE(q.detail.find("alipay gateway http://127.0.0.1:1/gateway.do: connect: "),
+              std::string::npos)
+        << q.detail;
+  }
+  work.reset();
+  io.stop();
+  io_thread.join();
+}
+
 TEST_F(GatewayOverSockets, PayButtonSendsAVerifiableNotifyAndRetriesUntilSuccess) {
   std::mutex mu;
   std::vector<sim::SimRequest> received;
