@@ -12,7 +12,7 @@ namespace {
 // Command flags: declared once here; each command says which of them it accepts.
 const char* const kValueFlags[] = {"limit", "status", "user",   "id",   "name",
                                    "price", "quota",  "models", "desc", "sort"};
-const char* const kSwitchFlags[] = {"dry-run"};
+const char* const kSwitchFlags[] = {"dry-run", "verbose"};
 
 }  // namespace
 
@@ -25,9 +25,10 @@ daemon and maintenance:
   check-config                       validate the configuration and the secret files
   jobs list                          jobs with schedule, enabled, last and next run
   jobs history [NAME]                recent runs
-  jobs run NAME [--dry-run] [--limit N]
+  jobs run NAME [--dry-run] [--limit N] [--verbose]
                                      one tick (exit 0 done, 1 some orders unclear,
-                                     2 usage/config error, 75 lease held elsewhere)
+                                     2 usage/config error, 75 lease held elsewhere);
+                                     silent on success unless --verbose or --json
 orders:
   order show ID | order list [--status S] [--user U] [--limit N]
   order close ID | order reconcile ID

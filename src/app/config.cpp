@@ -143,6 +143,8 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
          return {};
        }},
       {"http.web_dir", d.http.web_dir, str(&Config::http, &HttpSection::web_dir)},
+      {"http.drain", format_duration(d.http.drain),
+       dur(&Config::http, &HttpSection::drain, kMinDrain, kMaxDrain)},
       {"auth.token_secret_file", "", str(&Config::auth, &AuthSection::token_secret_file)},
       {"auth.token_ttl", "7d",
        dur(&Config::auth, &AuthSection::token_ttl, minutes(1), hours(24 * 365))},

@@ -42,6 +42,17 @@ class SqliteStore final : public Store {
     tx.commit();
   }
 
+  void write_probe(core::UtcMs now) override {
+    std::lock_guard lock(db_.mutex());
+    WriteTransaction tx(db_);
+    db_.prepare(
+           "INSERT INTO store_probe (id, written_at) VALUES (1, ?1) "
+           "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at")
+        .bind(1, now.ms)
+        .exec();
+    tx.commit();
+  }
+
   bool healthy() override {
     try {
       std::lock_guard lock(db_.mutex());

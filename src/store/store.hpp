@@ -158,6 +158,9 @@ class Store {
   virtual NotifyRepository& notifies() = 0;
   // Cheap check for /readyz.
   virtual bool healthy() = 0;
+  // Commits a one-row write (the readiness probe): throws what the store reports when it cannot
+  // take one (a read-only file, a full disk).
+  virtual void write_probe(core::UtcMs now) = 0;
   // Runs `body` inside one write transaction: repository calls made by it (on this thread)
   // join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
   // kept and the exception propagates.

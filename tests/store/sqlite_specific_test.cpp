@@ -53,6 +53,20 @@ TEST(SqliteMigrations, WithoutMigrateAnOldSchemaIsReported) {
   EXPECT_NE(opened.error.find("chatglmd migrate"), std::string::npos) << opened.error;
 }
 
+TEST(SqliteStore, TheWriteProbeKeepsOneRowWithTheLatestTime) {
+  testing::TempDir dir;
+  auto opened = open_sqlite_store({dir.file("a.db")});
+  ASSERT_TRUE(opened.store) << opened.error;
+  opened.store->write_probe(core::UtcMs{1000});
+  opened.store->write_probe(core::UtcMs{2000});
+  opened.store.reset();
+  Db db({dir.file("a.db")});
+  auto st = db.prepare("SELECT count(*), max(written_at) FROM store_probe");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.int64(0), 1);
+  EXPECT_EQ(st.int64(1), 2000);
+}
+
 TEST(SqliteStore, UsesWalForeignKeysAndTheConfiguredSync) {
   testing::TempDir dir;
   Db db({dir.file("a.db"), "FULL"});

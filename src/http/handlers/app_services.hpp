@@ -74,7 +74,8 @@ struct AppServices {
   filter::FilterHolder* filter = nullptr;
   const core::Clock* clock = nullptr;
   metrics::Registry* registry = nullptr;
-  std::function<bool()> ready;  // store and config usable (for /readyz); null: ready
+  // Why /readyz answers 503 ("" when ready: the store takes a write); null: always ready.
+  std::function<std::string()> not_ready;
   HandlerSettings settings;
 };
 
