@@ -10,8 +10,8 @@ namespace chatglmd::app {
 namespace {
 
 // Command flags: declared once here; each command says which of them it accepts.
-const char* const kValueFlags[] = {"limit", "status", "user",   "id",   "name",
-                                   "price", "quota",  "models", "desc", "sort"};
+const char* const kValueFlags[] = {"limit", "status", "user", "id",   "name",  "price",
+                                   "quota", "models", "desc", "sort", "reason"};
 const char* const kSwitchFlags[] = {"dry-run", "verbose"};
 
 }  // namespace
@@ -32,6 +32,9 @@ daemon and maintenance:
 orders:
   order show ID | order list [--status S] [--user U] [--limit N]
   order close ID | order reconcile ID
+  order refund ID [--reason TEXT] [--dry-run]
+                                     full refund (exit 0 refunded, 1 refused or failed
+                                     for good, 75 unclear and queued for refund-query)
 users and products:
   user add OPENID [--quota N] [--models a,b] | user show OPENID | user grant OPENID N
   user freeze OPENID | user unfreeze OPENID | user token OPENID

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/refund.hpp"
 #include "core/time.hpp"
 #include "jobs/job.hpp"
 
@@ -54,6 +55,7 @@ struct AlipaySection {
   std::string return_url;
   std::string mode = "page";
   core::Millis timeout{std::chrono::seconds(10)};
+  core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;
 };
 
 struct ChatglmSection {

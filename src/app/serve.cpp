@@ -163,6 +163,7 @@ int run_serve(CommandContext& ctx) {
   services.settings.wechat_token = cfg.auth.wechat_token;
   services.settings.web_dir = cfg.http.web_dir;
   services.settings.close_after = close_after;
+  services.settings.late_payment = cfg.alipay.late_payment;
   services.settings.rate_limit = cfg.chat.rate_limit;
   services.settings.free_chats = cfg.chat.free_chats;
   services.settings.free_window = cfg.chat.free_window;
@@ -192,6 +193,7 @@ int run_serve(CommandContext& ctx) {
         [&](jobs::Job& job, const jobs::JobSettings& settings) {
           jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
           jc.close_after = close_after;
+          jc.late_payment = cfg.alipay.late_payment;
           jc.stopping = &scheduler->stopping();
           return jobs::run_tick(job, jc, {ctx.lease_owner("serve"), 0});
         });

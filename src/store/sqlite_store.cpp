@@ -19,6 +19,7 @@ class SqliteStore final : public Store {
         products_(db_),
         accounts_(db_),
         orders_(db_),
+        refunds_(db_),
         jobs_(db_),
         logins_(db_),
         words_(db_),
@@ -29,6 +30,7 @@ class SqliteStore final : public Store {
   ProductRepository& products() override { return products_; }
   AccountRepository& accounts() override { return accounts_; }
   OrderRepository& orders() override { return orders_; }
+  RefundRepository& refunds() override { return refunds_; }
   JobRepository& jobs() override { return jobs_; }
   LoginRepository& logins() override { return logins_; }
   WordRepository& words() override { return words_; }
@@ -67,6 +69,7 @@ class SqliteStore final : public Store {
   SqliteProducts products_;
   SqliteAccounts accounts_;
   SqliteOrders orders_;
+  SqliteRefunds refunds_;
   SqliteJobs jobs_;
   SqliteLogins logins_;
   SqliteWords words_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/order.hpp"
+#include "core/refund.hpp"
 #include "core/time.hpp"
 #include "http/router.hpp"
 
@@ -63,6 +64,7 @@ struct HandlerSettings {
   int free_chats = 0;                             // per free_window for users without quota
   core::Millis free_window = kDefaultFreeWindow;
   std::string models_owned_by = "zhipuai";
+  core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;  // [alipay]
 };
 
 struct AppServices {
