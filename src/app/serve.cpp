@@ -19,6 +19,7 @@
 #include "app/context.hpp"
 #include "app/filter_reloader.hpp"
 #include "app/gateway_runtime.hpp"
+#include "app/info_metrics.hpp"
 #include "filter/filter_holder.hpp"
 #include "filter/word_filter.hpp"
 #include "http/handlers/app_services.hpp"
@@ -141,6 +142,7 @@ int run_serve(CommandContext& ctx) {
   FilterReloader reloader(*store, filter, cfg.auth.whitelist);
 
   auto& registry = metrics::default_registry();
+  register_info_metrics(registry, cfg);
   auto job_list = jobs::make_jobs();
   for (const auto& j : job_list) jobs::JobMetrics::global().preregister(j->name());
 
