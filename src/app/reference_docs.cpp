@@ -152,7 +152,7 @@ std::string render_man_page(const std::map<std::string, jobs::JobSettings>& job_
       {"/etc/chatglmd/token_secret",
        "the user token key (and the other secret files the configuration names)"},
       {"/var/lib/chatglmd/chatglmd.db", "the order store (with its \\-wal and \\-shm files)"},
-      {"/usr/lib/systemd/system/chatglmd.service", "the service; per-job timers beside it"},
+      {"/lib/systemd/system/chatglmd.service", "the service; per-job timers beside it"},
       {"/etc/cron.d/chatglmd", "the jobs as cron lines, commented out"},
       {"/usr/share/doc/chatglmd/README.md", "the operator's manual"}};
   for (const auto& [path, what] : files) {
