@@ -52,8 +52,23 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "sqlite3, cron")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# The maintainer scripts name every timer shipped, so a new job's timer is stopped and purged too.
+set(CHATGLMD_TIMERS "")
+foreach(unit ${CHATGLMD_UNITS})
+  if(unit MATCHES "\\.timer$")
+    get_filename_component(name ${unit} NAME)
+    string(APPEND CHATGLMD_TIMERS " ${name}")
+  endif()
+endforeach()
+string(STRIP "${CHATGLMD_TIMERS}" CHATGLMD_TIMERS)
+foreach(script postinst prerm postrm)
+  configure_file(${PKG}/${script}.in ${CMAKE_BINARY_DIR}/packaging/${script} @ONLY
+                 FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+                                  WORLD_READ WORLD_EXECUTE)
+endforeach()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${PKG}/conffiles ${PKG}/postinst ${PKG}/prerm ${PKG}/postrm)
+    ${PKG}/conffiles ${CMAKE_BINARY_DIR}/packaging/postinst ${CMAKE_BINARY_DIR}/packaging/prerm
+    ${CMAKE_BINARY_DIR}/packaging/postrm)
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
     "paid ChatGLM chat service with Alipay checkout
 chatglmd sells chat quota through Alipay and spends it on ChatGLM answers

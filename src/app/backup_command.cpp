@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include "app/context.hpp"
@@ -12,11 +13,14 @@ namespace chatglmd::app {
 namespace {
 
 // The stores backup cannot copy, with what to use instead. Only SQLite stores exist today;
-// a database URL given as the store (`--db postgresql://...`) is refused here rather than
-// created as a file of that name. A store.url key joins this check when it exists.
+// a database URL given as the store (`--db postgresql://...`) is refused here. The config
+// loader has already resolved store.path as a file name by now (`postgresql://h/db` becomes
+// `/cwd/postgresql:/h/db`), hence the search anywhere in it. A store.url key joins this check
+// when it exists.
 std::optional<std::string> unsupported_store(const Config& config) {
   const std::string& path = config.store.path;
-  if (path.rfind("postgresql://", 0) == 0 || path.rfind("postgres://", 0) == 0)
+  if (path.find("postgresql:/") != std::string::npos ||
+      path.find("postgres:/") != std::string::npos)
     return "backup copies SQLite stores; back up a PostgreSQL store with pg_dump";
   return std::nullopt;
 }
@@ -33,6 +37,11 @@ int run_backup(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 2, 2, {}); !e.empty()) return usage_error(ctx, e);
   if (auto why = unsupported_store(ctx.config)) return usage_error(ctx, *why);
   const std::string& target = ctx.inv.words[1];
+  // Like every command but migrate and serve: no database is a setup mistake, not a failure.
+  if (std::error_code ec; !std::filesystem::exists(ctx.config.store.path, ec)) {
+    ctx.err << "chatglmd: no database at " << ctx.config.store.path << " (run chatglmd migrate)\n";
+    return kExitUsage;
+  }
   const auto started = std::chrono::steady_clock::now();
   auto result = store::backup_sqlite(ctx.config.store.path, target);
   const double seconds =

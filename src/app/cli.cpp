@@ -12,9 +12,9 @@ namespace chatglmd::app {
 namespace {
 
 // Command flags: declared once here; each command says which of them it accepts.
-const char* const kValueFlags[] = {"limit", "status", "user",   "id",   "name",
-                                   "price", "quota",  "models", "desc", "sort"};
-const char* const kSwitchFlags[] = {"dry-run"};
+const char* const kValueFlags[] = {"limit", "status", "user", "id",   "name",  "price",
+                                   "quota", "models", "desc", "sort", "reason"};
+const char* const kSwitchFlags[] = {"dry-run", "verbose"};
 
 }  // namespace
 

@@ -21,16 +21,21 @@ constexpr CommandHelp kCommands[] = {
      "pg_dump instead (exit 2)."},
     {kDaemon, "jobs list", "jobs with schedule, enabled, last and next run", ""},
     {kDaemon, "jobs history [NAME] [--limit N]", "recent runs", ""},
-    {kDaemon, "jobs run NAME [--dry-run] [--limit N]",
+    {kDaemon, "jobs run NAME [--dry-run] [--limit N] [--verbose]",
      "one tick (exit 0 done, 1 orders unclear, 2 usage, 75 lease held elsewhere)",
      "Works whether or not the job is enabled for the built-in scheduler. --dry-run may query "
-     "the gateway but changes nothing there or here."},
+     "the gateway but changes nothing there or here. Silent on success unless --verbose or "
+     "--json, so cron mails only errors."},
     {kOrders, "order show ID", "one order with its audit log", ""},
     {kOrders, "order list [--status S] [--user U] [--limit N]", "orders, newest first",
      "--status takes created, paid, delivered, closed or 0-3."},
     {kOrders, "order close ID", "close a CREATED order: at Alipay first, then here",
      "A trade found paid is delivered instead."},
     {kOrders, "order reconcile ID", "ask Alipay about a CREATED or CLOSED order and act on it", ""},
+    {kOrders, "order refund ID [--reason TEXT] [--dry-run]",
+     "full refund (exit 0 refunded, 1 refused or failed for good, 75 unclear and queued)",
+     "The order's unspent quota is taken back first; an unclear answer is finished by the "
+     "refund-query job."},
     {kUsers, "user add OPENID [--quota N] [--models a,b]", "create an account", ""},
     {kUsers, "user show OPENID", "an account with its quota", ""},
     {kUsers, "user grant OPENID N", "add N chats", ""},

@@ -13,14 +13,19 @@ struct KeyMeaning {
 };
 
 constexpr KeyMeaning kMeanings[] = {
-    {"store.path", "the SQLite file (WAL mode; keep it on local disk)"},
+    {"store.path",
+     "the SQLite file (WAL mode; keep it on local disk); relative: next to the INI file"},
     {"store.synchronous",
      "FULL, NORMAL, EXTRA or OFF; FULL makes every confirmed payment survive power loss"},
     {"http.listen", "address and port of the front"},
     {"http.threads", "io threads (1..64)"},
     {"http.cors_origins", "comma-separated origins allowed to call from a browser; * for any"},
     {"http.max_body", "largest request body (1k..64m); larger bodies get HTTP 413"},
-    {"http.web_dir", "folder of the chat and buy page served at /"},
+    {"http.web_dir",
+     "empty: the chat and buy page built into the binary; a folder: serve that instead"},
+    {"http.drain",
+     "stop budget after SIGTERM: open answers and job ticks finish within it, the rest is "
+     "cancelled"},
     {"auth.token_secret_file", "file holding the HS256 key of user tokens (required by serve)"},
     {"auth.token_ttl", "lifetime of user tokens"},
     {"auth.wechat_token", "the official account's server token, for the portal signature"},
@@ -37,6 +42,8 @@ constexpr KeyMeaning kMeanings[] = {
     {"alipay.return_url", "where the buyer's browser returns after paying (display only)"},
     {"alipay.mode", "page (auto-submit form to the Alipay cashier) or precreate (QR code URL)"},
     {"alipay.timeout", "per gateway call (connect, write, first byte, idle)"},
+    {"alipay.late_payment",
+     "deliver or refund: what a confirmed payment for a closed order turns into"},
     {"chatglm.base_url", "model server; plain http:// only for loopback addresses"},
     {"chatglm.api_key_file",
      "file holding the Zhipu API key <id>.<secret>; without it chat is off"},

@@ -95,13 +95,26 @@ TEST(Backup, JsonReportAndUsableCopy) {
   EXPECT_EQ(boost::json::parse(shown.out).at("surplusQuota").to_number<std::int64_t>(), 5);
 }
 
-TEST(Backup, MissingStoreFailsAndLeavesNoFile) {
+TEST(Backup, MissingStoreIsASetupErrorAndLeavesNoFile) {
   DaemonHarness d({.start = false});
   const std::string copy = d.dir() + "/copy.db";
   auto r = d.cli({"--db", d.dir() + "/absent.db", "backup", copy});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("absent.db"), std::string::npos) << r.err;
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no database at " + d.dir() + "/absent.db"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(copy));
+  EXPECT_FALSE(std::filesystem::exists(d.dir() + "/absent.db"));
+}
+
+// A store that is not an SQLite database: the copy fails, says why, and leaves nothing behind.
+TEST(Backup, UnreadableStoreFailsAndLeavesNoFile) {
+  DaemonHarness d({.start = false});
+  write_file(d.dir() + "/garbage.db", std::string(8192, 'x'));
+  const std::string copy = d.dir() + "/copy.db";
+  auto r = d.cli({"--db", d.dir() + "/garbage.db", "backup", copy});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("garbage.db"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(copy));
+  EXPECT_FALSE(std::filesystem::exists(copy + "-wal"));
 }
 
 TEST(Backup, PostgresqlStoreIsPointedToPgDump) {
