@@ -158,7 +158,7 @@ void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobM
       std::uniform_real_distribution<double> jitter(0.0, 1.0);
       auto when = ctx.clock.now() + backoff_delay(order->attempts + 1, jitter(rng));
       try {
-        ctx.store.orders().record_failure(order->order_id, order->state, r.detail, when);
+        job.record_failure(ctx, *order, r.detail, when);
       } catch (const std::exception& e) {
         // Not recorded means due again at once: retried, never lost. Never let it end the thread.
         spdlog::error("{}: order {}: could not record the failure: {}", job.name(), order->order_id,

@@ -25,9 +25,10 @@ std::optional<int> limit_flag(const CommandContext& ctx) {
   return static_cast<int>(*n);
 }
 
-store::Store* CommandContext::open_store() {
+store::Store* CommandContext::open_store(StoreAccess access) {
   if (store_) return store_.get();
-  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000, true});
+  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000,
+                                          access == StoreAccess::create_or_upgrade});
   if (!opened.store) {
     err << "chatglmd: " << with_store_access(opened.error, config.store.path) << "\n";
     return nullptr;

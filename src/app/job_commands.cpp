@@ -13,11 +13,15 @@
 namespace chatglmd::app {
 namespace {
 
-Record run_record(const store::JobRunRow& r) {
+Record run_record(const store::JobRunRow& r, bool json) {
+  const auto ms = (r.finished_at - r.started_at).count();
+  // People read "0.003s"; scripts get the number (a double would print as 3E-3 in a table).
   return {{"id", r.id},
           {"job", r.name.c_str()},
           {"started", utc_time_value(r.started_at)},
-          {"seconds", static_cast<double>((r.finished_at - r.started_at).count()) / 1000.0},
+          {"seconds",
+           json ? boost::json::value(static_cast<double>(ms) / 1000.0)
+                : boost::json::value(fmt::format("{:.3f}s", static_cast<double>(ms) / 1000.0))},
           {"outcome", r.outcome.c_str()},
           {"selected", r.selected},
           {"done", r.succeeded},
@@ -45,6 +49,7 @@ int run_job(CommandContext& ctx, jobs::Job& job) {
   if (!gateway) return kExitUsage;
   jobs::JobContext jc{ctx.clock, *s, *gateway, ctx.config.jobs.at(std::string(job.name()))};
   jc.close_after = ctx.config.jobs.at("timeout-close").after;
+  jc.late_payment = ctx.config.alipay.late_payment;
   jc.dry_run = ctx.inv.flags.count("dry-run") > 0;
   // `jobs run` works even when the job is disabled for the scheduler (cron-only hosts).
   auto report = jobs::run_tick(job, jc, {ctx.lease_owner("cron"), limit});
@@ -81,13 +86,20 @@ int run_jobs_command(CommandContext& ctx) {
   if (sub == "list") {
     if (auto e = check_shape(ctx.inv, 2, 2, {}); !e.empty()) return usage_error(ctx, e);
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     std::vector<Record> rows;
     for (const auto& job : registry) {
       const auto& settings = ctx.config.jobs.at(std::string(job->name()));
       auto last = s->jobs().last_run(std::string(job->name()));
-      std::optional<core::UtcMs> next;
-      if (settings.enabled) next = last ? last->finished_at + settings.interval : ctx.clock.now();
+      // A job that never ran has no next time of its own: the scheduler starts it shortly after
+      // serve starts (and not at all when disabled, where cron's `jobs run` takes over).
+      // JSON says null (lastRun null tells why); the table says it in words.
+      boost::json::value next = nullptr;
+      if (settings.enabled && last) {
+        next = utc_time_value(last->finished_at + settings.interval);
+      } else if (settings.enabled && !ctx.inv.json) {
+        next = "never run: when serve starts";
+      }
       rows.push_back(
           {{"job", std::string(job->name()).c_str()},
            {"enabled", settings.enabled},
@@ -97,7 +109,7 @@ int run_jobs_command(CommandContext& ctx) {
            {"concurrency", settings.concurrency},
            {"lastRun", utc_time_value(last ? std::optional(last->started_at) : std::nullopt)},
            {"lastOutcome", last ? boost::json::value(last->outcome) : boost::json::value(nullptr)},
-           {"nextRun", utc_time_value(next)},
+           {"nextRun", next},
            {"summary", std::string(job->summary()).c_str()}});
     }
     print_table(ctx.out, rows, ctx.inv.json);
@@ -115,9 +127,10 @@ int run_jobs_command(CommandContext& ctx) {
       limit = *n;
     }
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     std::vector<Record> rows;
-    for (const auto& r : s->jobs().history(name, limit)) rows.push_back(run_record(r));
+    for (const auto& r : s->jobs().history(name, limit))
+      rows.push_back(run_record(r, ctx.inv.json));
     print_table(ctx.out, rows, ctx.inv.json);
     return kExitOk;
   }

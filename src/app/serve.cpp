@@ -20,6 +20,8 @@
 #include "app/durations.hpp"
 #include "app/filter_reloader.hpp"
 #include "app/gateway_runtime.hpp"
+#include "app/info_metrics.hpp"
+#include "app/path_checks.hpp"
 #include "app/store_probe.hpp"
 #include "app/watchdog.hpp"
 #include "filter/filter_holder.hpp"
@@ -75,10 +77,11 @@ void notify_systemd(const std::string& state) {
 
 int run_serve(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
+  if (auto bad = web_dir_problem(ctx.config)) return usage_error(ctx, *bad);
   raise_open_files_limit();
   // A write past a file-size limit must fail that write (and be reported), not kill the daemon.
   std::signal(SIGXFSZ, SIG_IGN);
-  store::Store* store = ctx.open_store();
+  store::Store* store = ctx.open_store(CommandContext::StoreAccess::create_or_upgrade);
   if (!store) return kExitUsage;
   const Config& cfg = ctx.config;
   // A store opened read-only (a root-owned file) still opens and reads: without this check the
@@ -135,6 +138,7 @@ int run_serve(CommandContext& ctx) {
   FilterReloader reloader(*store, filter, cfg.auth.whitelist);
 
   auto& registry = metrics::default_registry();
+  register_info_metrics(registry, cfg);
   auto job_list = jobs::make_jobs();
   for (const auto& j : job_list) jobs::JobMetrics::global().preregister(j->name());
 
@@ -161,6 +165,7 @@ int run_serve(CommandContext& ctx) {
   services.settings.wechat_token = cfg.auth.wechat_token;
   services.settings.web_dir = cfg.http.web_dir;
   services.settings.close_after = close_after;
+  services.settings.late_payment = cfg.alipay.late_payment;
   services.settings.rate_limit = cfg.chat.rate_limit;
   services.settings.free_chats = cfg.chat.free_chats;
   services.settings.free_window = cfg.chat.free_window;
@@ -190,6 +195,7 @@ int run_serve(CommandContext& ctx) {
         [&](jobs::Job& job, const jobs::JobSettings& settings) {
           jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
           jc.close_after = close_after;
+          jc.late_payment = cfg.alipay.late_payment;
           jc.stopping = &scheduler->stopping();
           return jobs::run_tick(job, jc, {ctx.lease_owner("serve"), 0});
         });
@@ -204,11 +210,15 @@ int run_serve(CommandContext& ctx) {
         if (ec) return;
         if (sig == SIGHUP) {
           notify_systemd("RELOADING=1");
-          ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
+          ConfigSources sources = ctx.config_sources;  // same file and flags, fresh environment
+          sources.environment = process_environment();
           auto fresh = load_config(sources, jobs::default_settings());
           if (!fresh.config) {
             spdlog::error("reload refused, keeping the running configuration: {}", fresh.error);
           } else {
+            for (const auto& key : restart_only_changes(cfg, *fresh.config))
+              spdlog::warn("{} changed: the change needs a restart (the old value stays in use)",
+                           key);
             reloader.set_config_whitelist(fresh.config->auth.whitelist);
             spdlog::set_level(
                 spdlog::level::from_str(ctx.inv.log_level.value_or(fresh.config->log_level)));
@@ -298,6 +308,7 @@ int run_check_config(CommandContext& ctx) {
       if (auto bad = llm::ChatGlmClient::check(lc)) problems.push_back("chatglm: " + *bad);
     }
   }
+  for (auto& p : check_paths(cfg, ctx.out)) problems.push_back(std::move(p));
   for (const auto& p : problems) ctx.err << "chatglmd: " << p << "\n";
   if (!problems.empty()) return kExitUsage;
   ctx.out << "configuration ok\n";

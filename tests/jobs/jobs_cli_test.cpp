@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <regex>
 
 #include "job_world.hpp"
 #include "support/daemon_harness.hpp"
@@ -215,6 +216,24 @@ TEST_F(JobsRunCli, ListAndHistoryShowScheduleAndOutcomes) {
   auto table = d.cli({"jobs", "list"});
   EXPECT_NE(table.out.find("JOB"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("reconcile"), std::string::npos) << table.out;
+}
+
+TEST_F(JobsRunCli, ListAndHistoryReadTruthfully) {
+  auto list = d.cli({"jobs", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  // A job that never ran has no next time yet: the scheduler starts it when serve starts.
+  EXPECT_NE(list.out.find("never run: when serve starts"), std::string::npos) << list.out;
+  auto json = boost::json::parse(d.cli({"--json", "jobs", "list"}).out).as_array();
+  EXPECT_TRUE(json[0].at("nextRun").is_null()) << json;
+
+  ASSERT_EQ(run({"timeout-close"}).exit_code, 0);
+  auto history = d.cli({"jobs", "history"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_TRUE(std::regex_search(history.out, std::regex(R"( \d+\.\d{3}s )"))) << history.out;
+  EXPECT_EQ(history.out.find("E-"), std::string::npos) << history.out;
+  auto rows = boost::json::parse(d.cli({"--json", "jobs", "history"}).out).as_array();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].at("seconds").is_number()) << rows[0];
 }
 
 }  // namespace

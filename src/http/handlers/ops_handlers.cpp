@@ -18,13 +18,20 @@ void register_ops_routes(Router& router, const AppServices& s) {
   });
 
   metrics::Registry* registry = s.registry ? s.registry : &metrics::default_registry();
-  router.add_sync("GET", "/metrics", [registry](const Request&) {
+  // Prometheus scrapes /metrics, not /readyz: the same answer as a gauge lets an alert see it.
+  // Blocking like /readyz, since readiness touches the store.
+  auto& ready_gauge =
+      registry->gauge("chatglmd_ready", "1 while GET /readyz answers ready, else 0").get();
+  router.add_blocking("GET", "/metrics", [registry, not_ready, &ready_gauge](const Request&) {
+    ready_gauge.set(!not_ready || not_ready().empty() ? 1 : 0);
     return Response::text(200, registry->render(), std::string(metrics::kContentType));
   });
 
   std::string web_dir = s.settings.web_dir;
   auto page = [web_dir](const Request& req) {
-    if (auto r = serve_static(web_dir, req.segments)) return *r;
+    auto r = web_dir.empty() ? serve_embedded(req.segments, req.header("If-None-Match"))
+                             : serve_static(web_dir, req.segments);
+    if (r) return *r;
     return envelope_status(404, code::not_found, "no such file");
   };
   router.add_sync("GET", "/", page);
