@@ -121,8 +121,8 @@ TEST_F(FilterReloaderTest, AWhitelistEntryAddedJustAfterTheListWasReadIsLoadedAt
   EXPECT_TRUE(holder.is_whitelisted("from-config"));
 }
 
-// SIGHUP reloads on an io thread while the poll thread checks: both at once, many times. Under
-// ThreadSanitizer (-DCHATGLMD_SANITIZE) an unguarded version field is reported here.
+// SIGHUP reloads on an io thread while the poll thread checks: both at once, many times. They
+// must end agreeing with the store; a ThreadSanitizer build also reports an unguarded field here.
 TEST_F(FilterReloaderTest, ReloadsFromTwoThreadsAtOnceAgree) {
   std::thread poller([&] {
     for (int i = 0; i < 200; ++i) reloader.reload_if_changed();
