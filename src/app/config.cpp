@@ -143,6 +143,8 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
          return {};
        }},
       {"http.web_dir", d.http.web_dir, str(&Config::http, &HttpSection::web_dir)},
+      {"http.drain", format_duration(d.http.drain),
+       dur(&Config::http, &HttpSection::drain, kMinDrain, kMaxDrain)},
       {"auth.token_secret_file", "", str(&Config::auth, &AuthSection::token_secret_file)},
       {"auth.token_ttl", "7d",
        dur(&Config::auth, &AuthSection::token_ttl, minutes(1), hours(24 * 365))},
@@ -164,6 +166,13 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
        }},
       {"alipay.timeout", "10s",
        dur(&Config::alipay, &AlipaySection::timeout, milliseconds(100), minutes(2))},
+      {"alipay.late_payment", "deliver",
+       [](Config& c, const std::string& v) -> std::string {
+         auto p = core::parse_late_payment_policy(v);
+         if (!p) return "must be deliver or refund";
+         c.alipay.late_payment = *p;
+         return {};
+       }},
       {"chatglm.base_url", d.chatglm.base_url, str(&Config::chatglm, &ChatglmSection::base_url)},
       {"chatglm.api_key_file", "", str(&Config::chatglm, &ChatglmSection::api_key_file)},
       {"chatglm.models", join(d.chatglm.models), list(&Config::chatglm, &ChatglmSection::models)},

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/refund.hpp"
 #include "core/time.hpp"
 #include "jobs/job.hpp"
 
@@ -22,6 +23,11 @@ struct StoreSection {
 inline constexpr std::size_t kDefaultMaxBody = 1 << 20;
 inline constexpr std::size_t kMaxMaxBody = 64 << 20;
 inline constexpr int kMaxHttpThreads = 64;
+// One budget for the whole stop (open answers and job ticks together); the shipped unit's
+// TimeoutStopSec leaves room above the largest value systemd should wait for.
+inline constexpr core::Millis kDefaultDrain{std::chrono::seconds(20)};
+inline constexpr core::Millis kMinDrain{std::chrono::seconds(1)};
+inline constexpr core::Millis kMaxDrain{std::chrono::minutes(10)};
 
 struct HttpSection {
   std::string listen = "127.0.0.1:8090";
@@ -29,6 +35,7 @@ struct HttpSection {
   std::vector<std::string> cors_origins;
   std::size_t max_body = kDefaultMaxBody;
   std::string web_dir;  // empty: the page embedded in the binary
+  core::Millis drain = kDefaultDrain;
 };
 
 struct AuthSection {
@@ -48,6 +55,7 @@ struct AlipaySection {
   std::string return_url;
   std::string mode = "page";
   core::Millis timeout{std::chrono::seconds(10)};
+  core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;
 };
 
 struct ChatglmSection {

@@ -1,9 +1,11 @@
 // jobs list / history / run: the cron face of the scheduler.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "app/context.hpp"
 #include "app/durations.hpp"
 #include "app/output.hpp"
+#include "app/store_access.hpp"
 #include "jobs/registry.hpp"
 #include "jobs/runner.hpp"
 #include "pay/payment_gateway.hpp"
@@ -28,7 +30,13 @@ Record run_record(const store::JobRunRow& r, bool json) {
           {"owner", r.owner.c_str()}};
 }
 
+// Cron's convention: nothing on stdout or stderr when all went well (cron mails any output),
+// the reason on stderr when not.
 int run_job(CommandContext& ctx, jobs::Job& job) {
+  const bool verbose = ctx.inv.flags.count("verbose") > 0;
+  // Per-order info lines are progress, not news: shown with --verbose or an explicit level.
+  if (!verbose && !ctx.inv.log_level && spdlog::get_level() < spdlog::level::warn)
+    spdlog::set_level(spdlog::level::warn);
   int limit = 0;
   if (ctx.inv.flags.count("limit")) {
     auto n = limit_flag(ctx);
@@ -41,12 +49,21 @@ int run_job(CommandContext& ctx, jobs::Job& job) {
   if (!gateway) return kExitUsage;
   jobs::JobContext jc{ctx.clock, *s, *gateway, ctx.config.jobs.at(std::string(job.name()))};
   jc.close_after = ctx.config.jobs.at("timeout-close").after;
+  jc.late_payment = ctx.config.alipay.late_payment;
   jc.dry_run = ctx.inv.flags.count("dry-run") > 0;
   // `jobs run` works even when the job is disabled for the scheduler (cron-only hosts).
   auto report = jobs::run_tick(job, jc, {ctx.lease_owner("cron"), limit});
   if (report.lease_held_elsewhere) {
     ctx.err << fmt::format("chatglmd: {} is running elsewhere (lease held); skipped\n", job.name());
+  } else if (report.failed) {
+    ctx.err << fmt::format("chatglmd: {}: tick failed: {}\n", job.name(),
+                           with_store_access(report.error, ctx.config.store.path));
+  } else if (report.unclear > 0) {
+    ctx.err << fmt::format(
+        "chatglmd: {}: {} of {} orders unclear (left unchanged, retried later with backoff)\n",
+        job.name(), report.unclear, report.selected);
   }
+  if (!verbose && !ctx.inv.json) return report.exit_code();
   print_record(ctx.out,
                {{"job", std::string(job.name()).c_str()},
                 {"outcome", report.outcome.c_str()},
@@ -118,7 +135,7 @@ int run_jobs_command(CommandContext& ctx) {
     return kExitOk;
   }
   if (sub == "run") {
-    if (auto e = check_shape(ctx.inv, 3, 3, {"dry-run", "limit"}); !e.empty())
+    if (auto e = check_shape(ctx.inv, 3, 3, {"dry-run", "limit", "verbose"}); !e.empty())
       return usage_error(ctx, e);
     jobs::Job* job = jobs::find_job(registry, w[2]);
     if (!job) return usage_error(ctx, fmt::format("unknown job '{}'", w[2]));

@@ -1,5 +1,6 @@
 #include "pay/alipay_gateway.hpp"
 
+#include "pay/alipay_refund.hpp"
 #include "pay/alipay_response.hpp"
 
 namespace chatglmd::pay {
@@ -71,6 +72,26 @@ void AlipayGateway::async_create_pay_form(const core::Order& order,
         done(interpret_precreate(
             check_fetch(fetched, kMethodPrecreate, alipay_key_, builder_.config().gateway),
             order_id));
+      });
+}
+
+void AlipayGateway::async_refund(const RefundRequest& request,
+                                 std::function<void(RefundResult)> done) {
+  client_.async_fetch(
+      builder_.refund(request), timeouts(),
+      [this, request, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_refund(check_fetch(fetched, kMethodRefund, alipay_key_), request));
+      });
+}
+
+void AlipayGateway::async_refund_query(const std::string& out_trade_no,
+                                       const std::string& out_request_no,
+                                       std::function<void(RefundQueryResult)> done) {
+  client_.async_fetch(
+      builder_.refund_query(out_trade_no, out_request_no), timeouts(),
+      [this, out_trade_no, out_request_no, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_refund_query(check_fetch(fetched, kMethodRefundQuery, alipay_key_),
+                                    out_trade_no, out_request_no));
       });
 }
 

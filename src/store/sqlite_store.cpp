@@ -19,6 +19,7 @@ class SqliteStore final : public Store {
         products_(db_),
         accounts_(db_),
         orders_(db_),
+        refunds_(db_),
         jobs_(db_),
         logins_(db_),
         words_(db_),
@@ -29,6 +30,7 @@ class SqliteStore final : public Store {
   ProductRepository& products() override { return products_; }
   AccountRepository& accounts() override { return accounts_; }
   OrderRepository& orders() override { return orders_; }
+  RefundRepository& refunds() override { return refunds_; }
   JobRepository& jobs() override { return jobs_; }
   LoginRepository& logins() override { return logins_; }
   WordRepository& words() override { return words_; }
@@ -39,6 +41,17 @@ class SqliteStore final : public Store {
     std::lock_guard lock(db_.mutex());
     WriteTransaction tx(db_);
     body();
+    tx.commit();
+  }
+
+  void write_probe(core::UtcMs now) override {
+    std::lock_guard lock(db_.mutex());
+    WriteTransaction tx(db_);
+    db_.prepare(
+           "INSERT INTO store_probe (id, written_at) VALUES (1, ?1) "
+           "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at")
+        .bind(1, now.ms)
+        .exec();
     tx.commit();
   }
 
@@ -56,6 +69,7 @@ class SqliteStore final : public Store {
   SqliteProducts products_;
   SqliteAccounts accounts_;
   SqliteOrders orders_;
+  SqliteRefunds refunds_;
   SqliteJobs jobs_;
   SqliteLogins logins_;
   SqliteWords words_;

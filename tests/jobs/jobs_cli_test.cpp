@@ -91,6 +91,35 @@ TEST_F(JobsRunCli, ExitsOneWhenSomeOrderIsUnclear) {
   EXPECT_EQ(report(r).at("selected").as_int64(), 0);
 }
 
+TEST_F(JobsRunCli, SilentWhenAllWentWellAndTheReasonOnStderrWhenNot) {
+  // What cron mails: nothing for a good run, even when the shared INI asks for info logs.
+  auto first = overdue_order();
+  put_trade(d.sim().port(), first, "WAIT_BUYER_PAY");
+  auto quiet = d.cli({"jobs", "run", "timeout-close"}, {{"CHATGLMD_LOG_LEVEL", "info"}});
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.out, "");
+  EXPECT_EQ(quiet.err, "");
+  EXPECT_EQ(state(first), OrderState::Closed) << "the silent run did its work";
+
+  // --verbose shows the report and what happened to each order.
+  auto second = overdue_order();
+  put_trade(d.sim().port(), second, "WAIT_BUYER_PAY");
+  auto verbose = d.cli({"jobs", "run", "timeout-close", "--verbose"});
+  EXPECT_EQ(verbose.exit_code, 0) << verbose.err;
+  EXPECT_NE(verbose.out.find("outcome"), std::string::npos) << verbose.out;
+  EXPECT_NE(verbose.err.find(second), std::string::npos) << verbose.err;
+
+  // Something left unclear: exit 1, stdout empty, the reason on stderr.
+  auto third = overdue_order();
+  sim_control(d.sim().port(), "/sim/alipay/fault",
+              R"({"kind":"http_error","method":"alipay.trade.close","status":503})");
+  auto failing = d.cli({"jobs", "run", "timeout-close"});
+  EXPECT_EQ(failing.exit_code, 1) << failing.err;
+  EXPECT_EQ(failing.out, "");
+  EXPECT_NE(failing.err.find("1 of 1 orders unclear"), std::string::npos) << failing.err;
+  EXPECT_NE(failing.err.find(third), std::string::npos) << failing.err;
+}
+
 TEST_F(JobsRunCli, ExitsTwoOnUsageAndConfigurationErrors) {
   auto id = overdue_order();
   for (const auto& args :

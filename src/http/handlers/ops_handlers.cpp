@@ -10,10 +10,11 @@ void register_ops_routes(Router& router, const AppServices& s) {
   router.add_sync("GET", "/healthz", [](const Request&) { return Response::text(200, "ok\n"); });
 
   // Readiness touches the store: keep it off the io threads.
-  auto ready = s.ready;
-  router.add_blocking("GET", "/readyz", [ready](const Request&) {
-    if (!ready || ready()) return Response::text(200, "ready\n");
-    return Response::text(503, "not ready\n");
+  auto not_ready = s.not_ready;
+  router.add_blocking("GET", "/readyz", [not_ready](const Request&) {
+    std::string why = not_ready ? not_ready() : std::string();
+    if (why.empty()) return Response::text(200, "ready\n");
+    return Response::text(503, "not ready: " + why + "\n");
   });
 
   metrics::Registry* registry = s.registry ? s.registry : &metrics::default_registry();
