@@ -70,12 +70,14 @@ class InterleavingStore final : public store::Store {
   store::ProductRepository& products() override { return real_.products(); }
   store::AccountRepository& accounts() override { return real_.accounts(); }
   store::OrderRepository& orders() override { return real_.orders(); }
+  store::RefundRepository& refunds() override { return real_.refunds(); }
   store::JobRepository& jobs() override { return real_.jobs(); }
   store::LoginRepository& logins() override { return real_.logins(); }
   store::WordRepository& words() override { return words_; }
   store::WhitelistRepository& whitelist() override { return whitelist_; }
   store::NotifyRepository& notifies() override { return real_.notifies(); }
   bool healthy() override { return real_.healthy(); }
+  void write_probe(core::UtcMs now) override { real_.write_probe(now); }
   void in_transaction(const std::function<void()>& body) override { real_.in_transaction(body); }
 
  private:
@@ -121,8 +123,8 @@ TEST_F(FilterReloaderTest, AWhitelistEntryAddedJustAfterTheListWasReadIsLoadedAt
   EXPECT_TRUE(holder.is_whitelisted("from-config"));
 }
 
-// SIGHUP reloads on an io thread while the poll thread checks: both at once, many times. Under
-// ThreadSanitizer (-DCHATGLMD_SANITIZE) an unguarded version field is reported here.
+// SIGHUP reloads on an io thread while the poll thread checks: both at once, many times. They
+// must end agreeing with the store; a ThreadSanitizer build also reports an unguarded field here.
 TEST_F(FilterReloaderTest, ReloadsFromTwoThreadsAtOnceAgree) {
   std::thread poller([&] {
     for (int i = 0; i < 200; ++i) reloader.reload_if_changed();
