@@ -10,6 +10,7 @@
 
 #include "core/order.hpp"
 #include "core/time.hpp"
+#include "http/handlers/window_counter.hpp"
 #include "http/router.hpp"
 
 namespace chatglmd::store {
@@ -29,7 +30,8 @@ class FilterHolder;
 }
 namespace chatglmd::metrics {
 class Registry;
-}
+class Counter;
+}  // namespace chatglmd::metrics
 
 namespace chatglmd::http {
 
@@ -63,6 +65,8 @@ struct HandlerSettings {
   int free_chats = 0;                             // per free_window for users without quota
   core::Millis free_window = kDefaultFreeWindow;
   std::string models_owned_by = "zhipuai";
+  // Client addresses the failed-login limiter tracks at once (tests make it small).
+  std::size_t login_limiter_keys = WindowCounter::kDefaultMaxKeys;
 };
 
 struct AppServices {
