@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/money.hpp"
+#include "core/refund.hpp"
 #include "core/state_machine.hpp"
 #include "core/time.hpp"
 #include "store/store.hpp"
@@ -22,6 +23,7 @@ enum class SettleOutcome {
   AlreadyDelivered,  // nothing to do
   AmountMismatch,    // the gateway's amount differs from the order's: never paid, flagged
   UnknownOrder,
+  RefundQueued,  // a late payment under `late_payment = refund`: a refund is requested instead
 };
 
 struct SettleResult {
@@ -30,9 +32,12 @@ struct SettleResult {
 };
 
 // CREATED or CLOSED -> PAID (compare-and-set, audited), then delivery in one transaction.
-// Idempotent: a second confirmation of the same payment delivers nothing.
-SettleResult settle_payment(store::Store& store, const PaymentConfirmation& payment,
-                            core::Cause cause, core::UtcMs now);
+// Idempotent: a second confirmation of the same payment delivers nothing. A late payment (the
+// order was CLOSED) is delivered, or with LatePaymentPolicy::Refund gets a refund request in the
+// same transaction as PAID, which the refund-query job sends.
+SettleResult settle_payment(
+    store::Store& store, const PaymentConfirmation& payment, core::Cause cause, core::UtcMs now,
+    core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver);
 
 // Delivers a PAID order (right after PAID, or by replenish-shipment).
 store::DeliveryOutcome deliver(store::Store& store, const std::string& order_id, core::Cause cause,

@@ -14,7 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile"};
+const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile", "refund-query"};
 
 // "name{a="x",b="y"}" -> value, with labels sorted by name so lookups do not depend on order.
 std::map<std::string, double> parse_metrics(const std::string& text) {
@@ -61,7 +61,8 @@ TEST(JobMetricsOverHttp, EveryJobReadsZeroBeforeAnyTick) {
   // No job enabled: nothing can tick, so 0 is the state before a tick, not a lucky moment.
   DaemonHarness d{DaemonOptions{{{"jobs.timeout-close.enabled", "false"},
                                  {"jobs.replenish-shipment.enabled", "false"},
-                                 {"jobs.reconcile.enabled", "false"}},
+                                 {"jobs.reconcile.enabled", "false"},
+                                 {"jobs.refund-query.enabled", "false"}},
                                 {}}};
   auto m = scrape(d);
   auto expect_zero = [&](const std::string& name,
@@ -83,7 +84,11 @@ TEST(JobMetricsOverHttp, EveryJobReadsZeroBeforeAnyTick) {
   }
   for (const char* cause : {"notify", "reconcile", "timeout-close", "admin", "replenish-shipment"})
     expect_zero("chatglmd_deliveries_total", {{"cause", cause}});
-  expect_zero("chatglmd_late_payment_total", {});
+  for (const char* action : {"deliver", "refund"})
+    expect_zero("chatglmd_late_payment_total", {{"action", action}});
+  for (const char* outcome : {"succeeded", "failed", "unclear"})
+    expect_zero("chatglmd_refunds_total", {{"outcome", outcome}});
+  expect_zero("chatglmd_refunded_fen_total", {});
   EXPECT_EQ(d.terminate(), 0);
 }
 

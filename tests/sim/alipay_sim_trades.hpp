@@ -24,6 +24,9 @@ struct SimTrade {
   core::UtcMs created;
   std::optional<core::UtcMs> paid_at;
   std::string notify_id;  // the same across re-sends
+  // Refunds made, by out_request_no: a resend of one of them moves no money (fund_change N).
+  std::map<std::string, core::Fen, std::less<>> refunds;
+  core::Fen refunded;  // the trade's refunded total
 };
 
 class TradeBook {
