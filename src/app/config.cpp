@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,9 +146,18 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
       {"http.web_dir", d.http.web_dir, str(&Config::http, &HttpSection::web_dir)},
       {"http.drain", format_duration(d.http.drain),
        dur(&Config::http, &HttpSection::drain, kMinDrain, kMaxDrain)},
+      {"http.trusted_proxies", "",
+       [](Config& c, const std::string& v) -> std::string {
+         std::string error;
+         auto parsed = http::TrustedProxies::parse(split_list(v), error);
+         if (!parsed) return error;
+         c.http.trusted_proxies = std::move(*parsed);
+         return {};
+       }},
       {"auth.token_secret_file", "", str(&Config::auth, &AuthSection::token_secret_file)},
       {"auth.token_ttl", "7d",
        dur(&Config::auth, &AuthSection::token_ttl, minutes(1), hours(24 * 365))},
+      {"auth.wechat_token_file", "", str(&Config::auth, &AuthSection::wechat_token_file)},
       {"auth.wechat_token", "", str(&Config::auth, &AuthSection::wechat_token)},
       {"auth.whitelist", "", list(&Config::auth, &AuthSection::whitelist)},
       {"alipay.gateway", d.alipay.gateway, str(&Config::alipay, &AlipaySection::gateway)},
@@ -340,6 +350,12 @@ ConfigResult load_config(const ConfigSources& sources,
       return result;
     }
   }
+  if (!config.auth.wechat_token.empty() && !config.auth.wechat_token_file.empty()) {
+    result.error =
+        "auth.wechat_token and auth.wechat_token_file are both set: keep only "
+        "auth.wechat_token_file (auth.wechat_token is deprecated)";
+    return result;
+  }
   result.config = std::move(config);
   return result;
 }
@@ -409,6 +425,15 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
     return std::nullopt;
   }
   return secret;
+}
+
+std::optional<std::string> wechat_server_token(const AuthSection& auth, std::string& error) {
+  if (!auth.wechat_token_file.empty()) return read_secret_file(auth.wechat_token_file, error);
+  if (!auth.wechat_token.empty())
+    spdlog::warn(
+        "auth.wechat_token is deprecated: secrets belong in files; put the token in a file "
+        "and set auth.wechat_token_file instead");
+  return auth.wechat_token;
 }
 
 }  // namespace chatglmd::app

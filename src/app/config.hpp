@@ -11,6 +11,7 @@
 
 #include "core/refund.hpp"
 #include "core/time.hpp"
+#include "http/client_address.hpp"
 #include "jobs/job.hpp"
 
 namespace chatglmd::app {
@@ -36,12 +37,15 @@ struct HttpSection {
   std::size_t max_body = kDefaultMaxBody;
   std::string web_dir;  // empty: the page embedded in the binary
   core::Millis drain = kDefaultDrain;
+  // Reverse proxies whose X-Forwarded-For / X-Real-IP name the client; none by default.
+  http::TrustedProxies trusted_proxies;
 };
 
 struct AuthSection {
   std::string token_secret_file;
   core::Millis token_ttl{std::chrono::hours(24 * 7)};
-  std::string wechat_token;
+  std::string wechat_token_file;  // the official account's server token (a secret file)
+  std::string wechat_token;       // deprecated: the same token inline; warned about at start
   std::vector<std::string> whitelist;
 };
 
@@ -124,5 +128,10 @@ boost::system::result<std::string> read_whole_file(const std::string& path);
 
 // Reads a secret file, trimmed of surrounding white space. Never logs the content.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error);
+
+// The WeChat server token: from auth.wechat_token_file, else the deprecated auth.wechat_token
+// (with a warning in the log), else "" (the portal then refuses every signature). nullopt with
+// error when the file cannot be read.
+std::optional<std::string> wechat_server_token(const AuthSection& auth, std::string& error);
 
 }  // namespace chatglmd::app

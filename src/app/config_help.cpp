@@ -26,9 +26,16 @@ constexpr KeyMeaning kMeanings[] = {
     {"http.drain",
      "stop budget after SIGTERM: open answers and job ticks finish within it, the rest is "
      "cancelled"},
+    {"http.trusted_proxies",
+     "comma-separated CIDRs of reverse proxies whose X-Forwarded-For / X-Real-IP name the "
+     "client (none: the TCP peer is the client)"},
     {"auth.token_secret_file", "file holding the HS256 key of user tokens (required by serve)"},
     {"auth.token_ttl", "lifetime of user tokens"},
-    {"auth.wechat_token", "the official account's server token, for the portal signature"},
+    {"auth.wechat_token_file",
+     "file holding the official account's server token, for the portal signature"},
+    {"auth.wechat_token",
+     "deprecated: the same token inline (warned about at start); not together with "
+     "wechat_token_file"},
     {"auth.whitelist",
      "comma-separated openids exempt from rate limits and the word filter (added to `whitelist "
      "add` entries)"},

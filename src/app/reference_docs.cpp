@@ -25,6 +25,7 @@ constexpr InstallValue kInstallValues[] = {
     {"alipay.private_key_file", "/etc/chatglmd/alipay_app_private_key.pem", false},
     {"alipay.alipay_public_key_file", "/etc/chatglmd/alipay_public_key.pem", false},
     {"chatglm.api_key_file", "/etc/chatglmd/chatglm_api_key", false},
+    {"auth.wechat_token_file", "/etc/chatglmd/wechat_token", false},
 };
 
 const InstallValue* install_value(std::string_view key) {

@@ -97,6 +97,8 @@ int run_serve(CommandContext& ctx) {
     return usage_error(ctx, "auth.token_secret_file must be set for serve");
   auto token_secret = read_secret_file(cfg.auth.token_secret_file, error);
   if (!token_secret) return usage_error(ctx, error);
+  auto wechat_token = wechat_server_token(cfg.auth, error);
+  if (!wechat_token) return usage_error(ctx, error);
 
   http::IoRuntime runtime(cfg.http.threads);
   // Registered before the port opens: a signal that comes once /healthz answers (or while the
@@ -162,7 +164,7 @@ int run_serve(CommandContext& ctx) {
   services.settings.token_secret = *token_secret;
   services.settings.token_ttl =
       std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.token_ttl);
-  services.settings.wechat_token = cfg.auth.wechat_token;
+  services.settings.wechat_token = *wechat_token;
   services.settings.web_dir = cfg.http.web_dir;
   services.settings.close_after = close_after;
   services.settings.late_payment = cfg.alipay.late_payment;
@@ -176,6 +178,7 @@ int run_serve(CommandContext& ctx) {
   server_config.listen = cfg.http.listen;
   server_config.max_body = cfg.http.max_body;
   server_config.cors_origins = cfg.http.cors_origins;
+  server_config.trusted_proxies = cfg.http.trusted_proxies;
   http::Server server(runtime, server_config, std::move(router), registry);
   if (auto why = server.start(); !why.empty()) {
     ctx.err << "chatglmd: " << why << "\n";
@@ -292,6 +295,7 @@ int run_check_config(CommandContext& ctx) {
   } else if (!read_secret_file(cfg.auth.token_secret_file, error)) {
     problems.push_back(error);
   }
+  if (!wechat_server_token(cfg.auth, error)) problems.push_back(error);
   if (!cfg.alipay.app_id.empty()) {
     if (!GatewayRuntime::create(cfg.alipay, cfg.jobs.at("timeout-close").after, ctx.clock, error))
       problems.push_back("alipay: " + error);

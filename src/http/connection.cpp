@@ -162,7 +162,7 @@ void set_headers(bhttp::fields& f, const Headers& headers) {
 }
 
 std::optional<Request> to_request(const bhttp::request<bhttp::string_body>& msg,
-                                  const std::string& peer) {
+                                  const std::string& peer, const TrustedProxies& trusted) {
   Request r;
   r.method = std::string(msg.method_string());
   r.target = std::string(msg.target());
@@ -176,6 +176,7 @@ std::optional<Request> to_request(const bhttp::request<bhttp::string_body>& msg,
     r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   r.body = msg.body();
   r.peer = peer;
+  r.client = client_address(peer, r.headers, trusted);
   return r;
 }
 
@@ -324,7 +325,8 @@ awaitable<bool> Connection::serve_one() {
   auto msg = parser.release();
   version_ = static_cast<int>(msg.version());
   bool keep_alive = msg.keep_alive() && !closing_ && !server_->draining;
-  auto request = to_request(msg, peer_);
+  auto request = to_request(msg, peer_, server_->config.trusted_proxies);
+  client_ = request ? request->client : peer_;
   if (!request) {
     co_await reply_error_and_close(400, "malformed request target", false);
     co_return false;
@@ -495,7 +497,7 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     if (p->overflow) {
       lock.unlock();
       spdlog::warn("http: stream to {} cancelled: client reads slower than the answer arrives",
-                   peer_);
+                   client_);
       cancel_pending(p);
       break;
     }

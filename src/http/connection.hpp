@@ -50,6 +50,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer signal_;
   std::string peer_;
+  std::string client_;  // of the request being answered (the peer, or who a trusted proxy names)
   std::shared_ptr<Pending> current_;
   int version_ = 11;
   bool idle_ = false;

@@ -43,6 +43,8 @@ struct Request {
   std::string peer;                           // "127.0.0.1:53422"
   std::map<std::string, std::string> params;  // from the route pattern: {appid} -> value
   int version = 11;                           // 10 or 11
+  // The caller's address: the peer, or the client that trusted proxies name (client_address.hpp).
+  std::string client;
 
   // Case-insensitive header lookup; "" when absent.
   std::string_view header(std::string_view name) const;

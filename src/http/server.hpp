@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 
 namespace chatglmd::metrics {
@@ -44,6 +45,8 @@ struct ServerConfig {
   std::size_t stream_queue_limit = kDefaultStreamQueueLimit;
   // Origins allowed to call from a browser; "*" allows any.
   std::vector<std::string> cors_origins;
+  // Peers whose X-Forwarded-For / X-Real-IP name the client (Request::client); none by default.
+  TrustedProxies trusted_proxies;
 };
 
 class Server {

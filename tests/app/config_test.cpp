@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "app/durations.hpp"
@@ -104,6 +105,63 @@ TEST(Config, SecretFilesAreTrimmed) {
   EXPECT_NE(error.find("missing"), std::string::npos);
   testing::write_file(dir.file("empty"), " \n");
   EXPECT_FALSE(read_secret_file(dir.file("empty"), error));
+}
+
+TEST(Config, TrustedProxiesAreParsedAtLoad) {
+  ConfigSources s;
+  s.environment = {{"CHATGLMD_HTTP_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 ,2001:db8::/32"}};
+  auto r = load_config(s, job_defaults());
+  ASSERT_TRUE(r.config) << r.error;
+  const auto& t = r.config->http.trusted_proxies;
+  EXPECT_TRUE(t.contains(*http::parse_hop("10.200.0.1")));
+  EXPECT_TRUE(t.contains(*http::parse_hop("2001:db8:ff::1")));
+  EXPECT_FALSE(t.contains(*http::parse_hop("127.0.0.2")));
+  EXPECT_TRUE(load_config({}, job_defaults()).config->http.trusted_proxies.empty());
+
+  s.environment = {{"CHATGLMD_HTTP_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/40"}};
+  r = load_config(s, job_defaults());
+  EXPECT_FALSE(r.config);
+  EXPECT_NE(r.error.find("http.trusted_proxies"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("'10.0.0.0/40'"), std::string::npos) << r.error;
+}
+
+TEST(Config, WechatTokenFromAFileOrTheDeprecatedKeyButNotBoth) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("wx"), "\n file-token \n");
+  ConfigSources s;
+  s.environment = {{"CHATGLMD_AUTH_WECHAT_TOKEN_FILE", dir.file("wx")}};
+  auto r = load_config(s, job_defaults());
+  ASSERT_TRUE(r.config) << r.error;
+  std::string error;
+  EXPECT_EQ(wechat_server_token(r.config->auth, error), "file-token");
+
+  s.environment = {{"CHATGLMD_AUTH_WECHAT_TOKEN", "inline-token"}};
+  r = load_config(s, job_defaults());
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(wechat_server_token(r.config->auth, error), "inline-token");
+  EXPECT_EQ(wechat_server_token(load_config({}, job_defaults()).config->auth, error), "");
+
+  s.environment = {{"CHATGLMD_AUTH_WECHAT_TOKEN", "inline-token"},
+                   {"CHATGLMD_AUTH_WECHAT_TOKEN_FILE", dir.file("wx")}};
+  r = load_config(s, job_defaults());
+  EXPECT_FALSE(r.config);
+  EXPECT_NE(r.error.find("both set"), std::string::npos) << r.error;
+
+  s.environment = {{"CHATGLMD_AUTH_WECHAT_TOKEN_FILE", dir.file("missing")}};
+  r = load_config(s, job_defaults());
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_FALSE(wechat_server_token(r.config->auth, error));
+  EXPECT_NE(error.find("missing"), std::string::npos) << error;
+}
+
+TEST(Config, HelpListsTheLoginKeys) {
+  auto keys = describe_keys(job_defaults());
+  auto has = [&](const std::string& name) {
+    return std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.first == name; });
+  };
+  EXPECT_TRUE(has("http.trusted_proxies"));
+  EXPECT_TRUE(has("auth.wechat_token_file"));
+  EXPECT_TRUE(has("auth.wechat_token"));
 }
 
 TEST(Config, RelativePathsInTheFileAreRelativeToTheFile) {

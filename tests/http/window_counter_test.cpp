@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "metrics/metrics.hpp"
+
 namespace chatglmd::http {
 namespace {
 
@@ -42,18 +44,35 @@ TEST(WindowCounter, AddCountsPastTheLimitAndGiveBackUndoesOne) {
   EXPECT_EQ(c.count("a", kT0 + kMinute), 0);  // a finished window counts nothing
 }
 
-TEST(WindowCounter, FullMapSweepsEndedWindowsAndLeavesNewKeysUncountedWhileAllAreLive) {
-  WindowCounter c(kMinute, 3);
+TEST(WindowCounter, FullMapSweepsEndedWindowsAndRefusesNewKeysWhileAllAreLive) {
+  metrics::Counter refused;
+  WindowCounter c(kMinute, 3, &refused);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(c.take("k" + std::to_string(i), kT0, 1));
-  // All three windows are live: a fourth key is let through uncounted, memory does not grow.
-  EXPECT_TRUE(c.take("new", kT0 + core::Millis{5}, 1));
-  EXPECT_TRUE(c.take("new", kT0 + core::Millis{6}, 1));
+  // All three windows are live: a fourth key cannot be counted, so it is refused (letting it
+  // through would give every fresh key an unlimited budget), and memory does not grow.
+  EXPECT_FALSE(c.take("new", kT0 + core::Millis{5}, 1));
+  EXPECT_FALSE(c.take("new", kT0 + core::Millis{6}, 100));
+  EXPECT_EQ(refused.value(), 2);
   EXPECT_EQ(c.keys(), 3u);
   EXPECT_FALSE(c.take("k0", kT0 + core::Millis{7}, 1));  // tracked keys keep their budgets
+  EXPECT_TRUE(c.take("k1", kT0 + core::Millis{7}, 2));
+  EXPECT_EQ(refused.value(), 2);  // an over-limit refusal is not a full one
   // Once the windows have ended the sweep frees them and the new key is counted.
   EXPECT_TRUE(c.take("new", kT0 + kMinute, 1));
   EXPECT_FALSE(c.take("new", kT0 + kMinute, 1));
   EXPECT_EQ(c.keys(), 1u);
+  EXPECT_EQ(refused.value(), 2);
+}
+
+TEST(WindowCounter, OnlyEndedWindowsAreSweptToMakeRoom) {
+  WindowCounter c(kMinute, 2);  // without a metric, refusing still works
+  EXPECT_TRUE(c.take("old", kT0, 5));
+  EXPECT_TRUE(c.take("young", kT0 + core::Millis{30'000}, 5));
+  // At kT0 + 1 minute "old" has ended and makes room; "young" keeps its count.
+  EXPECT_TRUE(c.take("new", kT0 + kMinute, 5));
+  EXPECT_EQ(c.keys(), 2u);
+  EXPECT_EQ(c.count("young", kT0 + kMinute), 1);
+  EXPECT_FALSE(c.take("another", kT0 + kMinute, 5));
 }
 
 }  // namespace

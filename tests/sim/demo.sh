@@ -23,6 +23,7 @@ chmod 700 "$state"
 head -c 32 /dev/urandom | base64 > "$state/token_secret"
 echo "sim-key-id.sim-key-secret" > "$state/chatglm_api_key"
 wechat_token="demo-wechat-token"
+echo "$wechat_token" > "$state/wechat_token"
 
 "$sim" --port 0 --port-file "$state/sim.port" --chunk-delay-ms 40 \
   --alipay-key "$fixtures/ali_pkcs1.pem" --app-public-key "$fixtures/app_pub.pem" \
@@ -50,7 +51,7 @@ web_dir = $root/web
 
 [auth]
 token_secret_file = $state/token_secret
-wechat_token = $wechat_token
+wechat_token_file = $state/wechat_token
 
 [alipay]
 gateway = http://127.0.0.1:$sim_port/gateway.do

@@ -11,6 +11,7 @@
 #include "core/order.hpp"
 #include "core/refund.hpp"
 #include "core/time.hpp"
+#include "http/handlers/window_counter.hpp"
 #include "http/router.hpp"
 
 namespace chatglmd::store {
@@ -30,7 +31,8 @@ class FilterHolder;
 }
 namespace chatglmd::metrics {
 class Registry;
-}
+class Counter;
+}  // namespace chatglmd::metrics
 
 namespace chatglmd::http {
 
@@ -65,6 +67,8 @@ struct HandlerSettings {
   core::Millis free_window = kDefaultFreeWindow;
   std::string models_owned_by = "zhipuai";
   core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;  // [alipay]
+  // Client addresses the failed-login limiter tracks at once (tests make it small).
+  std::size_t login_limiter_keys = WindowCounter::kDefaultMaxKeys;
 };
 
 struct AppServices {

@@ -1,6 +1,8 @@
 // WeChat official-account login: the account's server check, a text message answered with a
 // login code, and the code exchanged for a user token.
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -8,9 +10,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 
+#include "http/client_address.hpp"
 #include "http/handlers/common.hpp"
+#include "http/handlers/login_codes.hpp"
 #include "http/handlers/window_counter.hpp"
 #include "llm/jwt.hpp"
 #include "store/store.hpp"
@@ -31,12 +34,17 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
-// WeChat's rule: sha1 of token, timestamp and nonce sorted as strings and concatenated.
+// WeChat's rule: sha1 of token, timestamp and nonce sorted as strings and concatenated. Compared
+// in constant time: a compare that stops at the first difference tells a prober how many leading
+// characters of its forged signature were right.
 bool wechat_signature_ok(const std::string& token, const Form& q) {
   if (token.empty()) return false;
   std::array<std::string, 3> parts{token, q.get_or("timestamp"), q.get_or("nonce")};
   std::sort(parts.begin(), parts.end());
-  return sha1_hex(parts[0] + parts[1] + parts[2]) == q.get_or("signature");
+  std::string expected = sha1_hex(parts[0] + parts[1] + parts[2]);
+  std::string given = q.get_or("signature");
+  return given.size() == expected.size() &&
+         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
 // The text of <tag>...</tag>, without a CDATA wrapper. WeChat messages are flat and small.
@@ -54,23 +62,6 @@ std::string xml_field(std::string_view xml, std::string_view tag) {
 
 std::string cdata(std::string_view v) {
   return "<![CDATA[" + std::string(v) + "]]>";
-}
-
-inline constexpr int kLoginCodeDigits = 6;  // DESIGN: 4-8 digits
-inline constexpr int kLoginCodeAttempts = 5;
-
-std::string random_code() {
-  thread_local std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<int> first(1, 9), digit(0, 9);
-  std::string code(1, static_cast<char>('0' + first(rng)));
-  while (code.size() < kLoginCodeDigits) code += static_cast<char>('0' + digit(rng));
-  return code;
-}
-
-// The address part of "127.0.0.1:53422" or "::1:53422" (Asio prints IPv6 without brackets).
-std::string peer_address(std::string_view peer) {
-  auto colon = peer.rfind(':');
-  return std::string(colon == std::string_view::npos ? peer : peer.substr(0, colon));
 }
 
 // WeChat signs only token, timestamp and nonce, not the message, so a signed URL seen once (in a
@@ -109,7 +100,8 @@ void register_auth_routes(Router& router, const AppServices& s) {
   });
 
   auto replays = std::make_shared<WechatReplayGuard>();
-  router.add_blocking("POST", "/api/v1/wx/portal/{appid}", [s, replays](const Request& req) {
+  auto codes = std::make_shared<LoginCodes>();
+  router.add_blocking("POST", "/api/v1/wx/portal/{appid}", [s, replays, codes](const Request& req) {
     if (!wechat_signature_ok(s.settings.wechat_token, req.query))
       return Response::text(200, "signature check failed");
     if (!replays->accept(req.query.get_or("timestamp"), req.query.get_or("nonce"), now_of(s)))
@@ -119,11 +111,18 @@ void register_auth_routes(Router& router, const AppServices& s) {
     std::string to = xml_field(req.body, "ToUserName");
     if (from.empty()) return Response::text(200, "success");  // WeChat's "no reply" answer
     core::UtcMs now = now_of(s);
-    std::string code;
-    for (int i = 0; i < kLoginCodeAttempts && code.empty(); ++i) {
-      std::string candidate = random_code();
-      if (s.store->logins().save(candidate, from, now + kLoginCodeTtl, now)) code = candidate;
-    }
+    auto expires = now + kLoginCodeTtl;
+    std::string code = codes
+                           ->issue(from, now, expires,
+                                   [&](const std::string& c) {
+                                     return s.store->logins().save(c, from, expires, now);
+                                   })
+                           .value_or("");
+    if (code.empty())
+      spdlog::warn(
+          "no login code for a WeChat message: all {} code slots are live, or the "
+          "random source or the store failed",
+          LoginCodes::kSlots);
     std::string text =
         code.empty() ? "登录码生成失败，请稍后再试" : "您的验证码为：" + code + "，有效期3分钟！";
     std::string xml = "<xml><ToUserName>" + cdata(from) + "</ToUserName><FromUserName>" +
@@ -133,8 +132,9 @@ void register_auth_routes(Router& router, const AppServices& s) {
     return Response::text(200, std::move(xml), "application/xml; charset=utf-8");
   });
 
-  auto failures = std::make_shared<WindowCounter>(core::Millis{60'000});
-  router.add_blocking("POST", "/api/v1/auth/login", [s, failures](const Request& req) {
+  auto failures = std::make_shared<WindowCounter>(
+      core::Millis{60'000}, s.settings.login_limiter_keys, limiter_full_counter(s, "login"));
+  router.add_blocking("POST", "/api/v1/auth/login", [s, failures, codes](const Request& req) {
     if (!s.store) return not_configured("the store");
     auto form = req.form();
     std::string code = form ? form->get_or("code") : "";
@@ -144,11 +144,25 @@ void register_auth_routes(Router& router, const AppServices& s) {
     // Every attempt takes a slot before the lookup and a right code gives it back: so once the
     // limit is hit even a right code is refused (guessing cannot go on until the minute passes),
     // and parallel attempts cannot slip more lookups past the limit than it allows.
-    std::string address = peer_address(req.peer);
+    std::string address = limit_key(req.client);
     if (!failures->take(address, now, kLoginFailuresPerMinute))
       return envelope(code::rate_limited, "too many attempts, try again in a minute");
+    auto wrong = [&] {
+      if (failures->count(address, now) == kLoginFailuresPerMinute)
+        spdlog::warn("login: {} made {} wrong tries within a minute; logins from {} wait",
+                     req.client, kLoginFailuresPerMinute, address);
+      return envelope(code::not_authorised, "login code is wrong or expired");
+    };
+    // The code's own budget, taken before the lookup for the same reason.
+    if (!codes->take_try(code, now)) return wrong();
     auto openid = s.store->logins().redeem(code, now);
-    if (!openid) return envelope(code::not_authorised, "login code is wrong or expired");
+    if (!openid) {
+      if (codes->tries_left(code, now) == 0)
+        spdlog::info("a login code used up its {} tries; the last wrong one came from {}",
+                     LoginCodes::kTriesPerCode, req.client);
+      return wrong();
+    }
+    codes->redeemed(code, *openid);
     failures->give_back(address);
     return envelope_ok(boost::json::string(
         llm::make_user_token(*openid, s.settings.token_secret, now, s.settings.token_ttl)));

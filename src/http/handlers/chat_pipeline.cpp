@@ -14,7 +14,11 @@ namespace chatglmd::http {
 // Both budgets are fixed windows keyed by openid.
 class ChatLimits {
  public:
-  explicit ChatLimits(core::Millis free_window) : free_(free_window) {}
+  explicit ChatLimits(const AppServices& s)
+      : requests_(core::Millis{60'000}, WindowCounter::kDefaultMaxKeys,
+                  limiter_full_counter(s, "chat_rate")),
+        free_(s.settings.free_window, WindowCounter::kDefaultMaxKeys,
+              limiter_full_counter(s, "free_chats")) {}
   // True when the request fits in this minute's budget.
   bool allow_request(const std::string& openid, core::UtcMs now, int per_minute) {
     return requests_.take(openid, now, per_minute);
@@ -25,12 +29,12 @@ class ChatLimits {
   void give_back_free_chat(const std::string& openid) { free_.give_back(openid); }
 
  private:
-  WindowCounter requests_{core::Millis{60'000}};
+  WindowCounter requests_;
   WindowCounter free_;
 };
 
 std::shared_ptr<ChatContext> make_chat_context(const AppServices& services) {
-  auto limits = std::make_shared<ChatLimits>(services.settings.free_window);
+  auto limits = std::make_shared<ChatLimits>(services);
   return std::make_shared<ChatContext>(ChatContext{services, std::move(limits)});
 }
 

@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "llm/jwt.hpp"
+#include "metrics/metrics.hpp"
 
 namespace chatglmd::http {
 
@@ -28,6 +29,15 @@ std::optional<std::string> authenticate(const Request& req, const AppServices& s
 
 Response not_configured(std::string_view what) {
   return envelope(code::unknown_error, std::string(what) + " is not configured on this server");
+}
+
+metrics::Counter* limiter_full_counter(const AppServices& s, std::string_view limiter) {
+  if (!s.registry) return nullptr;
+  return &s.registry
+              ->counter("chatglmd_limiter_full_total",
+                        "Requests refused because a limiter was full of live windows, by limiter.",
+                        {"limiter"})
+              .labels({limiter});
 }
 
 }  // namespace chatglmd::http

@@ -15,5 +15,8 @@ std::optional<std::string> authenticate(const Request& req, const AppServices& s
 core::UtcMs now_of(const AppServices& s);
 // Answer for an endpoint whose service the daemon was built without.
 Response not_configured(std::string_view what);
+// chatglmd_limiter_full_total{limiter}: takes a limiter refused because its table was full of
+// live windows. Null without a registry.
+metrics::Counter* limiter_full_counter(const AppServices& s, std::string_view limiter);
 
 }  // namespace chatglmd::http

@@ -98,7 +98,7 @@ void register_notify_routes(Router& router, const AppServices& s) {
     if (!parsed->well_formed || !parsed->signature_ok) {
       // Unverified text is not stored: its notify_id could shadow a real one.
       m->rejected.labels({"bad_signature"}).inc();
-      spdlog::warn("notify from {} refused: bad signature", req.peer);
+      spdlog::warn("notify from {} refused: bad signature", req.client);
       return ex->respond(reply(false));
     }
     auto outcome = std::make_shared<NotifyOutcome>();

@@ -2,12 +2,17 @@
 
 #include <algorithm>
 
+#include "metrics/metrics.hpp"
+
 namespace chatglmd::http {
 
 bool WindowCounter::take(const std::string& key, core::UtcMs now, int limit) {
   std::lock_guard lock(mutex_);
   Window* w = current(key, now);
-  if (!w) return true;
+  if (!w) {  // full of live windows: refusing is the only answer that keeps the limit
+    if (refused_full_) refused_full_->inc();
+    return false;
+  }
   if (w->count >= limit) return false;
   ++w->count;
   return true;

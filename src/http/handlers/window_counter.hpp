@@ -9,21 +9,28 @@
 
 #include "core/time.hpp"
 
+namespace chatglmd::metrics {
+class Counter;
+}
+
 namespace chatglmd::http {
 
 class WindowCounter {
  public:
   // Memory stays bounded: at most max_keys keys are tracked. When that many are all inside their
-  // windows a new key goes uncounted (take allows it) until windows end: these counters brake
-  // abuse from one key, and a flood of that many distinct keys is not something one brake stops.
+  // windows, ended windows are swept first; if none has ended, a new key is refused (take says
+  // no) and counted in `refused_full`. Letting it through uncounted would hand a flood of fresh
+  // keys (addresses) exactly the unlimited budget the counter exists to deny.
   static constexpr std::size_t kDefaultMaxKeys = 100'000;
 
-  explicit WindowCounter(core::Millis window, std::size_t max_keys = kDefaultMaxKeys)
-      : window_(window), max_keys_(max_keys) {}
+  explicit WindowCounter(core::Millis window, std::size_t max_keys = kDefaultMaxKeys,
+                         metrics::Counter* refused_full = nullptr)
+      : window_(window), max_keys_(max_keys), refused_full_(refused_full) {}
 
-  // Counts one for key when its window holds fewer than limit; false (nothing counted) otherwise.
+  // Counts one for key when its window holds fewer than limit; false (nothing counted) otherwise,
+  // also when the key cannot be tracked because the table is full of live windows.
   bool take(const std::string& key, core::UtcMs now, int limit);
-  // Counts one whatever the limit: for something that already happened (a failed login).
+  // Counts one whatever the limit: for something that already happened (nothing when full).
   void add(const std::string& key, core::UtcMs now);
   // What key has counted in its current window.
   int count(const std::string& key, core::UtcMs now) const;
@@ -42,6 +49,7 @@ class WindowCounter {
 
   const core::Millis window_;
   const std::size_t max_keys_;
+  metrics::Counter* const refused_full_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Window> windows_;
   core::UtcMs next_sweep_{};  // no window ends before this, so sweeping earlier frees nothing
