@@ -18,6 +18,7 @@
 #include <regex>
 
 #include "daemon/daemon_client.hpp"
+#include "support/ports.hpp"
 
 namespace chatglmd::testing {
 namespace {
