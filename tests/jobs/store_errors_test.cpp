@@ -75,12 +75,14 @@ class FailingStore final : public store::Store {
   store::ProductRepository& products() override { return real_.products(); }
   store::AccountRepository& accounts() override { return real_.accounts(); }
   store::OrderRepository& orders() override { return orders_; }
+  store::RefundRepository& refunds() override { return real_.refunds(); }
   store::JobRepository& jobs() override { return real_.jobs(); }
   store::LoginRepository& logins() override { return real_.logins(); }
   store::WordRepository& words() override { return real_.words(); }
   store::WhitelistRepository& whitelist() override { return real_.whitelist(); }
   store::NotifyRepository& notifies() override { return real_.notifies(); }
   bool healthy() override { return real_.healthy(); }
+  void write_probe(core::UtcMs now) override { real_.write_probe(now); }
   void in_transaction(const std::function<void()>& body) override { real_.in_transaction(body); }
 
  private:
