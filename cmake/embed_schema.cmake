@@ -7,4 +7,6 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -DOUT=${CHATGLMD_SCHEMA_CPP} "-DFILES=${CHATGLMD_SCHEMA_FILES}"
           -P ${CMAKE_SOURCE_DIR}/cmake/generate_schema.cmake
   DEPENDS ${CHATGLMD_SCHEMA_FILES} ${CMAKE_SOURCE_DIR}/cmake/generate_schema.cmake
-  COMMENT "Embedding schema migrations")
+  COMMENT "Embedding schema migrations"
+  # Quotes -DFILES for the shell: with two or more files the list's `;` would end the command.
+  VERBATIM)
