@@ -14,7 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile"};
+const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile", "close-followup"};
 
 // "name{a="x",b="y"}" -> value, with labels sorted by name so lookups do not depend on order.
 std::map<std::string, double> parse_metrics(const std::string& text) {
@@ -61,7 +61,8 @@ TEST(JobMetricsOverHttp, EveryJobReadsZeroBeforeAnyTick) {
   // No job enabled: nothing can tick, so 0 is the state before a tick, not a lucky moment.
   DaemonHarness d{DaemonOptions{{{"jobs.timeout-close.enabled", "false"},
                                  {"jobs.replenish-shipment.enabled", "false"},
-                                 {"jobs.reconcile.enabled", "false"}},
+                                 {"jobs.reconcile.enabled", "false"},
+                                 {"jobs.close-followup.enabled", "false"}},
                                 {}}};
   auto m = scrape(d);
   auto expect_zero = [&](const std::string& name,
