@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/order.hpp"
+#include "core/refund.hpp"
 #include "core/time.hpp"
 #include "store/store.hpp"
 
@@ -51,6 +52,8 @@ struct JobContext {
   const std::atomic<bool>* stopping =
       nullptr;  // set by SIGTERM: finish in-flight items, take no more
   JobMetrics* metrics = nullptr;
+  // [alipay] late_payment: what a payment found on a CLOSED order turns into.
+  core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;
   bool stop_requested() const { return stopping && stopping->load(); }
 };
 
@@ -77,6 +80,11 @@ class Job {
   virtual store::OrderRepository::Backlog backlog(JobContext& ctx) = 0;
   // Runs on a worker thread; may block on the gateway.
   virtual ItemResult handle(JobContext& ctx, const core::Order& order) = 0;
+  // Where an unclear item's backoff is kept: the order row, unless the job works on other rows.
+  virtual void record_failure(JobContext& ctx, const core::Order& order, const std::string& error,
+                              core::UtcMs next_attempt_at) {
+    ctx.store.orders().record_failure(order.order_id, order.state, error, next_attempt_at);
+  }
 };
 
 }  // namespace chatglmd::jobs

@@ -18,8 +18,14 @@ JobMetrics::JobMetrics(metrics::Registry& r)
                       {"job"})),
       deliveries_(r.counter("chatglmd_deliveries_total", "Orders delivered, by cause", {"cause"})),
       late_(r.counter("chatglmd_late_payment_total",
-                      "Payments confirmed for orders that had been closed")) {
-  late_.get();
+                      "Payments confirmed for orders that had been closed, by action", {"action"})),
+      refunds_(r.counter("chatglmd_refunds_total", "Refund decisions and unclear attempts",
+                         {"outcome"})),
+      refunded_fen_(
+          r.counter("chatglmd_refunded_fen_total", "Money Alipay confirmed refunded, in fen")) {
+  for (const char* action : {"deliver", "refund"}) late_.labels({action});
+  for (const char* outcome : {"succeeded", "failed", "unclear"}) refunds_.labels({outcome});
+  refunded_fen_.get();
   for (const char* cause : {"notify", "reconcile", "timeout-close", "admin", "replenish-shipment"})
     deliveries_.labels({cause});
 }
@@ -60,8 +66,14 @@ metrics::Gauge& JobMetrics::oldest_due_seconds(std::string_view job) {
 metrics::Counter& JobMetrics::deliveries(std::string_view cause) {
   return deliveries_.labels({cause});
 }
-metrics::Counter& JobMetrics::late_payments() {
-  return late_.get();
+metrics::Counter& JobMetrics::late_payments(std::string_view action) {
+  return late_.labels({action});
+}
+metrics::Counter& JobMetrics::refunds(std::string_view outcome) {
+  return refunds_.labels({outcome});
+}
+metrics::Counter& JobMetrics::refunded_fen() {
+  return refunded_fen_.get();
 }
 
 }  // namespace chatglmd::jobs

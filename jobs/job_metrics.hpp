@@ -20,7 +20,11 @@ class JobMetrics {
   metrics::Gauge& backlog(std::string_view job);
   metrics::Gauge& oldest_due_seconds(std::string_view job);
   metrics::Counter& deliveries(std::string_view cause);
-  metrics::Counter& late_payments();
+  // `action`: deliver or refund, as [alipay] late_payment says.
+  metrics::Counter& late_payments(std::string_view action);
+  // `outcome`: succeeded, failed (for good) or unclear (left for the refund-query job).
+  metrics::Counter& refunds(std::string_view outcome);
+  metrics::Counter& refunded_fen();
 
  private:
   metrics::CounterFamily& runs_;
@@ -31,6 +35,8 @@ class JobMetrics {
   metrics::GaugeFamily& oldest_;
   metrics::CounterFamily& deliveries_;
   metrics::CounterFamily& late_;
+  metrics::CounterFamily& refunds_;
+  metrics::CounterFamily& refunded_fen_;
 };
 
 }  // namespace chatglmd::jobs

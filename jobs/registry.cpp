@@ -2,6 +2,7 @@
 
 #include "jobs/close_followup_job.hpp"
 #include "jobs/reconcile_job.hpp"
+#include "jobs/refund_query_job.hpp"
 #include "jobs/replenish_shipment_job.hpp"
 #include "jobs/timeout_close_job.hpp"
 
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<Job>> make_jobs() {
   jobs.push_back(std::make_unique<ReplenishShipmentJob>());
   jobs.push_back(std::make_unique<ReconcileJob>());
   jobs.push_back(std::make_unique<CloseFollowupJob>());
+  jobs.push_back(std::make_unique<RefundQueryJob>());
   return jobs;
 }
 

@@ -30,6 +30,8 @@ ItemResult ReplenishShipmentJob::handle(JobContext& ctx, const core::Order& orde
       return {ItemStatus::Skipped, "already delivered"};
     case store::DeliveryOutcome::NotPaid:
       return {ItemStatus::Skipped, "not paid"};
+    case store::DeliveryOutcome::RefundPending:
+      return {ItemStatus::Skipped, "its refund is under way"};
     case store::DeliveryOutcome::UnknownOrder:
       break;
   }

@@ -156,7 +156,7 @@ void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobM
       std::uniform_real_distribution<double> jitter(0.0, 1.0);
       auto when = ctx.clock.now() + backoff_delay(order->attempts + 1, jitter(rng));
       try {
-        ctx.store.orders().record_failure(order->order_id, order->state, r.detail, when);
+        job.record_failure(ctx, *order, r.detail, when);
       } catch (const std::exception& e) {
         // Not recorded means due again at once: retried, never lost. Never let it end the thread.
         spdlog::error("{}: order {}: could not record the failure: {}", job.name(), order->order_id,
@@ -173,11 +173,13 @@ void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobM
 
 }  // namespace
 
-TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
-  JobMetrics& metrics = ctx.metrics ? *ctx.metrics : JobMetrics::global();
+namespace {
+
+// The tick itself; a store error outside the order loop (taking or releasing the lease, the
+// backlog, the job_run row) escapes it and run_tick() counts the tick as failed.
+void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, JobMetrics& metrics,
+                        TickReport& report) {
   const std::string name(job.name());
-  TickReport report;
-  report.started_at = ctx.clock.now();
   auto& leases = ctx.store.jobs();
   if (!leases.try_acquire(name, options.owner, report.started_at,
                           report.started_at + ctx.settings.lease)) {
@@ -186,7 +188,7 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
     report.finished_at = ctx.clock.now();
     metrics.lease(name, "skipped").inc();
     metrics.runs(name, "skipped").inc();
-    return report;
+    return;
   }
   metrics.lease(name, "acquired").inc();
 
@@ -197,11 +199,11 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
     threads.emplace_back([&] { work_through(job, ctx, queue, workers, metrics); });
   work_through(job, ctx, queue, workers, metrics);
   for (auto& t : threads) t.join();
+  report.error = queue.error();
   leases.release(name, options.owner);
 
   report.finished_at = ctx.clock.now();
-  const std::string error = queue.error();
-  report.failed = !error.empty();
+  report.failed = !report.error.empty();
   report.outcome = report.failed ? "failed" : report.unclear > 0 ? "partial" : "ok";
   auto backlog = job.backlog(ctx);
   metrics.backlog(name).set(static_cast<double>(backlog.count));
@@ -210,11 +212,33 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
                      : 0.0);
   metrics.tick_seconds(name).observe(
       static_cast<double>((report.finished_at - report.started_at).count()) / 1000.0);
-  metrics.runs(name, report.outcome).inc();
   if (!ctx.dry_run) {
     ctx.store.jobs().record_run(store::JobRunRow{
         0, name, options.owner, report.started_at, report.finished_at, report.outcome,
-        report.selected, report.done, report.unclear, report.skipped, error});
+        report.selected, report.done, report.unclear, report.skipped, report.error});
+  }
+  // Last, so a store error above is counted once, as failed.
+  metrics.runs(name, report.outcome).inc();
+}
+
+}  // namespace
+
+TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
+  JobMetrics& metrics = ctx.metrics ? *ctx.metrics : JobMetrics::global();
+  TickReport report;
+  report.started_at = ctx.clock.now();
+  try {
+    run_tick_unguarded(job, ctx, options, metrics, report);
+  } catch (const std::exception& e) {
+    // A read-only or full store: the tick failed, it is counted and said, and no order moved
+    // without its record (every order change is its own transaction).
+    report.lease_held_elsewhere = false;
+    report.failed = true;
+    report.outcome = "failed";
+    report.error = e.what();
+    report.finished_at = ctx.clock.now();
+    spdlog::error("{}: tick failed on a store error: {}", job.name(), e.what());
+    metrics.runs(job.name(), "failed").inc();
   }
   return report;
 }

@@ -19,6 +19,7 @@ struct TickReport {
   core::UtcMs started_at;
   core::UtcMs finished_at;
   bool failed = false;  // a store error ended the tick early: due orders may be left unseen
+  std::string error;    // that store error
   std::string outcome;  // ok, partial, failed, skipped
   // 0 all decided, 1 some order left unclear or the tick failed, 75 lease held elsewhere
   // (EX_TEMPFAIL)

@@ -24,7 +24,9 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
   RunTick run;
   std::vector<std::unique_ptr<Slot>> slots;
   std::atomic<bool> stopping{false};
-  std::mutex mutex;
+  // Guards `running` and every slot's worker: the io thread starts ticks, the stopping thread
+  // joins them.
+  mutable std::mutex mutex;
   std::condition_variable idle;
   int running = 0;
   std::mt19937_64 rng{std::random_device{}()};
@@ -51,11 +53,12 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void fire(Slot& slot) {
+    // Checked under the lock request_stop() takes: a tick starts before the stop or not at all,
+    // so wait_idle() and join() see every tick thread there is.
+    std::lock_guard lock(mutex);
+    if (stopping) return;
     if (slot.worker.joinable()) slot.worker.join();  // the previous tick has ended (it re-armed us)
-    {
-      std::lock_guard lock(mutex);
-      ++running;
-    }
+    ++running;
     slot.worker = std::thread([self = shared_from_this(), &slot] {
       try {
         auto report = self->run(*slot.entry.job, slot.entry.settings);
@@ -89,10 +92,8 @@ Scheduler::Scheduler(boost::asio::io_context& io, store::JobRepository& runs,
 }
 
 Scheduler::~Scheduler() {
-  stop(core::Millis{0});
-  for (auto& slot : impl_->slots) {
-    if (slot->worker.joinable()) slot->worker.detach();  // bound passed: the process is exiting
-  }
+  request_stop();
+  join();
 }
 
 core::Millis Scheduler::first_delay(std::optional<core::UtcMs> last_finished, core::UtcMs now,
@@ -115,20 +116,34 @@ void Scheduler::start() {
   }
 }
 
-bool Scheduler::stop(core::Millis bound) {
-  impl_->stopping = true;
+void Scheduler::request_stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
   boost::asio::post(impl_->io, [impl = impl_] {
     for (auto& slot : impl->slots) slot->timer->cancel();
   });
+}
+
+bool Scheduler::wait_idle(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(impl_->mutex);
-  bool ended = impl_->idle.wait_for(lock, bound, [&] { return impl_->running == 0; });
-  lock.unlock();
-  if (ended) {
-    for (auto& slot : impl_->slots) {
-      if (slot->worker.joinable()) slot->worker.join();
-    }
+  return impl_->idle.wait_until(lock, deadline, [&] { return impl_->running == 0; });
+}
+
+int Scheduler::running() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->running;
+}
+
+void Scheduler::join() {
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto& slot : impl_->slots)
+      if (slot->worker.joinable()) workers.push_back(std::move(slot->worker));
   }
-  return ended;
+  for (auto& w : workers) w.join();
 }
 
 const std::atomic<bool>& Scheduler::stopping() const {

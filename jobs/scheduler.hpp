@@ -2,6 +2,7 @@
 // The built-in scheduler of `serve`: an Asio timer per enabled job, a fixed delay measured from
 // the end of the previous tick plus jitter, one catch-up run after downtime (no backfill), and
 // a graceful stop. Ticks run on their own threads, never on an io thread.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -28,11 +29,16 @@ class Scheduler {
   using RunTick = std::function<TickReport(Job&, const JobSettings&)>;
   Scheduler(boost::asio::io_context& io, store::JobRepository& runs, const core::Clock& clock,
             std::vector<ScheduledJob> jobs, RunTick run);
-  ~Scheduler();
+  ~Scheduler();  // request_stop() and join(): no tick thread outlives the scheduler
   void start();
-  // Stops arming timers; the running ticks see `stopping()` and take no new batch. Returns once
-  // every tick has ended or the bound passed (then false).
-  bool stop(core::Millis bound);
+  // Stops arming timers; the running ticks see `stopping()` and take no new order.
+  void request_stop();
+  // Blocks until no tick runs (true) or `deadline` passes (false).
+  bool wait_idle(std::chrono::steady_clock::time_point deadline);
+  // Ticks running now (for the log line of a stop that was cut short).
+  int running() const;
+  // Joins every tick thread; the caller has made them end (stopping, gateway shut down).
+  void join();
   const std::atomic<bool>& stopping() const;
 
   // When the first tick of a job should run, given its last run (pure; tested).

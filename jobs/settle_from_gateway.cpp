@@ -54,7 +54,7 @@ ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Ca
       auto s = settle_payment(ctx.store,
                               PaymentConfirmation{order.order_id, q.trade_no, q.amount,
                                                   q.paid_at.value_or(ctx.clock.now())},
-                              cause, ctx.clock.now());
+                              cause, ctx.clock.now(), ctx.late_payment);
       if (s.outcome == SettleOutcome::AmountMismatch)
         return {ItemStatus::Unclear, fmt::format("paid amount {} fen != order {} fen",
                                                  q.amount.value, order.amount.value)};

@@ -17,6 +17,8 @@ std::string_view name_of(SettleOutcome o) {
       return "amount_mismatch";
     case SettleOutcome::UnknownOrder:
       return "unknown_order";
+    case SettleOutcome::RefundQueued:
+      return "refund_queued";
   }
   return "unknown";
 }
@@ -39,9 +41,10 @@ store::DeliveryOutcome deliver(store::Store& store, const std::string& order_id,
 }
 
 SettleResult record_payment(store::Store& store, const PaymentConfirmation& payment,
-                            core::Cause cause, core::UtcMs now) {
-  SettleResult result{SettleOutcome::UnknownOrder, false, payment.order_id, payment.trade_no,
-                      cause};
+                            core::Cause cause, core::UtcMs now,
+                            core::LatePaymentPolicy late_payment) {
+  SettleResult result{
+      SettleOutcome::UnknownOrder, false, false, payment.order_id, payment.trade_no, cause};
   auto order = store.orders().get(payment.order_id);
   if (!order) return result;
   if (payment.amount != order->amount) {
@@ -53,29 +56,41 @@ SettleResult record_payment(store::Store& store, const PaymentConfirmation& paym
     return result;
   }
   result.outcome = SettleOutcome::AlreadyDelivered;
+  // PAID and the refund request of a late payment commit together (the caller's transaction):
+  // a crash between them must not leave a PAID order that replenish-shipment would deliver
+  // against the policy.
   auto t = store.orders().apply(payment.order_id, core::OrderEvent::PaymentConfirmed, cause,
                                 fmt::format("trade_no={}", payment.trade_no), now,
                                 store::PaymentFacts{payment.trade_no, payment.paid_at});
   result.late_payment = t.outcome == store::TransitionOutcome::Applied && t.late_payment;
+  if (result.late_payment && late_payment == core::LatePaymentPolicy::Refund) {
+    store.refunds().request(payment.order_id, "late payment", core::Cause::LatePayment, now, now);
+    result.refunded_late = true;
+    result.outcome = SettleOutcome::RefundQueued;
+    return result;
+  }
   // Refused means it is PAID or DELIVERED already; delivery below is idempotent either way.
-  if (store.orders().deliver(payment.order_id, cause, now) == store::DeliveryOutcome::Delivered)
-    result.outcome = SettleOutcome::Delivered;
+  const auto delivered = store.orders().deliver(payment.order_id, cause, now);
+  if (delivered == store::DeliveryOutcome::Delivered) result.outcome = SettleOutcome::Delivered;
+  if (delivered == store::DeliveryOutcome::RefundPending)
+    result.outcome = SettleOutcome::RefundQueued;
   return result;
 }
 
 void announce_settlement(const SettleResult& r) {
   if (r.late_payment) {
-    JobMetrics::global().late_payments().inc();
-    spdlog::warn("order {} was closed but has been paid (trade {}); delivering", r.order_id,
-                 r.trade_no);
+    JobMetrics::global().late_payments(r.refunded_late ? "refund" : "deliver").inc();
+    spdlog::warn("order {} was closed but has been paid (trade {}); {}", r.order_id, r.trade_no,
+                 r.refunded_late ? "refunding it" : "delivering");
   }
   if (r.outcome == SettleOutcome::Delivered) announce_delivery(r.order_id, r.cause);
 }
 
 SettleResult settle_payment(store::Store& store, const PaymentConfirmation& payment,
-                            core::Cause cause, core::UtcMs now) {
+                            core::Cause cause, core::UtcMs now,
+                            core::LatePaymentPolicy late_payment) {
   SettleResult result;
-  store.in_transaction([&] { result = record_payment(store, payment, cause, now); });
+  store.in_transaction([&] { result = record_payment(store, payment, cause, now, late_payment); });
   announce_settlement(result);
   return result;
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/money.hpp"
+#include "core/refund.hpp"
 #include "core/state_machine.hpp"
 #include "core/time.hpp"
 #include "store/store.hpp"
@@ -22,11 +23,13 @@ enum class SettleOutcome {
   AlreadyDelivered,  // nothing to do
   AmountMismatch,    // the gateway's amount differs from the order's: never paid, flagged
   UnknownOrder,
+  RefundQueued,  // a late payment under `late_payment = refund`: a refund is requested instead
 };
 
 struct SettleResult {
   SettleOutcome outcome = SettleOutcome::UnknownOrder;
-  bool late_payment = false;  // the order had been closed: deliver, and tell operators
+  bool late_payment = false;   // the order had been closed: deliver, and tell operators
+  bool refunded_late = false;  // ... and under `late_payment = refund` a refund was requested
   // What announce_settlement() reports once the change has committed.
   std::string order_id;
   std::string trade_no;
@@ -37,8 +40,11 @@ struct SettleResult {
 // transaction (the notify endpoint's group commit). Counts and logs nothing: that transaction
 // may still fail to commit, and then Alipay's resend is the one to count. Call
 // announce_settlement() after the commit. Idempotent: a second confirmation delivers nothing.
-SettleResult record_payment(store::Store& store, const PaymentConfirmation& payment,
-                            core::Cause cause, core::UtcMs now);
+// A late payment (the order was CLOSED) is delivered, or with LatePaymentPolicy::Refund gets a
+// refund request in the same transaction as PAID, which the refund-query job sends.
+SettleResult record_payment(
+    store::Store& store, const PaymentConfirmation& payment, core::Cause cause, core::UtcMs now,
+    core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver);
 
 // The "delivered" log line and the delivery and late-payment counters of a committed
 // settlement.
@@ -46,8 +52,9 @@ void announce_settlement(const SettleResult& result);
 
 // record_payment in a transaction of its own, announced once it has committed (the jobs and the
 // admin commands).
-SettleResult settle_payment(store::Store& store, const PaymentConfirmation& payment,
-                            core::Cause cause, core::UtcMs now);
+SettleResult settle_payment(
+    store::Store& store, const PaymentConfirmation& payment, core::Cause cause, core::UtcMs now,
+    core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver);
 
 // Delivers a PAID order in a transaction of its own, then counts and logs it (right after PAID,
 // or by replenish-shipment). Never call it inside an open transaction: it would count a

@@ -62,6 +62,10 @@ int user_command(CommandContext& ctx, store::Store& s) {
       if (!secret) return usage_error(ctx, error);
       auto ttl = std::chrono::duration_cast<std::chrono::seconds>(ctx.config.auth.token_ttl);
       ctx.out << llm::make_user_token(w[2], *secret, ctx.clock.now(), ttl) << "\n";
+      // The token is valid for any openid; say so when it would meet "no chats left".
+      if (!s.accounts().get(w[2]))
+        ctx.err << "chatglmd: note: no account for " << w[2]
+                << " (the token works; the user has no quota until one is added or bought)\n";
       return kExitOk;
     }
     if (sub != "show" &&
@@ -209,7 +213,7 @@ int whitelist_command(CommandContext& ctx, store::Store& s) {
 
 int run_admin_command(CommandContext& ctx) {
   store::Store* s = ctx.open_store();
-  if (!s) return kExitFailed;
+  if (!s) return kExitUsage;
   const std::string& cmd = ctx.inv.words[0];
   if (cmd == "user") return user_command(ctx, *s);
   if (cmd == "product") return product_command(ctx, *s);

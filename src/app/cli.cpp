@@ -10,9 +10,9 @@ namespace chatglmd::app {
 namespace {
 
 // Command flags: declared once here; each command says which of them it accepts.
-const char* const kValueFlags[] = {"limit", "status", "user",   "id",   "name",
-                                   "price", "quota",  "models", "desc", "sort"};
-const char* const kSwitchFlags[] = {"dry-run"};
+const char* const kValueFlags[] = {"limit", "status", "user", "id",   "name",  "price",
+                                   "quota", "models", "desc", "sort", "reason"};
+const char* const kSwitchFlags[] = {"dry-run", "verbose"};
 
 }  // namespace
 
@@ -25,12 +25,16 @@ daemon and maintenance:
   check-config                       validate the configuration and the secret files
   jobs list                          jobs with schedule, enabled, last and next run
   jobs history [NAME]                recent runs
-  jobs run NAME [--dry-run] [--limit N]
+  jobs run NAME [--dry-run] [--limit N] [--verbose]
                                      one tick (exit 0 done, 1 some orders unclear,
-                                     2 usage/config error, 75 lease held elsewhere)
+                                     2 usage/config error, 75 lease held elsewhere);
+                                     silent on success unless --verbose or --json
 orders:
   order show ID | order list [--status S] [--user U] [--limit N]
   order close ID | order reconcile ID
+  order refund ID [--reason TEXT] [--dry-run]
+                                     full refund (exit 0 refunded, 1 refused or failed
+                                     for good, 75 unclear and queued for refund-query)
 users and products:
   user add OPENID [--quota N] [--models a,b] | user show OPENID | user grant OPENID N
   user freeze OPENID | user unfreeze OPENID | user token OPENID

@@ -1,10 +1,16 @@
 #include "app/config.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -137,6 +143,8 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
          return {};
        }},
       {"http.web_dir", d.http.web_dir, str(&Config::http, &HttpSection::web_dir)},
+      {"http.drain", format_duration(d.http.drain),
+       dur(&Config::http, &HttpSection::drain, kMinDrain, kMaxDrain)},
       {"auth.token_secret_file", "", str(&Config::auth, &AuthSection::token_secret_file)},
       {"auth.token_ttl", "7d",
        dur(&Config::auth, &AuthSection::token_ttl, minutes(1), hours(24 * 365))},
@@ -158,6 +166,13 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
        }},
       {"alipay.timeout", "10s",
        dur(&Config::alipay, &AlipaySection::timeout, milliseconds(100), minutes(2))},
+      {"alipay.late_payment", "deliver",
+       [](Config& c, const std::string& v) -> std::string {
+         auto p = core::parse_late_payment_policy(v);
+         if (!p) return "must be deliver or refund";
+         c.alipay.late_payment = *p;
+         return {};
+       }},
       {"chatglm.base_url", d.chatglm.base_url, str(&Config::chatglm, &ChatglmSection::base_url)},
       {"chatglm.api_key_file", "", str(&Config::chatglm, &ChatglmSection::api_key_file)},
       {"chatglm.models", join(d.chatglm.models), list(&Config::chatglm, &ChatglmSection::models)},
@@ -217,6 +232,25 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
   return keys;
 }
 
+// Keys naming a file or folder. Every secret key ends in _file, so one added later is covered.
+bool is_path_key(const std::string& name) {
+  const std::string_view suffix = "_file";
+  return name == "store.path" || name == "http.web_dir" ||
+         (name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+}
+
+// A relative path from the config file means "next to that file" (so `chatglmd.db` is the same
+// database whatever folder an admin command runs from); one from the environment or a flag is
+// relative to the working directory, as in a shell. SQLite's own names are left alone.
+std::string resolve_path(const std::string& value, const std::filesystem::path& base) {
+  namespace fs = std::filesystem;
+  if (value.empty() || value == ":memory:" || value.rfind("file:", 0) == 0) return value;
+  fs::path p(value);
+  if (p.is_relative()) p = base / p;
+  return p.lexically_normal().string();
+}
+
 }  // namespace
 
 std::string env_name_for(const std::string& key) {
@@ -242,12 +276,19 @@ ConfigResult load_config(const ConfigSources& sources,
   std::map<std::string, std::string> values;  // later sources overwrite earlier ones
   std::map<std::string, std::string> origin;
 
+  namespace fs = std::filesystem;
+  std::error_code cwd_error;
+  const fs::path cwd = fs::current_path(cwd_error);
+  fs::path config_dir = cwd;
   if (sources.file) {
+    errno = 0;
     std::ifstream in(*sources.file);
     if (!in) {
-      result.error = fmt::format("cannot read config file {}", *sources.file);
+      result.error = fmt::format("cannot read config file {}: {}", *sources.file,
+                                 std::strerror(errno ? errno : ENOENT));
       return result;
     }
+    config_dir = (cwd / fs::path(*sources.file)).parent_path();
     po::options_description desc;
     for (const auto& k : keys) desc.add_options()(k.name.c_str(), po::value<std::string>());
     try {
@@ -279,7 +320,19 @@ ConfigResult load_config(const ConfigSources& sources,
     origin[key] = "command line";
   }
   for (const auto& k : keys) {
+    if (!is_path_key(k.name)) continue;
     auto it = values.find(k.name);
+    if (it == values.end()) {
+      // A default path is a relative name too (store.path = chatglmd.db): same rule as the file.
+      if (!k.default_text.empty()) values[k.name] = resolve_path(k.default_text, config_dir);
+      continue;
+    }
+    const bool from_file = sources.file && origin[k.name] == *sources.file;
+    it->second = resolve_path(it->second, from_file ? config_dir : cwd);
+  }
+  for (const auto& k : keys) {
+    auto it = values.find(k.name);
+    config.effective[k.name] = it == values.end() ? k.default_text : it->second;
     if (it == values.end()) continue;
     std::string err = k.set(config, it->second);
     if (!err.empty()) {
@@ -289,6 +342,48 @@ ConfigResult load_config(const ConfigSources& sources,
   }
   result.config = std::move(config);
   return result;
+}
+
+boost::system::result<std::string> read_whole_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return boost::system::error_code(errno, boost::system::system_category());
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      boost::system::error_code ec(errno, boost::system::system_category());
+      ::close(fd);
+      return ec;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::vector<std::string> restart_only_changes(const Config& running, const Config& fresh) {
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : fresh.effective) {
+    if (key == "auth.whitelist" || key == "log.level") continue;  // applied by the reload
+    auto old = running.effective.find(key);
+    if (old == running.effective.end() || old->second != value) changed.push_back(key);
+  }
+  return changed;
+}
+
+std::optional<std::string> web_dir_problem(const Config& config) {
+  const std::string& dir = config.http.web_dir;
+  if (dir.empty()) return std::nullopt;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0)
+    return fmt::format("http.web_dir {}: {}", dir, std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return fmt::format("http.web_dir {}: {}", dir, std::strerror(ENOTDIR));
+  if (::access(dir.c_str(), R_OK | X_OK) != 0)
+    return fmt::format("http.web_dir {}: {}", dir, std::strerror(errno));
+  return std::nullopt;
 }
 
 std::map<std::string, std::string> process_environment() {
@@ -302,14 +397,13 @@ std::map<std::string, std::string> process_environment() {
 }
 
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = fmt::format("cannot read secret file {}", path);
+  // The OS reason matters: "Permission denied" for the service user is the usual install slip.
+  auto content = read_whole_file(path);
+  if (!content) {
+    error = fmt::format("cannot read secret file {}: {}", path, content.error().message());
     return std::nullopt;
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string secret = trim(s.str());
+  std::string secret = trim(*content);
   if (secret.empty()) {
     error = fmt::format("secret file {} is empty", path);
     return std::nullopt;

@@ -1,12 +1,15 @@
 #pragma once
 // Configuration: INI file (-c), overridden by CHATGLMD_<SECTION>_<KEY> environment variables,
-// overridden by flags. Unknown keys are errors. Every key has a named default here and is
-// listed (with its default) by `chatglmd --help-config`.
+// overridden by flags. Unknown keys are errors. Relative paths (store.path, web_dir, *_file)
+// from the file resolve against the file's folder, others against the working directory. Every key
+// has a named default here and is listed (with its default) by `chatglmd --help-config`.
+#include <boost/system/result.hpp>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/refund.hpp"
 #include "core/time.hpp"
 #include "jobs/job.hpp"
 
@@ -20,13 +23,19 @@ struct StoreSection {
 inline constexpr std::size_t kDefaultMaxBody = 1 << 20;
 inline constexpr std::size_t kMaxMaxBody = 64 << 20;
 inline constexpr int kMaxHttpThreads = 64;
+// One budget for the whole stop (open answers and job ticks together); the shipped unit's
+// TimeoutStopSec leaves room above the largest value systemd should wait for.
+inline constexpr core::Millis kDefaultDrain{std::chrono::seconds(20)};
+inline constexpr core::Millis kMinDrain{std::chrono::seconds(1)};
+inline constexpr core::Millis kMaxDrain{std::chrono::minutes(10)};
 
 struct HttpSection {
   std::string listen = "127.0.0.1:8090";
   int threads = 2;
   std::vector<std::string> cors_origins;
   std::size_t max_body = kDefaultMaxBody;
-  std::string web_dir = "web";
+  std::string web_dir;  // empty: the page embedded in the binary
+  core::Millis drain = kDefaultDrain;
 };
 
 struct AuthSection {
@@ -46,6 +55,7 @@ struct AlipaySection {
   std::string return_url;
   std::string mode = "page";
   core::Millis timeout{std::chrono::seconds(10)};
+  core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;
 };
 
 struct ChatglmSection {
@@ -73,6 +83,8 @@ struct Config {
   ChatSection chat;
   std::map<std::string, jobs::JobSettings> jobs;  // every registered job, defaults filled in
   std::string log_level = "info";
+  // Every key's value as text (paths resolved), to tell what a reload changed.
+  std::map<std::string, std::string> effective;
 };
 
 struct ConfigSources {
@@ -90,6 +102,13 @@ struct ConfigResult {
 ConfigResult load_config(const ConfigSources& sources,
                          const std::map<std::string, jobs::JobSettings>& job_defaults);
 
+// Keys whose change a reload (SIGHUP) cannot apply to a running daemon; it applies only the
+// whitelist and the log level.
+std::vector<std::string> restart_only_changes(const Config& running, const Config& fresh);
+
+// Why a set http.web_dir cannot be served ("http.web_dir /x: No such file or directory").
+std::optional<std::string> web_dir_problem(const Config& config);
+
 // "CHATGLMD_JOBS_TIMEOUT_CLOSE_INTERVAL" for "jobs.timeout-close.interval".
 std::string env_name_for(const std::string& key);
 
@@ -99,6 +118,9 @@ std::vector<std::pair<std::string, std::string>> describe_keys(
 
 // The process environment as a map (the CHATGLMD_* entries are the ones load_config reads).
 std::map<std::string, std::string> process_environment();
+
+// A whole file, or the OS reason it cannot be read (e.g. "Permission denied").
+boost::system::result<std::string> read_whole_file(const std::string& path);
 
 // Reads a secret file, trimmed of surrounding white space. Never logs the content.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error);

@@ -5,6 +5,7 @@
 
 #include "app/durations.hpp"
 #include "app/gateway_runtime.hpp"
+#include "app/store_access.hpp"
 #include "pay/alipay_gateway.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -24,11 +25,12 @@ std::optional<int> limit_flag(const CommandContext& ctx) {
   return static_cast<int>(*n);
 }
 
-store::Store* CommandContext::open_store() {
+store::Store* CommandContext::open_store(StoreAccess access) {
   if (store_) return store_.get();
-  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000, true});
+  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000,
+                                          access == StoreAccess::create_or_upgrade});
   if (!opened.store) {
-    err << "chatglmd: " << opened.error << "\n";
+    err << "chatglmd: " << with_store_access(opened.error, config.store.path) << "\n";
     return nullptr;
   }
   store_ = std::move(opened.store);

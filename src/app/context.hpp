@@ -21,13 +21,17 @@ class GatewayRuntime;
 
 struct CommandContext {
   Invocation inv;
+  ConfigSources config_sources;  // what `config` was loaded from; a reload reads them again
   Config config;
   core::SystemClock clock;
   std::ostream& out = std::cout;
   std::ostream& err = std::cerr;
 
-  // Opens the store (applying pending migrations); prints the reason and returns null on error.
-  store::Store* open_store();
+  // Opens the store; prints the reason and returns null on error (callers exit kExitUsage). Only
+  // `migrate` and `serve` create or upgrade a database: every other command needs an existing
+  // one at the current schema, so a wrong path or working directory never grows a new, empty one.
+  enum class StoreAccess { existing, create_or_upgrade };
+  store::Store* open_store(StoreAccess access = StoreAccess::existing);
   // Builds the Alipay adapter and its network thread; prints the reason and returns null on error.
   pay::PaymentGateway* open_gateway();
   std::string lease_owner(std::string_view role) const;

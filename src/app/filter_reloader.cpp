@@ -7,10 +7,10 @@
 namespace chatglmd::app {
 
 FilterReloader::FilterReloader(store::Store& store, filter::FilterHolder& holder,
-                               std::vector<std::string> config_whitelist)
+                               std::vector<std::string> config_whitelist, Polling polling)
     : store_(store), holder_(holder), config_whitelist_(std::move(config_whitelist)) {
   reload();
-  thread_ = std::thread([this] { poll(); });
+  if (polling == Polling::background) thread_ = std::thread([this] { poll(); });
 }
 
 FilterReloader::~FilterReloader() {
@@ -19,7 +19,7 @@ FilterReloader::~FilterReloader() {
     done_ = true;
   }
   wake_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void FilterReloader::set_config_whitelist(std::vector<std::string> ids) {
@@ -28,18 +28,33 @@ void FilterReloader::set_config_whitelist(std::vector<std::string> ids) {
 }
 
 void FilterReloader::reload() {
-  auto words = store_.words().list();
-  holder_.replace(filter::WordFilter::build(words));
-  filter::FilterHolder::Whitelist ids;
-  for (auto& id : store_.whitelist().list()) ids.insert(id);
+  std::lock_guard reloading(reload_mutex_);
+  // Each list comes with the version it was read at, from one snapshot: a `words add` that
+  // lands after the read bumps the version past the recorded one and is loaded at the next poll.
+  auto words = store_.words().snapshot();
+  auto listed = store_.whitelist().snapshot();
+  holder_.replace(filter::WordFilter::build(words.items));
+  filter::FilterHolder::Whitelist ids(listed.items.begin(), listed.items.end());
   {
     std::lock_guard lock(mutex_);
     for (auto& id : config_whitelist_) ids.insert(id);
   }
   holder_.replace_whitelist(std::move(ids));
-  words_version_ = store_.words().version();
-  whitelist_version_ = store_.whitelist().version();
-  spdlog::info("filter: {} words, {} whitelisted users", words.size(), holder_.whitelist()->size());
+  words_version_ = words.version;
+  whitelist_version_ = listed.version;
+  spdlog::info("filter: {} words, {} whitelisted users", words.items.size(),
+               holder_.whitelist()->size());
+}
+
+bool FilterReloader::reload_if_changed() {
+  bool changed = false;
+  {
+    std::lock_guard reloading(reload_mutex_);
+    changed = store_.words().version() != words_version_ ||
+              store_.whitelist().version() != whitelist_version_;
+  }
+  if (changed) reload();
+  return changed;
 }
 
 void FilterReloader::poll() {
@@ -47,9 +62,7 @@ void FilterReloader::poll() {
   while (!wake_.wait_for(lock, kWordPoll, [this] { return done_; })) {
     lock.unlock();
     try {
-      if (store_.words().version() != words_version_ ||
-          store_.whitelist().version() != whitelist_version_)
-        reload();
+      reload_if_changed();
     } catch (const std::exception& e) {
       spdlog::warn("filter reload failed: {}", e.what());
     }

@@ -17,22 +17,30 @@ inline constexpr auto kWordPoll = std::chrono::seconds(1);
 
 class FilterReloader {
  public:
+  // on_demand: no polling thread; the owner calls reload_if_changed() (tests run it by hand).
+  enum class Polling { background, on_demand };
+
   FilterReloader(store::Store& store, filter::FilterHolder& holder,
-                 std::vector<std::string> config_whitelist);
+                 std::vector<std::string> config_whitelist, Polling polling = Polling::background);
   ~FilterReloader();
   FilterReloader(const FilterReloader&) = delete;
   FilterReloader& operator=(const FilterReloader&) = delete;
 
   void set_config_whitelist(std::vector<std::string> ids);
   void reload();
+  // One poll: reloads when the words or the whitelist changed since the last load.
+  bool reload_if_changed();
 
  private:
   void poll();
   store::Store& store_;
   filter::FilterHolder& holder_;
-  std::vector<std::string> config_whitelist_;
+  // SIGHUP reloads on an io thread while the poll thread may be reloading too: one at a time,
+  // and the versions they record are only touched under this lock.
+  std::mutex reload_mutex_;
   std::int64_t words_version_ = -1, whitelist_version_ = -1;
-  std::mutex mutex_;
+  std::mutex mutex_;  // config_whitelist_ and done_
+  std::vector<std::string> config_whitelist_;
   std::condition_variable wake_;
   bool done_ = false;
   std::thread thread_;

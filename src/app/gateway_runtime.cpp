@@ -74,4 +74,8 @@ net::HttpClient& GatewayRuntime::http_client() {
   return *impl_->client;
 }
 
+void GatewayRuntime::shut_down() {
+  impl_->client->shut_down();
+}
+
 }  // namespace chatglmd::app

@@ -24,6 +24,9 @@ class GatewayRuntime {
   ~GatewayRuntime();
   pay::AlipayGateway& gateway();
   net::HttpClient& http_client();
+  // Ends the gateway calls in flight at once (they answer "unclear": nothing changes, the order
+  // is retried later) and every later one: the stop budget ran out.
+  void shut_down();
 
  private:
   GatewayRuntime();

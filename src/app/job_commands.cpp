@@ -1,9 +1,11 @@
 // jobs list / history / run: the cron face of the scheduler.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "app/context.hpp"
 #include "app/durations.hpp"
 #include "app/output.hpp"
+#include "app/store_access.hpp"
 #include "jobs/registry.hpp"
 #include "jobs/runner.hpp"
 #include "pay/payment_gateway.hpp"
@@ -11,11 +13,15 @@
 namespace chatglmd::app {
 namespace {
 
-Record run_record(const store::JobRunRow& r) {
+Record run_record(const store::JobRunRow& r, bool json) {
+  const auto ms = (r.finished_at - r.started_at).count();
+  // People read "0.003s"; scripts get the number (a double would print as 3E-3 in a table).
   return {{"id", r.id},
           {"job", r.name.c_str()},
           {"started", utc_time_value(r.started_at)},
-          {"seconds", static_cast<double>((r.finished_at - r.started_at).count()) / 1000.0},
+          {"seconds",
+           json ? boost::json::value(static_cast<double>(ms) / 1000.0)
+                : boost::json::value(fmt::format("{:.3f}s", static_cast<double>(ms) / 1000.0))},
           {"outcome", r.outcome.c_str()},
           {"selected", r.selected},
           {"done", r.succeeded},
@@ -24,7 +30,13 @@ Record run_record(const store::JobRunRow& r) {
           {"owner", r.owner.c_str()}};
 }
 
+// Cron's convention: nothing on stdout or stderr when all went well (cron mails any output),
+// the reason on stderr when not.
 int run_job(CommandContext& ctx, jobs::Job& job) {
+  const bool verbose = ctx.inv.flags.count("verbose") > 0;
+  // Per-order info lines are progress, not news: shown with --verbose or an explicit level.
+  if (!verbose && !ctx.inv.log_level && spdlog::get_level() < spdlog::level::warn)
+    spdlog::set_level(spdlog::level::warn);
   int limit = 0;
   if (ctx.inv.flags.count("limit")) {
     auto n = limit_flag(ctx);
@@ -37,12 +49,21 @@ int run_job(CommandContext& ctx, jobs::Job& job) {
   if (!gateway) return kExitUsage;
   jobs::JobContext jc{ctx.clock, *s, *gateway, ctx.config.jobs.at(std::string(job.name()))};
   jc.close_after = ctx.config.jobs.at("timeout-close").after;
+  jc.late_payment = ctx.config.alipay.late_payment;
   jc.dry_run = ctx.inv.flags.count("dry-run") > 0;
   // `jobs run` works even when the job is disabled for the scheduler (cron-only hosts).
   auto report = jobs::run_tick(job, jc, {ctx.lease_owner("cron"), limit});
   if (report.lease_held_elsewhere) {
     ctx.err << fmt::format("chatglmd: {} is running elsewhere (lease held); skipped\n", job.name());
+  } else if (report.failed) {
+    ctx.err << fmt::format("chatglmd: {}: tick failed: {}\n", job.name(),
+                           with_store_access(report.error, ctx.config.store.path));
+  } else if (report.unclear > 0) {
+    ctx.err << fmt::format(
+        "chatglmd: {}: {} of {} orders unclear (left unchanged, retried later with backoff)\n",
+        job.name(), report.unclear, report.selected);
   }
+  if (!verbose && !ctx.inv.json) return report.exit_code();
   print_record(ctx.out,
                {{"job", std::string(job.name()).c_str()},
                 {"outcome", report.outcome.c_str()},
@@ -65,13 +86,20 @@ int run_jobs_command(CommandContext& ctx) {
   if (sub == "list") {
     if (auto e = check_shape(ctx.inv, 2, 2, {}); !e.empty()) return usage_error(ctx, e);
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     std::vector<Record> rows;
     for (const auto& job : registry) {
       const auto& settings = ctx.config.jobs.at(std::string(job->name()));
       auto last = s->jobs().last_run(std::string(job->name()));
-      std::optional<core::UtcMs> next;
-      if (settings.enabled) next = last ? last->finished_at + settings.interval : ctx.clock.now();
+      // A job that never ran has no next time of its own: the scheduler starts it shortly after
+      // serve starts (and not at all when disabled, where cron's `jobs run` takes over).
+      // JSON says null (lastRun null tells why); the table says it in words.
+      boost::json::value next = nullptr;
+      if (settings.enabled && last) {
+        next = utc_time_value(last->finished_at + settings.interval);
+      } else if (settings.enabled && !ctx.inv.json) {
+        next = "never run: when serve starts";
+      }
       rows.push_back(
           {{"job", std::string(job->name()).c_str()},
            {"enabled", settings.enabled},
@@ -81,7 +109,7 @@ int run_jobs_command(CommandContext& ctx) {
            {"concurrency", settings.concurrency},
            {"lastRun", utc_time_value(last ? std::optional(last->started_at) : std::nullopt)},
            {"lastOutcome", last ? boost::json::value(last->outcome) : boost::json::value(nullptr)},
-           {"nextRun", utc_time_value(next)},
+           {"nextRun", next},
            {"summary", std::string(job->summary()).c_str()}});
     }
     print_table(ctx.out, rows, ctx.inv.json);
@@ -99,14 +127,15 @@ int run_jobs_command(CommandContext& ctx) {
       limit = *n;
     }
     store::Store* s = ctx.open_store();
-    if (!s) return kExitFailed;
+    if (!s) return kExitUsage;
     std::vector<Record> rows;
-    for (const auto& r : s->jobs().history(name, limit)) rows.push_back(run_record(r));
+    for (const auto& r : s->jobs().history(name, limit))
+      rows.push_back(run_record(r, ctx.inv.json));
     print_table(ctx.out, rows, ctx.inv.json);
     return kExitOk;
   }
   if (sub == "run") {
-    if (auto e = check_shape(ctx.inv, 3, 3, {"dry-run", "limit"}); !e.empty())
+    if (auto e = check_shape(ctx.inv, 3, 3, {"dry-run", "limit", "verbose"}); !e.empty())
       return usage_error(ctx, e);
     jobs::Job* job = jobs::find_job(registry, w[2]);
     if (!job) return usage_error(ctx, fmt::format("unknown job '{}'", w[2]));

@@ -4,6 +4,7 @@
 
 #include "app/context.hpp"
 #include "app/logging.hpp"
+#include "app/store_access.hpp"
 #include "jobs/registry.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_store.hpp"
@@ -16,7 +17,7 @@ int migrate_command(CommandContext& ctx) {
   auto opened =
       store::open_sqlite_store({ctx.config.store.path, ctx.config.store.synchronous, 5000, true});
   if (!opened.store) {
-    ctx.err << "chatglmd: " << opened.error << "\n";
+    ctx.err << "chatglmd: " << with_store_access(opened.error, ctx.config.store.path) << "\n";
     return kExitFailed;
   }
   const auto& m = opened.migration;
@@ -74,7 +75,8 @@ int main_entry(int argc, char** argv) {
     print_usage(std::cerr);
     return kExitUsage;
   }
-  ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
+  ConfigSources& sources = ctx.config_sources;
+  sources = {ctx.inv.config_file, process_environment(), {}};
   if (ctx.inv.db) sources.overrides["store.path"] = *ctx.inv.db;
   if (ctx.inv.log_level) sources.overrides["log.level"] = *ctx.inv.log_level;
   auto loaded = load_config(sources, job_defaults);
@@ -87,7 +89,7 @@ int main_entry(int argc, char** argv) {
   try {
     return dispatch(ctx);
   } catch (const store::StoreError& e) {
-    spdlog::critical("store error: {}", e.what());
+    spdlog::critical("store error: {}", with_store_access(e.what(), ctx.config.store.path));
     return kExitFailed;
   }
 }

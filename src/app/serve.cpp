@@ -17,8 +17,12 @@
 #include <thread>
 
 #include "app/context.hpp"
+#include "app/durations.hpp"
 #include "app/filter_reloader.hpp"
 #include "app/gateway_runtime.hpp"
+#include "app/path_checks.hpp"
+#include "app/store_probe.hpp"
+#include "app/watchdog.hpp"
 #include "filter/filter_holder.hpp"
 #include "filter/word_filter.hpp"
 #include "http/handlers/app_services.hpp"
@@ -36,7 +40,9 @@
 namespace chatglmd::app {
 namespace {
 
-inline constexpr core::Millis kDrainBound{std::chrono::seconds(20)};
+// Past the stop budget, what is left is cancelled and joined; this much more is allowed for that
+// before the process leaves without cleaning up (a thread stuck where cancelling cannot reach).
+inline constexpr std::chrono::seconds kCancelGrace{5};
 
 // Every open chat stream holds two sockets (client and upstream), so the usual soft limit of
 // 1024 open files would cap the daemon near 500 streams. The hard limit is ours to take: systemd
@@ -66,34 +72,24 @@ void notify_systemd(const std::string& state) {
   sd_notify(0, state.c_str());
 }
 
-// Pings the systemd watchdog at half its interval while the io threads answer.
-std::thread start_watchdog(boost::asio::io_context& io, std::atomic<bool>& stop) {
-  std::uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) <= 0) return {};
-  return std::thread([&io, &stop, usec] {
-    while (!stop) {
-      // Only ping when an io thread actually runs our handler: a hung loop stops the pings.
-      std::promise<void> alive;
-      auto f = alive.get_future();
-      boost::asio::post(io, [&alive] { alive.set_value(); });
-      if (f.wait_for(std::chrono::microseconds(usec / 2)) == std::future_status::ready) {
-        notify_systemd("WATCHDOG=1");
-        std::this_thread::sleep_for(std::chrono::microseconds(usec / 2));
-      } else {
-        f.wait();
-      }
-    }
-  });
-}
-
 }  // namespace
 
 int run_serve(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
+  if (auto bad = web_dir_problem(ctx.config)) return usage_error(ctx, *bad);
   raise_open_files_limit();
-  store::Store* store = ctx.open_store();
+  // A write past a file-size limit must fail that write (and be reported), not kill the daemon.
+  std::signal(SIGXFSZ, SIG_IGN);
+  store::Store* store = ctx.open_store(CommandContext::StoreAccess::create_or_upgrade);
   if (!store) return kExitUsage;
   const Config& cfg = ctx.config;
+  // A store opened read-only (a root-owned file) still opens and reads: without this check the
+  // daemon would start, report ready and fail every write.
+  StoreProbe store_probe(*store, ctx.clock, cfg.store.path);
+  if (auto why = store_probe.check_now(); !why.empty()) {
+    ctx.err << "chatglmd: " << why << "\n";
+    return kExitFailed;
+  }
 
   std::string error;
   if (cfg.auth.token_secret_file.empty())
@@ -160,13 +156,14 @@ int run_serve(CommandContext& ctx) {
       return g->check_notify(n, o);
     };
   }
-  services.ready = [store] { return store->healthy(); };
+  services.not_ready = [&store_probe] { return store_probe.check(); };
   services.settings.token_secret = *token_secret;
   services.settings.token_ttl =
       std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.token_ttl);
   services.settings.wechat_token = cfg.auth.wechat_token;
   services.settings.web_dir = cfg.http.web_dir;
   services.settings.close_after = close_after;
+  services.settings.late_payment = cfg.alipay.late_payment;
   services.settings.rate_limit = cfg.chat.rate_limit;
   services.settings.free_chats = cfg.chat.free_chats;
   services.settings.free_window = cfg.chat.free_window;
@@ -196,6 +193,7 @@ int run_serve(CommandContext& ctx) {
         [&](jobs::Job& job, const jobs::JobSettings& settings) {
           jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
           jc.close_after = close_after;
+          jc.late_payment = cfg.alipay.late_payment;
           jc.stopping = &scheduler->stopping();
           return jobs::run_tick(job, jc, {ctx.lease_owner("serve"), 0});
         });
@@ -210,11 +208,15 @@ int run_serve(CommandContext& ctx) {
         if (ec) return;
         if (sig == SIGHUP) {
           notify_systemd("RELOADING=1");
-          ConfigSources sources{ctx.inv.config_file, process_environment(), {}};
+          ConfigSources sources = ctx.config_sources;  // same file and flags, fresh environment
+          sources.environment = process_environment();
           auto fresh = load_config(sources, jobs::default_settings());
           if (!fresh.config) {
             spdlog::error("reload refused, keeping the running configuration: {}", fresh.error);
           } else {
+            for (const auto& key : restart_only_changes(cfg, *fresh.config))
+              spdlog::warn("{} changed: the change needs a restart (the old value stays in use)",
+                           key);
             reloader.set_config_whitelist(fresh.config->auth.whitelist);
             spdlog::set_level(
                 spdlog::level::from_str(ctx.inv.log_level.value_or(fresh.config->log_level)));
@@ -234,8 +236,7 @@ int run_serve(CommandContext& ctx) {
       };
   signals.async_wait(on_signal);
 
-  std::atomic<bool> watchdog_stop{false};
-  std::thread watchdog = start_watchdog(runtime.io(), watchdog_stop);
+  Watchdog watchdog(runtime.io());
   spdlog::info("serving on http://{} (store {}, jobs {})",
                cfg.http.listen.find(":0") != std::string::npos
                    ? fmt::format("127.0.0.1:{}", server.port())
@@ -245,16 +246,34 @@ int run_serve(CommandContext& ctx) {
 
   stopped.wait();
   notify_systemd("STOPPING=1");
-  // Hard bound: if draining hangs, leave anyway; the journal says why.
-  std::thread([] {
-    std::this_thread::sleep_for(kDrainBound * 2);
-    spdlog::error("drain took too long; exiting");
+  const auto deadline = std::chrono::steady_clock::now() + cfg.http.drain;
+  // Last resort if cancelling cannot reach a stuck thread: leave without running destructors, so
+  // nothing is used after it is destroyed; systemd's TimeoutStopSec is above this.
+  std::thread([deadline] {
+    std::this_thread::sleep_until(deadline + kCancelGrace);
+    spdlog::error("stop: still not done {}s past the stop budget; exiting without cleanup",
+                  kCancelGrace.count());
     std::_Exit(1);
   }).detach();
-  if (scheduler && !scheduler->stop(kDrainBound)) spdlog::warn("job ticks still running at exit");
-  server.drain(kDrainBound);
-  watchdog_stop = true;
-  if (watchdog.joinable()) watchdog.join();
+  // One budget for everything: ticks take no new order and new requests are refused from now on,
+  // while open answers and the orders in hand finish together.
+  if (scheduler) scheduler->request_stop();
+  server.begin_drain();
+  const bool ticks_ended = !scheduler || scheduler->wait_idle(deadline);
+  const bool answers_ended = server.wait_drained(deadline);
+  if (!ticks_ended || !answers_ended) {
+    const int ticks = scheduler ? scheduler->running() : 0;
+    // Gateway calls end as "unclear" (the order is left unchanged and retried later); streams are
+    // cancelled with their upstream requests.
+    if (gateway) gateway->shut_down();
+    const std::size_t cut = server.force_close();
+    if (scheduler) scheduler->join();
+    spdlog::warn("stop budget of {} passed: cut short {} open connections and {} running job ticks",
+                 format_duration(cfg.http.drain), cut, ticks);
+  } else if (scheduler) {
+    scheduler->join();
+  }
+  watchdog.stop();
   signals.cancel();
   runtime.stop();
   spdlog::info("stopped");
@@ -287,6 +306,7 @@ int run_check_config(CommandContext& ctx) {
       if (auto bad = llm::ChatGlmClient::check(lc)) problems.push_back("chatglm: " + *bad);
     }
   }
+  for (auto& p : check_paths(cfg, ctx.out)) problems.push_back(std::move(p));
   for (const auto& p : problems) ctx.err << "chatglmd: " << p << "\n";
   if (!problems.empty()) return kExitUsage;
   ctx.out << "configuration ok\n";

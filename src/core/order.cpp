@@ -15,6 +15,8 @@ int pay_status_of(OrderState s) {
       return 1;
     case OrderState::Closed:
       return 3;
+    case OrderState::Refunded:
+      return 4;
   }
   return 0;
 }
@@ -29,6 +31,8 @@ std::string_view name_of(OrderState s) {
       return "DELIVERED";
     case OrderState::Closed:
       return "CLOSED";
+    case OrderState::Refunded:
+      return "REFUNDED";
   }
   return "UNKNOWN";
 }
@@ -37,15 +41,15 @@ std::optional<OrderState> parse_order_state(std::string_view text) {
   std::string upper(text);
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  for (OrderState s :
-       {OrderState::Created, OrderState::Paid, OrderState::Delivered, OrderState::Closed}) {
+  for (OrderState s : {OrderState::Created, OrderState::Paid, OrderState::Delivered,
+                       OrderState::Closed, OrderState::Refunded}) {
     if (upper == name_of(s) || upper == std::to_string(static_cast<int>(s))) return s;
   }
   return std::nullopt;
 }
 
 bool is_final(OrderState s) {
-  return s == OrderState::Delivered || s == OrderState::Closed;
+  return s == OrderState::Delivered || s == OrderState::Closed || s == OrderState::Refunded;
 }
 
 }  // namespace chatglmd::core

@@ -10,9 +10,9 @@
 namespace chatglmd::core {
 
 // The numbers are the original project's order_status codes and are stored as-is.
-enum class OrderState : int { Created = 0, Paid = 1, Delivered = 2, Closed = 3 };
+enum class OrderState : int { Created = 0, Paid = 1, Delivered = 2, Closed = 3, Refunded = 4 };
 
-// pay_status travels with order_status: 0 unpaid, 1 paid, 3 closed.
+// pay_status travels with order_status: 0 unpaid, 1 paid, 3 closed, 4 refunded.
 int pay_status_of(OrderState s);
 std::string_view name_of(OrderState s);
 // Accepts a name ("paid", "PAID") or a number ("1").

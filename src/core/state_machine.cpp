@@ -10,6 +10,8 @@ std::string_view name_of(OrderEvent e) {
       return "quota_granted";
     case OrderEvent::CloseConfirmed:
       return "close_confirmed";
+    case OrderEvent::RefundConfirmed:
+      return "refund_confirmed";
   }
   return "unknown";
 }
@@ -30,6 +32,10 @@ std::string_view name_of(Cause c) {
       return "delivery";
     case Cause::ReplenishShipment:
       return "replenish-shipment";
+    case Cause::RefundQuery:
+      return "refund-query";
+    case Cause::LatePayment:
+      return "late-payment";
   }
   return "unknown";
 }
@@ -48,6 +54,11 @@ std::optional<Transition> next_transition(OrderState from, OrderEvent event) {
       return std::nullopt;
     case E::CloseConfirmed:
       if (from == S::Created) return Transition{from, S::Closed};
+      return std::nullopt;
+    case E::RefundConfirmed:
+      // Money that came in goes back out: delivered orders, and paid ones not yet delivered
+      // (a late payment refunded by policy). Nothing was paid on CREATED or CLOSED.
+      if (from == S::Delivered || from == S::Paid) return Transition{from, S::Refunded};
       return std::nullopt;
   }
   return std::nullopt;

@@ -12,6 +12,7 @@ enum class OrderEvent {
   PaymentConfirmed,  // gateway-confirmed TRADE_SUCCESS/TRADE_FINISHED with the exact amount
   QuotaGranted,      // delivery done
   CloseConfirmed,    // gateway closed the trade, or it never existed there
+  RefundConfirmed,   // the gateway confirmed the full refund (fund_change Y or REFUND_SUCCESS)
 };
 
 // What caused a transition; written to the audit row.
@@ -23,6 +24,8 @@ enum class Cause {
   Admin,
   Delivery,
   ReplenishShipment,
+  RefundQuery,  // the refund-query job
+  LatePayment,  // the late-payment policy refunding a payment on a closed order
 };
 
 std::string_view name_of(OrderEvent e);

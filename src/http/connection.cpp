@@ -336,8 +336,18 @@ awaitable<bool> Connection::serve_one() {
   int status = 0;
   bool keep = false;
 
-  if (request->method == "OPTIONS" && !origin.empty() &&
-      !request->header("Access-Control-Request-Method").empty()) {
+  if (server_->draining) {
+    // Stopping: a request that arrives now (on a connection that was busy when the drain began)
+    // is refused clearly instead of starting work the stop budget may have to cut.
+    route = "draining";
+    Response r = is_openai_path(request->path)
+                     ? openai_error(503, "the server is shutting down", "server_error")
+                     : envelope_status(503, code::unknown_error, "the server is shutting down");
+    r.headers.emplace_back("Retry-After", "1");
+    status = r.status;
+    keep = co_await write_whole(std::move(r), cors_headers, false, request->version);
+  } else if (request->method == "OPTIONS" && !origin.empty() &&
+             !request->header("Access-Control-Request-Method").empty()) {
     route = "preflight";
     Response r = server_->cors.preflight(origin, request->header("Access-Control-Request-Headers"));
     status = r.status;

@@ -173,6 +173,13 @@ std::size_t Server::open_connections() const {
 }
 
 void Server::drain(Millis bound) {
+  begin_drain();
+  if (wait_drained(std::chrono::steady_clock::now() + bound)) return;
+  spdlog::warn("http: drain bound passed with {} connections open; closing them", impl_->count());
+  force_close();
+}
+
+void Server::begin_drain() {
   auto impl = impl_;
   impl->draining = true;
   asio::post(impl->accept_strand, [impl] {
@@ -180,14 +187,21 @@ void Server::drain(Millis bound) {
     impl->acceptor.close(ec);
   });
   impl->for_each_connection([](Connection& c) { c.on_drain(); });
-  std::unique_lock lock(impl->conns_mutex);
-  if (impl->conns_changed.wait_for(lock, bound, [&] { return impl->conns.empty(); })) return;
-  lock.unlock();
-  spdlog::warn("http: drain bound passed with {} connections open; closing them", impl->count());
+}
+
+bool Server::wait_drained(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(impl_->conns_mutex);
+  return impl_->conns_changed.wait_until(lock, deadline, [&] { return impl_->conns.empty(); });
+}
+
+std::size_t Server::force_close() {
+  auto impl = impl_;
+  const std::size_t cut = impl->count();
   impl->for_each_connection([](Connection& c) { c.force_close(); });
-  lock.lock();
+  std::unique_lock lock(impl->conns_mutex);
   // Closing is quick once cancelled; the bound only guards against a stopped event loop.
   impl->conns_changed.wait_for(lock, std::chrono::seconds(5), [&] { return impl->conns.empty(); });
+  return cut;
 }
 
 }  // namespace chatglmd::http

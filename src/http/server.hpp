@@ -61,6 +61,14 @@ class Server {
   // streams end; when `bound` passes, cancel what is left (their on_cancel runs) and close.
   // Blocks until every connection is gone. Never call it from an io thread.
   void drain(Millis bound = kDefaultDrainTimeout);
+  // The same in steps, so a caller can share one stop budget with other work:
+  // begin_drain() stops accepting and closes idle connections (a request that still arrives is
+  // answered 503 and its connection closed); wait_drained() blocks until every connection is
+  // gone (true) or `deadline` passes (false); force_close() cancels and closes what is left and
+  // returns how many connections it cut.
+  void begin_drain();
+  bool wait_drained(std::chrono::steady_clock::time_point deadline);
+  std::size_t force_close();
   std::size_t open_connections() const;
 
  private:

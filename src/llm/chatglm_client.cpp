@@ -18,8 +18,10 @@ namespace {
 // The SSE events of one answer, turned into on_delta calls and one ChatResult.
 class CallState : public std::enable_shared_from_this<CallState> {
  public:
-  CallState(ChatCallbacks callbacks, std::size_t max_error_body, std::size_t max_event_bytes)
-      : callbacks_(std::move(callbacks)),
+  CallState(ChatCallbacks callbacks, std::size_t max_error_body, std::size_t max_event_bytes,
+            std::string upstream)
+      : upstream_(std::move(upstream)),
+        callbacks_(std::move(callbacks)),
         max_error_body_(max_error_body),
         max_event_bytes_(max_event_bytes) {}
 
@@ -182,7 +184,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
       } else if (error) {
         fail(error->kind == net::NetErrorKind::Timeout ? ChatErrorKind::Timeout
                                                        : ChatErrorKind::Upstream,
-             error->message);
+             upstream_ + ": " + error->message);
       } else if (result_.finish_reason == "sensitive") {
         fail(ChatErrorKind::Sensitive, "answer stopped by moderation");
       } else if (result_.finish_reason == "network_error") {
@@ -203,6 +205,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
     if (done) done(result_);
   }
 
+  std::string upstream_;  // "chatglm <base_url>", so a network error says where it went
   ChatCallbacks callbacks_;
   std::size_t max_error_body_;
   std::size_t max_event_bytes_;
@@ -277,7 +280,7 @@ std::string ChatGlmClient::request_body(const ChatRequest& request) {
 std::shared_ptr<ChatCall> ChatGlmClient::start(const ChatRequest& request,
                                                ChatCallbacks callbacks) {
   auto state = std::make_shared<CallState>(std::move(callbacks), config_.max_error_body,
-                                           config_.max_event_bytes);
+                                           config_.max_event_bytes, "chatglm " + config_.base_url);
   net::HttpRequest http_request;
   http_request.method = "POST";
   http_request.url = url_;

@@ -45,6 +45,11 @@ Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequ
 void Exchange::start() {
   connection_ = shared_->pool.take(url_.pool_key());
   strand_ = connection_ ? connection_->strand : asio::make_strand(shared_->io);
+  {
+    std::lock_guard lock(shared_->live_mutex);
+    if (shared_->shut_down) cancelled_ = true;  // run() ends at once with Cancelled
+    shared_->live.insert_or_assign(this, weak_from_this());
+  }
   asio::co_spawn(
       *strand_, [self = shared_from_this()] { return self->run(); }, asio::detached);
 }
@@ -95,6 +100,10 @@ asio::awaitable<void> Exchange::run() {
 
 void Exchange::finish(std::optional<NetError> error) {
   finished_ = true;
+  {
+    std::lock_guard lock(shared_->live_mutex);
+    shared_->live.erase(this);
+  }
   connection_.reset();  // anything not handed back to the pool is closed here
   if (callbacks_.on_done) {
     auto done = std::move(callbacks_.on_done);

@@ -4,12 +4,16 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
+#include <mutex>
+#include <unordered_map>
 
 #include "net/connection.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
 
 namespace chatglmd::net::detail {
+
+class Exchange;
 
 // What every exchange of one HttpClient shares; exchanges keep it alive past the client.
 struct ClientShared {
@@ -18,6 +22,11 @@ struct ClientShared {
   HttpClient::Options options;
   asio::ssl::context ssl;
   ConnectionPool pool;
+
+  // Exchanges in flight, so a shutdown can cancel them; after it, no new exchange starts.
+  std::mutex live_mutex;
+  bool shut_down = false;
+  std::unordered_map<Exchange*, std::weak_ptr<Exchange>> live;
 };
 
 class Exchange : public std::enable_shared_from_this<Exchange> {

@@ -105,4 +105,16 @@ std::shared_ptr<StreamHandle> HttpClient::async_stream(HttpRequest request, Time
   return std::make_shared<StreamHandleImpl>(std::move(exchange));
 }
 
+void HttpClient::shut_down() {
+  std::vector<std::shared_ptr<detail::Exchange>> running;
+  {
+    auto& shared = *impl_->shared;
+    std::lock_guard lock(shared.live_mutex);
+    shared.shut_down = true;
+    for (auto& [raw, weak] : shared.live)
+      if (auto e = weak.lock()) running.push_back(std::move(e));
+  }
+  for (auto& e : running) e->cancel();
+}
+
 }  // namespace chatglmd::net

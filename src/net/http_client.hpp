@@ -99,6 +99,11 @@ class HttpClient {
   std::shared_ptr<StreamHandle> async_stream(HttpRequest request, Timeouts timeouts,
                                              StreamCallbacks callbacks);
 
+  // Cancels every request in flight (each completes with Cancelled) and makes later ones
+  // complete with Cancelled at once: a stopping process ends its gateway calls this way instead
+  // of waiting for their timeouts. Any thread.
+  void shut_down();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

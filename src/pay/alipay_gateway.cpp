@@ -1,14 +1,17 @@
 #include "pay/alipay_gateway.hpp"
 
+#include "pay/alipay_refund.hpp"
 #include "pay/alipay_response.hpp"
 
 namespace chatglmd::pay {
 
 namespace {
 
+// A network failure names the gateway: "connect: Connection refused" alone does not say to what.
 ReplyCheck check_fetch(const net::FetchResult& fetched, std::string_view method,
-                       const RsaVerifier& key) {
-  if (!fetched.ok()) return {std::nullopt, "network: " + fetched.error.message};
+                       const RsaVerifier& key, const std::string& gateway) {
+  if (!fetched.ok())
+    return {std::nullopt, "alipay gateway " + gateway + ": " + fetched.error.message};
   return verify_reply(fetched.response->status, fetched.response->body, method, key);
 }
 
@@ -41,7 +44,8 @@ void AlipayGateway::async_query(const std::string& order_id,
   client_.async_fetch(
       builder_.query(order_id), timeouts(),
       [this, order_id, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_query(check_fetch(fetched, kMethodQuery, alipay_key_), order_id));
+        done(interpret_query(
+            check_fetch(fetched, kMethodQuery, alipay_key_, builder_.config().gateway), order_id));
       });
 }
 
@@ -50,7 +54,8 @@ void AlipayGateway::async_close(const std::string& order_id,
   client_.async_fetch(
       builder_.close(order_id), timeouts(),
       [this, order_id, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_close(check_fetch(fetched, kMethodClose, alipay_key_), order_id));
+        done(interpret_close(
+            check_fetch(fetched, kMethodClose, alipay_key_, builder_.config().gateway), order_id));
       });
 }
 
@@ -64,7 +69,29 @@ void AlipayGateway::async_create_pay_form(const core::Order& order,
   client_.async_fetch(
       builder_.precreate(order), timeouts(),
       [this, order_id = order.order_id, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_precreate(check_fetch(fetched, kMethodPrecreate, alipay_key_), order_id));
+        done(interpret_precreate(
+            check_fetch(fetched, kMethodPrecreate, alipay_key_, builder_.config().gateway),
+            order_id));
+      });
+}
+
+void AlipayGateway::async_refund(const RefundRequest& request,
+                                 std::function<void(RefundResult)> done) {
+  client_.async_fetch(
+      builder_.refund(request), timeouts(),
+      [this, request, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_refund(check_fetch(fetched, kMethodRefund, alipay_key_), request));
+      });
+}
+
+void AlipayGateway::async_refund_query(const std::string& out_trade_no,
+                                       const std::string& out_request_no,
+                                       std::function<void(RefundQueryResult)> done) {
+  client_.async_fetch(
+      builder_.refund_query(out_trade_no, out_request_no), timeouts(),
+      [this, out_trade_no, out_request_no, done = std::move(done)](net::FetchResult fetched) {
+        done(interpret_refund_query(check_fetch(fetched, kMethodRefundQuery, alipay_key_),
+                                    out_trade_no, out_request_no));
       });
 }
 

@@ -26,6 +26,9 @@ class AlipayGateway final : public PaymentGateway {
                    std::function<void(TradeCloseResult)> done) override;
   void async_create_pay_form(const core::Order& order,
                              std::function<void(PayFormResult)> done) override;
+  void async_refund(const RefundRequest& request, std::function<void(RefundResult)> done) override;
+  void async_refund_query(const std::string& out_trade_no, const std::string& out_request_no,
+                          std::function<void(RefundQueryResult)> done) override;
 
   // Notify checks with this gateway's keys and identity, for the notify endpoint.
   ParsedNotify parse_notify(std::string_view body) const;

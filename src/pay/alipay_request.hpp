@@ -19,8 +19,12 @@ inline constexpr std::string_view kMethodPagePay = "alipay.trade.page.pay";
 inline constexpr std::string_view kMethodPrecreate = "alipay.trade.precreate";
 inline constexpr std::string_view kMethodQuery = "alipay.trade.query";
 inline constexpr std::string_view kMethodClose = "alipay.trade.close";
+inline constexpr std::string_view kMethodRefund = "alipay.trade.refund";
+inline constexpr std::string_view kMethodRefundQuery = "alipay.trade.fastpay.refund.query";
 inline constexpr std::string_view kFormContentType =
     "application/x-www-form-urlencoded;charset=UTF-8";
+
+struct RefundRequest;
 
 struct TradeSpec {
   std::string out_trade_no;
@@ -62,6 +66,10 @@ class AlipayRequestBuilder {
   net::HttpRequest precreate(const core::Order& order) const;
   net::HttpRequest query(std::string_view out_trade_no) const;
   net::HttpRequest close(std::string_view out_trade_no) const;
+  // alipay_refund.cpp
+  net::HttpRequest refund(const RefundRequest& request) const;
+  net::HttpRequest refund_query(std::string_view out_trade_no,
+                                std::string_view out_request_no) const;
 
   // page.pay for an explicit trade (the order-based forms call these).
   std::string page_pay_form(const TradeSpec& trade) const;

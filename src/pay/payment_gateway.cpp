@@ -27,4 +27,23 @@ PayFormResult PaymentGateway::create_pay_form(const core::Order& order) {
   return wait_for<PayFormResult>([&](auto done) { async_create_pay_form(order, done); });
 }
 
+void PaymentGateway::async_refund(const RefundRequest&, std::function<void(RefundResult)> done) {
+  done(RefundResult{RefundResult::Kind::Unclear, {}, "this gateway does not refund"});
+}
+
+void PaymentGateway::async_refund_query(const std::string&, const std::string&,
+                                        std::function<void(RefundQueryResult)> done) {
+  done(RefundQueryResult{RefundQueryResult::Kind::Unclear, {}, "this gateway does not refund"});
+}
+
+RefundResult PaymentGateway::refund(const RefundRequest& request) {
+  return wait_for<RefundResult>([&](auto done) { async_refund(request, done); });
+}
+
+RefundQueryResult PaymentGateway::refund_query(const std::string& out_trade_no,
+                                               const std::string& out_request_no) {
+  return wait_for<RefundQueryResult>(
+      [&](auto done) { async_refund_query(out_trade_no, out_request_no, done); });
+}
+
 }  // namespace chatglmd::pay

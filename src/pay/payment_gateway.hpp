@@ -45,6 +45,38 @@ struct PayFormResult {
   std::string detail;  // why not, when !ok
 };
 
+// A full refund of one trade. `out_request_no` is the same on every retry of the refund, which
+// is what lets Alipay answer a resend without moving money twice.
+struct RefundRequest {
+  std::string out_trade_no;
+  std::string out_request_no;
+  core::Fen amount;
+  std::string reason;
+};
+
+struct RefundResult {
+  enum class Kind {
+    Refunded,      // code 10000 and fund_change Y: the money moved now
+    NoFundChange,  // code 10000 and fund_change N: a resend (or nothing moved); ask the query
+    Refused,       // a definitive no (ACQ.TRADE_HAS_FINISHED, ACQ.REFUND_AMT_NOT_EQUAL_TOTAL, ...)
+    Unclear,       // timeout, 5xx, bad signature, ACQ.SYSTEM_ERROR, anything unexpected
+  };
+  Kind kind = Kind::Unclear;
+  core::Fen refund_fee;  // the trade's refunded total as Alipay reports it, when 10000
+  std::string detail;
+};
+
+struct RefundQueryResult {
+  enum class Kind {
+    Succeeded,    // refund_status REFUND_SUCCESS
+    NotRefunded,  // Alipay has no successful refund with this out_request_no (yet)
+    Unclear,
+  };
+  Kind kind = Kind::Unclear;
+  core::Fen refund_amount;  // when Succeeded
+  std::string detail;
+};
+
 class PaymentGateway {
  public:
   virtual ~PaymentGateway() = default;
@@ -55,11 +87,19 @@ class PaymentGateway {
                            std::function<void(TradeCloseResult)> done) = 0;
   virtual void async_create_pay_form(const core::Order& order,
                                      std::function<void(PayFormResult)> done) = 0;
+  // A gateway that cannot refund answers Unclear: nothing changes and the refund waits.
+  virtual void async_refund(const RefundRequest& request, std::function<void(RefundResult)> done);
+  virtual void async_refund_query(const std::string& out_trade_no,
+                                  const std::string& out_request_no,
+                                  std::function<void(RefundQueryResult)> done);
 
   // Blocking forms for one-shot commands and worker threads (never on an io thread).
   TradeQueryResult query(const std::string& order_id);
   TradeCloseResult close(const std::string& order_id);
   PayFormResult create_pay_form(const core::Order& order);
+  RefundResult refund(const RefundRequest& request);
+  RefundQueryResult refund_query(const std::string& out_trade_no,
+                                 const std::string& out_request_no);
 };
 
 }  // namespace chatglmd::pay

@@ -7,6 +7,7 @@
 
 #include "core/money.hpp"
 #include "core/order.hpp"
+#include "core/refund.hpp"
 #include "core/state_machine.hpp"
 #include "core/time.hpp"
 
@@ -73,6 +74,7 @@ enum class DeliveryOutcome {
   AlreadyDelivered,  // nothing done: it was delivered before
   NotPaid,           // order is CREATED or CLOSED: nothing to deliver
   UnknownOrder,
+  RefundPending,  // a refund of the order is under way: its money is going back, not delivered
 };
 
 // An order closed here on ACQ.TRADE_NOT_EXIST: Alipay could still create its trade until
@@ -111,5 +113,41 @@ struct NotifyRecord {
 };
 
 enum class NotifySaveOutcome { Inserted, Duplicate };
+
+// One full refund of an order (schema/003_refund.sql).
+struct Refund {
+  std::int64_t id = 0;
+  std::string refund_id;  // the out_request_no sent to Alipay
+  std::string order_id;
+  core::Fen amount;
+  std::string reason;
+  std::string cause;  // who asked: admin, late-payment
+  core::RefundStatus status = core::RefundStatus::Requested;
+  std::int64_t quota_revoked = 0;  // taken from the account when requested; given back on failure
+  int attempts = 0;
+  core::UtcMs next_attempt_at;
+  std::string last_error;
+  core::UtcMs requested_at;
+  std::optional<core::UtcMs> decided_at;
+};
+
+enum class RefundRequestOutcome {
+  Requested,         // refund row written and quota revoked now
+  AlreadyRequested,  // the order has a refund already (any status): never a second one
+  NotRefundable,     // the order is CREATED, CLOSED or REFUNDED: no money to give back
+  UnknownOrder,
+};
+
+struct RefundRequestResult {
+  RefundRequestOutcome outcome = RefundRequestOutcome::UnknownOrder;
+  core::OrderState state = core::OrderState::Created;  // the order's state
+  std::optional<Refund> refund;                        // the order's refund, when it has one
+};
+
+enum class RefundDecision {
+  Applied,         // decided now (order REFUNDED, or quota given back)
+  AlreadyDecided,  // decided before: nothing done
+  UnknownRefund,
+};
 
 }  // namespace chatglmd::store

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 
 namespace chatglmd::store {
 
@@ -69,12 +70,17 @@ Db::Db(const DbOptions& options) {
   const std::string& sync = options.synchronous;
   if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
     throw StoreError("store.synchronous must be FULL, NORMAL, EXTRA or OFF", SQLITE_MISUSE);
-  int flags =
-      SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
-      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags = SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+  if (options.read_only)
+    flags |= SQLITE_OPEN_READONLY;
+  else
+    flags |= SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(options.path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    // SQLite's "unable to open database file" does not say why; the OS does.
+    if (int os_error = db_ ? sqlite3_system_errno(db_) : 0; os_error != 0)
+      msg += fmt::format(" ({})", std::strerror(os_error));
     sqlite3_close(db_);
     db_ = nullptr;
     throw StoreError(fmt::format("cannot open database {}: {}", options.path, msg), rc);
@@ -142,6 +148,20 @@ WriteTransaction::~WriteTransaction() {
 void WriteTransaction::commit() {
   db_.prepare(nested_ ? "RELEASE chatglmd_tx" : "COMMIT").exec();
   done_ = true;
+}
+
+ReadTransaction::ReadTransaction(Db& db) : db_(db), own_(sqlite3_get_autocommit(db.raw()) != 0) {
+  if (own_) db_.prepare("BEGIN DEFERRED").exec();
+}
+
+ReadTransaction::~ReadTransaction() {
+  if (!own_) return;
+  try {
+    db_.prepare("COMMIT").exec();
+  } catch (...) {
+    // Nothing was written: ending it any way will do, but it must end (it pins the WAL).
+    sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
 }
 
 }  // namespace chatglmd::store

@@ -66,6 +66,8 @@ struct DbOptions {
       "FULL";  // FULL for the order file: a confirmed payment survives power loss
   int busy_timeout_ms = 5000;
   bool read_only = false;
+  // False: the file must exist already (admin commands must not leave an empty database behind).
+  bool create = true;
 };
 
 // A use of a cached statement. Destroying it resets the statement, so no read transaction is
@@ -134,6 +136,21 @@ class WriteTransaction {
   Db& db_;
   bool nested_ = false;
   bool done_ = false;
+};
+
+// A deferred transaction for reads that must agree with each other (a list and its change
+// stamp): in WAL mode writers elsewhere go on, and every read in it sees one snapshot. Inside an
+// open transaction it adds nothing.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Db& db);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Db& db_;
+  bool own_ = false;
 };
 
 // Bookkeeping stamps (created_at/updated_at) only; every decision uses the injected clock.

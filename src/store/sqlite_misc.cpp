@@ -88,6 +88,15 @@ std::int64_t SqliteWords::version() {
   return read_change_stamp(db_, "sensitive_word");
 }
 
+VersionedList SqliteWords::snapshot() {
+  std::lock_guard lock(db_.mutex());
+  ReadTransaction tx(db_);
+  VersionedList out;
+  out.version = read_change_stamp(db_, "sensitive_word");
+  out.items = list();
+  return out;
+}
+
 bool SqliteWhitelist::add(const std::string& openid, core::UtcMs now) {
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
@@ -122,6 +131,15 @@ std::vector<std::string> SqliteWhitelist::list() {
 std::int64_t SqliteWhitelist::version() {
   std::lock_guard lock(db_.mutex());
   return read_change_stamp(db_, "user_whitelist");
+}
+
+VersionedList SqliteWhitelist::snapshot() {
+  std::lock_guard lock(db_.mutex());
+  ReadTransaction tx(db_);
+  VersionedList out;
+  out.version = read_change_stamp(db_, "user_whitelist");
+  out.items = list();
+  return out;
 }
 
 NotifySaveOutcome SqliteNotifies::save(const NotifyRecord& r) {

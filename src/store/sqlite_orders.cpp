@@ -166,10 +166,9 @@ std::optional<OrderState> SqliteOrders::state_locked(const std::string& order_id
   return static_cast<OrderState>(st.int64(0));
 }
 
-void SqliteOrders::audit_locked(const std::string& order_id, std::optional<OrderState> from,
-                                OrderState to, core::Cause cause, const std::string& detail,
-                                UtcMs now) {
-  auto st = db_.prepare(
+void append_order_event(Db& db, const std::string& order_id, std::optional<OrderState> from,
+                        OrderState to, core::Cause cause, const std::string& detail, UtcMs now) {
+  auto st = db.prepare(
       "INSERT INTO order_event (order_id, from_status, to_status, cause, detail, at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   st.bind(1, order_id);
@@ -183,6 +182,12 @@ void SqliteOrders::audit_locked(const std::string& order_id, std::optional<Order
       .bind(5, detail)
       .bind(6, now.ms);
   st.exec();
+}
+
+void SqliteOrders::audit_locked(const std::string& order_id, std::optional<OrderState> from,
+                                OrderState to, core::Cause cause, const std::string& detail,
+                                UtcMs now) {
+  append_order_event(db_, order_id, from, to, cause, detail, now);
 }
 
 TransitionResult SqliteOrders::apply(const std::string& order_id, core::OrderEvent event,
@@ -234,6 +239,10 @@ DeliveryOutcome SqliteOrders::deliver(const std::string& order_id, core::Cause c
   if (state == OrderState::Delivered) return DeliveryOutcome::AlreadyDelivered;
   if (!core::next_transition(state, core::OrderEvent::QuotaGranted))
     return DeliveryOutcome::NotPaid;
+  // A PAID order whose refund is under way (a late payment refunded by policy) must not get
+  // the quota its money is leaving with; a refund that failed for good lets delivery go on.
+  auto refund = db_.prepare("SELECT 1 FROM refund WHERE order_id = ?1 AND status = 'requested'");
+  if (refund.bind(1, order_id).step()) return DeliveryOutcome::RefundPending;
   // The compare-and-set guards the grant: both happen in this transaction or neither does.
   int moved = db_.prepare(
                      "UPDATE openai_order SET order_status = 2, pay_status = 1, attempts = 0, "

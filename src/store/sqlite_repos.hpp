@@ -38,6 +38,11 @@ void grant_locked(Db& db, const std::string& openid, std::int64_t quota, const s
                   std::int64_t now_ms);
 std::string merge_models(const std::string& have, const std::string& add);
 
+// Shared by orders and refunds: one append-only audit row, inside the caller's transaction.
+void append_order_event(Db& db, const std::string& order_id, std::optional<core::OrderState> from,
+                        core::OrderState to, core::Cause cause, const std::string& detail,
+                        core::UtcMs now);
+
 class SqliteOrders final : public OrderRepository {
  public:
   explicit SqliteOrders(Db& db) : db_(db) {}
@@ -79,6 +84,29 @@ class SqliteOrders final : public OrderRepository {
   Db& db_;
 };
 
+class SqliteRefunds final : public RefundRepository {
+ public:
+  explicit SqliteRefunds(Db& db) : db_(db) {}
+  RefundRequestResult request(const std::string& order_id, const std::string& reason,
+                              core::Cause cause, core::UtcMs now,
+                              core::UtcMs next_attempt_at) override;
+  std::optional<Refund> get(const std::string& order_id) override;
+  RefundDecision confirm(const std::string& order_id, core::Cause cause, const std::string& detail,
+                         core::UtcMs now) override;
+  RefundDecision fail(const std::string& order_id, core::Cause cause, const std::string& detail,
+                      core::UtcMs now) override;
+  void record_failure(const std::string& order_id, const std::string& error,
+                      core::UtcMs next_attempt_at) override;
+  std::vector<Refund> due(core::UtcMs requested_until, core::UtcMs now, std::int64_t after_id,
+                          int limit) override;
+  OrderRepository::Backlog backlog(core::UtcMs requested_until) override;
+  std::int64_t count(core::RefundStatus status) override;
+
+ private:
+  std::optional<Refund> get_locked(const std::string& order_id);
+  Db& db_;
+};
+
 class SqliteJobs final : public JobRepository {
  public:
   explicit SqliteJobs(Db& db) : db_(db) {}
@@ -111,6 +139,7 @@ class SqliteWords final : public WordRepository {
   bool remove(const std::string& word) override;
   std::vector<std::string> list() override;
   std::int64_t version() override;
+  VersionedList snapshot() override;
 
  private:
   Db& db_;
@@ -123,6 +152,7 @@ class SqliteWhitelist final : public WhitelistRepository {
   bool remove(const std::string& openid) override;
   std::vector<std::string> list() override;
   std::int64_t version() override;
+  VersionedList snapshot() override;
 
  private:
   Db& db_;

@@ -1,5 +1,11 @@
 #include "store/sqlite_store.hpp"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_repos.hpp"
 
@@ -13,6 +19,7 @@ class SqliteStore final : public Store {
         products_(db_),
         accounts_(db_),
         orders_(db_),
+        refunds_(db_),
         jobs_(db_),
         logins_(db_),
         words_(db_),
@@ -23,6 +30,7 @@ class SqliteStore final : public Store {
   ProductRepository& products() override { return products_; }
   AccountRepository& accounts() override { return accounts_; }
   OrderRepository& orders() override { return orders_; }
+  RefundRepository& refunds() override { return refunds_; }
   JobRepository& jobs() override { return jobs_; }
   LoginRepository& logins() override { return logins_; }
   WordRepository& words() override { return words_; }
@@ -33,6 +41,17 @@ class SqliteStore final : public Store {
     std::lock_guard lock(db_.mutex());
     WriteTransaction tx(db_);
     body();
+    tx.commit();
+  }
+
+  void write_probe(core::UtcMs now) override {
+    std::lock_guard lock(db_.mutex());
+    WriteTransaction tx(db_);
+    db_.prepare(
+           "INSERT INTO store_probe (id, written_at) VALUES (1, ?1) "
+           "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at")
+        .bind(1, now.ms)
+        .exec();
     tx.commit();
   }
 
@@ -50,6 +69,7 @@ class SqliteStore final : public Store {
   SqliteProducts products_;
   SqliteAccounts accounts_;
   SqliteOrders orders_;
+  SqliteRefunds refunds_;
   SqliteJobs jobs_;
   SqliteLogins logins_;
   SqliteWords words_;
@@ -61,9 +81,20 @@ class SqliteStore final : public Store {
 
 OpenResult open_sqlite_store(const SqliteStoreOptions& options) {
   OpenResult result;
+  if (!options.migrate) {
+    // Tell a missing file from one we may not open: only the first is cured by migrating.
+    struct stat st {};
+    if (::stat(options.path.c_str(), &st) != 0) {
+      result.error =
+          errno == ENOENT
+              ? fmt::format("no database at {} (run chatglmd migrate)", options.path)
+              : fmt::format("cannot open database {}: {}", options.path, std::strerror(errno));
+      return result;
+    }
+  }
   try {
-    auto store = std::make_unique<SqliteStore>(
-        DbOptions{options.path, options.synchronous, options.busy_timeout_ms, false});
+    auto store = std::make_unique<SqliteStore>(DbOptions{
+        options.path, options.synchronous, options.busy_timeout_ms, false, options.migrate});
     if (options.migrate) {
       result.migration = migrate(store->db());
       if (!result.migration.ok) {
@@ -72,11 +103,20 @@ OpenResult open_sqlite_store(const SqliteStoreOptions& options) {
       }
     } else {
       std::lock_guard lock(store->db().mutex());
-      int have = schema_version(store->db());
-      if (have != latest_schema_version()) {
-        result.error = have > latest_schema_version()
-                           ? "database schema is newer than this chatglmd supports"
-                           : "database schema is not up to date: run `chatglmd migrate`";
+      const int have = schema_version(store->db());
+      const int latest = latest_schema_version();
+      if (have > latest) {
+        result.error = fmt::format(
+            "database {} has schema version {}, newer than this chatglmd supports ({}); upgrade "
+            "chatglmd or restore a matching backup",
+            options.path, have, latest);
+        return result;
+      }
+      if (have < latest) {
+        result.error = fmt::format(
+            "database {} has schema version {}, older than this chatglmd ({}): run chatglmd "
+            "migrate",
+            options.path, have, latest);
         return result;
       }
     }

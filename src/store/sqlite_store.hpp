@@ -11,7 +11,9 @@ struct SqliteStoreOptions {
   std::string path;
   std::string synchronous = "FULL";
   int busy_timeout_ms = 5000;
-  bool migrate = true;  // apply pending migrations on open (serve, admin commands)
+  // True: create the file if missing and apply pending migrations (migrate, serve). False: the
+  // database must exist at the latest schema (every other command).
+  bool migrate = true;
 };
 
 struct OpenResult {
@@ -20,7 +22,7 @@ struct OpenResult {
   std::string error;
 };
 
-// Opens (creating if missing) an SQLite store. Refuses a database from a newer schema.
+// Opens an SQLite store (see `migrate`). Refuses a database from a newer schema.
 OpenResult open_sqlite_store(const SqliteStoreOptions& options);
 
 }  // namespace chatglmd::store

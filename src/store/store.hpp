@@ -104,6 +104,36 @@ class OrderRepository {
   virtual std::vector<std::string> due_query_plans() = 0;
 };
 
+class RefundRepository {
+ public:
+  virtual ~RefundRepository() = default;
+  // In one transaction: a DELIVERED or PAID order without a refund gets a `requested` refund
+  // row for its whole amount, the quota it granted is taken back from the account (down to
+  // zero; recorded in quota_revoked) and an audit row is written. A refund row becomes due for
+  // the refund-query job at `next_attempt_at`.
+  virtual RefundRequestResult request(const std::string& order_id, const std::string& reason,
+                                      core::Cause cause, core::UtcMs now,
+                                      core::UtcMs next_attempt_at) = 0;
+  virtual std::optional<Refund> get(const std::string& order_id) = 0;
+  // Alipay confirmed the refund: requested -> succeeded and the order -> REFUNDED, audited, in
+  // one transaction; once.
+  virtual RefundDecision confirm(const std::string& order_id, core::Cause cause,
+                                 const std::string& detail, core::UtcMs now) = 0;
+  // Alipay refused for good: requested -> failed and the revoked quota given back, once.
+  virtual RefundDecision fail(const std::string& order_id, core::Cause cause,
+                              const std::string& detail, core::UtcMs now) = 0;
+  // An unclear answer: attempts + 1, next_attempt_at, last_error, while still requested.
+  virtual void record_failure(const std::string& order_id, const std::string& error,
+                              core::UtcMs next_attempt_at) = 0;
+  // Requested refunds asked for at or before `requested_until`, ready for another attempt at
+  // `now`, with id > after_id, ORDER BY id.
+  virtual std::vector<Refund> due(core::UtcMs requested_until, core::UtcMs now,
+                                  std::int64_t after_id, int limit) = 0;
+  virtual OrderRepository::Backlog backlog(core::UtcMs requested_until) = 0;
+  // Totals for tests and operators: refunds by status.
+  virtual std::int64_t count(core::RefundStatus status) = 0;
+};
+
 class JobRepository {
  public:
   virtual ~JobRepository() = default;
@@ -126,6 +156,13 @@ class LoginRepository {
   virtual std::optional<std::string> redeem(const std::string& code, core::UtcMs now) = 0;
 };
 
+// A list and the change stamp it was read at, from one consistent read of the database: a
+// change made after the read bumps the stamp past `version`, so a poller never misses it.
+struct VersionedList {
+  std::int64_t version = 0;
+  std::vector<std::string> items;
+};
+
 class WordRepository {
  public:
   virtual ~WordRepository() = default;
@@ -133,6 +170,7 @@ class WordRepository {
   virtual bool remove(const std::string& word) = 0;
   virtual std::vector<std::string> list() = 0;
   virtual std::int64_t version() = 0;  // bumps on every change
+  virtual VersionedList snapshot() = 0;
 };
 
 class WhitelistRepository {
@@ -142,6 +180,7 @@ class WhitelistRepository {
   virtual bool remove(const std::string& openid) = 0;
   virtual std::vector<std::string> list() = 0;
   virtual std::int64_t version() = 0;
+  virtual VersionedList snapshot() = 0;
 };
 
 class NotifyRepository {
@@ -158,6 +197,7 @@ class Store {
   virtual ProductRepository& products() = 0;
   virtual AccountRepository& accounts() = 0;
   virtual OrderRepository& orders() = 0;
+  virtual RefundRepository& refunds() = 0;
   virtual JobRepository& jobs() = 0;
   virtual LoginRepository& logins() = 0;
   virtual WordRepository& words() = 0;
@@ -165,6 +205,9 @@ class Store {
   virtual NotifyRepository& notifies() = 0;
   // Cheap check for /readyz.
   virtual bool healthy() = 0;
+  // Commits a one-row write (the readiness probe): throws what the store reports when it cannot
+  // take one (a read-only file, a full disk).
+  virtual void write_probe(core::UtcMs now) = 0;
   // Runs `body` inside one write transaction: repository calls made by it (on this thread)
   // join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
   // kept and the exception propagates.

@@ -20,6 +20,8 @@ class Cli : public ::testing::Test {
     args.push_back(dir_.file("orders.db"));
     return run_command(args, env);
   }
+  // Admin commands need an existing database: only migrate and serve create one.
+  void migrated() { ASSERT_EQ(run({"migrate"}).exit_code, 0); }
   testing::TempDir dir_;
 };
 
@@ -35,6 +37,7 @@ TEST_F(Cli, MigrateTwiceIsIdempotent) {
 }
 
 TEST_F(Cli, ProductAddThenListJson) {
+  migrated();
   auto add = run({"product", "add", "--id", "1001", "--name", "50 chats", "--price", "9.99",
                   "--quota", "50", "--models", "glm-4,glm-3-turbo", "--desc", "starter"});
   ASSERT_EQ(add.exit_code, 0) << add.err;
@@ -63,6 +66,7 @@ TEST_F(Cli, ProductAddThenListJson) {
 }
 
 TEST_F(Cli, UnknownOrderIsAClearErrorWithExitOne) {
+  migrated();
   auto r = run({"order", "show", "123456789012"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no order 123456789012"), std::string::npos) << r.err;
@@ -84,6 +88,7 @@ TEST_F(Cli, BadFlagsAndCommandsExitTwoWithUsage) {
 }
 
 TEST_F(Cli, UsersGrantFreezeAndShow) {
+  migrated();
   ASSERT_EQ(run({"user", "add", "wx-1", "--quota", "3", "--models", "glm-4"}).exit_code, 0);
   EXPECT_EQ(run({"user", "add", "wx-1"}).exit_code, 1);
   ASSERT_EQ(run({"user", "grant", "wx-1", "5"}).exit_code, 0);
@@ -97,6 +102,7 @@ TEST_F(Cli, UsersGrantFreezeAndShow) {
 }
 
 TEST_F(Cli, WordsAndWhitelist) {
+  migrated();
   testing::write_file(dir_.file("words.txt"), "# comment\nfoo\n\nbar \n");
   ASSERT_EQ(run({"words", "add", "baz"}).exit_code, 0);
   auto imported = run({"words", "import", dir_.file("words.txt"), "--json"});
@@ -111,6 +117,7 @@ TEST_F(Cli, WordsAndWhitelist) {
 }
 
 TEST_F(Cli, UserTokenPrintsOnlyTheToken) {
+  migrated();
   testing::write_file(dir_.file("secret"), "s3cret\n");
   auto r =
       run({"user", "token", "wx-9"}, {{"CHATGLMD_AUTH_TOKEN_SECRET_FILE", dir_.file("secret")}});
@@ -119,6 +126,13 @@ TEST_F(Cli, UserTokenPrintsOnlyTheToken) {
   EXPECT_EQ(r.out.back(), '\n');
   EXPECT_EQ(r.out.find(' '), std::string::npos);
   EXPECT_EQ(r.out.find("s3cret"), std::string::npos);
+  // The token works for any openid, but an operator handing it out should know it has no quota.
+  EXPECT_NE(r.err.find("no account for wx-9"), std::string::npos) << r.err;
+  ASSERT_EQ(run({"user", "add", "wx-9", "--quota", "1"}).exit_code, 0);
+  auto known =
+      run({"user", "token", "wx-9"}, {{"CHATGLMD_AUTH_TOKEN_SECRET_FILE", dir_.file("secret")}});
+  ASSERT_EQ(known.exit_code, 0) << known.err;
+  EXPECT_EQ(known.err, "");
 }
 
 TEST_F(Cli, ANewerDatabaseIsRefused) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "app/durations.hpp"
 #include "jobs/registry.hpp"
 #include "support/temp_dir.hpp"
@@ -102,6 +104,68 @@ TEST(Config, SecretFilesAreTrimmed) {
   EXPECT_NE(error.find("missing"), std::string::npos);
   testing::write_file(dir.file("empty"), " \n");
   EXPECT_FALSE(read_secret_file(dir.file("empty"), error));
+}
+
+TEST(Config, RelativePathsInTheFileAreRelativeToTheFile) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "etc");
+  testing::write_file(
+      dir.path() / "etc" / "c.ini",
+      "[store]\npath = state/../chatglmd.db\n[http]\nweb_dir = web\n"
+      "[auth]\ntoken_secret_file = secret\n[alipay]\nprivate_key_file = /abs/key\n");
+  ConfigSources s;
+  s.file = dir.file("etc/c.ini");
+  s.environment = {{"CHATGLMD_CHATGLM_API_KEY_FILE", "keys/glm"}};
+  auto r = load_config(s, job_defaults());
+  ASSERT_TRUE(r.config) << r.error;
+  const auto etc = dir.path() / "etc";
+  EXPECT_EQ(r.config->store.path, (etc / "chatglmd.db").string());
+  EXPECT_EQ(r.config->http.web_dir, (etc / "web").string());
+  EXPECT_EQ(r.config->auth.token_secret_file, (etc / "secret").string());
+  EXPECT_EQ(r.config->alipay.private_key_file, "/abs/key");
+  // From the environment (or a flag): relative to the working directory, as in a shell.
+  EXPECT_EQ(r.config->chatglm.api_key_file,
+            (std::filesystem::current_path() / "keys/glm").string());
+  EXPECT_EQ(r.config->alipay.alipay_public_key_file, "") << "unset stays unset";
+
+  // The default database name follows the file too; without -c, the working directory.
+  testing::write_file(dir.path() / "etc" / "c.ini", "[http]\nthreads = 2\n");
+  EXPECT_EQ(load_config(s, job_defaults()).config->store.path, (etc / "chatglmd.db").string());
+  EXPECT_EQ(load_config({}, job_defaults()).config->store.path,
+            (std::filesystem::current_path() / "chatglmd.db").string());
+  EXPECT_EQ(load_config({}, job_defaults()).config->http.web_dir, "") << "embedded page";
+}
+
+TEST(Config, ARestartOnlyChangeIsNamed) {
+  ConfigSources s;
+  auto running = *load_config(s, job_defaults()).config;
+  s.environment = {{"CHATGLMD_AUTH_WHITELIST", "vip"}, {"CHATGLMD_LOG_LEVEL", "debug"}};
+  EXPECT_TRUE(restart_only_changes(running, *load_config(s, job_defaults()).config).empty())
+      << "the whitelist and the log level are applied by a reload";
+  s.environment["CHATGLMD_HTTP_THREADS"] = "4";
+  s.environment["CHATGLMD_STORE_PATH"] = "/elsewhere.db";
+  EXPECT_EQ(restart_only_changes(running, *load_config(s, job_defaults()).config),
+            (std::vector<std::string>{"http.threads", "store.path"}));
+}
+
+TEST(Config, WebDirProblemsCarryTheOsReason) {
+  testing::TempDir dir;
+  Config c;
+  EXPECT_FALSE(web_dir_problem(c)) << "empty: the embedded page";
+  c.http.web_dir = dir.path().string();
+  EXPECT_FALSE(web_dir_problem(c));
+  c.http.web_dir = dir.file("missing");
+  EXPECT_EQ(web_dir_problem(c),
+            "http.web_dir " + dir.file("missing") + ": No such file or directory");
+  testing::write_file(dir.file("f"), "x");
+  c.http.web_dir = dir.file("f");
+  EXPECT_EQ(web_dir_problem(c), "http.web_dir " + dir.file("f") + ": Not a directory");
+}
+
+TEST(Config, SecretFileErrorsCarryTheOsReason) {
+  std::string error;
+  EXPECT_FALSE(read_secret_file("/no/such/secret", error));
+  EXPECT_EQ(error, "cannot read secret file /no/such/secret: No such file or directory");
 }
 
 }  // namespace

@@ -127,14 +127,16 @@ TEST_F(HandlersTest, OpsEndpointsAndStaticFiles) {
   chatglmd::testing::write_file(dir.path() / "app.js", "let a;");
   auto s = services();
   bool ready = true;
-  s.ready = [&] { return ready; };
+  s.not_ready = [&] { return ready ? std::string() : std::string("the store is read-only"); };
   Router r;
   register_ops_routes(r, s);
   TestServer srv(std::move(r));
   EXPECT_EQ(body_of(http_get(srv.port(), "/healthz")), "ok\n");
   EXPECT_EQ(status_of(http_get(srv.port(), "/readyz")), 200);
   ready = false;
-  EXPECT_EQ(status_of(http_get(srv.port(), "/readyz")), 503);
+  auto not_ready = http_get(srv.port(), "/readyz");
+  EXPECT_EQ(status_of(not_ready), 503);
+  EXPECT_EQ(body_of(not_ready), "not ready: the store is read-only\n");
   auto page = http_get(srv.port(), "/");
   EXPECT_EQ(body_of(page), "<html>chat</html>");
   EXPECT_NE(page.find("Content-Type: text/html"), std::string::npos);

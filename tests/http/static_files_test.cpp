@@ -76,5 +76,67 @@ TEST_F(StaticFilesTest, SymlinksOutOfTheFolderAreRefused) {
   EXPECT_FALSE(get({"nope.js"}));
 }
 
+// The page compiled into the binary: what `GET /` answers with http.web_dir empty (the default),
+// whatever folder the daemon runs from.
+std::string header(const Response& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return {};
+}
+
+TEST(EmbeddedPage, HoldsEveryFileOfWebButItsTests) {
+  const fs::path web = fs::path(CHATGLMD_SOURCE_DIR) / "web";
+  int files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(web)) {
+    auto rel = entry.path().lexically_relative(web);
+    if (!entry.is_regular_file() || *rel.begin() == "test") continue;
+    std::vector<std::string> segments(rel.begin(), rel.end());
+    auto r = serve_embedded(segments, "");
+    ASSERT_TRUE(r) << rel;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, chatglmd::testing::read_file(entry.path())) << rel;
+    EXPECT_EQ(r->content_type, content_type_for(rel.filename().string())) << rel;
+    ++files;
+  }
+  EXPECT_GE(files, 3);
+  auto index = serve_embedded({}, "");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->body, chatglmd::testing::read_file(web / "index.html"));
+  EXPECT_EQ(index->content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(header(*index, "Cache-Control"), "no-cache");
+  ASSERT_TRUE(serve_embedded({""}, "")) << "GET / arrives as one empty segment";
+  EXPECT_EQ(header(*serve_embedded({"app.js"}, ""), "Cache-Control"), "public, max-age=300");
+}
+
+TEST(EmbeddedPage, UnknownTestAndTraversalNamesAreNotThere) {
+  for (const auto& segments : std::vector<std::vector<std::string>>{
+           {"nope.js"},
+           {"test", "page.test.mjs"},
+           {"..", "README.md"},
+           {"..", "web", "index.html"},
+           {"./index.html"},
+           {"static", "..", "index.html"},
+           {std::string("index.html\0", 11)},
+       }) {
+    EXPECT_FALSE(serve_embedded(segments, "")) << ::testing::PrintToString(segments);
+  }
+}
+
+TEST(EmbeddedPage, AMatchingETagAnswersNotModified) {
+  auto first = serve_embedded({"app.js"}, "");
+  ASSERT_TRUE(first);
+  const std::string etag = header(*first, "ETag");
+  ASSERT_EQ(etag.size(), 22u) << etag;
+  EXPECT_EQ(etag.front(), '"');
+  auto again = serve_embedded({"app.js"}, etag);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 304);
+  EXPECT_EQ(again->body, "");
+  EXPECT_EQ(header(*again, "ETag"), etag);
+  EXPECT_EQ(serve_embedded({"app.js"}, "\"other\", W/" + etag)->status, 304);
+  EXPECT_EQ(serve_embedded({"app.js"}, "\"other\"")->status, 200);
+  EXPECT_NE(header(*serve_embedded({}, ""), "ETag"), etag) << "one tag per content";
+}
+
 }  // namespace
 }  // namespace chatglmd::http

@@ -14,7 +14,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile", "close-followup"};
+const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile", "close-followup",
+                             "refund-query"};
 
 // "name{a="x",b="y"}" -> value, with labels sorted by name so lookups do not depend on order.
 std::map<std::string, double> parse_metrics(const std::string& text) {
@@ -62,7 +63,8 @@ TEST(JobMetricsOverHttp, EveryJobReadsZeroBeforeAnyTick) {
   DaemonHarness d{DaemonOptions{{{"jobs.timeout-close.enabled", "false"},
                                  {"jobs.replenish-shipment.enabled", "false"},
                                  {"jobs.reconcile.enabled", "false"},
-                                 {"jobs.close-followup.enabled", "false"}},
+                                 {"jobs.close-followup.enabled", "false"},
+                                 {"jobs.refund-query.enabled", "false"}},
                                 {}}};
   auto m = scrape(d);
   auto expect_zero = [&](const std::string& name,
@@ -84,7 +86,11 @@ TEST(JobMetricsOverHttp, EveryJobReadsZeroBeforeAnyTick) {
   }
   for (const char* cause : {"notify", "reconcile", "timeout-close", "admin", "replenish-shipment"})
     expect_zero("chatglmd_deliveries_total", {{"cause", cause}});
-  expect_zero("chatglmd_late_payment_total", {});
+  for (const char* action : {"deliver", "refund"})
+    expect_zero("chatglmd_late_payment_total", {{"action", action}});
+  for (const char* outcome : {"succeeded", "failed", "unclear"})
+    expect_zero("chatglmd_refunds_total", {{"outcome", outcome}});
+  expect_zero("chatglmd_refunded_fen_total", {});
   EXPECT_EQ(d.terminate(), 0);
 }
 

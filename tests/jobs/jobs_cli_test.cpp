@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <regex>
 
 #include "job_world.hpp"
 #include "support/daemon_harness.hpp"
@@ -88,6 +89,35 @@ TEST_F(JobsRunCli, ExitsOneWhenSomeOrderIsUnclear) {
   r = run({"timeout-close"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(report(r).at("selected").as_int64(), 0);
+}
+
+TEST_F(JobsRunCli, SilentWhenAllWentWellAndTheReasonOnStderrWhenNot) {
+  // What cron mails: nothing for a good run, even when the shared INI asks for info logs.
+  auto first = overdue_order();
+  put_trade(d.sim().port(), first, "WAIT_BUYER_PAY");
+  auto quiet = d.cli({"jobs", "run", "timeout-close"}, {{"CHATGLMD_LOG_LEVEL", "info"}});
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.out, "");
+  EXPECT_EQ(quiet.err, "");
+  EXPECT_EQ(state(first), OrderState::Closed) << "the silent run did its work";
+
+  // --verbose shows the report and what happened to each order.
+  auto second = overdue_order();
+  put_trade(d.sim().port(), second, "WAIT_BUYER_PAY");
+  auto verbose = d.cli({"jobs", "run", "timeout-close", "--verbose"});
+  EXPECT_EQ(verbose.exit_code, 0) << verbose.err;
+  EXPECT_NE(verbose.out.find("outcome"), std::string::npos) << verbose.out;
+  EXPECT_NE(verbose.err.find(second), std::string::npos) << verbose.err;
+
+  // Something left unclear: exit 1, stdout empty, the reason on stderr.
+  auto third = overdue_order();
+  sim_control(d.sim().port(), "/sim/alipay/fault",
+              R"({"kind":"http_error","method":"alipay.trade.close","status":503})");
+  auto failing = d.cli({"jobs", "run", "timeout-close"});
+  EXPECT_EQ(failing.exit_code, 1) << failing.err;
+  EXPECT_EQ(failing.out, "");
+  EXPECT_NE(failing.err.find("1 of 1 orders unclear"), std::string::npos) << failing.err;
+  EXPECT_NE(failing.err.find(third), std::string::npos) << failing.err;
 }
 
 TEST_F(JobsRunCli, ExitsTwoOnUsageAndConfigurationErrors) {
@@ -188,6 +218,24 @@ TEST_F(JobsRunCli, ListAndHistoryShowScheduleAndOutcomes) {
   auto table = d.cli({"jobs", "list"});
   EXPECT_NE(table.out.find("JOB"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("reconcile"), std::string::npos) << table.out;
+}
+
+TEST_F(JobsRunCli, ListAndHistoryReadTruthfully) {
+  auto list = d.cli({"jobs", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  // A job that never ran has no next time yet: the scheduler starts it when serve starts.
+  EXPECT_NE(list.out.find("never run: when serve starts"), std::string::npos) << list.out;
+  auto json = boost::json::parse(d.cli({"--json", "jobs", "list"}).out).as_array();
+  EXPECT_TRUE(json[0].at("nextRun").is_null()) << json;
+
+  ASSERT_EQ(run({"timeout-close"}).exit_code, 0);
+  auto history = d.cli({"jobs", "history"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_TRUE(std::regex_search(history.out, std::regex(R"( \d+\.\d{3}s )"))) << history.out;
+  EXPECT_EQ(history.out.find("E-"), std::string::npos) << history.out;
+  auto rows = boost::json::parse(d.cli({"--json", "jobs", "history"}).out).as_array();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].at("seconds").is_number()) << rows[0];
 }
 
 }  // namespace

@@ -202,6 +202,10 @@ TEST_F(ChatGlmClientTest, RefusedConnectionIsUpstreamWithNothingDelivered) {
   auto out = run(client, ask("x"));
   EXPECT_EQ(out.result.error, ChatErrorKind::Upstream);
   EXPECT_FALSE(out.result.delivered_any);
+  // The log line must say which upstream refused, not only "connect: Connection refused".
+  EXPECT_NE(out.result.detail.find("chatglm http://127.0.0.1:1/api/paas/v4: connect: "),
+            std::string::npos)
+      << out.result.detail;
 }
 
 TEST_F(ChatGlmClientTest, CancelAbortsTheUpstreamRequest) {

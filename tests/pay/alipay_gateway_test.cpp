@@ -6,6 +6,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <mutex>
 #include <thread>
 
@@ -126,6 +127,77 @@ TEST_F(GatewayOverSockets, EveryFaultYieldsUnclear) {
           R"({"kind":"http_error","method":"alipay.trade.precreate","count":1})");
   EXPECT_FALSE(gateway->create_pay_form(order("400000000005", 100)).ok);
   EXPECT_TRUE(gateway->create_pay_form(order("400000000005", 100)).ok);
+}
+
+TEST(AlipayGatewayErrors, ANetworkErrorNamesTheGateway) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  net::HttpClient client{io};
+  std::thread io_thread{[&] { io.run(); }};
+  core::SystemClock clock;
+  AlipayConfig c;
+  c.gateway = "http://127.0.0.1:1/gateway.do";  // nothing listens on port 1
+  c.app_id = "2021000000000001";
+  c.private_key = test::key_text("app_pkcs8.pem");
+  c.alipay_public_key = test::key_text("ali_pub.pem");
+  c.timeout = std::chrono::milliseconds(2000);
+  {
+    auto gateway =
+        std::get<std::unique_ptr<AlipayGateway>>(AlipayGateway::create(c, client, clock));
+    const auto q = gateway->query("400000000099");
+    EXPECT_EQ(q.kind, QK::Unclear);
+    EXPECT_NE(q.detail.find("alipay gateway http://127.0.0.1:1/gateway.do: connect: "),
+              std::string::npos)
+        << q.detail;
+  }
+  work.reset();
+  io.stop();
+  io_thread.join();
+}
+
+TEST_F(GatewayOverSockets, ARefundMovesMoneyOnceAndAResendIsConfirmedByTheQuery) {
+  control("/sim/alipay/trade",
+          R"({"out_trade_no":"400000000050","total_amount":"9.99","status":"TRADE_SUCCESS"})");
+  const RefundRequest r{"400000000050", "RF400000000050", core::Fen{999}, "test"};
+  EXPECT_EQ(gateway->refund_query(r.out_trade_no, r.out_request_no).kind,
+            RefundQueryResult::Kind::NotRefunded);
+  const auto first = gateway->refund(r);
+  EXPECT_EQ(first.kind, RefundResult::Kind::Refunded) << first.detail;
+  EXPECT_EQ(first.refund_fee, core::Fen{999});
+  const auto again = gateway->refund(r);
+  EXPECT_EQ(again.kind, RefundResult::Kind::NoFundChange) << again.detail;
+  const auto q = gateway->refund_query(r.out_trade_no, r.out_request_no);
+  EXPECT_EQ(q.kind, RefundQueryResult::Kind::Succeeded) << q.detail;
+  EXPECT_EQ(q.refund_amount, core::Fen{999});
+  const auto trade = boost::json::parse(
+      sim.handle({"GET", "/sim/alipay/trade?out_trade_no=400000000050", "", {}}).body);
+  EXPECT_EQ(trade.at("trade").at("refunded_amount").as_string(), "9.99");
+  EXPECT_EQ(trade.at("trade").at("refund_count").as_int64(), 1);
+  EXPECT_EQ(gateway->query("400000000050").kind, QK::Closed) << "fully refunded";
+}
+
+TEST_F(GatewayOverSockets, AFinishedTradeRefusesTheRefundForGood) {
+  control("/sim/alipay/trade",
+          R"({"out_trade_no":"400000000051","total_amount":"9.99","status":"TRADE_FINISHED"})");
+  const auto r = gateway->refund({"400000000051", "RF400000000051", core::Fen{999}, ""});
+  EXPECT_EQ(r.kind, RefundResult::Kind::Refused) << r.detail;
+  EXPECT_NE(r.detail.find("ACQ.TRADE_HAS_FINISHED"), std::string::npos);
+}
+
+TEST_F(GatewayOverSockets, EveryFaultMakesARefundUnclear) {
+  int n = 60;
+  for (const char* kind :
+       {"http_error", "system_error", "drop", "hang", "bad_sign", "no_sign", "truncate"}) {
+    const std::string id = "4000000000" + std::to_string(n++);
+    control("/sim/alipay/trade",
+            R"({"out_trade_no":")" + id + R"(","total_amount":"1.00","status":"TRADE_SUCCESS"})");
+    control("/sim/alipay/fault", R"({"kind":")" + std::string(kind) + R"("})");
+    EXPECT_EQ(gateway->refund({id, "RF" + id, core::Fen{100}, ""}).kind,
+              RefundResult::Kind::Unclear)
+        << kind;
+    EXPECT_EQ(gateway->refund_query(id, "RF" + id).kind, RefundQueryResult::Kind::Unclear) << kind;
+    control("/sim/alipay/faults/clear", "");
+  }
 }
 
 TEST_F(GatewayOverSockets, PayButtonSendsAVerifiableNotifyAndRetriesUntilSuccess) {

@@ -78,6 +78,9 @@ json::object trade_json(const SimTrade& t) {
   o["notify_url"] = t.notify_url;
   o["scanned"] = t.scanned;
   if (t.time_expire) o["time_expire"] = pay::format_alipay_time(*t.time_expire);
+  // Tests check that money moved once: the refunded total and how many refunds made it.
+  o["refunded_amount"] = core::format_yuan(t.refunded);
+  o["refund_count"] = static_cast<std::int64_t>(t.refunds.size());
   return o;
 }
 
@@ -217,9 +220,75 @@ struct AlipayGatewaySim::Impl {
       close_if_expired(*t, clock.now());
       return method == pay::kMethodQuery ? answer_query(*t, hits) : answer_close(*t, hits);
     }
+    if (method == pay::kMethodRefund || method == pay::kMethodRefundQuery) {
+      SimTrade* t = trades.find_visible(out_trade_no);
+      if (t == nullptr)
+        return signed_reply(
+            method, failure("40004", "Business Failed", "ACQ.TRADE_NOT_EXIST", "交易不存在"), hits);
+      return method == pay::kMethodRefund ? answer_refund(*t, biz, hits)
+                                          : answer_refund_query(*t, biz, hits);
+    }
     return signed_reply(
         method, failure("40002", "Invalid Arguments", "isv.invalid-method", "不存在的方法名"), hits,
         true);
+  }
+
+  // alipay.trade.refund: idempotent by out_request_no, as Alipay is.
+  SimResponse answer_refund(SimTrade& t, const json::object& biz, const std::vector<Fault>& hits) {
+    const std::string request_no = json_string(biz, "out_request_no");
+    const auto amount = core::parse_yuan(json_string(biz, "refund_amount"));
+    if (request_no.empty() || !amount || amount->value <= 0)
+      return signed_reply(pay::kMethodRefund,
+                          failure("40004", "Business Failed", "ACQ.INVALID_PARAMETER", "参数无效"),
+                          hits);
+    const bool resend = t.refunds.count(request_no) > 0;
+    if (!resend) {
+      if (t.status == "TRADE_FINISHED")
+        return signed_reply(
+            pay::kMethodRefund,
+            failure("40004", "Business Failed", "ACQ.TRADE_HAS_FINISHED", "交易已完结"), hits);
+      if (t.status != "TRADE_SUCCESS")
+        return signed_reply(
+            pay::kMethodRefund,
+            failure("40004", "Business Failed", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法"), hits);
+      if (t.refunded.value + amount->value > t.amount.value)
+        return signed_reply(
+            pay::kMethodRefund,
+            failure("40004", "Business Failed", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限"),
+            hits);
+      t.refunds[request_no] = *amount;
+      t.refunded.value += amount->value;
+      // A fully refunded trade reads TRADE_CLOSED (protocols.md A3).
+      if (t.refunded == t.amount) t.status = "TRADE_CLOSED";
+    }
+    json::object o{{"code", "10000"},
+                   {"msg", "Success"},
+                   {"buyer_logon_id", kBuyerLogon},
+                   {"buyer_user_id", kBuyerId},
+                   {"fund_change", resend ? "N" : "Y"},
+                   {"gmt_refund_pay", core::format_wall_time(clock.now(), 8)},
+                   {"out_trade_no", t.out_trade_no},
+                   {"refund_fee", core::format_yuan(t.refunded)},
+                   {"send_back_fee", core::format_yuan(resend ? core::Fen{0} : *amount)},
+                   {"trade_no", t.trade_no}};
+    return signed_reply(pay::kMethodRefund, o, hits);
+  }
+
+  // alipay.trade.fastpay.refund.query: refund_status only for a refund that was made.
+  SimResponse answer_refund_query(const SimTrade& t, const json::object& biz,
+                                  const std::vector<Fault>& hits) {
+    const std::string request_no = json_string(biz, "out_request_no");
+    json::object o{{"code", "10000"},
+                   {"msg", "Success"},
+                   {"out_request_no", request_no},
+                   {"out_trade_no", t.out_trade_no},
+                   {"total_amount", core::format_yuan(t.amount)},
+                   {"trade_no", t.trade_no}};
+    if (auto it = t.refunds.find(request_no); it != t.refunds.end()) {
+      o["refund_amount"] = core::format_yuan(it->second);
+      o["refund_status"] = "REFUND_SUCCESS";
+    }
+    return signed_reply(pay::kMethodRefundQuery, o, hits);
   }
 
   SimResponse page_pay(const Params& params, const json::object& biz, const std::string& app_id) {

@@ -3,7 +3,8 @@
 // key, signs its answers with the "Alipay" key, keeps trades in memory, and sends signed notifies.
 //
 // Gateway (what chatglmd and the SDK talk to):
-//   POST /gateway.do                 alipay.trade.precreate | query | close (form body + signed
+//   POST /gateway.do                 alipay.trade.precreate | query | close | refund |
+//                                    fastpay.refund.query (form body + signed
 //   query) GET|POST /gateway.do             alipay.trade.page.pay: HTML pay page with a "Pay"
 //   button
 // Buyer actions (HTML, what a browser or the QR "scan" opens):
@@ -24,6 +25,10 @@
 //                             (default 0 = permanent), delay_ms?, status?}
 //        kind: latency (delay_ms, then a normal answer) | hang | drop | http_error (status, default
 //              502) | system_error (40004 ACQ.SYSTEM_ERROR) | bad_sign | no_sign | truncate
+//   Refunds are idempotent by out_request_no (a resend answers fund_change N); a trade set to
+//   TRADE_FINISHED refuses them (ACQ.TRADE_HAS_FINISHED); trades show refunded_amount and
+//   refund_count so tests can check that money moved once. A latency fault on
+//   alipay.trade.refund answers late AFTER the refund was made (a timeout that refunded).
 //   POST /sim/alipay/faults/clear
 //   POST /sim/alipay/config  {seller_id?, notify_schedule_ms?: [200, 500, ...]}
 //   GET|POST /sim/alipay/clock  {now_ms: N} pins the sim's clock, {advance_ms: N} moves it,

@@ -25,6 +25,9 @@ struct SimTrade {
   std::optional<core::UtcMs> paid_at;
   std::string notify_id;                   // the same across re-sends
   std::optional<core::UtcMs> time_expire;  // from biz_content: unpaid past it, the trade closes
+  // Refunds made, by out_request_no: a resend of one of them moves no money (fund_change N).
+  std::map<std::string, core::Fen, std::less<>> refunds;
+  core::Fen refunded;  // the trade's refunded total
 };
 
 // The sim's clock: the host's by default; a test pins it (and moves it) to match the injected

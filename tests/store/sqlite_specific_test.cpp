@@ -57,6 +57,65 @@ TEST(SqliteMigrations, WithoutMigrateAnOldSchemaIsReported) {
   EXPECT_NE(opened.error.find("chatglmd migrate"), std::string::npos) << opened.error;
 }
 
+TEST(SqliteStore, TheWriteProbeKeepsOneRowWithTheLatestTime) {
+  testing::TempDir dir;
+  auto opened = open_sqlite_store({dir.file("a.db")});
+  ASSERT_TRUE(opened.store) << opened.error;
+  opened.store->write_probe(core::UtcMs{1000});
+  opened.store->write_probe(core::UtcMs{2000});
+  opened.store.reset();
+  Db db({dir.file("a.db")});
+  auto st = db.prepare("SELECT count(*), max(written_at) FROM store_probe");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.int64(0), 1);
+  EXPECT_EQ(st.int64(1), 2000);
+}
+
+// A database written before refunds existed: its orders survive the upgrade, REFUNDED (4) is
+// accepted afterwards, anything else still is not, and a column another migration added to
+// openai_order is kept (the constraint is widened in place, the table is not rebuilt).
+TEST(SqliteMigrations, AVersionOneDatabaseUpgradesToRefunds) {
+  testing::TempDir dir;
+  {
+    Db db({dir.file("a.db")});
+    const auto& first = embedded_migrations().front();
+    ASSERT_EQ(first.version, 1);
+    db.exec_script(first.sql);
+    db.exec_script("PRAGMA user_version = 1");
+    db.exec_script(
+        "INSERT INTO openai_order (order_id, openid, product_id, product_name, product_quota, "
+        "order_time, order_status, pay_status, total_amount_fen, updated_at) VALUES "
+        "('100000000001', 'u', 1, 'p', 5, 1, 2, 1, 100, 1);"
+        "ALTER TABLE openai_order ADD COLUMN added_later TEXT NOT NULL DEFAULT 'kept';");
+  }
+  auto opened = open_sqlite_store({dir.file("a.db")});
+  ASSERT_TRUE(opened.store) << opened.error;
+  EXPECT_EQ(opened.migration.from_version, 1);
+  EXPECT_EQ(opened.migration.to_version, latest_schema_version());
+  auto& store = *opened.store;
+  ASSERT_EQ(store.orders().get("100000000001")->state, core::OrderState::Delivered);
+  ASSERT_EQ(store.refunds()
+                .request("100000000001", "", core::Cause::Admin, core::UtcMs{2}, core::UtcMs{2})
+                .outcome,
+            RefundRequestOutcome::Requested);
+  ASSERT_EQ(store.refunds().confirm("100000000001", core::Cause::Admin, "", core::UtcMs{3}),
+            RefundDecision::Applied)
+      << "the migrating connection itself accepts state 4";
+  Db other({dir.file("a.db")});
+  auto row = other.prepare(
+      "SELECT order_status, pay_status, added_later FROM openai_order WHERE order_id = "
+      "'100000000001'");
+  ASSERT_TRUE(row.step());
+  EXPECT_EQ(row.int64(0), 4);
+  EXPECT_EQ(row.int64(1), 4);
+  EXPECT_EQ(row.text(2), "kept");
+  EXPECT_THROW(other.exec_script("UPDATE openai_order SET order_status = 5"), StoreError);
+  EXPECT_THROW(other.exec_script("UPDATE openai_order SET pay_status = 2"), StoreError);
+  auto check = other.prepare("PRAGMA integrity_check");
+  ASSERT_TRUE(check.step());
+  EXPECT_EQ(check.text(0), "ok");
+}
+
 TEST(SqliteStore, UsesWalForeignKeysAndTheConfiguredSync) {
   testing::TempDir dir;
   Db db({dir.file("a.db"), "FULL"});

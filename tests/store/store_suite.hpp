@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/order_id.hpp"
+#include "core/refund.hpp"
 #include "store/group_commit.hpp"
 #include "store/store.hpp"
 
@@ -60,10 +61,16 @@ class StoreSuite : public ::testing::Test {
                          PaymentFacts{"T" + id, at})
                   .outcome,
               TransitionOutcome::Applied);
-    if (state == OrderState::Delivered) {
+    if (state == OrderState::Delivered || state == OrderState::Refunded) {
       ASSERT_EQ(orders().deliver(id, Cause::Delivery, at), DeliveryOutcome::Delivered);
     }
+    if (state == OrderState::Refunded) {
+      ASSERT_EQ(refunds().request(id, "", Cause::Admin, at, at).outcome,
+                RefundRequestOutcome::Requested);
+      ASSERT_EQ(refunds().confirm(id, Cause::Admin, "", at), RefundDecision::Applied);
+    }
   }
+  RefundRepository& refunds() { return store_->refunds(); }
 
   std::unique_ptr<Store> store_;
 };
@@ -151,9 +158,9 @@ TYPED_TEST_P(StoreSuite, OrderInsertGetAndUniqueId) {
 // illegal ones are refused and leave none.
 TYPED_TEST_P(StoreSuite, EveryStateEventPairThroughTheStore) {
   const OrderState states[] = {OrderState::Created, OrderState::Paid, OrderState::Delivered,
-                               OrderState::Closed};
+                               OrderState::Closed, OrderState::Refunded};
   const OrderEvent events[] = {OrderEvent::PaymentConfirmed, OrderEvent::QuotaGranted,
-                               OrderEvent::CloseConfirmed};
+                               OrderEvent::CloseConfirmed, OrderEvent::RefundConfirmed};
   int n = 0;
   for (OrderState from : states) {
     for (OrderEvent event : events) {
@@ -162,9 +169,19 @@ TYPED_TEST_P(StoreSuite, EveryStateEventPairThroughTheStore) {
       SCOPED_TRACE(std::string(core::name_of(from)) + " + " + std::string(core::name_of(event)));
       const auto before = this->orders().events(id).size();
       const auto expected = core::next_transition(from, event);
+      std::size_t audit_rows = expected ? 1 : 0;
       if (event == OrderEvent::QuotaGranted) {
         auto out = this->orders().deliver(id, Cause::ReplenishShipment, kT0);
         EXPECT_EQ(out == DeliveryOutcome::Delivered, expected.has_value());
+      } else if (event == OrderEvent::RefundConfirmed) {
+        // A refund is requested (its own audit row), then confirmed (the transition).
+        auto r = this->refunds().request(id, "test", Cause::Admin, kT0, kT0);
+        EXPECT_EQ(r.outcome == RefundRequestOutcome::Requested, expected.has_value());
+        if (expected) {
+          EXPECT_EQ(this->refunds().confirm(id, Cause::RefundQuery, "test", kT0),
+                    RefundDecision::Applied);
+          audit_rows = 2;
+        }
       } else {
         auto r =
             this->orders().apply(id, event, Cause::Reconcile, "test", kT0, PaymentFacts{"TN", kT0});
@@ -173,7 +190,7 @@ TYPED_TEST_P(StoreSuite, EveryStateEventPairThroughTheStore) {
       }
       auto after = this->orders().get(id);
       EXPECT_EQ(after->state, expected ? expected->to : from);
-      EXPECT_EQ(this->orders().events(id).size(), before + (expected ? 1 : 0));
+      EXPECT_EQ(this->orders().events(id).size(), before + audit_rows);
     }
   }
 }
@@ -534,6 +551,199 @@ TYPED_TEST_P(StoreSuite, CloseFollowupsAreDueFromTimeExpireUntilFinished) {
   EXPECT_EQ(o.backlog_close_followups(later + std::chrono::hours(48)).count, 1);
 }
 
+TYPED_TEST_P(StoreSuite, RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce) {
+  this->order_in("100000000070", OrderState::Delivered);
+  auto& acc = this->s().accounts();
+  const std::string user = "user-100000000070";
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(acc.consume_one(user));  // 20 of 50 chats spent
+  acc.grant(user, 100, "");                                         // another purchase
+  auto r = this->refunds().request("100000000070", "complaint", Cause::Admin, kT0,
+                                   kT0 + std::chrono::minutes(1));
+  ASSERT_EQ(r.outcome, RefundRequestOutcome::Requested);
+  ASSERT_TRUE(r.refund);
+  EXPECT_EQ(r.refund->refund_id, core::refund_request_no("100000000070"));
+  EXPECT_EQ(r.refund->amount, Fen{999});
+  EXPECT_EQ(r.refund->status, core::RefundStatus::Requested);
+  EXPECT_EQ(r.refund->quota_revoked, 50) << "the order's whole quota was still there";
+  EXPECT_EQ(r.refund->reason, "complaint");
+  EXPECT_EQ(acc.get(user)->surplus_quota, 80);
+  EXPECT_EQ(acc.get(user)->total_quota, 100) << "what was spent stays spent";
+  EXPECT_EQ(this->orders().get("100000000070")->state, OrderState::Delivered)
+      << "REFUNDED only once Alipay confirms";
+  EXPECT_EQ(this->refunds().confirm("100000000070", Cause::Admin, "fund_change=Y", kT0),
+            RefundDecision::Applied);
+  EXPECT_EQ(this->refunds().confirm("100000000070", Cause::RefundQuery, "again", kT0),
+            RefundDecision::AlreadyDecided);
+  EXPECT_EQ(this->refunds().fail("100000000070", Cause::RefundQuery, "late", kT0),
+            RefundDecision::AlreadyDecided)
+      << "a decided refund stays decided";
+  auto o = this->orders().get("100000000070");
+  EXPECT_EQ(o->state, OrderState::Refunded);
+  EXPECT_EQ(acc.get(user)->surplus_quota, 80);
+  auto got = this->refunds().get("100000000070");
+  EXPECT_EQ(got->status, core::RefundStatus::Succeeded);
+  EXPECT_EQ(got->decided_at, kT0);
+  auto ev = this->orders().events("100000000070");
+  ASSERT_EQ(ev.size(), 5u);  // created, paid, delivered, refund requested, refunded
+  EXPECT_EQ(ev[3].from, OrderState::Delivered);
+  EXPECT_EQ(ev[3].to, OrderState::Delivered);
+  EXPECT_EQ(ev[4].to, OrderState::Refunded);
+  EXPECT_EQ(this->orders().list(OrderFilter{OrderState::Refunded, std::nullopt, 10}).size(), 1u);
+}
+
+TYPED_TEST_P(StoreSuite, RefundTakesBackOnlyWhatWasNotSpent) {
+  this->order_in("100000000071", OrderState::Delivered);
+  const std::string user = "user-100000000071";
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(this->s().accounts().consume_one(user));
+  auto r = this->refunds().request("100000000071", "", Cause::Admin, kT0, kT0);
+  EXPECT_EQ(r.refund->quota_revoked, 20);
+  auto a = this->s().accounts().get(user);
+  EXPECT_EQ(a->surplus_quota, 0);
+  EXPECT_EQ(a->total_quota, 30);
+  EXPECT_FALSE(this->s().accounts().consume_one(user));
+}
+
+TYPED_TEST_P(StoreSuite, AFailedRefundGivesTheQuotaBackOnce) {
+  this->order_in("100000000072", OrderState::Delivered);
+  const std::string user = "user-100000000072";
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(this->s().accounts().consume_one(user));
+  ASSERT_EQ(this->refunds().request("100000000072", "", Cause::Admin, kT0, kT0).outcome,
+            RefundRequestOutcome::Requested);
+  EXPECT_EQ(this->s().accounts().get(user)->surplus_quota, 0);
+  EXPECT_EQ(this->refunds().fail("100000000072", Cause::Admin, "ACQ.TRADE_HAS_FINISHED", kT0),
+            RefundDecision::Applied);
+  EXPECT_EQ(this->refunds().fail("100000000072", Cause::Admin, "again", kT0),
+            RefundDecision::AlreadyDecided);
+  auto a = this->s().accounts().get(user);
+  EXPECT_EQ(a->surplus_quota, 40);
+  EXPECT_EQ(a->total_quota, 50);
+  EXPECT_EQ(this->orders().get("100000000072")->state, OrderState::Delivered);
+  auto f = this->refunds().get("100000000072");
+  EXPECT_EQ(f->status, core::RefundStatus::Failed);
+  EXPECT_EQ(f->last_error, "ACQ.TRADE_HAS_FINISHED");
+  EXPECT_EQ(this->refunds().request("100000000072", "", Cause::Admin, kT0, kT0).outcome,
+            RefundRequestOutcome::AlreadyRequested)
+      << "one refund per order, also after a failed one";
+  EXPECT_EQ(this->refunds().count(core::RefundStatus::Failed), 1);
+}
+
+TYPED_TEST_P(StoreSuite, OnlyPaidOrDeliveredOrdersCanBeRefunded) {
+  this->order_in("100000000073", OrderState::Created);
+  this->order_in("100000000074", OrderState::Closed);
+  this->order_in("100000000075", OrderState::Refunded);
+  EXPECT_EQ(this->refunds().request("100000000073", "", Cause::Admin, kT0, kT0).outcome,
+            RefundRequestOutcome::NotRefundable);
+  EXPECT_EQ(this->refunds().request("100000000074", "", Cause::Admin, kT0, kT0).outcome,
+            RefundRequestOutcome::NotRefundable);
+  auto again = this->refunds().request("100000000075", "", Cause::Admin, kT0, kT0);
+  EXPECT_EQ(again.outcome, RefundRequestOutcome::AlreadyRequested);
+  EXPECT_EQ(again.state, OrderState::Refunded);
+  EXPECT_EQ(this->refunds().request("999999999999", "", Cause::Admin, kT0, kT0).outcome,
+            RefundRequestOutcome::UnknownOrder);
+  EXPECT_FALSE(this->refunds().get("100000000073"));
+  EXPECT_EQ(this->refunds().confirm("100000000073", Cause::Admin, "", kT0),
+            RefundDecision::UnknownRefund);
+  EXPECT_EQ(this->orders().events("100000000073").size(), 1u) << "a refusal leaves no trace";
+}
+
+TYPED_TEST_P(StoreSuite, ManyConnectionsRequestingOneRefundMakeOne) {
+  this->order_in("100000000076", OrderState::Delivered);
+  std::atomic<int> requested{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      auto conn = this->another();
+      for (int i = 0; i < 10; ++i) {
+        auto r = conn->refunds().request("100000000076", "", Cause::Admin, kT0, kT0);
+        requested += r.outcome == RefundRequestOutcome::Requested;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(requested.load(), 1);
+  EXPECT_EQ(this->s().accounts().get("user-100000000076")->surplus_quota, 0)
+      << "revoked once, not eight times";
+  EXPECT_EQ(this->refunds().get("100000000076")->quota_revoked, 50);
+}
+
+TYPED_TEST_P(StoreSuite, ARefundRacingChatsNeverTakesMoreThanWasLeft) {
+  for (int round = 0; round < 10; ++round) {
+    std::string id = core::order_id_from(static_cast<std::uint64_t>(800 + round));
+    this->order_in(id, OrderState::Delivered);
+    const std::string user = "user-" + id;
+    std::atomic<int> chats{0};
+    RefundRequestResult r;
+    std::thread chatting([&] {
+      auto conn = this->another();
+      for (int i = 0; i < 60; ++i) chats += conn->accounts().consume_one(user) ? 1 : 0;
+    });
+    std::thread refunding([&] {
+      auto conn = this->another();
+      r = conn->refunds().request(id, "", Cause::Admin, kT0, kT0);
+    });
+    chatting.join();
+    refunding.join();
+    ASSERT_EQ(r.outcome, RefundRequestOutcome::Requested);
+    // Every chat of the order was either spent or taken back, never both, never neither.
+    EXPECT_EQ(chats.load() + r.refund->quota_revoked, 50);
+    EXPECT_EQ(this->s().accounts().get(user)->surplus_quota, 0);
+  }
+}
+
+TYPED_TEST_P(StoreSuite, DeliveryWaitsWhileARefundOfThePaidOrderIsUnderWay) {
+  this->order_in("100000000077", OrderState::Paid);
+  auto r = this->refunds().request("100000000077", "late payment", Cause::LatePayment, kT0, kT0);
+  ASSERT_EQ(r.outcome, RefundRequestOutcome::Requested);
+  EXPECT_EQ(r.refund->quota_revoked, 0) << "nothing was granted yet";
+  EXPECT_EQ(this->orders().deliver("100000000077", Cause::ReplenishShipment, kT0),
+            DeliveryOutcome::RefundPending);
+  EXPECT_FALSE(this->s().accounts().get("user-100000000077"));
+  this->refunds().fail("100000000077", Cause::RefundQuery, "ACQ.TRADE_HAS_FINISHED", kT0);
+  EXPECT_EQ(this->orders().deliver("100000000077", Cause::ReplenishShipment, kT0),
+            DeliveryOutcome::Delivered)
+      << "the money stayed with us: deliver";
+  this->order_in("100000000078", OrderState::Paid);
+  this->refunds().request("100000000078", "", Cause::LatePayment, kT0, kT0);
+  EXPECT_EQ(this->refunds().confirm("100000000078", Cause::RefundQuery, "", kT0),
+            RefundDecision::Applied);
+  EXPECT_EQ(this->orders().get("100000000078")->state, OrderState::Refunded);
+  EXPECT_EQ(this->orders().deliver("100000000078", Cause::ReplenishShipment, kT0),
+            DeliveryOutcome::NotPaid);
+}
+
+TYPED_TEST_P(StoreSuite, DueRefundsHonourAgeBackoffAndPaging) {
+  using std::chrono::minutes;
+  const UtcMs now = kT0 + minutes(60);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(core::order_id_from(static_cast<std::uint64_t>(900 + i)));
+    this->order_in(ids.back(), OrderState::Delivered);
+  }
+  this->refunds().request(ids[0], "", Cause::Admin, now - minutes(10), now - minutes(10));
+  this->refunds().request(ids[1], "", Cause::Admin, now - minutes(5), now - minutes(5));
+  this->refunds().request(ids[2], "", Cause::Admin, now, now);  // just asked: still in flight
+  this->refunds().request(ids[3], "", Cause::Admin, now - minutes(5), now - minutes(5));
+  this->refunds().confirm(ids[3], Cause::Admin, "", now);  // decided: never due
+  auto due = this->refunds().due(now - minutes(1), now, 0, 50);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].order_id, ids[0]);
+  EXPECT_LT(due[0].id, due[1].id);
+  EXPECT_EQ(this->refunds().due(now - minutes(1), now, due[0].id, 50).size(), 1u);
+  this->refunds().record_failure(ids[0], "timeout", now + minutes(1));
+  auto later = this->refunds().due(now - minutes(1), now, 0, 50);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].order_id, ids[1]);
+  auto failed = this->refunds().get(ids[0]);
+  EXPECT_EQ(failed->attempts, 1);
+  EXPECT_EQ(failed->last_error, "timeout");
+  EXPECT_EQ(this->refunds().due(now - minutes(1), now + minutes(1), 0, 50).size(), 2u);
+  this->refunds().record_failure(ids[3], "after the decision", now + minutes(9));
+  EXPECT_EQ(this->refunds().get(ids[3])->attempts, 0) << "a decided refund keeps no error";
+  auto backlog = this->refunds().backlog(now);
+  EXPECT_EQ(backlog.count, 3);
+  EXPECT_EQ(backlog.oldest, now - minutes(10));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
     GroupCommitSharesCommitsAndReportsEachUnit, ProductsAddListEnableDisable,
@@ -544,6 +754,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     DueSelectionHonoursWindowsBackoffAndPaging, ReusableOrderIsTheNewestCreatedForUserAndProduct,
     LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
     WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId,
-    CloseFollowupsAreDueFromTimeExpireUntilFinished);
+    CloseFollowupsAreDueFromTimeExpireUntilFinished,
+    RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce, RefundTakesBackOnlyWhatWasNotSpent,
+    AFailedRefundGivesTheQuotaBackOnce, OnlyPaidOrDeliveredOrdersCanBeRefunded,
+    ManyConnectionsRequestingOneRefundMakeOne, ARefundRacingChatsNeverTakesMoreThanWasLeft,
+    DeliveryWaitsWhileARefundOfThePaidOrderIsUnderWay, DueRefundsHonourAgeBackoffAndPaging);
 
 }  // namespace chatglmd::store::suite

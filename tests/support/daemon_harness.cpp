@@ -120,7 +120,7 @@ HttpReply submit_pay_form(const std::string& form_html) {
   return http_request(port, "POST", action.substr(path_start), body);
 }
 
-DaemonHarness::DaemonHarness(DaemonOptions options) {
+DaemonHarness::DaemonHarness(DaemonOptions options) : serve_env_(options.serve_env) {
   std::vector<std::string> sim_args = {"--alipay-key",     fixture("ali_pkcs1.pem"),
                                        "--app-public-key", fixture("app_pub.pem"),
                                        "--seller-id",      kSellerId};
@@ -177,7 +177,8 @@ void DaemonHarness::write_ini(const DaemonOptions& options) {
 
 void DaemonHarness::start() {
   serve_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{CHATGLMD_BIN, "-c", ini_, "serve"}, dir_.file("serve.log"));
+      std::vector<std::string>{CHATGLMD_BIN, "-c", ini_, "serve"}, dir_.file("serve.log"),
+      serve_env_);
   bool up = eventually([&] {
     if (!serve_->running()) return true;
     return port_open(port_) && http_request(port_, "GET", "/healthz", "", {}, 2000).status == 200;

@@ -38,6 +38,8 @@ struct DaemonOptions {
   std::vector<std::string>
       sim_args;       // extra chatglmd-sim flags (--chunk-delay-ms, --split-bytes, ...)
   bool start = true;  // false: write config and migrate only
+  // Extra environment of `serve` (NOTIFY_SOCKET, WATCHDOG_USEC, ...).
+  std::map<std::string, std::string> serve_env;
 };
 
 class DaemonHarness {
@@ -83,6 +85,7 @@ class DaemonHarness {
 
  private:
   void write_ini(const DaemonOptions& options);
+  std::map<std::string, std::string> serve_env_;
   TempDir dir_;
   std::unique_ptr<SimProcess> sim_;
   std::unique_ptr<BackgroundProcess> serve_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/order.hpp"
+#include "core/refund.hpp"
 #include "core/time.hpp"
 #include "http/router.hpp"
 
@@ -57,12 +58,13 @@ struct HandlerSettings {
   std::string token_secret;  // HS256 key of user tokens
   std::chrono::seconds token_ttl = kDefaultTokenTtl;
   std::string wechat_token;                       // the official account's server token
-  std::string web_dir;                            // the chat and buy page; empty: not served
+  std::string web_dir;                            // the chat and buy page; empty: embedded
   core::Millis close_after = kDefaultCloseAfter;  // [jobs.timeout-close] after
   int rate_limit = kDefaultRateLimit;             // 0: no limit
   int free_chats = 0;                             // per free_window for users without quota
   core::Millis free_window = kDefaultFreeWindow;
   std::string models_owned_by = "zhipuai";
+  core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;  // [alipay]
 };
 
 struct AppServices {
@@ -74,7 +76,8 @@ struct AppServices {
   filter::FilterHolder* filter = nullptr;
   const core::Clock* clock = nullptr;
   metrics::Registry* registry = nullptr;
-  std::function<bool()> ready;  // store and config usable (for /readyz); null: ready
+  // Why /readyz answers 503 ("" when ready: the store takes a write); null: always ready.
+  std::function<std::string()> not_ready;
   HandlerSettings settings;
 };
 

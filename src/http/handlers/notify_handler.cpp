@@ -71,7 +71,7 @@ NotifyOutcome settle_verified(const AppServices& s, const pay::ParsedNotify& par
           *s.store,
           jobs::PaymentConfirmation{f.out_trade_no, f.trade_no, *f.total_amount,
                                     f.gmt_payment.value_or(now)},
-          core::Cause::Notify, now);
+          core::Cause::Notify, now, s.settings.late_payment);
       if (r.outcome == jobs::SettleOutcome::UnknownOrder) return {false, "unknown_order", {}};
       if (r.outcome == jobs::SettleOutcome::AmountMismatch) return {false, "wrong_amount", {}};
       return {true, "", r};

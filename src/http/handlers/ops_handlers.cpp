@@ -10,10 +10,11 @@ void register_ops_routes(Router& router, const AppServices& s) {
   router.add_sync("GET", "/healthz", [](const Request&) { return Response::text(200, "ok\n"); });
 
   // Readiness touches the store: keep it off the io threads.
-  auto ready = s.ready;
-  router.add_blocking("GET", "/readyz", [ready](const Request&) {
-    if (!ready || ready()) return Response::text(200, "ready\n");
-    return Response::text(503, "not ready\n");
+  auto not_ready = s.not_ready;
+  router.add_blocking("GET", "/readyz", [not_ready](const Request&) {
+    std::string why = not_ready ? not_ready() : std::string();
+    if (why.empty()) return Response::text(200, "ready\n");
+    return Response::text(503, "not ready: " + why + "\n");
   });
 
   metrics::Registry* registry = s.registry ? s.registry : &metrics::default_registry();
@@ -23,7 +24,9 @@ void register_ops_routes(Router& router, const AppServices& s) {
 
   std::string web_dir = s.settings.web_dir;
   auto page = [web_dir](const Request& req) {
-    if (auto r = serve_static(web_dir, req.segments)) return *r;
+    auto r = web_dir.empty() ? serve_embedded(req.segments, req.header("If-None-Match"))
+                             : serve_static(web_dir, req.segments);
+    if (r) return *r;
     return envelope_status(404, code::not_found, "no such file");
   };
   router.add_sync("GET", "/", page);

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "http/handlers/embedded_web.hpp"
+
 namespace chatglmd::http {
 
 namespace fs = std::filesystem;
@@ -14,6 +16,27 @@ bool safe_segment(const std::string& s) {
   // Hidden files, "..", and anything a decoded %2F or %00 could smuggle in are refused.
   if (s.empty() || s.front() == '.') return false;
   return s.find_first_of(std::string_view("/\\\0", 3)) == std::string::npos;
+}
+
+// The page changes with deployments: revalidate it; assets may be cached briefly.
+void add_cache_headers(Response& r, bool is_page) {
+  r.headers.emplace_back("Cache-Control", is_page ? "no-cache" : "public, max-age=300");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+}
+
+// Any of the comma-separated entity tags, or *, matches (RFC 9110 13.1.2, weak comparison).
+bool etag_matches(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto item = header.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.rfind("W/", 0) == 0) item.remove_prefix(2);
+    if (item == "*" || item == etag) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 }  // namespace
@@ -57,11 +80,29 @@ std::optional<Response> serve_static(const std::string& web_dir,
   body << in.rdbuf();
   Response r =
       Response::text(200, body.str(), std::string(content_type_for(real.filename().string())));
-  // The page changes with deployments: revalidate it; assets may be cached briefly.
-  r.headers.emplace_back("Cache-Control",
-                         parts.back() == "index.html" ? "no-cache" : "public, max-age=300");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  add_cache_headers(r, parts.back() == "index.html");
   return r;
+}
+
+std::optional<Response> serve_embedded(const std::vector<std::string>& segments,
+                                       std::string_view if_none_match) {
+  std::string name;
+  const bool root = segments.empty() || (segments.size() == 1 && segments[0].empty());
+  for (const auto& s : root ? std::vector<std::string>{} : segments) {
+    if (!safe_segment(s)) return std::nullopt;
+    name += (name.empty() ? "" : "/") + s;
+  }
+  if (name.empty()) name = "index.html";
+  for (const auto& f : embedded_web_files()) {
+    if (f.name != name) continue;
+    const bool not_modified = !if_none_match.empty() && etag_matches(if_none_match, f.etag);
+    Response r = Response::text(not_modified ? 304 : 200, not_modified ? "" : std::string(f.body),
+                                std::string(content_type_for(f.name)));
+    r.headers.emplace_back("ETag", std::string(f.etag));
+    add_cache_headers(r, name == "index.html");
+    return r;
+  }
+  return std::nullopt;
 }
 
 }  // namespace chatglmd::http

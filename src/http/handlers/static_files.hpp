@@ -1,5 +1,6 @@
 #pragma once
-// The chat and buy page from web_dir: a fixed set of safe names, no traversal, modest caching.
+// The chat and buy page: from the copy embedded in the binary, or (for development) from a
+// web_dir folder with no way out of it. Modest caching either way.
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,5 +14,9 @@ std::string_view content_type_for(std::string_view filename);
 // when there is no such file or the path tries to leave web_dir.
 std::optional<Response> serve_static(const std::string& web_dir,
                                      const std::vector<std::string>& segments);
+// The same from the embedded copy: an exact name lookup (nothing to traverse), with an ETag;
+// a matching If-None-Match gets 304.
+std::optional<Response> serve_embedded(const std::vector<std::string>& segments,
+                                       std::string_view if_none_match);
 
 }  // namespace chatglmd::http

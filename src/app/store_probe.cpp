@@ -1,0 +1,48 @@
+#include "app/store_probe.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "app/store_access.hpp"
+
+namespace chatglmd::app {
+
+StoreProbe::StoreProbe(store::Store& store, const core::Clock& clock, std::string db_path)
+    : store_(store), clock_(clock), db_path_(std::move(db_path)) {}
+
+std::string StoreProbe::check() {
+  std::lock_guard lock(mutex_);
+  const auto now = clock_.now();
+  if (probed_at_ && now - *probed_at_ < kStoreProbeInterval && now >= *probed_at_) return last_;
+  return probe();
+}
+
+std::string StoreProbe::check_now() {
+  std::lock_guard lock(mutex_);
+  return probe();
+}
+
+std::string StoreProbe::probe() {
+  std::string why;
+  if (!store_.healthy()) {
+    why = "store " + db_path_ + " cannot be read or its schema is not current";
+  } else {
+    try {
+      store_.write_probe(clock_.now());
+    } catch (const std::exception& e) {
+      why =
+          with_store_access("store " + db_path_ + " does not accept writes: " + e.what(), db_path_);
+    }
+  }
+  // Logged when readiness changes, not on every poll (the first answer is the caller's to say).
+  if (probed_at_ && why != last_) {
+    if (!why.empty())
+      spdlog::error("not ready: {}", why);
+    else
+      spdlog::info("ready again: the store accepts writes");
+  }
+  probed_at_ = clock_.now();
+  last_ = why;
+  return why;
+}
+
+}  // namespace chatglmd::app

@@ -1,0 +1,227 @@
+// Stopping the real daemon: one stop budget ([http] drain) shared by open answers and job ticks,
+// new requests refused from the first SIGTERM, what outlasts the budget cancelled and joined
+// (exit 0 and a log line saying what was cut short), and a watchdog that never delays a stop.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+
+#include "daemon/daemon_client.hpp"
+#include "jobs/job_world.hpp"
+#include "support/temp_dir.hpp"
+
+namespace chatglmd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A streaming OpenAI chat over HTTP/1.0, so the answer's end is the connection's close.
+std::unique_ptr<RawClient> open_stream(int port, const std::string& token,
+                                       const std::string& text) {
+  std::string body = chat_json("glm-4", text, R"("stream":true)");
+  auto c = std::make_unique<RawClient>(port);
+  c->send("POST " + kOpenAiChat + " HTTP/1.0\r\nAuthorization: Bearer " + token +
+          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\n\r\n" + body);
+  return c;
+}
+
+bool first_piece_arrived(const std::string& got) {
+  auto head = got.find("\r\n\r\n");
+  return head != std::string::npos && got.find("data: ", head) != std::string::npos;
+}
+
+// CREATED orders placed five minutes ago: due for reconcile (after 1m), not yet for closing.
+std::vector<std::string> due_for_reconcile(const DaemonHarness& d, int n) {
+  auto store = open_store(d.db());
+  core::SystemClock clock;
+  std::vector<std::string> ids;
+  for (int i = 1; i <= n; ++i) {
+    ids.push_back(fmt::format("7{:011d}", i));
+    insert_order(*store, ids.back(), clock.now() - core::Millis{5min}, "stop-buyer");
+  }
+  return ids;
+}
+
+// The reconcile tick has its lease and no job_run row yet: it is mid-flight.
+bool reconcile_tick_running(const DaemonHarness& d) {
+  return sql_int(d.db(), "SELECT count(*) FROM job_lease WHERE name = 'reconcile'") == 1 &&
+         sql_int(d.db(), "SELECT count(*) FROM job_run WHERE name = 'reconcile'") == 0;
+}
+
+// A new request once the daemon has begun stopping: the port is closed (status 0) or, on a
+// connection accepted just before, 503.
+bool new_requests_refused(const DaemonHarness& d) {
+  int status = http_request(d.port(), "GET", "/healthz", "", {}, 2000).status;
+  return status == 0 || status == 503;
+}
+
+TEST(Stop, TermUnder500StreamsAndARunningTickFinishesBothWithinTheBudgetAndExitsZero) {
+  DaemonOptions o;
+  o.config = {{"alipay.timeout", "20s"}, {"jobs.reconcile.concurrency", "4"}};
+  // 100 characters in pieces of 4, one every 200 ms: each answer takes about 5 s.
+  o.sim_args = {"--chunk-delay-ms", "200", "--threads", "2"};
+  o.start = false;
+  DaemonHarness d(o);
+  auto orders = due_for_reconcile(d, 40);
+  // Every query takes 4 s: 40 orders four at a time would need 40 s; SIGTERM lets the tick
+  // finish the four in hand and take no more.
+  sim_control(d.sim().port(), "/sim/alipay/fault",
+              R"({"kind":"latency","method":"alipay.trade.query","delay_ms":4000})");
+  d.start();
+  run_ok(d, {"user", "add", "reader", "--quota", "1000"});
+  const std::string token = d.token_for("reader");
+
+  constexpr int kStreams = 500;
+  std::vector<std::unique_ptr<RawClient>> streams;
+  for (int i = 0; i < kStreams; ++i)
+    streams.push_back(open_stream(d.port(), token, "len:100 stream " + std::to_string(i)));
+  for (auto& c : streams) ASSERT_TRUE(c->read_until(first_piece_arrived, 20s)) << c->received();
+  ASSERT_TRUE(eventually([&] { return reconcile_tick_running(d); }, 10s)) << d.log();
+
+  const auto signalled = Clock::now();
+  d.signal(SIGTERM);
+  EXPECT_TRUE(eventually([&] { return new_requests_refused(d); }, 2s))
+      << "a request made after SIGTERM was still served";
+
+  int complete = 0;
+  for (auto& c : streams) {
+    ASSERT_TRUE(c->read_to_eof(25s));
+    const std::string& raw = c->received();
+    auto answer = parse_openai_stream(raw.substr(raw.find("\r\n\r\n") + 4));
+    if (answer.done && !answer.error && answer.finish_reason == "stop") ++complete;
+  }
+  EXPECT_EQ(complete, kStreams) << "every open answer ends whole";
+  const int code = d.wait_exit(25s);
+  const auto took = Clock::now() - signalled;
+  EXPECT_EQ(code, 0) << d.log();
+  EXPECT_LT(took, 20s + 2s) << "the stop budget (http.drain 20s) plus a margin";
+  const std::string log = d.log();
+  EXPECT_EQ(log.find("cut short"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+
+  // The tick ended by itself and said so; the orders it did not reach wait, untouched.
+  auto runs = sql_rows(d.db(), "SELECT outcome, selected FROM job_run WHERE name = 'reconcile'");
+  ASSERT_EQ(runs.size(), 1u) << log;
+  EXPECT_EQ(runs[0][0], "ok");
+  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM openai_order WHERE order_status = 0"),
+            static_cast<std::int64_t>(orders.size()));
+  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM job_lease"), 0) << "the lease was given back";
+}
+
+TEST(Stop, WhatOutlastsTheBudgetIsCancelledJoinedAndNamedAndTheExitIsClean) {
+  DaemonOptions o;
+  o.config = {{"http.drain", "2s"}, {"alipay.timeout", "60s"}};
+  // 200 characters in pieces of 4, one every 500 ms: the answer needs about 25 s.
+  o.sim_args = {"--chunk-delay-ms", "500"};
+  o.start = false;
+  DaemonHarness d(o);
+  auto orders = due_for_reconcile(d, 1);
+  // The gateway never answers: only cancelling ends the tick before alipay.timeout (60 s).
+  sim_control(d.sim().port(), "/sim/alipay/fault",
+              R"({"kind":"hang","method":"alipay.trade.query"})");
+  d.start();
+  run_ok(d, {"user", "add", "reader", "--quota", "10"});
+  auto c = open_stream(d.port(), d.token_for("reader"), "len:200");
+  ASSERT_TRUE(c->read_until(first_piece_arrived, 5s)) << c->received();
+  ASSERT_TRUE(eventually([&] { return reconcile_tick_running(d); }, 10s)) << d.log();
+
+  const auto signalled = Clock::now();
+  d.signal(SIGTERM);
+  const int code = d.wait_exit(10s);
+  const auto took = Clock::now() - signalled;
+  EXPECT_EQ(code, 0) << d.log();
+  EXPECT_GE(took, 2s) << "the open answer had the whole budget";
+  EXPECT_LT(took, 2s + 2s);
+  const std::string log = d.log();
+  EXPECT_NE(log.find("stop budget of 2s passed: cut short 1 open connections and 1 running job "
+                     "ticks"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+
+  // The client sees the close without the end of the answer.
+  EXPECT_TRUE(c->read_to_eof(5s));
+  EXPECT_EQ(c->received().find("[DONE]"), std::string::npos);
+  // The cancelled gateway call left the order as it was, marked for a retry; the tick was
+  // recorded and its lease given back.
+  auto row = sql_rows(d.db(),
+                      "SELECT order_status, attempts, last_error FROM openai_order "
+                      "WHERE order_id = '" +
+                          orders[0] + "'");
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0][0], "0");
+  EXPECT_EQ(row[0][1], "1");
+  EXPECT_NE(row[0][2].find("cancelled"), std::string::npos) << row[0][2];
+  EXPECT_EQ(sql_rows(d.db(), "SELECT outcome FROM job_run WHERE name = 'reconcile'"),
+            (std::vector<std::vector<std::string>>{{"partial"}}));
+  EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM job_lease"), 0);
+}
+
+// systemd's notify socket, played by the test: a unix datagram socket it reads.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("cannot bind " + path);
+  }
+  ~NotifySocket() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  // Reads messages until one holds `line` as a whole line, or the limit passes.
+  bool wait_for(const std::string& line, std::chrono::milliseconds limit) {
+    const auto deadline = Clock::now() + limit;
+    for (;;) {
+      if (("\n" + seen_).find("\n" + line + "\n") != std::string::npos) return true;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) seen_ += std::string(buf, static_cast<std::size_t>(n)) + "\n";
+    }
+  }
+  const std::string& seen() const { return seen_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string seen_;
+};
+
+TEST(Stop, AnIdleDaemonUnderTheUnitsThirtySecondWatchdogStopsWithinASecond) {
+  TempDir dir;
+  NotifySocket notify(dir.file("notify.sock"));
+  DaemonOptions o;
+  o.serve_env = {{"NOTIFY_SOCKET", dir.file("notify.sock")}, {"WATCHDOG_USEC", "30000000"}};
+  DaemonHarness d(o);
+  ASSERT_TRUE(notify.wait_for("READY=1", 10s)) << notify.seen();
+  // The first ping goes out as soon as an io thread answers; the next would be 15 s later.
+  ASSERT_TRUE(notify.wait_for("WATCHDOG=1", 10s)) << notify.seen();
+
+  const auto signalled = Clock::now();
+  d.signal(SIGTERM);
+  const int code = d.wait_exit(20s);
+  const auto took = Clock::now() - signalled;
+  EXPECT_EQ(code, 0) << d.log();
+  EXPECT_LT(took, 1s) << "an idle daemon waited "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
+  EXPECT_TRUE(notify.wait_for("STOPPING=1", 1s)) << notify.seen();
+}
+
+}  // namespace
+}  // namespace chatglmd::testing
