@@ -12,10 +12,11 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libfmt-dev libspdlog-dev libsqlite3-dev sqlite3 libssl-dev ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev systemd \
-  clang-format chromium fonts-wqy-microhei
+  clang-format chromium fonts-wqy-microhei \
+  dpkg-dev lintian groff-base prometheus
 E2E_DIRS := tests/e2e/alipay tests/e2e
 
-.PHONY: all deps configure build test test-cpp test-e2e demo bench clean
+.PHONY: all deps configure build test test-cpp test-e2e demo bench clean deb test-package
 
 all: build
 
@@ -60,6 +61,21 @@ demo: build
 
 bench: build
 	bash bench/run.sh $(abspath $(BUILD))
+
+# chatglmd_<version>_amd64.deb in $(BUILD), packed by CPack from this build (packaging/deb.cmake).
+deb: build
+	rm -f $(BUILD)/chatglmd_*.deb
+	cd $(BUILD) && cpack -G DEB
+	@ls $(BUILD)/chatglmd_*_amd64.deb
+
+# Installs, upgrades and purges the package on this machine: only as root and when asked
+# (CHATGLMD_PACKAGE_TEST=1, which .ci/run sets). tests/package/run.sh says what it checks.
+test-package: deb
+	@if [ "$${CHATGLMD_PACKAGE_TEST:-0}" != 1 ]; then \
+	  echo "test-package: skipped (set CHATGLMD_PACKAGE_TEST=1, as root: it installs and purges the package)"; \
+	else \
+	  $(SUDO) bash tests/package/run.sh $(abspath $(BUILD)); \
+	fi
 
 clean:
 	rm -rf $(BUILD)

@@ -4,6 +4,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "app/command_table.hpp"
+
 namespace po = boost::program_options;
 
 namespace chatglmd::app {
@@ -17,41 +19,28 @@ const char* const kSwitchFlags[] = {"dry-run", "verbose"};
 }  // namespace
 
 void print_usage(std::ostream& out) {
-  out << R"(usage: chatglmd [-c FILE] [--db PATH] [--log-level L] [--json] COMMAND ...
-
-daemon and maintenance:
-  serve                              run the HTTP front, the scheduler and delivery
-  migrate                            create or upgrade the database schema
-  check-config                       validate the configuration and the secret files
-  jobs list                          jobs with schedule, enabled, last and next run
-  jobs history [NAME]                recent runs
-  jobs run NAME [--dry-run] [--limit N] [--verbose]
-                                     one tick (exit 0 done, 1 some orders unclear,
-                                     2 usage/config error, 75 lease held elsewhere);
-                                     silent on success unless --verbose or --json
-orders:
-  order show ID | order list [--status S] [--user U] [--limit N]
-  order close ID | order reconcile ID
-  order refund ID [--reason TEXT] [--dry-run]
-                                     full refund (exit 0 refunded, 1 refused or failed
-                                     for good, 75 unclear and queued for refund-query)
-users and products:
-  user add OPENID [--quota N] [--models a,b] | user show OPENID | user grant OPENID N
-  user freeze OPENID | user unfreeze OPENID | user token OPENID
-  product list | product add --id N --name S --price 9.99 --quota N [--models a,b] [--desc S] [--sort N]
-  product enable ID | product disable ID
-filter:
-  words add WORD... | words import FILE | words list
-  whitelist add OPENID | whitelist remove OPENID | whitelist list
-
-global options:
-  -c, --config FILE   INI configuration (overridden by CHATGLMD_<SECTION>_<KEY>, then by flags)
-  --db PATH           the SQLite database (store.path)
-  --log-level L       trace, debug, info, warn, error, critical, off
-  --json              machine-readable output
-  --help-config       list every configuration key with its default
-  -h, --help, --version
-)";
+  // From the same tables as the man page (app/command_table.cpp).
+  constexpr std::size_t kColumn = 37;
+  auto line = [&](std::string_view synopsis, std::string_view summary) {
+    out << "  " << synopsis;
+    if (synopsis.size() + 2 < kColumn) {
+      out << std::string(kColumn - synopsis.size() - 2, ' ');
+    } else {
+      out << "\n" << std::string(kColumn, ' ');
+    }
+    out << summary << "\n";
+  };
+  out << "usage: chatglmd [-c FILE] [--db PATH] [--log-level L] [--json] COMMAND ...\n";
+  std::string_view group;
+  for (const auto& c : command_table()) {
+    if (c.group != group) {
+      group = c.group;
+      out << "\n" << group << ":\n";
+    }
+    line(c.synopsis, c.summary);
+  }
+  out << "\nglobal options:\n";
+  for (const auto& o : global_option_table()) line(o.synopsis, o.summary);
 }
 
 ParseResult parse_command_line(int argc, const char* const* argv) {

@@ -53,5 +53,6 @@ int run_jobs_command(CommandContext& ctx);   // jobs list/history/run
 int run_order_command(CommandContext& ctx);
 int run_serve(CommandContext& ctx);
 int run_check_config(CommandContext& ctx);
+int run_backup(CommandContext& ctx);  // backup FILE
 
 }  // namespace chatglmd::app

@@ -5,6 +5,7 @@
 #include "app/context.hpp"
 #include "app/logging.hpp"
 #include "app/store_access.hpp"
+#include "app/version.hpp"
 #include "jobs/registry.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_store.hpp"
@@ -38,6 +39,7 @@ int dispatch(CommandContext& ctx) {
   if (cmd == "serve") return run_serve(ctx);
   if (cmd == "migrate") return migrate_command(ctx);
   if (cmd == "check-config") return run_check_config(ctx);
+  if (cmd == "backup") return run_backup(ctx);
   if (cmd == "jobs") return run_jobs_command(ctx);
   if (cmd == "order") return run_order_command(ctx);
   if (cmd == "user" || cmd == "product" || cmd == "words" || cmd == "whitelist")
@@ -57,7 +59,7 @@ int main_entry(int argc, char** argv) {
   CommandContext ctx;
   ctx.inv = std::move(*parsed.invocation);
   if (ctx.inv.version) {
-    std::cout << "chatglmd " << CHATGLMD_VERSION << "\n";
+    std::cout << version_line() << "\n";
     return kExitOk;
   }
   if (ctx.inv.help) {

@@ -20,6 +20,7 @@
 #include "app/durations.hpp"
 #include "app/filter_reloader.hpp"
 #include "app/gateway_runtime.hpp"
+#include "app/info_metrics.hpp"
 #include "app/path_checks.hpp"
 #include "app/store_probe.hpp"
 #include "app/watchdog.hpp"
@@ -137,6 +138,7 @@ int run_serve(CommandContext& ctx) {
   FilterReloader reloader(*store, filter, cfg.auth.whitelist);
 
   auto& registry = metrics::default_registry();
+  register_info_metrics(registry, cfg);
   auto job_list = jobs::make_jobs();
   for (const auto& j : job_list) jobs::JobMetrics::global().preregister(j->name());
 

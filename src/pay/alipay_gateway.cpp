@@ -80,7 +80,8 @@ void AlipayGateway::async_refund(const RefundRequest& request,
   client_.async_fetch(
       builder_.refund(request), timeouts(),
       [this, request, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_refund(check_fetch(fetched, kMethodRefund, alipay_key_), request));
+        done(interpret_refund(
+            check_fetch(fetched, kMethodRefund, alipay_key_, builder_.config().gateway), request));
       });
 }
 
@@ -90,8 +91,9 @@ void AlipayGateway::async_refund_query(const std::string& out_trade_no,
   client_.async_fetch(
       builder_.refund_query(out_trade_no, out_request_no), timeouts(),
       [this, out_trade_no, out_request_no, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_refund_query(check_fetch(fetched, kMethodRefundQuery, alipay_key_),
-                                    out_trade_no, out_request_no));
+        done(interpret_refund_query(
+            check_fetch(fetched, kMethodRefundQuery, alipay_key_, builder_.config().gateway),
+            out_trade_no, out_request_no));
       });
 }
 

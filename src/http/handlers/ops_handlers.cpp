@@ -18,7 +18,12 @@ void register_ops_routes(Router& router, const AppServices& s) {
   });
 
   metrics::Registry* registry = s.registry ? s.registry : &metrics::default_registry();
-  router.add_sync("GET", "/metrics", [registry](const Request&) {
+  // Prometheus scrapes /metrics, not /readyz: the same answer as a gauge lets an alert see it.
+  // Blocking like /readyz, since readiness touches the store.
+  auto& ready_gauge =
+      registry->gauge("chatglmd_ready", "1 while GET /readyz answers ready, else 0").get();
+  router.add_blocking("GET", "/metrics", [registry, not_ready, &ready_gauge](const Request&) {
+    ready_gauge.set(!not_ready || not_ready().empty() ? 1 : 0);
     return Response::text(200, registry->render(), std::string(metrics::kContentType));
   });
 
