@@ -1,5 +1,6 @@
 #include "jobs/registry.hpp"
 
+#include "jobs/close_followup_job.hpp"
 #include "jobs/reconcile_job.hpp"
 #include "jobs/refund_query_job.hpp"
 #include "jobs/replenish_shipment_job.hpp"
@@ -12,6 +13,7 @@ std::vector<std::unique_ptr<Job>> make_jobs() {
   jobs.push_back(std::make_unique<TimeoutCloseJob>());
   jobs.push_back(std::make_unique<ReplenishShipmentJob>());
   jobs.push_back(std::make_unique<ReconcileJob>());
+  jobs.push_back(std::make_unique<CloseFollowupJob>());
   jobs.push_back(std::make_unique<RefundQueryJob>());
   return jobs;
 }

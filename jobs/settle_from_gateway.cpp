@@ -3,16 +3,16 @@
 #include <fmt/format.h>
 
 #include "jobs/settlement.hpp"
+#include "pay/alipay_time.hpp"
 #include "pay/payment_gateway.hpp"
 
 namespace chatglmd::jobs {
 
 using QueryKind = pay::TradeQueryResult::Kind;
 
-ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause cause,
-                         const std::string& detail) {
-  auto r = ctx.store.orders().apply(order.order_id, core::OrderEvent::CloseConfirmed, cause, detail,
-                                    ctx.clock.now());
+namespace {
+
+ItemResult close_result(const store::TransitionResult& r) {
   switch (r.outcome) {
     case store::TransitionOutcome::Applied:
       return {ItemStatus::Done, "closed"};
@@ -22,6 +22,29 @@ ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause 
     default:
       return {ItemStatus::Skipped, "order vanished"};
   }
+}
+
+}  // namespace
+
+ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause cause,
+                         const std::string& detail) {
+  return close_result(ctx.store.orders().apply(order.order_id, core::OrderEvent::CloseConfirmed,
+                                               cause, detail, ctx.clock.now()));
+}
+
+ItemResult close_on_not_exist(JobContext& ctx, const core::Order& order, core::Cause cause,
+                              const std::string& detail) {
+  const core::UtcMs now = ctx.clock.now();
+  store::TransitionResult r;
+  // One transaction: a CLOSED order is never left without its follow-up.
+  ctx.store.in_transaction([&] {
+    r = ctx.store.orders().apply(order.order_id, core::OrderEvent::CloseConfirmed, cause, detail,
+                                 now);
+    if (r.outcome == store::TransitionOutcome::Applied)
+      ctx.store.orders().add_close_followup(
+          order.order_id, pay::time_expire_of(order.order_time, ctx.close_after), now);
+  });
+  return close_result(r);
 }
 
 ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Cause cause,
@@ -41,7 +64,8 @@ ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Ca
     case QueryKind::Closed:
       return close_locally(ctx, order, cause, "gateway: TRADE_CLOSED");
     case QueryKind::NotExist:
-      if (close_if_not_exist) return close_locally(ctx, order, cause, "gateway: TRADE_NOT_EXIST");
+      if (close_if_not_exist)
+        return close_on_not_exist(ctx, order, cause, "gateway: TRADE_NOT_EXIST");
       return {ItemStatus::Done, "no trade at the gateway yet"};
     case QueryKind::Waiting:
       return {ItemStatus::Done, "waiting for the buyer"};
@@ -56,8 +80,9 @@ ItemResult close_via_gateway(JobContext& ctx, const core::Order& order, core::Ca
   auto closed = ctx.gateway.close(order.order_id);
   switch (closed.kind) {
     case CloseKind::Closed:
-    case CloseKind::NotExist:
       return close_locally(ctx, order, cause, closed.detail);
+    case CloseKind::NotExist:
+      return close_on_not_exist(ctx, order, cause, closed.detail);
     case CloseKind::StatusError: {
       // Not WAIT_BUYER_PAY any more: paid (deliver) or closed there (close here). Ask.
       auto q = ctx.gateway.query(order.order_id);

@@ -9,12 +9,19 @@ struct TradeQueryResult;
 
 namespace chatglmd::jobs {
 
-// Gateway confirmed the trade is closed or never existed: CREATED -> CLOSED here.
+// Gateway confirmed the trade is closed: CREATED -> CLOSED here.
 ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause cause,
                          const std::string& detail);
 
+// Gateway said ACQ.TRADE_NOT_EXIST: CREATED -> CLOSED here, and in the same transaction a
+// follow-up query after the order's time_expire (until then Alipay could still create the trade
+// and take the money; the close-followup job asks).
+ItemResult close_on_not_exist(JobContext& ctx, const core::Order& order, core::Cause cause,
+                              const std::string& detail);
+
 // Acts on a trade.query answer: Paid -> settle (PAID + deliver), Closed -> close here,
-// NotExist -> close here only when `close_if_not_exist`, Waiting -> leave, Unclear -> retry.
+// NotExist -> close here (close_on_not_exist) only when `close_if_not_exist`, Waiting -> leave,
+// Unclear -> retry.
 ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Cause cause,
                              const pay::TradeQueryResult& q, bool close_if_not_exist);
 

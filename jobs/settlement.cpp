@@ -23,56 +23,75 @@ std::string_view name_of(SettleOutcome o) {
   return "unknown";
 }
 
+namespace {
+
+void announce_delivery(const std::string& order_id, core::Cause cause) {
+  JobMetrics::global().deliveries(core::name_of(cause)).inc();
+  spdlog::info("order {} delivered ({})", order_id, core::name_of(cause));
+}
+
+}  // namespace
+
 store::DeliveryOutcome deliver(store::Store& store, const std::string& order_id, core::Cause cause,
                                core::UtcMs now) {
+  // The store's deliver() commits before it returns (no transaction is open here).
   auto out = store.orders().deliver(order_id, cause, now);
-  if (out == store::DeliveryOutcome::Delivered) {
-    JobMetrics::global().deliveries(core::name_of(cause)).inc();
-    spdlog::info("order {} delivered ({})", order_id, core::name_of(cause));
-  }
+  if (out == store::DeliveryOutcome::Delivered) announce_delivery(order_id, cause);
   return out;
+}
+
+SettleResult record_payment(store::Store& store, const PaymentConfirmation& payment,
+                            core::Cause cause, core::UtcMs now,
+                            core::LatePaymentPolicy late_payment) {
+  SettleResult result{
+      SettleOutcome::UnknownOrder, false, false, payment.order_id, payment.trade_no, cause};
+  auto order = store.orders().get(payment.order_id);
+  if (!order) return result;
+  if (payment.amount != order->amount) {
+    // Integer fen, exact: a different amount is not this order's payment. Logged at once: it
+    // is about what the gateway said, true whether or not anything commits.
+    spdlog::error("order {}: gateway reports {} fen paid, order is {} fen; not delivering",
+                  payment.order_id, payment.amount.value, order->amount.value);
+    result.outcome = SettleOutcome::AmountMismatch;
+    return result;
+  }
+  result.outcome = SettleOutcome::AlreadyDelivered;
+  // PAID and the refund request of a late payment commit together (the caller's transaction):
+  // a crash between them must not leave a PAID order that replenish-shipment would deliver
+  // against the policy.
+  auto t = store.orders().apply(payment.order_id, core::OrderEvent::PaymentConfirmed, cause,
+                                fmt::format("trade_no={}", payment.trade_no), now,
+                                store::PaymentFacts{payment.trade_no, payment.paid_at});
+  result.late_payment = t.outcome == store::TransitionOutcome::Applied && t.late_payment;
+  if (result.late_payment && late_payment == core::LatePaymentPolicy::Refund) {
+    store.refunds().request(payment.order_id, "late payment", core::Cause::LatePayment, now, now);
+    result.refunded_late = true;
+    result.outcome = SettleOutcome::RefundQueued;
+    return result;
+  }
+  // Refused means it is PAID or DELIVERED already; delivery below is idempotent either way.
+  const auto delivered = store.orders().deliver(payment.order_id, cause, now);
+  if (delivered == store::DeliveryOutcome::Delivered) result.outcome = SettleOutcome::Delivered;
+  if (delivered == store::DeliveryOutcome::RefundPending)
+    result.outcome = SettleOutcome::RefundQueued;
+  return result;
+}
+
+void announce_settlement(const SettleResult& r) {
+  if (r.late_payment) {
+    JobMetrics::global().late_payments(r.refunded_late ? "refund" : "deliver").inc();
+    spdlog::warn("order {} was closed but has been paid (trade {}); {}", r.order_id, r.trade_no,
+                 r.refunded_late ? "refunding it" : "delivering");
+  }
+  if (r.outcome == SettleOutcome::Delivered) announce_delivery(r.order_id, r.cause);
 }
 
 SettleResult settle_payment(store::Store& store, const PaymentConfirmation& payment,
                             core::Cause cause, core::UtcMs now,
                             core::LatePaymentPolicy late_payment) {
-  auto order = store.orders().get(payment.order_id);
-  if (!order) return {SettleOutcome::UnknownOrder, false};
-  if (payment.amount != order->amount) {
-    // Integer fen, exact: a different amount is not this order's payment.
-    spdlog::error("order {}: gateway reports {} fen paid, order is {} fen; not delivering",
-                  payment.order_id, payment.amount.value, order->amount.value);
-    return {SettleOutcome::AmountMismatch, false};
-  }
-  SettleResult result{SettleOutcome::AlreadyDelivered, false};
-  const bool refund_late = late_payment == core::LatePaymentPolicy::Refund;
-  store::TransitionResult t;
-  // PAID and the refund request of a late payment commit together: a crash between them must
-  // not leave a PAID order that replenish-shipment would deliver against the policy.
-  store.in_transaction([&] {
-    t = store.orders().apply(payment.order_id, core::OrderEvent::PaymentConfirmed, cause,
-                             fmt::format("trade_no={}", payment.trade_no), now,
-                             store::PaymentFacts{payment.trade_no, payment.paid_at});
-    if (t.outcome == store::TransitionOutcome::Applied && t.late_payment && refund_late)
-      store.refunds().request(payment.order_id, "late payment", core::Cause::LatePayment, now, now);
-  });
-  if (t.outcome == store::TransitionOutcome::Applied && t.late_payment && refund_late) {
-    JobMetrics::global().late_payments("refund").inc();
-    spdlog::warn("order {} was closed but has been paid (trade {}); refunding it", payment.order_id,
-                 payment.trade_no);
-    return {SettleOutcome::RefundQueued, true};
-  }
-  if (t.outcome == store::TransitionOutcome::Applied && t.late_payment) {
-    result.late_payment = true;
-    JobMetrics::global().late_payments("deliver").inc();
-    spdlog::warn("order {} was closed but has been paid (trade {}); delivering", payment.order_id,
-                 payment.trade_no);
-  }
-  // Refused means it is PAID or DELIVERED already; delivery below is idempotent either way.
-  const auto delivered = deliver(store, payment.order_id, cause, now);
-  if (delivered == store::DeliveryOutcome::Delivered) result.outcome = SettleOutcome::Delivered;
-  if (delivered == store::DeliveryOutcome::RefundPending)
-    result.outcome = SettleOutcome::RefundQueued;
+  SettleResult result;
+  store.in_transaction([&] { result = record_payment(store, payment, cause, now, late_payment); });
+  announce_settlement(result);
   return result;
 }
 

@@ -28,18 +28,37 @@ enum class SettleOutcome {
 
 struct SettleResult {
   SettleOutcome outcome = SettleOutcome::UnknownOrder;
-  bool late_payment = false;  // the order had been closed: deliver, and tell operators
+  bool late_payment = false;   // the order had been closed: deliver, and tell operators
+  bool refunded_late = false;  // ... and under `late_payment = refund` a refund was requested
+  // What announce_settlement() reports once the change has committed.
+  std::string order_id;
+  std::string trade_no;
+  core::Cause cause = core::Cause::Notify;
 };
 
-// CREATED or CLOSED -> PAID (compare-and-set, audited), then delivery in one transaction.
-// Idempotent: a second confirmation of the same payment delivers nothing. A late payment (the
-// order was CLOSED) is delivered, or with LatePaymentPolicy::Refund gets a refund request in the
-// same transaction as PAID, which the refund-query job sends.
+// CREATED or CLOSED -> PAID (compare-and-set, audited), then delivery, as part of the caller's
+// transaction (the notify endpoint's group commit). Counts and logs nothing: that transaction
+// may still fail to commit, and then Alipay's resend is the one to count. Call
+// announce_settlement() after the commit. Idempotent: a second confirmation delivers nothing.
+// A late payment (the order was CLOSED) is delivered, or with LatePaymentPolicy::Refund gets a
+// refund request in the same transaction as PAID, which the refund-query job sends.
+SettleResult record_payment(
+    store::Store& store, const PaymentConfirmation& payment, core::Cause cause, core::UtcMs now,
+    core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver);
+
+// The "delivered" log line and the delivery and late-payment counters of a committed
+// settlement.
+void announce_settlement(const SettleResult& result);
+
+// record_payment in a transaction of its own, announced once it has committed (the jobs and the
+// admin commands).
 SettleResult settle_payment(
     store::Store& store, const PaymentConfirmation& payment, core::Cause cause, core::UtcMs now,
     core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver);
 
-// Delivers a PAID order (right after PAID, or by replenish-shipment).
+// Delivers a PAID order in a transaction of its own, then counts and logs it (right after PAID,
+// or by replenish-shipment). Never call it inside an open transaction: it would count a
+// delivery that could still roll back.
 store::DeliveryOutcome deliver(store::Store& store, const std::string& order_id, core::Cause cause,
                                core::UtcMs now);
 

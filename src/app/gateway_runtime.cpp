@@ -1,6 +1,5 @@
 #include "app/gateway_runtime.hpp"
 
-#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <string>
@@ -41,9 +40,7 @@ std::unique_ptr<GatewayRuntime> GatewayRuntime::create(const AlipaySection& sect
   cfg.return_url = section.return_url;
   cfg.mode = section.mode == "precreate" ? pay::PayMode::Precreate : pay::PayMode::Page;
   cfg.timeout = section.timeout;
-  // Alipay takes timeout_express in m/h/d only: round the close threshold up to whole minutes.
-  const auto minutes = std::max<std::int64_t>(1, (close_after.count() + 59'999) / 60'000);
-  cfg.timeout_express = std::to_string(minutes) + "m";
+  cfg.close_after = close_after;  // pay requests expire when timeout-close stops waiting
   if (section.app_id.empty()) {
     error = "alipay.app_id is not set";
     return nullptr;

@@ -161,6 +161,7 @@ int gateway_action(CommandContext& ctx, store::Store& s, const core::Order& orde
   pay::PaymentGateway* gateway = ctx.open_gateway();
   if (!gateway) return kExitUsage;
   jobs::JobContext jc{ctx.clock, s, *gateway, {}};
+  jc.close_after = ctx.config.jobs.at("timeout-close").after;  // a close's follow-up timing
   jc.late_payment = ctx.config.alipay.late_payment;
   auto r = close ? jobs::close_via_gateway(jc, order, core::Cause::Admin)
                  : jobs::settle_from_query(jc, order, core::Cause::Admin,

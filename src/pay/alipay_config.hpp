@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "core/time.hpp"
+
 namespace chatglmd::pay {
 
 enum class PayMode {
@@ -21,7 +23,9 @@ struct AlipayConfig {
   std::string return_url;
   PayMode mode = PayMode::Page;
   std::chrono::milliseconds timeout{10000};  // per gateway call (connect, write, first byte, idle)
-  std::string timeout_express = "30m";       // the close threshold, so Alipay stops taking money
+  // [jobs.timeout-close] after: pay requests carry time_expire = order time + this, so Alipay
+  // stops taking money when we stop waiting.
+  core::Millis close_after{std::chrono::minutes(30)};
 };
 
 }  // namespace chatglmd::pay

@@ -3,18 +3,21 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "pay/alipay_time.hpp"
+
 namespace chatglmd::pay {
 
 namespace {
 
-std::string trade_biz_content(const TradeSpec& trade, std::string_view product_code,
-                              std::string_view timeout_express) {
+std::string trade_biz_content(const TradeSpec& trade, std::string_view product_code) {
   boost::json::object o;
   o["out_trade_no"] = trade.out_trade_no;
   o["total_amount"] = core::format_yuan(trade.amount);
   o["subject"] = trade.subject;
   if (!product_code.empty()) o["product_code"] = product_code;
-  if (!timeout_express.empty()) o["timeout_express"] = timeout_express;
+  // No timeout_express beside it: Alipay lets time_expire win when both are given, and the
+  // relative one could only end later.
+  if (trade.time_expire) o["time_expire"] = format_alipay_time(*trade.time_expire);
   return boost::json::serialize(o);
 }
 
@@ -24,12 +27,12 @@ void add_if_set(Params& params, std::string key, std::string value) {
 
 }  // namespace
 
-std::string page_pay_biz_content(const TradeSpec& trade, std::string_view timeout_express) {
-  return trade_biz_content(trade, "FAST_INSTANT_TRADE_PAY", timeout_express);
+std::string page_pay_biz_content(const TradeSpec& trade) {
+  return trade_biz_content(trade, "FAST_INSTANT_TRADE_PAY");
 }
 
-std::string precreate_biz_content(const TradeSpec& trade, std::string_view timeout_express) {
-  return trade_biz_content(trade, "", timeout_express);
+std::string precreate_biz_content(const TradeSpec& trade) {
+  return trade_biz_content(trade, "");
 }
 
 std::string out_trade_no_biz_content(std::string_view out_trade_no) {
@@ -91,7 +94,8 @@ SignedRequest AlipayRequestBuilder::sign(std::string_view method, std::string bi
 }
 
 TradeSpec AlipayRequestBuilder::trade_of(const core::Order& order) const {
-  TradeSpec t{order.order_id, order.amount, order.product_name};
+  TradeSpec t{order.order_id, order.amount, order.product_name,
+              time_expire_of(order.order_time, config_.close_after)};
   if (t.subject.empty()) t.subject = "chatglmd order " + order.order_id;
   return t;
 }
@@ -102,8 +106,7 @@ std::string AlipayRequestBuilder::gateway_with_query(const Params& query) const 
 }
 
 std::string AlipayRequestBuilder::page_pay_form(const TradeSpec& trade) const {
-  const SignedRequest r =
-      sign(kMethodPagePay, page_pay_biz_content(trade, config_.timeout_express), true, true);
+  const SignedRequest r = sign(kMethodPagePay, page_pay_biz_content(trade), true, true);
   std::string html = "<form id=\"alipay_submit\" name=\"alipay_submit\" method=\"post\" action=\"" +
                      html_escape(gateway_with_query(r.query)) + "\">\n";
   for (const auto& [k, v] : r.body) {
@@ -116,8 +119,7 @@ std::string AlipayRequestBuilder::page_pay_form(const TradeSpec& trade) const {
 }
 
 std::string AlipayRequestBuilder::page_pay_url(const TradeSpec& trade) const {
-  const SignedRequest r =
-      sign(kMethodPagePay, page_pay_biz_content(trade, config_.timeout_express), true, true);
+  const SignedRequest r = sign(kMethodPagePay, page_pay_biz_content(trade), true, true);
   Params all = r.query;
   all.insert(all.end(), r.body.begin(), r.body.end());
   return gateway_with_query(all);
@@ -142,8 +144,7 @@ net::HttpRequest AlipayRequestBuilder::post(const SignedRequest& r) const {
 }
 
 net::HttpRequest AlipayRequestBuilder::precreate(const core::Order& order) const {
-  return post(sign(kMethodPrecreate,
-                   precreate_biz_content(trade_of(order), config_.timeout_express), true, false));
+  return post(sign(kMethodPrecreate, precreate_biz_content(trade_of(order)), true, false));
 }
 
 net::HttpRequest AlipayRequestBuilder::query(std::string_view out_trade_no) const {

@@ -1,6 +1,7 @@
 #pragma once
 // Builds signed Alipay OpenAPI requests. Pure: no I/O; the clock is injected so the same inputs
 // always give the same bytes.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,11 +30,14 @@ struct TradeSpec {
   std::string out_trade_no;
   core::Fen amount;
   std::string subject;
+  // Absolute: the relative timeout_express would start only when the buyer opens the cashier,
+  // so a tab kept open could pay after our close. Not sent when empty.
+  std::optional<core::UtcMs> time_expire;
 };
 
-// biz_content JSON, keys in a fixed order; timeout_express left out when empty.
-std::string page_pay_biz_content(const TradeSpec& trade, std::string_view timeout_express);
-std::string precreate_biz_content(const TradeSpec& trade, std::string_view timeout_express);
+// biz_content JSON, keys in a fixed order.
+std::string page_pay_biz_content(const TradeSpec& trade);
+std::string precreate_biz_content(const TradeSpec& trade);
 std::string out_trade_no_biz_content(std::string_view out_trade_no);
 
 // Escapes & < > " ' for an HTML attribute or text.
@@ -55,6 +59,7 @@ class AlipayRequestBuilder {
   SignedRequest sign(std::string_view method, std::string biz_content, bool with_notify_url,
                      bool with_return_url) const;
 
+  // The order's trade, with time_expire = order time + config().close_after.
   TradeSpec trade_of(const core::Order& order) const;
   std::string page_pay_form(const core::Order& order) const;
   std::string page_pay_url(const core::Order& order) const;

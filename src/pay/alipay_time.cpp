@@ -31,4 +31,12 @@ std::optional<core::UtcMs> parse_alipay_time(std::string_view t) {
   return core::UtcMs{duration_cast<milliseconds>(utc.time_since_epoch()).count()};
 }
 
+std::string format_alipay_time(core::UtcMs t) {
+  return core::format_wall_time(t, kAlipayUtcOffsetHours);
+}
+
+core::UtcMs time_expire_of(core::UtcMs order_time, core::Millis close_after) {
+  return core::UtcMs{(order_time + close_after).ms / 1000 * 1000};
+}
+
 }  // namespace chatglmd::pay

@@ -77,6 +77,18 @@ enum class DeliveryOutcome {
   RefundPending,  // a refund of the order is under way: its money is going back, not delivered
 };
 
+// An order closed here on ACQ.TRADE_NOT_EXIST: Alipay could still create its trade until
+// time_expire, so the close-followup job asks about it again.
+struct CloseFollowup {
+  std::string order_id;
+  core::UtcMs time_expire;
+  core::UtcMs closed_at;
+  core::UtcMs next_query_at;
+  int queries_done = 0;
+  bool pending = true;  // false: never asked again
+  std::string last_answer;
+};
+
 struct JobRunRow {
   std::int64_t id = 0;
   std::string name;

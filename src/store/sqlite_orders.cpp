@@ -45,6 +45,19 @@ std::string sql(const char* tail) {
   return fmt::format("SELECT {} FROM openai_order {}", kOrderColumns, tail);
 }
 
+// kOrderColumns qualified with the table name, for queries that join another table.
+std::string qualified_order_columns() {
+  std::string out;
+  std::string_view rest = kOrderColumns;
+  while (!rest.empty()) {
+    const auto comma = rest.find(", ");
+    out += (out.empty() ? "openai_order." : ", openai_order.");
+    out += rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+  }
+  return out;
+}
+
 // The due queries, kept in one place so the EXPLAIN QUERY PLAN test checks what runs.
 const std::string kDueCreated =
     sql("WHERE order_status = 0 AND pay_status = 0 AND order_time >= ?1 AND order_time <= ?2 "
@@ -58,6 +71,17 @@ const std::string kBacklogCreated =
 const std::string kBacklogPaid =
     "SELECT count(*), min(pay_time) FROM openai_order WHERE order_status = 1 AND pay_status = 1 "
     "AND pay_time <= ?1";
+// CROSS JOIN keeps close_followup the outer loop, so the search starts at its due index.
+const std::string kDueCloseFollowups = fmt::format(
+    "SELECT {} FROM close_followup CROSS JOIN openai_order "
+    "ON openai_order.order_id = close_followup.order_id "
+    "WHERE close_followup.pending = 1 AND close_followup.next_query_at <= ?1 "
+    "AND openai_order.next_attempt_at <= ?2 AND openai_order.id > ?3 "
+    "ORDER BY openai_order.id LIMIT ?4",
+    qualified_order_columns());
+const std::string kBacklogCloseFollowups =
+    "SELECT count(*), min(next_query_at) FROM close_followup "
+    "WHERE pending = 1 AND next_query_at <= ?1";
 
 }  // namespace
 
@@ -275,6 +299,75 @@ OrderRepository::Backlog SqliteOrders::backlog_paid(UtcMs paid_until) {
   return b;
 }
 
+void SqliteOrders::add_close_followup(const std::string& order_id, UtcMs time_expire,
+                                      UtcMs closed_at) {
+  std::lock_guard lock(db_.mutex());
+  db_.prepare(
+         "INSERT OR IGNORE INTO close_followup (order_id, time_expire, closed_at, next_query_at) "
+         "VALUES (?1, ?2, ?3, ?2)")
+      .bind(1, order_id)
+      .bind(2, time_expire.ms)
+      .bind(3, closed_at.ms)
+      .exec();
+}
+
+std::vector<Order> SqliteOrders::due_close_followups(UtcMs due_until, UtcMs now,
+                                                     std::int64_t after_id, int limit) {
+  std::lock_guard lock(db_.mutex());
+  auto st = db_.prepare(kDueCloseFollowups);
+  st.bind(1, due_until.ms).bind(2, now.ms).bind(3, after_id).bind(4, limit);
+  return read_orders(st);
+}
+
+OrderRepository::Backlog SqliteOrders::backlog_close_followups(UtcMs due_until) {
+  std::lock_guard lock(db_.mutex());
+  auto st = db_.prepare(kBacklogCloseFollowups);
+  st.bind(1, due_until.ms);
+  st.step();
+  Backlog b{st.int64(0), std::nullopt};
+  if (!st.is_null(1)) b.oldest = UtcMs{st.int64(1)};
+  return b;
+}
+
+void SqliteOrders::record_close_followup(const std::string& order_id, const std::string& answer,
+                                         std::optional<UtcMs> next) {
+  std::lock_guard lock(db_.mutex());
+  WriteTransaction tx(db_);
+  auto st = db_.prepare(
+      "UPDATE close_followup SET queries_done = queries_done + 1, last_answer = ?2, "
+      "pending = ?3, next_query_at = coalesce(?4, next_query_at) WHERE order_id = ?1");
+  st.bind(1, order_id).bind(2, answer.substr(0, 500)).bind(3, next ? 1 : 0);
+  if (next) {
+    st.bind(4, next->ms);
+  } else {
+    st.bind_null(4);
+  }
+  st.exec();
+  // A clear answer ends the backoff an unclear one left on a still closed order.
+  db_.prepare(
+         "UPDATE openai_order SET attempts = 0, next_attempt_at = 0, last_error = '' "
+         "WHERE order_id = ?1 AND order_status = 3")
+      .bind(1, order_id)
+      .exec();
+  tx.commit();
+}
+
+std::optional<CloseFollowup> SqliteOrders::close_followup(const std::string& order_id) {
+  std::lock_guard lock(db_.mutex());
+  auto st = db_.prepare(
+      "SELECT order_id, time_expire, closed_at, next_query_at, queries_done, pending, "
+      "last_answer FROM close_followup WHERE order_id = ?1");
+  st.bind(1, order_id);
+  if (!st.step()) return std::nullopt;
+  return CloseFollowup{st.text(0),
+                       UtcMs{st.int64(1)},
+                       UtcMs{st.int64(2)},
+                       UtcMs{st.int64(3)},
+                       static_cast<int>(st.int64(4)),
+                       st.int64(5) == 1,
+                       st.text(6)};
+}
+
 void SqliteOrders::record_failure(const std::string& order_id, core::OrderState expected,
                                   const std::string& error, UtcMs next_attempt_at) {
   std::lock_guard lock(db_.mutex());
@@ -311,7 +404,8 @@ std::vector<OrderEventRow> SqliteOrders::events(const std::string& order_id) {
 std::vector<std::string> SqliteOrders::due_query_plans() {
   std::lock_guard lock(db_.mutex());
   std::vector<std::string> plans;
-  for (const std::string& q : {kDueCreated, kDuePaid, kBacklogCreated, kBacklogPaid}) {
+  for (const std::string& q : {kDueCreated, kDuePaid, kBacklogCreated, kBacklogPaid,
+                               kDueCloseFollowups, kBacklogCloseFollowups}) {
     auto st = db_.prepare("EXPLAIN QUERY PLAN " + q);
     std::string plan;
     while (st.step()) plan += st.text(3) + "\n";

@@ -63,6 +63,14 @@ class SqliteOrders final : public OrderRepository {
                                     int limit) override;
   Backlog backlog_created(core::UtcMs placed_from, core::UtcMs placed_until) override;
   Backlog backlog_paid(core::UtcMs paid_until) override;
+  void add_close_followup(const std::string& order_id, core::UtcMs time_expire,
+                          core::UtcMs closed_at) override;
+  std::vector<core::Order> due_close_followups(core::UtcMs due_until, core::UtcMs now,
+                                               std::int64_t after_id, int limit) override;
+  Backlog backlog_close_followups(core::UtcMs due_until) override;
+  void record_close_followup(const std::string& order_id, const std::string& answer,
+                             std::optional<core::UtcMs> next) override;
+  std::optional<CloseFollowup> close_followup(const std::string& order_id) override;
   void record_failure(const std::string& order_id, core::OrderState expected,
                       const std::string& error, core::UtcMs next_attempt_at) override;
   std::vector<OrderEventRow> events(const std::string& order_id) override;

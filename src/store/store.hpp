@@ -78,6 +78,22 @@ class OrderRepository {
   virtual Backlog backlog_created(core::UtcMs placed_from, core::UtcMs placed_until) = 0;
   virtual Backlog backlog_paid(core::UtcMs paid_until) = 0;
 
+  // Orders closed on ACQ.TRADE_NOT_EXIST, asked about again by the close-followup job.
+  // Starts one (first due at `time_expire`); a second call for the same order changes nothing.
+  // Meant to join the transaction that closes the order.
+  virtual void add_close_followup(const std::string& order_id, core::UtcMs time_expire,
+                                  core::UtcMs closed_at) = 0;
+  // Orders whose pending follow-up was due at or before `due_until` and that are ready for
+  // another attempt at `now`, with id > after_id, ORDER BY id (whatever their state now).
+  virtual std::vector<core::Order> due_close_followups(core::UtcMs due_until, core::UtcMs now,
+                                                       std::int64_t after_id, int limit) = 0;
+  virtual Backlog backlog_close_followups(core::UtcMs due_until) = 0;
+  // A follow-up query got a clear answer: count it and ask again at `next`, or never (nullopt).
+  // Also clears the order's retry backoff.
+  virtual void record_close_followup(const std::string& order_id, const std::string& answer,
+                                     std::optional<core::UtcMs> next) = 0;
+  virtual std::optional<CloseFollowup> close_followup(const std::string& order_id) = 0;
+
   // An attempt failed: bump attempts, set next_attempt_at and last_error.
   // Only while the order is still `expected`: a failure seen just before a notify moved the order
   // must not leave a stale error or delay on it.

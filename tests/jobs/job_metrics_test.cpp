@@ -14,7 +14,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile", "refund-query"};
+const char* const kJobs[] = {"timeout-close", "replenish-shipment", "reconcile", "close-followup",
+                             "refund-query"};
 
 // "name{a="x",b="y"}" -> value, with labels sorted by name so lookups do not depend on order.
 std::map<std::string, double> parse_metrics(const std::string& text) {
@@ -62,6 +63,7 @@ TEST(JobMetricsOverHttp, EveryJobReadsZeroBeforeAnyTick) {
   DaemonHarness d{DaemonOptions{{{"jobs.timeout-close.enabled", "false"},
                                  {"jobs.replenish-shipment.enabled", "false"},
                                  {"jobs.reconcile.enabled", "false"},
+                                 {"jobs.close-followup.enabled", "false"},
                                  {"jobs.refund-query.enabled", "false"}},
                                 {}}};
   auto m = scrape(d);

@@ -185,7 +185,7 @@ TEST_F(JobsRunCli, ListAndHistoryShowScheduleAndOutcomes) {
   auto list = d.cli({"jobs", "list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   auto jobs = boost::json::parse(list.out).as_array();
-  ASSERT_EQ(jobs.size(), 3u);
+  ASSERT_EQ(jobs.size(), 4u);
   for (const auto& j : jobs) {
     EXPECT_TRUE(j.at("enabled").as_bool());
     EXPECT_TRUE(j.at("lastRun").is_null()) << "never ran";
@@ -193,6 +193,8 @@ TEST_F(JobsRunCli, ListAndHistoryShowScheduleAndOutcomes) {
   }
   EXPECT_EQ(jobs[0].at("job").as_string(), "timeout-close");
   EXPECT_EQ(jobs[0].at("after").as_string(), "30m");
+  EXPECT_EQ(jobs[3].at("job").as_string(), "close-followup");
+  EXPECT_EQ(jobs[3].at("after").as_string(), "5m");
 
   auto missing = overdue_order();
   ASSERT_EQ(run({"timeout-close"}).exit_code, 0);

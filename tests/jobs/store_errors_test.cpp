@@ -54,6 +54,23 @@ class FailingOrders final : public store::OrderRepository {
     return real_.backlog_created(from, until);
   }
   Backlog backlog_paid(core::UtcMs until) override { return real_.backlog_paid(until); }
+  void add_close_followup(const std::string& id, core::UtcMs expire, core::UtcMs at) override {
+    real_.add_close_followup(id, expire, at);
+  }
+  std::vector<core::Order> due_close_followups(core::UtcMs until, core::UtcMs now,
+                                               std::int64_t after, int limit) override {
+    return real_.due_close_followups(until, now, after, limit);
+  }
+  Backlog backlog_close_followups(core::UtcMs until) override {
+    return real_.backlog_close_followups(until);
+  }
+  void record_close_followup(const std::string& id, const std::string& answer,
+                             std::optional<core::UtcMs> next) override {
+    real_.record_close_followup(id, answer, next);
+  }
+  std::optional<store::CloseFollowup> close_followup(const std::string& id) override {
+    return real_.close_followup(id);
+  }
   void record_failure(const std::string& id, core::OrderState expected, const std::string& error,
                       core::UtcMs next) override {
     if (fail_record_failure) throw store::StoreError("database is locked", 5);

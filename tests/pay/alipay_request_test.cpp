@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "alipay_vectors.hpp"
+#include "pay/alipay_time.hpp"
 #include "test_keys.hpp"
 
 namespace chatglmd::pay {
@@ -14,7 +15,6 @@ AlipayConfig vector_config() {
   c.app_id = "2021000000000001";
   c.notify_url = "https://example.com/alipay/notify";
   c.return_url = "https://example.com/return?a=1&b=2";
-  c.timeout_express = "";
   return c;
 }
 
@@ -48,15 +48,16 @@ TEST_F(Fixture, Vector1SignContentAndSignatureByteForByte) {
 }
 
 TEST_F(Fixture, PagePayBizContentMatchesVector1) {
-  const TradeSpec trade{"ORDER-0001", core::Fen{8888}, "测试商品 A&B"};
-  EXPECT_EQ(page_pay_biz_content(trade, ""), vectors::kV1BizContent);
+  TradeSpec trade{"ORDER-0001", core::Fen{8888}, "测试商品 A&B"};
+  EXPECT_EQ(page_pay_biz_content(trade), vectors::kV1BizContent);
+  trade.time_expire = core::UtcMs{vectors::kV1TimestampMs};  // 2024-01-02 03:04:05 in Beijing
   EXPECT_EQ(
-      page_pay_biz_content(trade, "30m"),
-      R"({"out_trade_no":"ORDER-0001","total_amount":"88.88","subject":"测试商品 A&B","product_code":"FAST_INSTANT_TRADE_PAY","timeout_express":"30m"})");
+      page_pay_biz_content(trade),
+      R"({"out_trade_no":"ORDER-0001","total_amount":"88.88","subject":"测试商品 A&B","product_code":"FAST_INSTANT_TRADE_PAY","time_expire":"2024-01-02 03:04:05"})");
   // JSON escaping of quotes happens inside the JSON text, and is what gets signed.
   EXPECT_EQ(
-      precreate_biz_content({"X1", core::Fen{5}, "a\"b"}, "15m"),
-      R"({"out_trade_no":"X1","total_amount":"0.05","subject":"a\"b","timeout_express":"15m"})");
+      precreate_biz_content({"X1", core::Fen{5}, "a\"b", core::UtcMs{0}}),
+      R"({"out_trade_no":"X1","total_amount":"0.05","subject":"a\"b","time_expire":"1970-01-01 08:00:00"})");
 }
 
 TEST_F(Fixture, TimestampIsBeijingTimeFromTheInjectedClock) {
@@ -102,8 +103,8 @@ TEST_F(Fixture, ServerCallsArePostsWithFormBodyAndSignedQuery) {
   order.order_id = "202401020001";
   order.amount = core::Fen{999};
   order.product_name = "100 chats";
+  order.order_time = core::UtcMs{vectors::kV1TimestampMs};
   auto config = vector_config();
-  config.timeout_express = "30m";
   config.return_url = "";
   AlipayRequestBuilder b(config, test::signer("app_pkcs8.pem"), clock);
 
@@ -119,7 +120,7 @@ TEST_F(Fixture, ServerCallsArePostsWithFormBodyAndSignedQuery) {
   EXPECT_FALSE(find_param(p, "return_url"));  // empty: never sent
   EXPECT_EQ(
       find_param(p, "biz_content"),
-      R"({"out_trade_no":"202401020001","total_amount":"9.99","subject":"100 chats","timeout_express":"30m"})");
+      R"({"out_trade_no":"202401020001","total_amount":"9.99","subject":"100 chats","time_expire":"2024-01-02 03:34:05"})");
 
   for (const auto& [req, method] : {std::pair{b.query("202401020001"), "alipay.trade.query"},
                                     std::pair{b.close("202401020001"), "alipay.trade.close"}}) {
@@ -130,6 +131,48 @@ TEST_F(Fixture, ServerCallsArePostsWithFormBodyAndSignedQuery) {
     EXPECT_FALSE(find_param(q, "notify_url"));
     for (const auto& [k, v] : q) EXPECT_FALSE(v.empty()) << k;
   }
+}
+
+// Both pay modes carry an absolute time_expire: order time + the close threshold, Beijing time,
+// in the signed biz_content; the relative timeout_express is gone.
+TEST_F(Fixture, PagePayAndPrecreateCarryTimeExpireFromTheOrderTimeAndCloseThreshold) {
+  core::Order order;
+  order.order_id = "202401020002";
+  order.amount = core::Fen{999};
+  order.product_name = "100 chats";
+  // 2024-01-02 03:04:05.750 in Beijing; the fraction is cut, never rounded up.
+  order.order_time = core::UtcMs{vectors::kV1TimestampMs + 750};
+  auto config = vector_config();
+  config.close_after = std::chrono::minutes(45);
+  AlipayRequestBuilder b(config, test::signer("app_pkcs8.pem"), clock);
+  clock.advance(std::chrono::hours(5));  // the request time does not matter, the order time does
+
+  const std::string want = "2024-01-02 03:49:05";
+  const Params pre = decode_all(b.precreate(order));
+  expect_signed(pre);
+  const std::string pre_biz = find_param(pre, "biz_content").value();
+  EXPECT_NE(pre_biz.find(R"("time_expire":")" + want + "\""), std::string::npos) << pre_biz;
+  EXPECT_EQ(pre_biz.find("timeout_express"), std::string::npos) << pre_biz;
+
+  const std::string url = b.page_pay_url(order);
+  const Params page = form_decode(url.substr(url.find('?') + 1)).value();
+  expect_signed(page);
+  const std::string page_biz = find_param(page, "biz_content").value();
+  EXPECT_NE(page_biz.find(R"("time_expire":")" + want + "\""), std::string::npos) << page_biz;
+  EXPECT_EQ(page_biz.find("timeout_express"), std::string::npos) << page_biz;
+
+  // The auto-submit form posts the same biz_content.
+  const std::string html = b.page_pay_form(order);
+  EXPECT_NE(html.find("&quot;time_expire&quot;:&quot;" + want + "&quot;"), std::string::npos)
+      << html;
+  EXPECT_EQ(b.trade_of(order).time_expire, time_expire_of(order.order_time, config.close_after));
+}
+
+TEST(AlipayTime, TimeExpireIsCutToWholeSecondsAndReadsBackInBeijingTime) {
+  const core::UtcMs t = time_expire_of(core::UtcMs{1'700'000'000'999}, std::chrono::minutes(30));
+  EXPECT_EQ(t, core::UtcMs{1'700'001'800'000});
+  EXPECT_EQ(format_alipay_time(t), "2023-11-15 06:43:20");
+  EXPECT_EQ(parse_alipay_time(format_alipay_time(t)), t);
 }
 
 TEST(SignContent, SortsDropsEmptiesAndExcludesOnlySign) {

@@ -89,6 +89,7 @@ struct GatewayAgainstSimProcess : ::testing::Test {
     core::Order o;
     o.order_id = std::move(id);
     o.amount = core::Fen{fen};
+    o.order_time = core::SystemClock().now();  // so its time_expire lies ahead of the sim's clock
     o.product_name = "100 chats";
     return o;
   }

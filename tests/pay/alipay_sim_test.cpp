@@ -2,6 +2,8 @@
 // judged by our own verifier, so sim and adapter must agree on every byte that is signed.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "alipay_gateway_sim.hpp"
 #include "pay/alipay_request.hpp"
 #include "pay/alipay_response.hpp"
@@ -28,10 +30,18 @@ struct SimFixture : ::testing::Test {
     c.notify_url = "";  // notifies are covered over sockets in the integration test
     return c;
   }
+  // The sim judges time_expire on a clock pinned to the builder's.
+  SimFixture() {
+    EXPECT_EQ(
+        control("POST", "/sim/alipay/clock", R"({"now_ms":)" + std::to_string(vectors_now()) + "}")
+            .status,
+        200);
+  }
   static core::Order order(std::string id, std::int64_t fen) {
     core::Order o;
     o.order_id = std::move(id);
     o.amount = core::Fen{fen};
+    o.order_time = core::UtcMs{vectors_now()};
     o.product_name = "100 chats";
     return o;
   }
@@ -111,12 +121,61 @@ TEST_F(SimFixture, PagePayFormPostIsAcceptedToo) {
   auto a = html.find("action=\"") + 8;
   std::string action = html.substr(a, html.find('"', a) - a);
   for (std::size_t p; (p = action.find("&amp;")) != std::string::npos;) action.replace(p, 5, "&");
-  const std::string biz = page_pay_biz_content(builder.trade_of(order("100000000003", 100)), "30m");
+  const std::string biz = page_pay_biz_content(builder.trade_of(order("100000000003", 100)));
   sim::SimRequest post{
       "POST", action.substr(action.find("/gateway.do")), form_encode({{"biz_content", biz}}), {}};
   auto page = sim.handle(post);
   EXPECT_EQ(page.status, 200) << page.body;
   EXPECT_EQ(query("100000000003").kind, QK::Waiting);
+}
+
+// What the sim saw of a trade, as its control API reports it.
+std::string seen_time_expire(const sim::SimResponse& r) {
+  auto v = boost::json::parse(r.body);
+  const auto* t = v.at("trade").as_object().if_contains("time_expire");
+  return t != nullptr ? std::string(t->as_string()) : "<none>";
+}
+
+TEST_F(SimFixture, TheSimSeesTimeExpireOfPagePayAndPrecreate) {
+  // Order time 2024-01-02 03:04:05 Beijing + the 30m close threshold.
+  send(builder.precreate(order("100000000011", 999)));
+  EXPECT_EQ(seen_time_expire(control("GET", "/sim/alipay/trade?out_trade_no=100000000011")),
+            "2024-01-02 03:34:05");
+  const std::string url = builder.page_pay_url(order("100000000012", 999));
+  ASSERT_EQ(sim.handle({"GET", url.substr(url.find("/gateway.do")), "", {}}).status, 200);
+  EXPECT_EQ(seen_time_expire(control("GET", "/sim/alipay/trade?out_trade_no=100000000012")),
+            "2024-01-02 03:34:05");
+}
+
+TEST_F(SimFixture, PastTimeExpireNoTradeIsCreatedAndAWaitingTradeCloses) {
+  const std::string opened = builder.page_pay_url(order("100000000013", 100));
+  ASSERT_EQ(sim.handle({"GET", opened.substr(opened.find("/gateway.do")), "", {}}).status, 200);
+  EXPECT_EQ(query("100000000013").kind, QK::Waiting);
+  // Exactly at time_expire the trade still takes money; one second later it does not.
+  control("POST", "/sim/alipay/clock", R"({"advance_ms":1800000})");
+  EXPECT_EQ(query("100000000013").kind, QK::Waiting);
+  control("POST", "/sim/alipay/clock", R"({"advance_ms":1000})");
+  EXPECT_EQ(query("100000000013").kind, QK::Closed);
+  sim::SimRequest pay{"POST",
+                      "/sim/alipay/pay",
+                      "out_trade_no=100000000013",
+                      {{"Content-Type", "application/x-www-form-urlencoded"}}};
+  EXPECT_EQ(sim.handle(pay).status, 409);
+
+  // A cashier opened, or a QR asked for, after time_expire creates nothing.
+  const std::string late = builder.page_pay_url(order("100000000014", 100));
+  auto refused = sim.handle({"GET", late.substr(late.find("/gateway.do")), "", {}});
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_NE(refused.body.find("ACQ.TRADE_HAS_CLOSE"), std::string::npos) << refused.body;
+  auto r = send(builder.precreate(order("100000000015", 100)));
+  auto pre = interpret_precreate(verify_reply(r.status, r.body, kMethodPrecreate, ali_pub),
+                                 "100000000015");
+  EXPECT_FALSE(pre.ok);
+  EXPECT_NE(pre.detail.find("ACQ.TRADE_HAS_CLOSE"), std::string::npos) << pre.detail;
+  for (const char* id : {"100000000014", "100000000015"}) {
+    EXPECT_EQ(control("GET", std::string("/sim/alipay/trade?out_trade_no=") + id).status, 404);
+    EXPECT_EQ(query(id).kind, QK::NotExist);
+  }
 }
 
 TEST_F(SimFixture, BadRequestSignatureIsRefused) {

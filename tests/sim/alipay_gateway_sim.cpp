@@ -15,6 +15,7 @@
 #include "pay/alipay_params.hpp"
 #include "pay/alipay_request.hpp"
 #include "pay/alipay_response.hpp"
+#include "pay/alipay_time.hpp"
 #include "pay/rsa.hpp"
 
 namespace chatglmd::sim {
@@ -76,10 +77,20 @@ json::object trade_json(const SimTrade& t) {
   o["app_id"] = t.app_id;
   o["notify_url"] = t.notify_url;
   o["scanned"] = t.scanned;
+  if (t.time_expire) o["time_expire"] = pay::format_alipay_time(*t.time_expire);
   // Tests check that money moved once: the refunded total and how many refunds made it.
   o["refunded_amount"] = core::format_yuan(t.refunded);
   o["refund_count"] = static_cast<std::int64_t>(t.refunds.size());
   return o;
+}
+
+// biz_content's time_expire: nothing when absent, `bad` when present but not Alipay's format.
+std::optional<core::UtcMs> read_time_expire(const json::object& biz, bool& bad) {
+  bad = false;
+  if (!biz.contains("time_expire")) return std::nullopt;
+  auto t = pay::parse_alipay_time(json_string(biz, "time_expire"));
+  bad = !t;
+  return t;
 }
 
 }  // namespace
@@ -87,7 +98,7 @@ json::object trade_json(const SimTrade& t) {
 struct AlipayGatewaySim::Impl {
   pay::RsaSigner ali;
   pay::RsaVerifier app_pub;
-  core::SystemClock clock;
+  SimClock clock;
 
   std::mutex mu;
   std::string seller_id;
@@ -206,6 +217,7 @@ struct AlipayGatewaySim::Impl {
       if (t == nullptr)
         return signed_reply(
             method, failure("40004", "Business Failed", "ACQ.TRADE_NOT_EXIST", "交易不存在"), hits);
+      close_if_expired(*t, clock.now());
       return method == pay::kMethodQuery ? answer_query(*t, hits) : answer_close(*t, hits);
     }
     if (method == pay::kMethodRefund || method == pay::kMethodRefundQuery) {
@@ -282,8 +294,13 @@ struct AlipayGatewaySim::Impl {
   SimResponse page_pay(const Params& params, const json::object& biz, const std::string& app_id) {
     const std::string out_trade_no = json_string(biz, "out_trade_no");
     const auto amount = core::parse_yuan(json_string(biz, "total_amount"));
-    if (out_trade_no.empty() || !amount) return html_answer(400, "<p>ACQ.INVALID_PARAMETER</p>");
+    bool bad_expire = false;
+    const auto time_expire = read_time_expire(biz, bad_expire);
+    if (out_trade_no.empty() || !amount || bad_expire)
+      return html_answer(400, "<p>ACQ.INVALID_PARAMETER</p>");
     SimTrade* t = trades.find_any(out_trade_no);
+    if (t == nullptr && expired(time_expire, clock.now()))
+      return html_answer(409, "<p>ACQ.TRADE_HAS_CLOSE: time_expire has passed</p>");
     if (t == nullptr) {
       SimTrade n;
       n.out_trade_no = out_trade_no;
@@ -292,9 +309,11 @@ struct AlipayGatewaySim::Impl {
       n.app_id = app_id;
       n.notify_url = pay::find_param(params, "notify_url").value_or("");
       n.return_url = pay::find_param(params, "return_url").value_or("");
+      n.time_expire = time_expire;
       t = &trades.create(std::move(n), clock.now());
     }
     t->scanned = true;
+    close_if_expired(*t, clock.now());
     return pay_page(*t);
   }
 
@@ -322,11 +341,18 @@ struct AlipayGatewaySim::Impl {
                         const std::string& app_id, const std::vector<Fault>& hits) {
     const std::string out_trade_no = json_string(biz, "out_trade_no");
     const auto amount = core::parse_yuan(json_string(biz, "total_amount"));
-    if (out_trade_no.empty() || !amount)
+    bool bad_expire = false;
+    const auto time_expire = read_time_expire(biz, bad_expire);
+    if (out_trade_no.empty() || !amount || bad_expire)
       return signed_reply(pay::kMethodPrecreate,
                           failure("40004", "Business Failed", "ACQ.INVALID_PARAMETER", "参数无效"),
                           hits);
     SimTrade* t = trades.find_any(out_trade_no);
+    if ((t == nullptr && expired(time_expire, clock.now())) ||
+        (t != nullptr && close_if_expired(*t, clock.now())))
+      return signed_reply(pay::kMethodPrecreate,
+                          failure("40004", "Business Failed", "ACQ.TRADE_HAS_CLOSE", "交易已关闭"),
+                          hits);
     if (t != nullptr && t->status != "WAIT_BUYER_PAY")
       return signed_reply(
           pay::kMethodPrecreate,
@@ -339,6 +365,7 @@ struct AlipayGatewaySim::Impl {
       n.app_id = app_id;
       n.notify_url = pay::find_param(params, "notify_url").value_or("");
       n.scanned = false;
+      n.time_expire = time_expire;
       trades.create(std::move(n), clock.now());
     }
     std::string host = req.header("Host");
@@ -445,7 +472,7 @@ struct AlipayGatewaySim::Impl {
     if (t == nullptr)
       return wants_json ? json_error(404, "no such trade")
                         : html_answer(404, "<p>ACQ.TRADE_NOT_EXIST</p>");
-    if (t->status == "TRADE_CLOSED")
+    if (close_if_expired(*t, clock.now()))
       return wants_json ? json_error(409, "trade closed") : html_answer(409, "<p>Trade closed</p>");
     if (t->status == "WAIT_BUYER_PAY") {
       mark_paid(*t);
@@ -474,6 +501,7 @@ struct AlipayGatewaySim::Impl {
       return req.method == "GET" ? html_answer(404, "<p>Unknown QR code</p>")
                                  : json_error(404, "no such trade");
     t->scanned = true;
+    close_if_expired(*t, clock.now());
     if (req.method == "GET") return pay_page(*t);
     return json_answer(200, json::object{{"ok", true}, {"trade", trade_json(*t)}});
   }
@@ -494,8 +522,10 @@ struct AlipayGatewaySim::Impl {
       faults.clear();
       attempts.clear();
       notifier.cancel_all();
+      clock.unpin();
       return json_answer(200, json::object{{"ok", true}});
     }
+    if (path == "/sim/alipay/clock") return set_clock(req.method, body);
     if (path == "/sim/alipay/trades") {
       json::array a;
       for (const SimTrade* t : trades.all()) a.push_back(trade_json(*t));
@@ -554,6 +584,24 @@ struct AlipayGatewaySim::Impl {
       return json_answer(200, json::object{{"ok", true}});
     }
     return json_error(404, "unknown control endpoint");
+  }
+
+  SimResponse set_clock(const std::string& method, const json::object& body) {
+    if (method == "POST") {
+      if (auto* v = body.if_contains("now_ms"); v && v->is_int64()) {
+        clock.pin(core::UtcMs{v->as_int64()});
+      } else if (auto* d = body.if_contains("advance_ms"); d && d->is_int64()) {
+        clock.advance(core::Millis{d->as_int64()});
+      } else if (auto* y = body.if_contains("system"); y && y->is_bool() && y->as_bool()) {
+        clock.unpin();
+      } else {
+        return json_error(400, "give now_ms, advance_ms or system:true");
+      }
+    }
+    return json_answer(200, json::object{{"ok", true},
+                                         {"now_ms", clock.now().ms},
+                                         {"now", pay::format_alipay_time(clock.now())},
+                                         {"pinned", clock.pinned()}});
   }
 
   SimResponse set_trade(const json::object& body) {

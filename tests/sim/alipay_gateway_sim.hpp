@@ -31,6 +31,11 @@
 //   alipay.trade.refund answers late AFTER the refund was made (a timeout that refunded).
 //   POST /sim/alipay/faults/clear
 //   POST /sim/alipay/config  {seller_id?, notify_schedule_ms?: [200, 500, ...]}
+//   GET|POST /sim/alipay/clock  {now_ms: N} pins the sim's clock, {advance_ms: N} moves it,
+//                            {system: true} follows the host again (also on reset)
+// time_expire (biz_content of page pay and precreate, Beijing time): past it no trade is created
+// and a waiting trade closes (page pay 409, precreate ACQ.TRADE_HAS_CLOSE, pay 409, query
+// TRADE_CLOSED), judged on the sim's clock.
 // Notifies: POSTed with Alipay's malformed Content-Type; retried on anything but `success` after
 // each delay of notify_schedule_ms (default 200, 500, 1000, 2000, 4000 ms), same notify_id.
 #include <memory>

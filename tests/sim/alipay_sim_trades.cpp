@@ -32,6 +32,16 @@ std::vector<const SimTrade*> TradeBook::all() const {
   return out;
 }
 
+bool expired(const std::optional<core::UtcMs>& time_expire, core::UtcMs now) {
+  return time_expire && now > *time_expire;
+}
+
+bool close_if_expired(SimTrade& trade, core::UtcMs now) {
+  if (trade.status == "WAIT_BUYER_PAY" && expired(trade.time_expire, now))
+    trade.status = "TRADE_CLOSED";
+  return trade.status == "TRADE_CLOSED";
+}
+
 std::optional<FaultKind> parse_fault_kind(std::string_view n) {
   if (n == "latency") return FaultKind::Latency;
   if (n == "hang") return FaultKind::Hang;

@@ -23,11 +23,33 @@ struct SimTrade {
   bool scanned = true;  // precreate trades exist for query/close only after a scan
   core::UtcMs created;
   std::optional<core::UtcMs> paid_at;
-  std::string notify_id;  // the same across re-sends
+  std::string notify_id;                   // the same across re-sends
+  std::optional<core::UtcMs> time_expire;  // from biz_content: unpaid past it, the trade closes
   // Refunds made, by out_request_no: a resend of one of them moves no money (fund_change N).
   std::map<std::string, core::Fen, std::less<>> refunds;
   core::Fen refunded;  // the trade's refunded total
 };
+
+// The sim's clock: the host's by default; a test pins it (and moves it) to match the injected
+// clock of the code it drives, so time_expire is judged on the same time line.
+class SimClock final : public core::Clock {
+ public:
+  core::UtcMs now() const override { return pinned_ ? *pinned_ : system_.now(); }
+  void pin(core::UtcMs t) { pinned_ = t; }
+  void advance(core::Millis d) { pinned_ = now() + d; }
+  void unpin() { pinned_.reset(); }
+  bool pinned() const { return pinned_.has_value(); }
+
+ private:
+  core::SystemClock system_;
+  std::optional<core::UtcMs> pinned_;
+};
+
+// A waiting trade whose time_expire has passed is closed, as Alipay closes it (lazily, when
+// someone looks). True when it is closed now or was before.
+bool close_if_expired(SimTrade& trade, core::UtcMs now);
+// True when a trade with this time_expire can no longer be created or paid at `now`.
+bool expired(const std::optional<core::UtcMs>& time_expire, core::UtcMs now);
 
 class TradeBook {
  public:

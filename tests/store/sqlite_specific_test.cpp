@@ -1,5 +1,9 @@
 // What only the SQLite backend promises: migrations by user_version, WAL, and index searches.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <tuple>
+#include <vector>
 
 #include "store/migrations.hpp"
 #include "store/sqlite_db.hpp"
@@ -148,19 +152,67 @@ TEST(SqliteStore, DueQueriesSearchAnIndexInsteadOfScanning) {
   auto opened = open_sqlite_store({dir.file("a.db")});
   ASSERT_TRUE(opened.store);
   auto plans = opened.store->orders().due_query_plans();
-  ASSERT_EQ(plans.size(), 4u);
-  for (const auto& plan : plans) {
+  ASSERT_EQ(plans.size(), 6u);
+  auto searches = [](const std::string& plan, const std::string& table, const std::string& index) {
+    return plan.find("SEARCH " + table + " USING INDEX " + index + " ") != std::string::npos ||
+           plan.find("SEARCH " + table + " USING COVERING INDEX " + index + " ") !=
+               std::string::npos;
+  };
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const auto& plan = plans[i];
     SCOPED_TRACE(plan);
     // The equality columns lead the index, so SQLite searches it (covering or not).
-    EXPECT_TRUE(
-        plan.find("SEARCH openai_order USING INDEX openai_order_due ") != std::string::npos ||
-        plan.find("SEARCH openai_order USING COVERING INDEX openai_order_due ") !=
-            std::string::npos ||
-        plan.find("SEARCH openai_order USING INDEX openai_order_paid_due ") != std::string::npos ||
-        plan.find("SEARCH openai_order USING COVERING INDEX openai_order_paid_due ") !=
-            std::string::npos);
+    if (i < 4) {
+      EXPECT_TRUE(searches(plan, "openai_order", "openai_order_due") ||
+                  searches(plan, "openai_order", "openai_order_paid_due"));
+    } else {
+      // The close-followup job starts from its own due index, then looks each order up.
+      EXPECT_TRUE(searches(plan, "close_followup", "close_followup_due"));
+      EXPECT_EQ(plan.find("SCAN close_followup"), std::string::npos);
+    }
     EXPECT_EQ(plan.find("SCAN openai_order"), std::string::npos);
   }
+}
+
+// Orders an older chatglmd closed on ACQ.TRADE_NOT_EXIST in the last week get their follow-up
+// when 002 is applied; older closes, other closes and orders paid since do not.
+TEST(SqliteMigrations, Migration002FollowsUpRecentClosesOnTradeNotExist) {
+  testing::TempDir dir;
+  Db db({dir.file("a.db")});
+  const auto& all = embedded_migrations();
+  ASSERT_GE(all.size(), 2u);
+  ASSERT_EQ(all[1].version, 2);
+  db.exec_script(all[0].sql);
+  db.exec_script("PRAGMA user_version = 1");
+  const std::int64_t now = wall_clock_ms();
+  const std::int64_t day = 86'400'000;
+  // id, status now, close detail, close time
+  const std::vector<std::tuple<std::string, int, std::string, std::int64_t>> orders = {
+      {"100000000001", 3, "40004 Business Failed ACQ.TRADE_NOT_EXIST", now - day},
+      {"100000000002", 3, "gateway: TRADE_NOT_EXIST", now - 6 * day},
+      {"100000000003", 3, "40004 Business Failed ACQ.TRADE_NOT_EXIST", now - 8 * day},
+      {"100000000004", 3, "gateway: TRADE_CLOSED", now - day},
+      {"100000000005", 2, "40004 Business Failed ACQ.TRADE_NOT_EXIST", now - day},
+  };
+  for (const auto& [id, status, detail, at] : orders) {
+    db.exec_script(fmt::format(
+        "INSERT INTO openai_order (order_id, openid, product_id, product_name, product_quota, "
+        "order_time, order_status, pay_status, total_amount_fen, updated_at) "
+        "VALUES ('{0}', 'u', 1, 'p', 1, {1}, {2}, {3}, 100, {1});"
+        "INSERT INTO order_event (order_id, from_status, to_status, cause, detail, at) "
+        "VALUES ('{0}', 0, 3, 'timeout-close', '{4}', {1});",
+        id, at, status, status == 3 ? 3 : 1, detail));
+  }
+  auto report = migrate(db);
+  ASSERT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(report.from_version, 1);
+  auto st = db.prepare("SELECT order_id, next_query_at, pending FROM close_followup ORDER BY 1");
+  std::vector<std::string> ids;
+  while (st.step()) {
+    ids.push_back(st.text(0));
+    EXPECT_EQ(st.int64(2), 1);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"100000000001", "100000000002"}));
 }
 
 }  // namespace

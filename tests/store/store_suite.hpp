@@ -495,6 +495,62 @@ TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
   EXPECT_EQ(paid, n - n / 10);
 }
 
+TYPED_TEST_P(StoreSuite, CloseFollowupsAreDueFromTimeExpireUntilFinished) {
+  this->order_in("100000000040", OrderState::Closed);
+  this->order_in("100000000041", OrderState::Closed);
+  this->order_in("100000000042", OrderState::Closed);
+  auto& o = this->orders();
+  const UtcMs expire = kT0 + std::chrono::minutes(30);
+  o.add_close_followup("100000000040", expire, kT0);
+  o.add_close_followup("100000000040", expire + std::chrono::hours(1), kT0);  // changes nothing
+  o.add_close_followup("100000000042", expire + std::chrono::minutes(1), kT0);
+  auto f = o.close_followup("100000000040");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->time_expire, expire);
+  EXPECT_EQ(f->next_query_at, expire);
+  EXPECT_EQ(f->closed_at, kT0);
+  EXPECT_EQ(f->queries_done, 0);
+  EXPECT_TRUE(f->pending);
+  EXPECT_FALSE(o.close_followup("100000000041")) << "no follow-up unless one was added";
+
+  auto ids = [&](UtcMs due_until, UtcMs now, std::int64_t after_id = 0, int limit = 10) {
+    std::vector<std::string> out;
+    for (const auto& order : o.due_close_followups(due_until, now, after_id, limit))
+      out.push_back(order.order_id);
+    return out;
+  };
+  const UtcMs later = expire + std::chrono::hours(1);
+  EXPECT_TRUE(ids(expire - std::chrono::milliseconds(1), later).empty());
+  EXPECT_EQ(ids(expire, later), std::vector<std::string>{"100000000040"});
+  EXPECT_EQ(ids(later, later), (std::vector<std::string>{"100000000040", "100000000042"}));
+  EXPECT_EQ(o.backlog_close_followups(later).count, 2);
+  EXPECT_EQ(o.backlog_close_followups(later).oldest, expire);
+  // Paging by id, as the runner pages.
+  const auto first = o.due_close_followups(later, later, 0, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(ids(later, later, first[0].id), std::vector<std::string>{"100000000042"});
+
+  // An unclear answer's backoff on the order holds the follow-up back; a clear answer clears it.
+  o.record_failure("100000000040", OrderState::Closed, "timeout", later + std::chrono::minutes(1));
+  EXPECT_EQ(ids(later, later), std::vector<std::string>{"100000000042"});
+  o.record_close_followup("100000000040", "TRADE_NOT_EXIST", later + std::chrono::hours(24));
+  f = o.close_followup("100000000040");
+  EXPECT_EQ(f->queries_done, 1);
+  EXPECT_EQ(f->next_query_at, later + std::chrono::hours(24));
+  EXPECT_EQ(f->last_answer, "TRADE_NOT_EXIST");
+  EXPECT_EQ(o.get("100000000040")->attempts, 0);
+  EXPECT_EQ(ids(later + std::chrono::hours(24), later + std::chrono::hours(24)),
+            (std::vector<std::string>{"100000000040", "100000000042"}));
+
+  o.record_close_followup("100000000040", "paid", std::nullopt);
+  f = o.close_followup("100000000040");
+  EXPECT_FALSE(f->pending);
+  EXPECT_EQ(f->queries_done, 2);
+  EXPECT_EQ(ids(later + std::chrono::hours(48), later + std::chrono::hours(48)),
+            std::vector<std::string>{"100000000042"});
+  EXPECT_EQ(o.backlog_close_followups(later + std::chrono::hours(48)).count, 1);
+}
+
 TYPED_TEST_P(StoreSuite, RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce) {
   this->order_in("100000000070", OrderState::Delivered);
   auto& acc = this->s().accounts();
@@ -698,6 +754,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     DueSelectionHonoursWindowsBackoffAndPaging, ReusableOrderIsTheNewestCreatedForUserAndProduct,
     LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
     WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId,
+    CloseFollowupsAreDueFromTimeExpireUntilFinished,
     RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce, RefundTakesBackOnlyWhatWasNotSpent,
     AFailedRefundGivesTheQuotaBackOnce, OnlyPaidOrDeliveredOrdersCanBeRefunded,
     ManyConnectionsRequestingOneRefundMakeOne, ARefundRacingChatsNeverTakesMoreThanWasLeft,

@@ -2,6 +2,8 @@
 // move the order and deliver, then answer exactly "success" or "fail".
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "http/handlers/common.hpp"
 #include "jobs/settlement.hpp"
 #include "metrics/metrics.hpp"
@@ -36,6 +38,7 @@ struct NotifyMetrics {
 struct NotifyOutcome {
   bool ok = false;
   std::string refused;
+  std::optional<jobs::SettleResult> settled;  // a payment recorded: announced after the commit
 
   void count(NotifyMetrics& m) const {
     if (ok) {
@@ -43,6 +46,7 @@ struct NotifyOutcome {
     } else if (!refused.empty()) {
       m.rejected.labels({refused}).inc();
     }
+    if (settled) jobs::announce_settlement(*settled);
   }
 };
 
@@ -61,28 +65,28 @@ NotifyOutcome settle_verified(const AppServices& s, const pay::ParsedNotify& par
   switch (verdict) {
     case pay::NotifyVerdict::Ok: {
       // Also on a duplicate: a resend after a crash between save and delivery finishes the job.
-      // The merchant check compared the amount already; settle_payment compares it again
+      // The merchant check compared the amount already; record_payment compares it again
       // because it is the one path every confirmation takes.
-      auto r = jobs::settle_payment(
+      auto r = jobs::record_payment(
           *s.store,
           jobs::PaymentConfirmation{f.out_trade_no, f.trade_no, *f.total_amount,
                                     f.gmt_payment.value_or(now)},
           core::Cause::Notify, now, s.settings.late_payment);
-      if (r.outcome == jobs::SettleOutcome::UnknownOrder) return {false, "unknown_order"};
-      if (r.outcome == jobs::SettleOutcome::AmountMismatch) return {false, "wrong_amount"};
-      return {true, ""};
+      if (r.outcome == jobs::SettleOutcome::UnknownOrder) return {false, "unknown_order", {}};
+      if (r.outcome == jobs::SettleOutcome::AmountMismatch) return {false, "wrong_amount", {}};
+      return {true, "", r};
     }
     case pay::NotifyVerdict::Closed:
       s.store->orders().apply(f.out_trade_no, core::OrderEvent::CloseConfirmed, core::Cause::Notify,
                               "notify " + f.notify_id, now);
-      return {true, ""};
+      return {true, "", {}};
     case pay::NotifyVerdict::NotPaidStatus:
-      return {true, ""};  // nothing to do, and nothing to re-send
+      return {true, "", {}};  // nothing to do, and nothing to re-send
     default:
       spdlog::warn("notify {} for order {} refused: {} ({})", f.notify_id, f.out_trade_no,
                    pay::name_of(verdict),
                    saved == store::NotifySaveOutcome::Duplicate ? "seen before" : "kept");
-      return {false, std::string(pay::name_of(verdict))};
+      return {false, std::string(pay::name_of(verdict)), {}};
   }
 }
 
