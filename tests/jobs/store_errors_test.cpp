@@ -75,6 +75,7 @@ class FailingStore final : public store::Store {
   store::ProductRepository& products() override { return real_.products(); }
   store::AccountRepository& accounts() override { return real_.accounts(); }
   store::OrderRepository& orders() override { return orders_; }
+  store::RefundRepository& refunds() override { return real_.refunds(); }
   store::JobRepository& jobs() override { return real_.jobs(); }
   store::LoginRepository& logins() override { return real_.logins(); }
   store::WordRepository& words() override { return real_.words(); }
