@@ -155,7 +155,7 @@ TEST_F(JobsRunCli, ListAndHistoryShowScheduleAndOutcomes) {
   auto list = d.cli({"jobs", "list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   auto jobs = boost::json::parse(list.out).as_array();
-  ASSERT_EQ(jobs.size(), 3u);
+  ASSERT_EQ(jobs.size(), 4u);
   for (const auto& j : jobs) {
     EXPECT_TRUE(j.at("enabled").as_bool());
     EXPECT_TRUE(j.at("lastRun").is_null()) << "never ran";
