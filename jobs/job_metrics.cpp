@@ -24,7 +24,8 @@ JobMetrics::JobMetrics(metrics::Registry& r)
       refunded_fen_(
           r.counter("chatglmd_refunded_fen_total", "Money Alipay confirmed refunded, in fen")) {
   for (const char* action : {"deliver", "refund"}) late_.labels({action});
-  for (const char* outcome : {"succeeded", "failed", "unclear"}) refunds_.labels({outcome});
+  for (const char* outcome : {"succeeded", "failed", "unclear", "succeeded_after_failure"})
+    refunds_.labels({outcome});
   refunded_fen_.get();
   for (const char* cause : {"notify", "reconcile", "timeout-close", "admin", "replenish-shipment"})
     deliveries_.labels({cause});

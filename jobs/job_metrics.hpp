@@ -22,7 +22,8 @@ class JobMetrics {
   metrics::Counter& deliveries(std::string_view cause);
   // `action`: deliver or refund, as [alipay] late_payment says.
   metrics::Counter& late_payments(std::string_view action);
-  // `outcome`: succeeded, failed (for good) or unclear (left for the refund-query job).
+  // `outcome`: succeeded, failed (for good), unclear (left for the refund-query job), or
+  // succeeded_after_failure (Alipay confirmed one recorded failed: settle it by hand).
   metrics::Counter& refunds(std::string_view outcome);
   metrics::Counter& refunded_fen();
 

@@ -91,6 +91,51 @@ int refund_dry_run(CommandContext& ctx, store::Store& s, const core::Order& orde
   return kExitOk;
 }
 
+// Sends (or, for a refund requested before, settles) the refund and prints what was decided.
+// Alipay may have moved the money once this starts: any store error is reported as unclear and
+// queued (75), never as failed (1), because the refund-query job still finishes the refund.
+int finish_refund(CommandContext& ctx, store::Store& s, pay::PaymentGateway& gateway,
+                  const store::Refund& refund, bool fresh) {
+  jobs::JobContext jc{ctx.clock, s, gateway, {}};
+  try {
+    // A retry asks first, as the refund-query job does: an earlier send may have refunded and
+    // the query decides without another call; only a refund Alipay does not know is sent again
+    // (the same out_request_no).
+    auto result = fresh ? jobs::send_refund(jc, refund, core::Cause::Admin)
+                        : jobs::settle_refund(jc, refund, core::Cause::Admin);
+    if (result.status == jobs::ItemStatus::Unclear) {
+      std::mt19937_64 rng{std::random_device{}()};
+      s.refunds().record_failure(
+          refund.order_id, result.detail,
+          ctx.clock.now() + jobs::backoff_delay(refund.attempts + 1,
+                                                std::uniform_real_distribution<double>(0, 1)(rng)));
+    }
+    auto after = s.refunds().get(refund.order_id);
+    Record rec = order_record(*s.orders().get(refund.order_id));
+    for (auto& f : refund_record(*after)) rec.push_back(std::move(f));
+    rec.push_back({"result", result.detail.c_str()});
+    print_record(ctx.out, rec, ctx.inv.json);
+    switch (after->status) {
+      case core::RefundStatus::Succeeded:
+        return kExitOk;
+      case core::RefundStatus::Failed:
+        return kExitFailed;
+      case core::RefundStatus::Requested:
+        break;
+    }
+    ctx.err << fmt::format(
+        "chatglmd: the answer about refund {} was unclear; its quota stays revoked and the "
+        "refund-query job finishes it\n",
+        refund.refund_id);
+  } catch (const std::exception& e) {
+    ctx.err << fmt::format(
+        "chatglmd: refund {} is unclear: the store failed after Alipay was called ({}); its quota "
+        "stays revoked and the refund-query job finishes it\n",
+        refund.refund_id, e.what());
+  }
+  return kExitRefundQueued;
+}
+
 int refund_action(CommandContext& ctx, store::Store& s, const core::Order& order) {
   const std::string reason = ctx.inv.flags.count("reason") ? ctx.inv.flags.at("reason") : "";
   if (reason.size() > kMaxRefundReason)
@@ -104,6 +149,7 @@ int refund_action(CommandContext& ctx, store::Store& s, const core::Order& order
   // The gateway first: a configuration that cannot call Alipay must not revoke anything.
   pay::PaymentGateway* gateway = ctx.open_gateway();
   if (!gateway) return kExitUsage;
+  bool fresh = false;
   if (!refund) {
     auto r = s.refunds().request(order.order_id, reason, core::Cause::Admin, ctx.clock.now(),
                                  ctx.clock.now());
@@ -115,36 +161,9 @@ int refund_action(CommandContext& ctx, store::Store& s, const core::Order& order
     }
     refund = r.refund;
     if (refund->status != core::RefundStatus::Requested) return refuse_refund(ctx, order, &*refund);
+    fresh = r.outcome == store::RefundRequestOutcome::Requested;
   }
-  jobs::JobContext jc{ctx.clock, s, *gateway, {}};
-  // A retry of a refund whose answer was unclear sends the same out_request_no again: Alipay
-  // answers fund_change N for one it made already, and the refund query confirms it.
-  auto result = jobs::send_refund(jc, *refund, core::Cause::Admin);
-  if (result.status == jobs::ItemStatus::Unclear) {
-    std::mt19937_64 rng{std::random_device{}()};
-    s.refunds().record_failure(
-        order.order_id, result.detail,
-        ctx.clock.now() + jobs::backoff_delay(refund->attempts + 1,
-                                              std::uniform_real_distribution<double>(0, 1)(rng)));
-  }
-  auto after = s.refunds().get(order.order_id);
-  Record rec = order_record(*s.orders().get(order.order_id));
-  for (auto& f : refund_record(*after)) rec.push_back(std::move(f));
-  rec.push_back({"result", result.detail.c_str()});
-  print_record(ctx.out, rec, ctx.inv.json);
-  switch (after->status) {
-    case core::RefundStatus::Succeeded:
-      return kExitOk;
-    case core::RefundStatus::Failed:
-      return kExitFailed;
-    case core::RefundStatus::Requested:
-      break;
-  }
-  ctx.err << fmt::format(
-      "chatglmd: the answer about refund {} was unclear; its quota stays revoked and the "
-      "refund-query job finishes it\n",
-      refund->refund_id);
-  return kExitRefundQueued;
+  return finish_refund(ctx, s, *gateway, *refund, fresh);
 }
 
 int gateway_action(CommandContext& ctx, store::Store& s, const core::Order& order, bool close) {

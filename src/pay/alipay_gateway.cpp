@@ -85,15 +85,14 @@ void AlipayGateway::async_refund(const RefundRequest& request,
       });
 }
 
-void AlipayGateway::async_refund_query(const std::string& out_trade_no,
-                                       const std::string& out_request_no,
+void AlipayGateway::async_refund_query(const RefundRequest& request,
                                        std::function<void(RefundQueryResult)> done) {
   client_.async_fetch(
-      builder_.refund_query(out_trade_no, out_request_no), timeouts(),
-      [this, out_trade_no, out_request_no, done = std::move(done)](net::FetchResult fetched) {
+      builder_.refund_query(request.out_trade_no, request.out_request_no), timeouts(),
+      [this, request, done = std::move(done)](net::FetchResult fetched) {
         done(interpret_refund_query(
             check_fetch(fetched, kMethodRefundQuery, alipay_key_, builder_.config().gateway),
-            out_trade_no, out_request_no));
+            request));
       });
 }
 

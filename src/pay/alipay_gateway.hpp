@@ -27,7 +27,7 @@ class AlipayGateway final : public PaymentGateway {
   void async_create_pay_form(const core::Order& order,
                              std::function<void(PayFormResult)> done) override;
   void async_refund(const RefundRequest& request, std::function<void(RefundResult)> done) override;
-  void async_refund_query(const std::string& out_trade_no, const std::string& out_request_no,
+  void async_refund_query(const RefundRequest& request,
                           std::function<void(RefundQueryResult)> done) override;
 
   // Notify checks with this gateway's keys and identity, for the notify endpoint.

@@ -1,5 +1,7 @@
 #include "pay/alipay_refund.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -11,11 +13,22 @@ namespace chatglmd::pay {
 
 namespace {
 
-// An answer that names another trade or refund than ours is not about this refund (replayed).
-std::string mismatch(const VerifiedReply& rep, std::string_view field, std::string_view want) {
-  const std::string echoed = rep.field(std::string(field));
-  if (echoed.empty() || echoed == want) return {};
-  return "answer is about " + std::string(field) + " " + echoed;
+// A signed success answer is only about this refund when it says so: a genuine answer to
+// another call (another order, another refund) verifies just as well. Empty when it is ours.
+std::string not_about(const VerifiedReply& rep, const RefundRequest& request,
+                      bool with_request_no) {
+  for (auto [field, want] :
+       {std::pair{"out_trade_no", std::string_view(request.out_trade_no)},
+        std::pair{"out_request_no", std::string_view(request.out_request_no)}}) {
+    if (!with_request_no && std::string_view(field) == "out_request_no") continue;
+    const std::string echoed = rep.field(field);
+    if (echoed.empty()) return fmt::format("answer without {}", field);
+    if (echoed != want) return fmt::format("answer is about {} {}", field, echoed);
+  }
+  const std::string trade_no = rep.field("trade_no");
+  if (!trade_no.empty() && !request.trade_no.empty() && trade_no != request.trade_no)
+    return "answer is about trade_no " + trade_no;
+  return {};
 }
 
 }  // namespace
@@ -69,7 +82,7 @@ RefundResult interpret_refund(const ReplyCheck& check, const RefundRequest& requ
     if (refund_refused_for_good(rep.sub_code())) r.kind = K::Refused;
     return r;
   }
-  if (auto m = mismatch(rep, "out_trade_no", request.out_trade_no); !m.empty()) {
+  if (auto m = not_about(rep, request, false); !m.empty()) {
     r.detail = m;
     return r;
   }
@@ -87,8 +100,7 @@ RefundResult interpret_refund(const ReplyCheck& check, const RefundRequest& requ
   return r;
 }
 
-RefundQueryResult interpret_refund_query(const ReplyCheck& check, std::string_view out_trade_no,
-                                         std::string_view out_request_no) {
+RefundQueryResult interpret_refund_query(const ReplyCheck& check, const RefundRequest& request) {
   using K = RefundQueryResult::Kind;
   RefundQueryResult r;
   if (!check.reply) {
@@ -97,17 +109,12 @@ RefundQueryResult interpret_refund_query(const ReplyCheck& check, std::string_vi
   }
   const VerifiedReply& rep = *check.reply;
   r.detail = rep.describe();
-  if (!rep.success()) {
-    // No trade: no refund of it can exist either.
-    if (rep.sub_code() == "ACQ.TRADE_NOT_EXIST") r.kind = K::NotRefunded;
+  // An error answer names no trade (a signed ACQ.TRADE_NOT_EXIST about any call would verify
+  // here too), and NotRefunded is what lets a refund fail for good: errors stay Unclear.
+  if (!rep.success()) return r;
+  if (auto m = not_about(rep, request, true); !m.empty()) {
+    r.detail = m;
     return r;
-  }
-  for (auto [field, want] :
-       {std::pair{"out_trade_no", out_trade_no}, std::pair{"out_request_no", out_request_no}}) {
-    if (auto m = mismatch(rep, field, want); !m.empty()) {
-      r.detail = m;
-      return r;
-    }
   }
   const std::string status = rep.field("refund_status");
   r.detail = "refund_status=" + (status.empty() ? std::string("(none)") : status);

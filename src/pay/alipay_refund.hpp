@@ -15,9 +15,10 @@ std::string refund_biz_content(const RefundRequest& request);
 std::string refund_query_biz_content(std::string_view out_trade_no,
                                      std::string_view out_request_no);
 
+// A success answer must echo our out_trade_no (and the query our out_request_no too), and may
+// not name another trade_no: the signature covers the answer, not which call it answers.
 RefundResult interpret_refund(const ReplyCheck& check, const RefundRequest& request);
-RefundQueryResult interpret_refund_query(const ReplyCheck& check, std::string_view out_trade_no,
-                                         std::string_view out_request_no);
+RefundQueryResult interpret_refund_query(const ReplyCheck& check, const RefundRequest& request);
 
 // Sub-codes after which Alipay will never make this refund: the trade is finished (too old),
 // closed, not refundable, unknown, or the full amount is refused.

@@ -31,7 +31,7 @@ void PaymentGateway::async_refund(const RefundRequest&, std::function<void(Refun
   done(RefundResult{RefundResult::Kind::Unclear, {}, "this gateway does not refund"});
 }
 
-void PaymentGateway::async_refund_query(const std::string&, const std::string&,
+void PaymentGateway::async_refund_query(const RefundRequest&,
                                         std::function<void(RefundQueryResult)> done) {
   done(RefundQueryResult{RefundQueryResult::Kind::Unclear, {}, "this gateway does not refund"});
 }
@@ -40,10 +40,8 @@ RefundResult PaymentGateway::refund(const RefundRequest& request) {
   return wait_for<RefundResult>([&](auto done) { async_refund(request, done); });
 }
 
-RefundQueryResult PaymentGateway::refund_query(const std::string& out_trade_no,
-                                               const std::string& out_request_no) {
-  return wait_for<RefundQueryResult>(
-      [&](auto done) { async_refund_query(out_trade_no, out_request_no, done); });
+RefundQueryResult PaymentGateway::refund_query(const RefundRequest& request) {
+  return wait_for<RefundQueryResult>([&](auto done) { async_refund_query(request, done); });
 }
 
 }  // namespace chatglmd::pay

@@ -52,6 +52,8 @@ struct RefundRequest {
   std::string out_request_no;
   core::Fen amount;
   std::string reason;
+  // Alipay's trade_no of the payment (not sent): an answer naming another trade is not ours.
+  std::string trade_no;
 };
 
 struct RefundResult {
@@ -89,8 +91,8 @@ class PaymentGateway {
                                      std::function<void(PayFormResult)> done) = 0;
   // A gateway that cannot refund answers Unclear: nothing changes and the refund waits.
   virtual void async_refund(const RefundRequest& request, std::function<void(RefundResult)> done);
-  virtual void async_refund_query(const std::string& out_trade_no,
-                                  const std::string& out_request_no,
+  // Asks about `request` (its out_trade_no and out_request_no; the rest checks the answer).
+  virtual void async_refund_query(const RefundRequest& request,
                                   std::function<void(RefundQueryResult)> done);
 
   // Blocking forms for one-shot commands and worker threads (never on an io thread).
@@ -98,8 +100,7 @@ class PaymentGateway {
   TradeCloseResult close(const std::string& order_id);
   PayFormResult create_pay_form(const core::Order& order);
   RefundResult refund(const RefundRequest& request);
-  RefundQueryResult refund_query(const std::string& out_trade_no,
-                                 const std::string& out_request_no);
+  RefundQueryResult refund_query(const RefundRequest& request);
 };
 
 }  // namespace chatglmd::pay

@@ -147,6 +147,9 @@ struct RefundRequestResult {
 enum class RefundDecision {
   Applied,         // decided now (order REFUNDED, or quota given back)
   AlreadyDecided,  // decided before: nothing done
+  // confirm() of a refund recorded as failed (its quota given back): money moved after all.
+  // Nothing changes but an audit row; a person must settle the account.
+  ConfirmedAfterFailure,
   UnknownRefund,
 };
 

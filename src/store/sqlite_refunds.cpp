@@ -134,13 +134,25 @@ RefundDecision SqliteRefunds::confirm(const std::string& order_id, core::Cause c
                                       const std::string& detail, UtcMs now) {
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
-  if (!get_locked(order_id)) return RefundDecision::UnknownRefund;
-  if (!decide_locked(db_, order_id, RefundStatus::Succeeded, "", now))
-    return RefundDecision::AlreadyDecided;
+  const auto refund = get_locked(order_id);
+  if (!refund) return RefundDecision::UnknownRefund;
   auto st = db_.prepare("SELECT order_status FROM openai_order WHERE order_id = ?1");
   st.bind(1, order_id);
   if (!st.step()) throw StoreError("refund of a vanished order " + order_id, SQLITE_CONSTRAINT);
   const auto from = static_cast<OrderState>(st.int64(0));
+  if (refund->status == RefundStatus::Failed) {
+    // The quota went back when it failed; the books must show that the money left too.
+    append_order_event(
+        db_, order_id, from, from, cause,
+        fmt::format("refund {} confirmed by Alipay ({}) after it was recorded failed; the {} "
+                    "quota given back is still with the account",
+                    refund->refund_id, detail, refund->quota_revoked),
+        now);
+    tx.commit();
+    return RefundDecision::ConfirmedAfterFailure;
+  }
+  if (!decide_locked(db_, order_id, RefundStatus::Succeeded, "", now))
+    return RefundDecision::AlreadyDecided;
   auto t = core::next_transition(from, core::OrderEvent::RefundConfirmed);
   // Delivery waits for a requested refund and nothing else leaves PAID or DELIVERED: a refund
   // confirmed for an order in another state is a broken invariant, not an outcome.

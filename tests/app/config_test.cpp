@@ -90,6 +90,22 @@ TEST(Config, BadValuesNameTheKeyAndTheSource) {
   EXPECT_FALSE(m.config);
 }
 
+TEST(Config, LatePaymentPolicyDefaultsToDeliverAndTakesRefund) {
+  auto d = load_config({}, job_defaults());
+  ASSERT_TRUE(d.config) << d.error;
+  EXPECT_EQ(d.config->alipay.late_payment, core::LatePaymentPolicy::Deliver);
+  EXPECT_EQ(d.config->jobs.at("refund-query").after, core::Millis(60 * 1000));
+  auto r =
+      load_config({std::nullopt, {{"CHATGLMD_ALIPAY_LATE_PAYMENT", "refund"}}, {}}, job_defaults());
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->alipay.late_payment, core::LatePaymentPolicy::Refund);
+  auto bad =
+      load_config({std::nullopt, {{"CHATGLMD_ALIPAY_LATE_PAYMENT", "keep"}}, {}}, job_defaults());
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("alipay.late_payment"), std::string::npos) << bad.error;
+  EXPECT_NE(bad.error.find("deliver or refund"), std::string::npos) << bad.error;
+}
+
 TEST(Config, EnvironmentNamesFollowTheRule) {
   EXPECT_EQ(env_name_for("jobs.timeout-close.interval"), "CHATGLMD_JOBS_TIMEOUT_CLOSE_INTERVAL");
   EXPECT_EQ(env_name_for("alipay.alipay_public_key_file"),

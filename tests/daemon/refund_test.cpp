@@ -147,10 +147,13 @@ TEST_F(Refunds, ARetryAfterATimeoutRefundsOnce) {
   EXPECT_EQ(refund_of(d, id).at("refundStatus").as_string(), "requested");
   EXPECT_EQ(surplus_quota(d, "impatient"), 0) << "the quota is held back while undecided";
   EXPECT_TRUE(eventually([&] { return refund_count(d, id) == 1; }));
-  // The retry sends the same out_request_no: fund_change N, confirmed by the refund query.
+  // The retry asks first, and the query confirms the refund without another call (which would
+  // fail here: a refusal or error must not decide a refund that was made).
+  sim_call(d.sim(), "POST", "/sim/alipay/fault",
+           R"({"kind":"http_error","status":502,"method":"alipay.trade.refund"})");
   auto retry = d.cli({"order", "refund", id, "--json"});
   EXPECT_EQ(retry.exit_code, 0) << retry.out << retry.err;
-  EXPECT_NE(retry.out.find("fund_change=N"), std::string::npos) << retry.out;
+  EXPECT_NE(retry.out.find("REFUND_SUCCESS"), std::string::npos) << retry.out;
   EXPECT_EQ(status(d, id), "REFUNDED");
   EXPECT_EQ(refund_count(d, id), 1);
   EXPECT_EQ(refunded_amount(d, id), "9.99");
@@ -196,6 +199,36 @@ TEST_F(Refunds, AKillBetweenTheGatewayCallAndTheCommitIsFinishedByTheJob) {
     EXPECT_EQ(again.exit_code, 0);
     EXPECT_EQ(refund_count(d, id), 1);
   }
+}
+
+// The store fails after Alipay was called (here: a trigger refuses every change of the refund
+// row while the call is in flight). The money may have moved, so the refund is not "failed":
+// exit 75, unclear and queued, and the job finishes it once the store works again.
+TEST_F(Refunds, AStoreErrorAfterTheGatewayCallLeavesTheRefundUnclearAndQueued) {
+  const std::string id = delivered_order(d, "store-error");
+  sim_call(d.sim(), "POST", "/sim/alipay/fault",
+           R"({"kind":"latency","delay_ms":1500,"method":"alipay.trade.refund","count":1})");
+  BackgroundProcess cli({CHATGLMD_BIN, "-c", d.ini(), "order", "refund", id},
+                        d.dir() + "/store-error-refund.log", {{"CHATGLMD_ALIPAY_TIMEOUT", "30s"}});
+  ASSERT_TRUE(eventually([&] {
+    return sql_int(d.db(), "SELECT count(*) FROM refund WHERE order_id = '" + id + "'") == 1;
+  }));
+  sql_exec(d.db(),
+           "CREATE TRIGGER refund_frozen BEFORE UPDATE ON refund BEGIN "
+           "SELECT RAISE(ABORT, 'simulated store failure'); END");
+  const int exit_code = cli.wait(20s);
+  sql_exec(d.db(), "DROP TRIGGER refund_frozen");
+  const std::string log = read_file(d.dir() + "/store-error-refund.log");
+  EXPECT_EQ(exit_code, 75) << log;
+  EXPECT_NE(log.find("refund-query job finishes it"), std::string::npos) << log;
+  EXPECT_EQ(refund_count(d, id), 1) << "Alipay made it";
+  EXPECT_EQ(status(d, id), "DELIVERED");
+  EXPECT_EQ(refund_of(d, id).at("refundStatus").as_string(), "requested");
+  EXPECT_EQ(surplus_quota(d, "store-error"), 0);
+  auto job = run_refund_query(d);
+  EXPECT_EQ(job.exit_code, 0) << job.out << job.err;
+  EXPECT_EQ(status(d, id), "REFUNDED");
+  EXPECT_EQ(refund_count(d, id), 1);
 }
 
 TEST_F(Refunds, UnclearAnswersWaitForTheJobWhichDecidesThem) {
@@ -329,6 +362,13 @@ TEST(LatePayment, RefundPolicyRefundsInsteadOfDelivering) {
   const std::string id = late_paid_order(d, "late-refund");
   EXPECT_TRUE(eventually([&] { return status(d, id) == "REFUNDED"; })) << d.log();
   EXPECT_LE(surplus_quota(d, "late-refund"), 0) << "nothing was ever delivered";
+  auto never_delivered = [&] {
+    const auto shown = order_json(d, id);
+    for (const auto& e : shown.at("events").as_array())
+      if (e.at("to").as_string() == "DELIVERED") return false;
+    return true;
+  };
+  EXPECT_TRUE(never_delivered()) << order_json(d, id);
   EXPECT_EQ(refund_count(d, id), 1);
   EXPECT_EQ(refunded_amount(d, id), "9.99");
   auto refund = refund_of(d, id);
@@ -346,6 +386,7 @@ TEST(LatePayment, RefundPolicyRefundsInsteadOfDelivering) {
   }));
   EXPECT_EQ(status(d, id), "REFUNDED");
   EXPECT_LE(surplus_quota(d, "late-refund"), 0);
+  EXPECT_TRUE(never_delivered()) << order_json(d, id);
   EXPECT_EQ(refund_count(d, id), 1);
 }
 

@@ -156,9 +156,12 @@ jobs::TickReport JobWorld::tick(jobs::Job& job, bool dry_run, int limit,
     if (!e.from || *e.from != events[i - 1].to)
       return ::testing::AssertionFailure()
              << "row " << i << " does not start where the previous ended";
-    bool allowed = false;
-    for (auto ev :
-         {OrderEvent::PaymentConfirmed, OrderEvent::QuotaGranted, OrderEvent::CloseConfirmed}) {
+    // A refund's request and its failure are audited without a move, on a PAID or DELIVERED
+    // order (the only ones with money to give back).
+    bool allowed =
+        *e.from == e.to && (e.to == core::OrderState::Paid || e.to == core::OrderState::Delivered);
+    for (auto ev : {OrderEvent::PaymentConfirmed, OrderEvent::QuotaGranted,
+                    OrderEvent::CloseConfirmed, OrderEvent::RefundConfirmed}) {
       auto t = core::next_transition(*e.from, ev);
       allowed = allowed || (t && t->to == e.to);
     }

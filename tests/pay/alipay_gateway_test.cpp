@@ -158,15 +158,14 @@ TEST(AlipayGatewayErrors, ANetworkErrorNamesTheGateway) {
 TEST_F(GatewayOverSockets, ARefundMovesMoneyOnceAndAResendIsConfirmedByTheQuery) {
   control("/sim/alipay/trade",
           R"({"out_trade_no":"400000000050","total_amount":"9.99","status":"TRADE_SUCCESS"})");
-  const RefundRequest r{"400000000050", "RF400000000050", core::Fen{999}, "test"};
-  EXPECT_EQ(gateway->refund_query(r.out_trade_no, r.out_request_no).kind,
-            RefundQueryResult::Kind::NotRefunded);
+  const RefundRequest r{"400000000050", "RF400000000050", core::Fen{999}, "test", ""};
+  EXPECT_EQ(gateway->refund_query(r).kind, RefundQueryResult::Kind::NotRefunded);
   const auto first = gateway->refund(r);
   EXPECT_EQ(first.kind, RefundResult::Kind::Refunded) << first.detail;
   EXPECT_EQ(first.refund_fee, core::Fen{999});
   const auto again = gateway->refund(r);
   EXPECT_EQ(again.kind, RefundResult::Kind::NoFundChange) << again.detail;
-  const auto q = gateway->refund_query(r.out_trade_no, r.out_request_no);
+  const auto q = gateway->refund_query(r);
   EXPECT_EQ(q.kind, RefundQueryResult::Kind::Succeeded) << q.detail;
   EXPECT_EQ(q.refund_amount, core::Fen{999});
   const auto trade = boost::json::parse(
@@ -179,7 +178,7 @@ TEST_F(GatewayOverSockets, ARefundMovesMoneyOnceAndAResendIsConfirmedByTheQuery)
 TEST_F(GatewayOverSockets, AFinishedTradeRefusesTheRefundForGood) {
   control("/sim/alipay/trade",
           R"({"out_trade_no":"400000000051","total_amount":"9.99","status":"TRADE_FINISHED"})");
-  const auto r = gateway->refund({"400000000051", "RF400000000051", core::Fen{999}, ""});
+  const auto r = gateway->refund({"400000000051", "RF400000000051", core::Fen{999}, "", ""});
   EXPECT_EQ(r.kind, RefundResult::Kind::Refused) << r.detail;
   EXPECT_NE(r.detail.find("ACQ.TRADE_HAS_FINISHED"), std::string::npos);
 }
@@ -192,10 +191,9 @@ TEST_F(GatewayOverSockets, EveryFaultMakesARefundUnclear) {
     control("/sim/alipay/trade",
             R"({"out_trade_no":")" + id + R"(","total_amount":"1.00","status":"TRADE_SUCCESS"})");
     control("/sim/alipay/fault", R"({"kind":")" + std::string(kind) + R"("})");
-    EXPECT_EQ(gateway->refund({id, "RF" + id, core::Fen{100}, ""}).kind,
-              RefundResult::Kind::Unclear)
-        << kind;
-    EXPECT_EQ(gateway->refund_query(id, "RF" + id).kind, RefundQueryResult::Kind::Unclear) << kind;
+    const RefundRequest r{id, "RF" + id, core::Fen{100}, "", ""};
+    EXPECT_EQ(gateway->refund(r).kind, RefundResult::Kind::Unclear) << kind;
+    EXPECT_EQ(gateway->refund_query(r).kind, RefundQueryResult::Kind::Unclear) << kind;
     control("/sim/alipay/faults/clear", "");
   }
 }

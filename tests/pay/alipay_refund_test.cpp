@@ -13,7 +13,7 @@ namespace {
 using RK = RefundResult::Kind;
 using QK = RefundQueryResult::Kind;
 
-const RefundRequest kRefund{"123456789012", "RF123456789012", core::Fen{999}, "客户投诉 A&B"};
+const RefundRequest kRefund{"123456789012", "RF123456789012", core::Fen{999}, "客户投诉 A&B", "T1"};
 
 struct Refunds : ::testing::Test {
   RsaSigner ali = test::signer("ali_pkcs1.pem");
@@ -33,7 +33,7 @@ struct Refunds : ::testing::Test {
     return interpret_refund_query(
         verify_reply(200, signed_body("alipay_trade_fastpay_refund_query_response", payload),
                      kMethodRefundQuery, ali_pub),
-        kRefund.out_trade_no, kRefund.out_request_no);
+        kRefund);
   }
 };
 
@@ -137,7 +137,8 @@ TEST_F(Refunds, OnlyRefundSuccessConfirmsAQueriedRefund) {
   EXPECT_EQ(none.kind, QK::NotRefunded) << "Alipay never got it, or did not make it";
   EXPECT_EQ(
       query(R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST"})").kind,
-      QK::NotRefunded);
+      QK::Unclear)
+      << "an error names no trade: it may answer another call, and NotRefunded fails a refund";
   EXPECT_EQ(query(R"({"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR"})").kind,
             QK::Unclear);
   EXPECT_EQ(
@@ -147,10 +148,43 @@ TEST_F(Refunds, OnlyRefundSuccessConfirmsAQueriedRefund) {
       QK::Unclear)
       << "an answer about another refund";
   EXPECT_EQ(
-      query(R"({"code":"10000","out_trade_no":"123456789012","refund_status":"REFUND_SUCCESS"})")
+      query(
+          R"({"code":"10000","out_request_no":"RF123456789012","out_trade_no":"123456789012","refund_status":"REFUND_SUCCESS"})")
           .kind,
       QK::Unclear)
       << "REFUND_SUCCESS without an amount";
+}
+
+// A signed answer verifies whichever call it answered: only the echoed fields say it is ours.
+TEST_F(Refunds, AnAnswerThatDoesNotSayItIsAboutThisRefundIsUnclear) {
+  EXPECT_EQ(refund(R"({"code":"10000","fund_change":"Y","refund_fee":"9.99"})").kind, RK::Unclear)
+      << "no out_trade_no";
+  EXPECT_EQ(
+      refund(
+          R"({"code":"10000","fund_change":"Y","out_trade_no":"123456789012","refund_fee":"9.99","trade_no":"T2"})")
+          .kind,
+      RK::Unclear)
+      << "another trade_no";
+  EXPECT_EQ(
+      query(
+          R"({"code":"10000","out_trade_no":"123456789012","refund_amount":"9.99","refund_status":"REFUND_SUCCESS"})")
+          .kind,
+      QK::Unclear)
+      << "no out_request_no";
+  EXPECT_EQ(
+      query(
+          R"({"code":"10000","out_request_no":"RF123456789012","refund_amount":"9.99","refund_status":"REFUND_SUCCESS"})")
+          .kind,
+      QK::Unclear)
+      << "no out_trade_no";
+  EXPECT_EQ(query(R"({"code":"10000","out_trade_no":"123456789012"})").kind, QK::Unclear)
+      << "a bare answer is no proof that Alipay never made the refund";
+  EXPECT_EQ(
+      query(
+          R"({"code":"10000","out_request_no":"RF123456789012","out_trade_no":"123456789012","refund_amount":"9.99","refund_status":"REFUND_SUCCESS","trade_no":"T2"})")
+          .kind,
+      QK::Unclear)
+      << "another trade_no";
 }
 
 }  // namespace

@@ -6,6 +6,9 @@
 //                     verdict, fields}
 //   verify-response  {"public_key" | "public_key_file", "method", "status"?, "body"} -> {trusted,
 //   detail, fields}
+//   refund-request   {"private_key_file", "app_id", "timestamp_ms", "out_trade_no",
+//                     "out_request_no", "refund_amount_fen", "refund_reason"?} -> {params}: the
+//                     alipay.trade.refund request our builder sends, query and body decoded
 // Exit 0 with JSON on stdout; exit 2 on bad usage or input.
 #include <boost/json.hpp>
 #include <fstream>
@@ -13,6 +16,8 @@
 #include <sstream>
 
 #include "pay/alipay_notify.hpp"
+#include "pay/alipay_params.hpp"
+#include "pay/alipay_request.hpp"
 #include "pay/alipay_response.hpp"
 #include "pay/rsa.hpp"
 
@@ -98,6 +103,30 @@ int verify_response(const json::object& in) {
   return 0;
 }
 
+int refund_request(const json::object& in) {
+  auto signer = pay::RsaSigner::from_text(key_text(in, "private_key", "private_key_file"));
+  if (!signer) return fail("no usable private key");
+  const auto* ts = in.if_contains("timestamp_ms");
+  const auto* fen = in.if_contains("refund_amount_fen");
+  if (ts == nullptr || !ts->is_int64() || fen == nullptr || !fen->is_int64())
+    return fail("timestamp_ms and refund_amount_fen must be integers");
+  pay::AlipayConfig config;
+  config.app_id = str(in, "app_id");
+  core::ManualClock clock(core::UtcMs{ts->as_int64()});
+  pay::AlipayRequestBuilder builder(config, std::move(*signer), clock);
+  const auto request = builder.refund({str(in, "out_trade_no"), str(in, "out_request_no"),
+                                       core::Fen{fen->as_int64()}, str(in, "refund_reason")});
+  const auto q = request.url.find('?');
+  auto params = pay::form_decode(q == std::string::npos ? "" : request.url.substr(q + 1));
+  auto body = pay::form_decode(request.body);
+  if (!params || !body) return fail("our own request does not decode");
+  json::object out;
+  for (const auto& [k, v] : *params) out[k] = v;
+  for (const auto& [k, v] : *body) out[k] = v;
+  std::cout << json::serialize(json::object{{"params", out}}) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,5 +141,6 @@ int main(int argc, char** argv) {
   if (command == "sign") return sign(v.get_object());
   if (command == "verify-notify") return verify_notify(v.get_object());
   if (command == "verify-response") return verify_response(v.get_object());
+  if (command == "refund-request") return refund_request(v.get_object());
   return fail("unknown command " + command);
 }

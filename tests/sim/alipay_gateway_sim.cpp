@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
 #include <mutex>
@@ -123,7 +124,12 @@ struct AlipayGatewaySim::Impl {
   // `{"<method>_response":{...},"sign":"..."}` with faults that damage the answer applied.
   SimResponse signed_reply(std::string_view method, const json::object& payload,
                            const std::vector<Fault>& hits, bool error_response = false) {
-    const std::string text = json::serialize(payload);
+    json::object answer = payload;
+    for (const Fault& f : hits) {
+      if (f.kind == FaultKind::OmitField) answer.erase(f.field);
+      if (f.kind == FaultKind::SetField) answer[f.field] = f.value;
+    }
+    const std::string text = json::serialize(answer);
     std::string sign = ali.sign(text);
     bool with_sign = true;
     SimResponse r;
@@ -187,10 +193,14 @@ struct AlipayGatewaySim::Impl {
     if (!signature_ok(*params))
       return signed_reply(
           method, failure("40002", "Invalid Arguments", "isv.invalid-signature", "验签出错"), hits);
-    for (const Fault& f : hits)
+    for (const Fault& f : hits) {
       if (f.kind == FaultKind::SystemError)
         return signed_reply(
             method, failure("40004", "Business Failed", "ACQ.SYSTEM_ERROR", "系统错误"), hits);
+      if (f.kind == FaultKind::BusinessError)
+        return signed_reply(
+            method, failure("40004", "Business Failed", f.sub_code, "模拟的业务错误"), hits);
+    }
 
     json::object biz;
     if (auto text = pay::find_param(*params, "biz_content")) {
@@ -242,7 +252,9 @@ struct AlipayGatewaySim::Impl {
                           failure("40004", "Business Failed", "ACQ.INVALID_PARAMETER", "参数无效"),
                           hits);
     const bool resend = t.refunds.count(request_no) > 0;
-    if (!resend) {
+    const bool no_fund_change = std::any_of(
+        hits.begin(), hits.end(), [](const Fault& f) { return f.kind == FaultKind::NoFundChange; });
+    if (!resend && !no_fund_change) {
       if (t.status == "TRADE_FINISHED")
         return signed_reply(
             pay::kMethodRefund,
@@ -261,16 +273,17 @@ struct AlipayGatewaySim::Impl {
       // A fully refunded trade reads TRADE_CLOSED (protocols.md A3).
       if (t.refunded == t.amount) t.status = "TRADE_CLOSED";
     }
-    json::object o{{"code", "10000"},
-                   {"msg", "Success"},
-                   {"buyer_logon_id", kBuyerLogon},
-                   {"buyer_user_id", kBuyerId},
-                   {"fund_change", resend ? "N" : "Y"},
-                   {"gmt_refund_pay", core::format_wall_time(clock.now(), 8)},
-                   {"out_trade_no", t.out_trade_no},
-                   {"refund_fee", core::format_yuan(t.refunded)},
-                   {"send_back_fee", core::format_yuan(resend ? core::Fen{0} : *amount)},
-                   {"trade_no", t.trade_no}};
+    json::object o{
+        {"code", "10000"},
+        {"msg", "Success"},
+        {"buyer_logon_id", kBuyerLogon},
+        {"buyer_user_id", kBuyerId},
+        {"fund_change", resend || no_fund_change ? "N" : "Y"},
+        {"gmt_refund_pay", core::format_wall_time(clock.now(), 8)},
+        {"out_trade_no", t.out_trade_no},
+        {"refund_fee", core::format_yuan(t.refunded)},
+        {"send_back_fee", core::format_yuan(resend || no_fund_change ? core::Fen{0} : *amount)},
+        {"trade_no", t.trade_no}};
     return signed_reply(pay::kMethodRefund, o, hits);
   }
 
@@ -567,6 +580,13 @@ struct AlipayGatewaySim::Impl {
         f.delay_ms = static_cast<int>(d->as_int64());
       if (auto* s = body.if_contains("status"); s && s->is_int64())
         f.status = static_cast<int>(s->as_int64());
+      f.sub_code = json_string(body, "sub_code");
+      f.field = json_string(body, "field");
+      f.value = json_string(body, "value");
+      if (f.kind == FaultKind::BusinessError && f.sub_code.empty())
+        return json_error(400, "business_error takes a sub_code");
+      if ((f.kind == FaultKind::OmitField || f.kind == FaultKind::SetField) && f.field.empty())
+        return json_error(400, "omit_field and set_field take a field");
       faults.add(f);
       return json_answer(200, json::object{{"ok", true}});
     }
@@ -627,6 +647,8 @@ struct AlipayGatewaySim::Impl {
     }
     t->scanned = true;
     if (amount) t->amount = *amount;
+    // Tests whose orders carry a trade_no of their own make the sim's trade agree with it.
+    if (auto trade_no = json_string(body, "trade_no"); !trade_no.empty()) t->trade_no = trade_no;
     for (auto [key, field] :
          {std::pair{"subject", &SimTrade::subject}, std::pair{"app_id", &SimTrade::app_id},
           std::pair{"notify_url", &SimTrade::notify_url},

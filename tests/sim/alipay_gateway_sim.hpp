@@ -15,16 +15,21 @@
 //   POST /sim/alipay/reset                 forget trades, faults, notify log; cancel pending
 //   notifies GET  /sim/alipay/trades                all trades GET /sim/alipay/trade?out_trade_no=X
 //   one trade (404 when unknown) POST /sim/alipay/trade   {out_trade_no, total_amount?, status?,
-//   subject?, notify_url?, app_id?,
+//   subject?, notify_url?, app_id?, trade_no?,
 //                             notify?: bool}  create or change a trade (exists at once, scanned);
 //                            notify:true sends a notify for its new state
 //   POST /sim/alipay/scan    {out_trade_no}   a precreate trade becomes visible (WAIT_BUYER_PAY)
 //   POST /sim/alipay/notify  {out_trade_no}   (re)send the notify for the trade's current state
 //   GET  /sim/alipay/notifies              every notify attempt: url, attempt, status, reply, ok
 //   POST /sim/alipay/fault   {kind, method?: "alipay.trade.query" | "*" (default), count?: N
-//                             (default 0 = permanent), delay_ms?, status?}
+//                             (default 0 = permanent), delay_ms?, status?, sub_code?, field?,
+//                             value?}
 //        kind: latency (delay_ms, then a normal answer) | hang | drop | http_error (status, default
-//              502) | system_error (40004 ACQ.SYSTEM_ERROR) | bad_sign | no_sign | truncate
+//              502) | system_error (40004 ACQ.SYSTEM_ERROR) | bad_sign | no_sign | truncate |
+//              business_error (sub_code: a signed 40004 with it; the call does nothing) |
+//              no_fund_change (a refund answers fund_change N and moves no money) |
+//              omit_field (field: left out of the signed answer) |
+//              set_field (field, value: the signed answer says value)
 //   Refunds are idempotent by out_request_no (a resend answers fund_change N); a trade set to
 //   TRADE_FINISHED refuses them (ACQ.TRADE_HAS_FINISHED); trades show refunded_amount and
 //   refund_count so tests can check that money moved once. A latency fault on

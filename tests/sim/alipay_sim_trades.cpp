@@ -51,6 +51,10 @@ std::optional<FaultKind> parse_fault_kind(std::string_view n) {
   if (n == "bad_sign") return FaultKind::BadSign;
   if (n == "no_sign") return FaultKind::NoSign;
   if (n == "truncate") return FaultKind::Truncate;
+  if (n == "business_error") return FaultKind::BusinessError;
+  if (n == "no_fund_change") return FaultKind::NoFundChange;
+  if (n == "omit_field") return FaultKind::OmitField;
+  if (n == "set_field") return FaultKind::SetField;
   return std::nullopt;
 }
 

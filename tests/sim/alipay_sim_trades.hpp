@@ -65,7 +65,20 @@ class TradeBook {
   long next_seq_ = 1;
 };
 
-enum class FaultKind { Latency, Hang, Drop, HttpError, SystemError, BadSign, NoSign, Truncate };
+enum class FaultKind {
+  Latency,
+  Hang,
+  Drop,
+  HttpError,
+  SystemError,
+  BadSign,
+  NoSign,
+  Truncate,
+  BusinessError,  // a signed 40004 answer with `sub_code`; the call does nothing
+  NoFundChange,   // alipay.trade.refund answers fund_change N and moves no money
+  OmitField,      // the signed answer lacks `field`
+  SetField,       // the signed answer says `value` for `field`
+};
 std::optional<FaultKind> parse_fault_kind(std::string_view name);
 
 struct Fault {
@@ -74,6 +87,9 @@ struct Fault {
   int remaining = 0;  // calls left; 0 = permanent
   int delay_ms = 0;
   int status = 502;
+  std::string sub_code;  // BusinessError
+  std::string field;     // OmitField, SetField
+  std::string value;     // SetField
 };
 
 class FaultBook {

@@ -627,6 +627,26 @@ TYPED_TEST_P(StoreSuite, AFailedRefundGivesTheQuotaBackOnce) {
   EXPECT_EQ(this->refunds().count(core::RefundStatus::Failed), 1);
 }
 
+// Money that moved after the refund was recorded failed (and its quota given back) is the one
+// outcome the books cannot absorb: confirm() says so instead of "already decided".
+TYPED_TEST_P(StoreSuite, ARefundConfirmedAfterItFailedIsFlaggedNotSwallowed) {
+  this->order_in("100000000076", OrderState::Delivered);
+  ASSERT_EQ(this->refunds().request("100000000076", "", Cause::Admin, kT0, kT0).outcome,
+            RefundRequestOutcome::Requested);
+  ASSERT_EQ(this->refunds().fail("100000000076", Cause::Admin, "ACQ.TRADE_HAS_FINISHED", kT0),
+            RefundDecision::Applied);
+  const auto events = this->orders().events("100000000076").size();
+  EXPECT_EQ(this->refunds().confirm("100000000076", Cause::RefundQuery, "REFUND_SUCCESS", kT0),
+            RefundDecision::ConfirmedAfterFailure);
+  auto ev = this->orders().events("100000000076");
+  ASSERT_EQ(ev.size(), events + 1) << "the audit trail records the money that left";
+  EXPECT_NE(ev.back().detail.find("after it was recorded failed"), std::string::npos);
+  EXPECT_EQ(ev.back().to, OrderState::Delivered);
+  EXPECT_EQ(this->refunds().get("100000000076")->status, core::RefundStatus::Failed);
+  EXPECT_EQ(this->s().accounts().get("user-100000000076")->surplus_quota, 50)
+      << "nothing is taken back behind the operator's back";
+}
+
 TYPED_TEST_P(StoreSuite, OnlyPaidOrDeliveredOrdersCanBeRefunded) {
   this->order_in("100000000073", OrderState::Created);
   this->order_in("100000000074", OrderState::Closed);
@@ -756,8 +776,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId,
     CloseFollowupsAreDueFromTimeExpireUntilFinished,
     RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce, RefundTakesBackOnlyWhatWasNotSpent,
-    AFailedRefundGivesTheQuotaBackOnce, OnlyPaidOrDeliveredOrdersCanBeRefunded,
-    ManyConnectionsRequestingOneRefundMakeOne, ARefundRacingChatsNeverTakesMoreThanWasLeft,
-    DeliveryWaitsWhileARefundOfThePaidOrderIsUnderWay, DueRefundsHonourAgeBackoffAndPaging);
+    AFailedRefundGivesTheQuotaBackOnce, ARefundConfirmedAfterItFailedIsFlaggedNotSwallowed,
+    OnlyPaidOrDeliveredOrdersCanBeRefunded, ManyConnectionsRequestingOneRefundMakeOne,
+    ARefundRacingChatsNeverTakesMoreThanWasLeft, DeliveryWaitsWhileARefundOfThePaidOrderIsUnderWay,
+    DueRefundsHonourAgeBackoffAndPaging);
 
 }  // namespace chatglmd::store::suite

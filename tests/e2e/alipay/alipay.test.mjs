@@ -3,6 +3,8 @@
 //   (b) checkNotifySignV2 accepts the notifies chatglmd-sim sends
 //   (c) our notify verifier accepts node-signed notifies the SDK accepts, and rejects altered ones
 //   (d) exec(..., {validateSign: true}) accepts chatglmd-sim's answers
+//   (e) our alipay.trade.refund request is the one sdkExecute signs, and the SDK accepts the
+//       sim's refund and refund-query answers
 // Binaries come from $CHATGLMD_BUILD_DIR/bin (default ../../../build/bin).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -258,6 +260,60 @@ test('(d) exec with validateSign accepts chatglmd-sim answers', async () => {
     // A damaged signature is caught by the SDK as well.
     await control(sim.base, 'fault', { kind: 'bad_sign', count: 1 });
     await assert.rejects(client.exec('alipay.trade.query', { bizContent: { outTradeNo: '100000000010' } }, { validateSign: true }));
+  } finally {
+    await sim.stop();
+  }
+});
+
+// ---- (e) refunds ----
+
+test('(e) our alipay.trade.refund request equals what sdkExecute builds and signs', () => {
+  const cases = [
+    { outTradeNo: '123456789012', refundAmount: '9.99', outRequestNo: 'RF123456789012', refundReason: '客户投诉 A&B + 100%' },
+    { outTradeNo: '900000000001', refundAmount: '100000000.00', outRequestNo: 'RF900000000001' },
+  ];
+  for (const bizContent of cases) {
+    const query = sdk().sdkExecute('alipay.trade.refund', { timestamp: '2024-01-02 03:04:05', bizContent });
+    const theirs = Object.fromEntries(new URLSearchParams(query));
+    const fen = Math.round(Number(bizContent.refundAmount) * 100);
+    const ours = tool('refund-request', {
+      private_key_file: resolve(fixtures, 'app_pkcs8.pem'),
+      app_id: APP_ID,
+      timestamp_ms: 1704135845000,  // 2024-01-02 03:04:05 in GMT+8, the time Alipay reads
+      out_trade_no: bizContent.outTradeNo,
+      out_request_no: bizContent.outRequestNo,
+      refund_amount_fen: fen,
+      refund_reason: bizContent.refundReason ?? '',
+    }).params;
+    assert.equal(ours.biz_content, theirs.biz_content, JSON.stringify(bizContent));
+    assert.equal(ours.sign, theirs.sign, JSON.stringify(bizContent));
+    assert.deepEqual(ours, theirs);
+  }
+});
+
+test('(e) exec with validateSign accepts chatglmd-sim refund answers', async () => {
+  const sim = await startSim();
+  try {
+    const client = sdk(`${sim.base}/gateway.do`);
+    await control(sim.base, 'trade', { out_trade_no: '100000000020', total_amount: '9.99', status: 'TRADE_SUCCESS', app_id: APP_ID });
+    const bizContent = { outTradeNo: '100000000020', refundAmount: '9.99', outRequestNo: 'RF100000000020', refundReason: 'test' };
+    const none = await client.exec('alipay.trade.fastpay.refund.query', { bizContent: { outTradeNo: '100000000020', outRequestNo: 'RF100000000020' } }, { validateSign: true });
+    assert.equal(none.code, '10000');
+    assert.equal(none.refundStatus, undefined);
+    const first = await client.exec('alipay.trade.refund', { bizContent }, { validateSign: true });
+    assert.equal(first.code, '10000');
+    assert.equal(first.fundChange, 'Y');
+    assert.equal(first.refundFee, '9.99');
+    const again = await client.exec('alipay.trade.refund', { bizContent }, { validateSign: true });
+    assert.equal(again.fundChange, 'N');
+    const done = await client.exec('alipay.trade.fastpay.refund.query', { bizContent: { outTradeNo: '100000000020', outRequestNo: 'RF100000000020' } }, { validateSign: true });
+    assert.equal(done.refundStatus, 'REFUND_SUCCESS');
+    assert.equal(done.refundAmount, '9.99');
+    const trade = await control(sim.base, 'trade?out_trade_no=100000000020');
+    assert.equal(trade.trade.refund_count, 1);
+    await control(sim.base, 'trade', { out_trade_no: '100000000021', total_amount: '1.00', status: 'TRADE_FINISHED', app_id: APP_ID });
+    const finished = await client.exec('alipay.trade.refund', { bizContent: { outTradeNo: '100000000021', refundAmount: '1.00', outRequestNo: 'RF100000000021' } }, { validateSign: true });
+    assert.equal(finished.subCode, 'ACQ.TRADE_HAS_FINISHED');
   } finally {
     await sim.stop();
   }
