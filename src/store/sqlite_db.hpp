@@ -113,6 +113,8 @@ class Db {
   void exec_script(const std::string& sql);  // no parameters: migrations and pragmas only
   std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   sqlite3* raw() { return db_; }
+  // As found (or set, when the open may create the file): "wal", "delete", ...
+  const std::string& journal_mode() const { return journal_mode_; }
   // Recursive: a group commit holds it across many repository calls that take it again.
   std::recursive_mutex& mutex() { return mutex_; }
 
@@ -120,6 +122,7 @@ class Db {
   sqlite3* db_ = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
   std::recursive_mutex mutex_;
+  std::string journal_mode_;
 };
 
 // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never deadlocks into
