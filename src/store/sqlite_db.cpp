@@ -156,6 +156,7 @@ WriteTransaction::~WriteTransaction() {
 void WriteTransaction::commit() {
   db_.prepare(nested_ ? "RELEASE chatglmd_tx" : "COMMIT").exec();
   done_ = true;
+  if (!nested_) db_.note_committed_write();
 }
 
 ReadTransaction::ReadTransaction(Db& db) : db_(db), own_(sqlite3_get_autocommit(db.raw()) != 0) {
