@@ -22,10 +22,13 @@ struct GatewayRuntime::Impl {
 GatewayRuntime::GatewayRuntime() : impl_(std::make_unique<Impl>()) {}
 
 GatewayRuntime::~GatewayRuntime() {
-  impl_->gateway.reset();
+  // A fetch still in flight completes on the io thread into the gateway: end the calls, stop
+  // and join that thread first, and only then free the gateway its callbacks point into.
+  if (impl_->client) impl_->client->shut_down();
   impl_->work.reset();
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->gateway.reset();
 }
 
 std::unique_ptr<GatewayRuntime> GatewayRuntime::create(const AlipaySection& section,

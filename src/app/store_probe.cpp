@@ -10,15 +10,24 @@ StoreProbe::StoreProbe(store::Store& store, const core::Clock& clock, std::strin
     : store_(store), clock_(clock), db_path_(std::move(db_path)) {}
 
 std::string StoreProbe::check() {
-  std::lock_guard lock(mutex_);
+  // A probe already running (waiting out another process's write lock) answers for everyone:
+  // polls must not pile up behind it on the blocking workers.
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return last_answer();
   const auto now = clock_.now();
-  if (probed_at_ && now - *probed_at_ < kStoreProbeInterval && now >= *probed_at_) return last_;
+  if (probed_at_ && now - *probed_at_ < kStoreProbeInterval && now >= *probed_at_)
+    return last_answer();
   return probe();
 }
 
 std::string StoreProbe::check_now() {
   std::lock_guard lock(mutex_);
   return probe();
+}
+
+std::string StoreProbe::last_answer() {
+  std::lock_guard lock(answer_mutex_);
+  return last_;
 }
 
 std::string StoreProbe::probe() {
@@ -34,6 +43,7 @@ std::string StoreProbe::probe() {
     }
   }
   // Logged when readiness changes, not on every poll (the first answer is the caller's to say).
+  std::lock_guard lock(answer_mutex_);
   if (probed_at_ && why != last_) {
     if (!why.empty())
       spdlog::error("not ready: {}", why);

@@ -1,7 +1,9 @@
 #pragma once
-// What /readyz says about the store: its schema is current and a write commits. The write is
-// made at most once per kStoreProbeInterval and its answer reused in between, so a load
-// balancer polling /readyz costs the disk one small commit every few seconds.
+// What /readyz says about the store: its schema is current and a write commits. The store is
+// probed at most once per kStoreProbeInterval and its answer reused in between; the store's probe
+// writes only when no real write committed since the last one (SqliteStore::write_probe), so a busy
+// daemon adds no commits and an idle one polled by a load balancer one small commit every few
+// seconds.
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,12 +27,14 @@ class StoreProbe {
 
  private:
   std::string probe();
+  std::string last_answer();
   store::Store& store_;
   const core::Clock& clock_;
   const std::string db_path_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // one probe at a time
   std::optional<core::UtcMs> probed_at_;
-  std::string last_;
+  std::mutex answer_mutex_;  // last_, read by the polls that do not wait for a running probe
+  std::string last_ = "the store has not been probed yet";
 };
 
 }  // namespace chatglmd::app

@@ -89,10 +89,18 @@ Db::Db(const DbOptions& options) {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     exec_script("PRAGMA foreign_keys = ON;");
-    if (!options.read_only) exec_script("PRAGMA journal_mode = WAL;");
+    // Only the commands that may create or upgrade the file (migrate, serve) switch it to WAL:
+    // that rewrites the header and leaves a -wal file owned by whoever ran the command, so an
+    // admin command run as root on a file an operator keeps in rollback mode must only look.
+    const bool may_change_file = !options.read_only && options.create;
+    {
+      auto mode = prepare(may_change_file ? "PRAGMA journal_mode = WAL" : "PRAGMA journal_mode");
+      if (mode.step()) journal_mode_ = mode.text(0);
+    }
     exec_script("PRAGMA synchronous = " + sync + ";");
   } catch (...) {
     // The destructor does not run for a constructor that throws: close here.
+    cache_.clear();
     sqlite3_close(db_);
     db_ = nullptr;
     throw;
@@ -148,6 +156,7 @@ WriteTransaction::~WriteTransaction() {
 void WriteTransaction::commit() {
   db_.prepare(nested_ ? "RELEASE chatglmd_tx" : "COMMIT").exec();
   done_ = true;
+  if (!nested_) db_.note_committed_write();
 }
 
 ReadTransaction::ReadTransaction(Db& db) : db_(db), own_(sqlite3_get_autocommit(db.raw()) != 0) {

@@ -3,6 +3,7 @@
 // SQL text, bound parameters only, and IMMEDIATE transactions for every read-then-write.
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -113,6 +114,12 @@ class Db {
   void exec_script(const std::string& sql);  // no parameters: migrations and pragmas only
   std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   sqlite3* raw() { return db_; }
+  // As found (or set, when the open may create the file): "wal", "delete", ...
+  const std::string& journal_mode() const { return journal_mode_; }
+  // Write transactions this connection committed (the readiness probe skips its own write when
+  // real ones are going through).
+  std::uint64_t committed_writes() const { return committed_writes_.load(); }
+  void note_committed_write() { ++committed_writes_; }
   // Recursive: a group commit holds it across many repository calls that take it again.
   std::recursive_mutex& mutex() { return mutex_; }
 
@@ -120,6 +127,8 @@ class Db {
   sqlite3* db_ = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
   std::recursive_mutex mutex_;
+  std::string journal_mode_;
+  std::atomic<std::uint64_t> committed_writes_{0};
 };
 
 // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never deadlocks into

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <filesystem>
 
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -143,6 +144,23 @@ TEST_F(Cli, ANewerDatabaseIsRefused) {
   auto r = run({"migrate"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("newer"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, AdminCommandsLeaveARollbackJournalDatabaseAsItIs) {
+  migrated();
+  const std::string db = dir_.file("orders.db");
+  ASSERT_EQ(run_command({"/usr/bin/sqlite3", db, "PRAGMA journal_mode = DELETE"}).exit_code, 0);
+  ASSERT_FALSE(std::filesystem::exists(db + "-wal"));
+  // Header bytes 18 and 19 (write and read format versions): 1 is a rollback journal, 2 WAL.
+  auto header_format = [&] { return testing::read_file(db).substr(18, 2); };
+  ASSERT_EQ(header_format(), std::string("\x01\x01", 2));
+
+  EXPECT_EQ(run({"user", "show", "X"}).exit_code, 1);
+
+  EXPECT_FALSE(std::filesystem::exists(db + "-wal"));
+  EXPECT_EQ(header_format(), std::string("\x01\x01", 2)) << "the journal mode was changed";
+  auto mode = run_command({"/usr/bin/sqlite3", db, "PRAGMA journal_mode"});
+  EXPECT_EQ(mode.out, "delete\n");
 }
 
 TEST_F(Cli, HelpAndVersion) {
