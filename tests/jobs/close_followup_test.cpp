@@ -64,7 +64,9 @@ struct CloseFollowup : ::testing::Test {
     if (paid.status != 200) return ::testing::AssertionFailure() << "pay: " << paid.body;
     return ::testing::AssertionSuccess();
   }
-  static double late_payments() { return jobs::JobMetrics::global().late_payments().value(); }
+  static double late_payments() {
+    return jobs::JobMetrics::global().late_payments("deliver").value();
+  }
   static double reconcile_deliveries() {
     return jobs::JobMetrics::global().deliveries("reconcile").value();
   }
