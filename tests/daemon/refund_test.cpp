@@ -80,7 +80,8 @@ bool chat_ok(const DaemonHarness& d, const std::string& token) {
 
 // The refund-query job run by hand, as cron would (its `after` waits for nothing here).
 CommandResult run_refund_query(const DaemonHarness& d) {
-  return d.cli({"jobs", "run", "refund-query"}, {{"CHATGLMD_JOBS_REFUND_QUERY_AFTER", "0s"}});
+  return d.cli({"jobs", "run", "refund-query", "--verbose"},
+               {{"CHATGLMD_JOBS_REFUND_QUERY_AFTER", "0s"}});
 }
 
 struct Refunds : ::testing::Test {

@@ -84,7 +84,7 @@ TEST(SettlementCommit, ANotifyWhoseCommitFailsIsNotCountedAndItsResendIsCountedO
 
   EXPECT_EQ(db->orders().get(id)->state, OrderState::Closed) << "the commit kept nothing";
   EXPECT_EQ(metric(d, R"(chatglmd_deliveries_total{cause="notify"})"), 0);
-  EXPECT_EQ(metric(d, "chatglmd_late_payment_total"), 0);
+  EXPECT_EQ(metric(d, "chatglmd_late_payment_total{action=\"deliver\"}"), 0);
   EXPECT_EQ(metric(d, "chatglmd_notify_handled_total"), 0);
   EXPECT_EQ(count_of(d.log(), "order " + id + " delivered"), 0) << d.log();
   EXPECT_EQ(count_of(d.log(), "order " + id + " was closed but has been paid"), 0) << d.log();
@@ -97,7 +97,7 @@ TEST(SettlementCommit, ANotifyWhoseCommitFailsIsNotCountedAndItsResendIsCountedO
   EXPECT_EQ(db->orders().get(id)->state, OrderState::Delivered);
   EXPECT_EQ(db->accounts().get("commit-buyer")->total_quota, kQuota);
   EXPECT_EQ(metric(d, R"(chatglmd_deliveries_total{cause="notify"})"), 1);
-  EXPECT_EQ(metric(d, "chatglmd_late_payment_total"), 1);
+  EXPECT_EQ(metric(d, "chatglmd_late_payment_total{action=\"deliver\"}"), 1);
   EXPECT_EQ(metric(d, "chatglmd_notify_handled_total"), 1);
   EXPECT_EQ(count_of(d.log(), "order " + id + " delivered"), 1) << d.log();
   EXPECT_EQ(count_of(d.log(), "order " + id + " was closed but has been paid"), 1) << d.log();
