@@ -74,7 +74,7 @@ test-package: deb
 	@if [ "$${CHATGLMD_PACKAGE_TEST:-0}" != 1 ]; then \
 	  echo "test-package: skipped (set CHATGLMD_PACKAGE_TEST=1, as root: it installs and purges the package)"; \
 	else \
-	  $(SUDO) bash tests/package/run.sh $(abspath $(BUILD)); \
+	  $(SUDO) env -u CHATGLMD_PACKAGE_TEST bash tests/package/run.sh $(abspath $(BUILD)); \
 	fi
 
 clean:
