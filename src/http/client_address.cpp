@@ -1,7 +1,7 @@
 #include "http/client_address.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 #include <charconv>
 
 namespace chatglmd::http {
@@ -11,13 +11,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool all_digits(std::string_view s) {
@@ -136,7 +129,7 @@ std::string client_address(std::string_view peer, const Headers& headers,
   if (!trusted.contains(*from)) return from->to_string();
   std::vector<std::string_view> hops;
   for (const auto& [name, value] : headers) {
-    if (!iequals(name, "X-Forwarded-For") || trim(value).empty()) continue;
+    if (!boost::beast::iequals(name, "X-Forwarded-For") || trim(value).empty()) continue;
     std::string_view rest = value;
     for (auto comma = rest.find(','); comma != std::string_view::npos; comma = rest.find(',')) {
       hops.push_back(rest.substr(0, comma));
@@ -147,7 +140,7 @@ std::string client_address(std::string_view peer, const Headers& headers,
   if (hops.empty()) {
     std::vector<std::string_view> real;
     for (const auto& [name, value] : headers)
-      if (iequals(name, "X-Real-IP")) real.push_back(value);
+      if (boost::beast::iequals(name, "X-Real-IP")) real.push_back(value);
     // Two of them: one came from the caller, and nothing tells which.
     if (real.size() == 1) hops = real;
   }
