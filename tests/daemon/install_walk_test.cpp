@@ -5,11 +5,9 @@
 // folder, UMask, WATCHDOG_USEC, NOTIFY_SOCKET), ready, a write made by an admin command visible
 // to the daemon, and a prompt stop.
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -18,6 +16,7 @@
 #include <regex>
 
 #include "daemon/daemon_client.hpp"
+#include "support/notify_socket.hpp"
 #include "support/ports.hpp"
 
 namespace chatglmd::testing {
@@ -76,43 +75,6 @@ class SystemUser {
   std::string name_;
   uid_t uid_ = 0;
   gid_t gid_ = 0;
-};
-
-// systemd's notify socket, played by the test; the service user must be able to send to it.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::chmod(path.c_str(), 0777) != 0)
-      throw std::runtime_error("cannot bind " + path);
-  }
-  ~NotifySocket() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-  }
-  bool wait_for(const std::string& line, std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    for (;;) {
-      if (("\n" + seen_).find("\n" + line + "\n") != std::string::npos) return true;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) seen_ += std::string(buf, static_cast<std::size_t>(n)) + "\n";
-    }
-  }
-  const std::string& seen() const { return seen_; }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::string seen_;
 };
 
 struct Owner {

@@ -3,9 +3,7 @@
 // (exit 0 and a log line saying what was cut short), and a watchdog that never delays a stop.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,6 +12,7 @@
 
 #include "daemon/daemon_client.hpp"
 #include "jobs/job_world.hpp"
+#include "support/notify_socket.hpp"
 #include "support/temp_dir.hpp"
 
 namespace chatglmd::testing {
@@ -170,43 +169,6 @@ TEST(Stop, WhatOutlastsTheBudgetIsCancelledJoinedAndNamedAndTheExitIsClean) {
             (std::vector<std::vector<std::string>>{{"partial"}}));
   EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM job_lease"), 0);
 }
-
-// systemd's notify socket, played by the test: a unix datagram socket it reads.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      throw std::runtime_error("cannot bind " + path);
-  }
-  ~NotifySocket() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-  }
-  // Reads messages until one holds `line` as a whole line, or the limit passes.
-  bool wait_for(const std::string& line, std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    for (;;) {
-      if (("\n" + seen_).find("\n" + line + "\n") != std::string::npos) return true;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) seen_ += std::string(buf, static_cast<std::size_t>(n)) + "\n";
-    }
-  }
-  const std::string& seen() const { return seen_; }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::string seen_;
-};
 
 TEST(Stop, AnIdleDaemonUnderTheUnitsThirtySecondWatchdogStopsWithinASecond) {
   TempDir dir;
