@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   dpkg-dev lintian groff-base prometheus
 E2E_DIRS := tests/e2e/alipay tests/e2e
 
-.PHONY: all deps configure build test test-cpp test-e2e demo bench clean deb test-package
+.PHONY: all deps configure build test test-cpp test-e2e demo bench clean deb test-package soak soak-deps
 
 all: build
 
@@ -61,6 +61,16 @@ demo: build
 
 bench: build
 	bash bench/run.sh $(abspath $(BUILD))
+
+# Not in CI: SOAK_MINUTES (default 30) of mixed load, then the kill storm at scale
+# (tests/soak/run.sh; CSV, summary and PNG in $(BUILD)/soak). gnuplot only for this target.
+soak-deps:
+	@dpkg-query -W -f='$${Status}' gnuplot-nox 2>/dev/null | grep -q "install ok installed" || \
+	  { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox; }
+
+soak: build soak-deps
+	bash tests/soak/run.sh $(abspath $(BUILD))
 
 # chatglmd_<version>_amd64.deb in $(BUILD), packed by CPack from this build (packaging/deb.cmake).
 deb: build

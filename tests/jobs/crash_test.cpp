@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
@@ -122,7 +124,16 @@ std::vector<std::string> violations(store::Store& db, int sim, const std::vector
   return bad;
 }
 
+// ctest runs the small storm; `make soak` runs it at scale (CRASH_SCALE=10 times the orders and
+// notifies, CRASH_KILLS=30), through tests/soak/run.sh.
+int env_count(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::max(1, std::atoi(v)) : fallback;
+}
+
 TEST(JobCrash, Kill9DuringABacklogAndANotifyStormLosesNothingAndGrantsNothingTwice) {
+  const int scale = env_count("CRASH_SCALE", 1);
+  const int kKills = env_count("CRASH_KILLS", 6);
   std::map<std::string, std::string> config;
   for (const char* job : {"timeout-close", "reconcile", "replenish-shipment"}) {
     config[fmt::format("jobs.{}.interval", job)] = "1s";
@@ -159,7 +170,7 @@ TEST(JobCrash, Kill9DuringABacklogAndANotifyStormLosesNothingAndGrantsNothingTwi
     plan.push_back({id, kind});
     return id;
   };
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < 10 * scale; ++i) {
     add(Kind::OverduePaid, now - core::Millis{40min}, "TRADE_SUCCESS");
     add(Kind::OverdueWaiting, now - core::Millis{40min}, "WAIT_BUYER_PAY");
     add(Kind::OverdueClosed, now - core::Millis{40min}, "TRADE_CLOSED");
@@ -169,12 +180,13 @@ TEST(JobCrash, Kill9DuringABacklogAndANotifyStormLosesNothingAndGrantsNothingTwi
     add(Kind::RecentClosed, now - core::Millis{5min}, "TRADE_CLOSED");
     add(Kind::RecentNone, now - core::Millis{5min}, nullptr);
   }
-  for (int i = 0; i < 15; ++i)
+  for (int i = 0; i < 15 * scale; ++i)
     mark_paid_undelivered(*db,
                           add(Kind::PaidUndelivered, now - core::Millis{15min}, "TRADE_SUCCESS"),
                           now - core::Millis{10min});
   std::vector<std::string> storm;
-  for (int i = 0; i < 60; ++i) storm.push_back(add(Kind::Storm, now, "WAIT_BUYER_PAY", notify_url));
+  for (int i = 0; i < 60 * scale; ++i)
+    storm.push_back(add(Kind::Storm, now, "WAIT_BUYER_PAY", notify_url));
 
   auto pay = [&](const std::string& id) {
     auto r =
@@ -190,7 +202,6 @@ TEST(JobCrash, Kill9DuringABacklogAndANotifyStormLosesNothingAndGrantsNothingTwi
     return std::chrono::milliseconds(std::uniform_int_distribution<int>(lo, hi)(rng));
   };
   d.start();
-  constexpr int kKills = 6;
   int kills_mid_tick = 0;
   sqlite3* peek = nullptr;
   ASSERT_EQ(sqlite3_open_v2(d.db().c_str(), &peek, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
@@ -234,8 +245,8 @@ TEST(JobCrash, Kill9DuringABacklogAndANotifyStormLosesNothingAndGrantsNothingTwi
 
   // The daemon runs on: within a few ticks (plus one lease if a kill left one) all is settled.
   std::vector<std::string> bad;
-  bool settled =
-      eventually([&] { return (bad = violations(*db, sim, plan, clock.now())).empty(); }, 40s);
+  bool settled = eventually([&] { return (bad = violations(*db, sim, plan, clock.now())).empty(); },
+                            40s * scale);
   std::string listing;
   for (std::size_t i = 0; i < bad.size() && i < 20; ++i) listing += bad[i] + "\n";
   ASSERT_TRUE(settled) << bad.size() << " violations, e.g.\n" << listing << "seed " << seed;
