@@ -11,6 +11,7 @@
 
 #include "jobs/backoff.hpp"
 #include "jobs/job_metrics.hpp"
+#include "store/store_error_log.hpp"
 
 namespace chatglmd::jobs {
 namespace {
@@ -78,8 +79,8 @@ class TickQueue {
       }
       spdlog::error("{}: lease lost mid-tick; stopping", job_.name());
     } catch (const std::exception& e) {
-      spdlog::error("{}: store error renewing the lease, ending the tick: {}", job_.name(),
-                    e.what());
+      store::store_error_log().report(
+          fmt::format("{}: renewing the lease, ending the tick", job_.name()), e.what());
       error_ = e.what();
     }
     queue_.clear();
@@ -92,7 +93,7 @@ class TickQueue {
     try {
       refill_page();
     } catch (const std::exception& e) {
-      spdlog::error("{}: store error, ending the tick: {}", job_.name(), e.what());
+      store::store_error_log().report(fmt::format("{}: ending the tick", job_.name()), e.what());
       error_ = e.what();
       exhausted_ = true;
     }
@@ -239,7 +240,7 @@ TickReport run_tick(Job& job, JobContext& ctx, const TickOptions& options) {
     report.outcome = "failed";
     report.error = e.what();
     report.finished_at = ctx.clock.now();
-    spdlog::error("{}: tick failed on a store error: {}", job.name(), e.what());
+    store::store_error_log().report(fmt::format("{}: tick failed", job.name()), e.what());
     metrics.runs(job.name(), "failed").inc();
   }
   return report;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/store_access.hpp"
+#include "store/store_error_log.hpp"
 
 namespace chatglmd::app {
 
@@ -47,8 +48,10 @@ std::string StoreProbe::probe() {
   if (probed_at_ && why != last_) {
     if (!why.empty())
       spdlog::error("not ready: {}", why);
-    else
+    else {
+      store::store_error_log().recovered();
       spdlog::info("ready again: the store accepts writes");
+    }
   }
   probed_at_ = clock_.now();
   last_ = why;

@@ -15,6 +15,8 @@
 #include <chrono>
 
 #include "http/pending.hpp"
+#include "store/store_error.hpp"
+#include "store/store_error_log.hpp"
 
 namespace chatglmd::http {
 
@@ -134,12 +136,24 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
     return [self = shared_from_this(), fn = std::move(fn)] {
       try {
         fn();
+      } catch (const store::StoreError& e) {
+        self->store_unavailable(e.what());
       } catch (const std::exception& e) {
         self->fail(e.what());
       } catch (...) {
         self->fail("an exception that is not a std::exception");
       }
     };
+  }
+  // The store takes no writes (full disk, deleted file): a clear answer that asks to come back
+  // later, and one log line a minute for all requests and job ticks together.
+  void store_unavailable(const std::string& what) {
+    store::store_error_log().report("http: " + request_.path, what);
+    constexpr std::string_view message =
+        "the service cannot save anything right now; nothing was charged, try again later";
+    respond(is_openai_path(request_.path)
+                ? openai_error(503, message, "server_error", "store_unavailable")
+                : envelope(code::store_unavailable, message));
   }
   void fail(std::string_view what) {
     spdlog::error("http: work for {} threw: {}", request_.path, what);

@@ -32,7 +32,8 @@ inline constexpr std::string_view rate_limited = "0005";     // too many request
 inline constexpr std::string_view quota_exhausted = "0006";  // no chats left
 inline constexpr std::string_view account_frozen = "0007";
 inline constexpr std::string_view model_not_allowed = "0008";
-inline constexpr std::string_view upstream_error = "0009";  // the model service failed
+inline constexpr std::string_view upstream_error = "0009";     // the model service failed
+inline constexpr std::string_view store_unavailable = "0010";  // the store takes no writes now
 inline constexpr std::string_view product_offline = "OE001";
 }  // namespace code
 

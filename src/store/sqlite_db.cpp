@@ -12,7 +12,23 @@ std::int64_t wall_clock_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// A database file deleted or replaced under the daemon keeps taking commits in WAL mode (SQLite
+// checks this only for rollback journals), and they would be gone at the next start: every
+// commit is refused while the path no longer names the open file, so notifies answer `fail` and
+// Alipay resends once the file is back.
+int refuse_commit_to_moved_file(void* db) {
+  int moved = 0;
+  return sqlite3_file_control(static_cast<sqlite3*>(db), "main", SQLITE_FCNTL_HAS_MOVED, &moved) ==
+             SQLITE_OK &&
+         moved;
+}
+
 void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
+  if (rc == SQLITE_CONSTRAINT_COMMITHOOK)
+    throw StoreError(fmt::format("sqlite: {}: the database file was deleted or replaced since it "
+                                 "was opened; nothing is written until it is back",
+                                 what),
+                     rc);
   throw StoreError(fmt::format("sqlite: {}: {} ({})", what, db ? sqlite3_errmsg(db) : "", rc), rc);
 }
 
@@ -87,6 +103,7 @@ Db::Db(const DbOptions& options) {
   }
   try {
     sqlite3_extended_result_codes(db_, 1);
+    if (!options.read_only) sqlite3_commit_hook(db_, refuse_commit_to_moved_file, db_);
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     exec_script("PRAGMA foreign_keys = ON;");
     // Only the commands that may create or upgrade the file (migrate, serve) switch it to WAL:
