@@ -91,7 +91,7 @@ constexpr std::int64_t kProductQuota = 10;
 struct BrokenStore : ::testing::Test {
   std::unique_ptr<DaemonHarness> d;
   std::unique_ptr<LogPipe> log;
-  std::string token;
+  std::string token, newcomer_token;
   std::string read_db;  // where the test reads the store: the file, or its kept link
   int payers = 0;
 
@@ -109,6 +109,7 @@ struct BrokenStore : ::testing::Test {
                 "--quota", std::to_string(kProductQuota), "--models", "glm-4"});
     run_ok(*d, {"user", "add", "buyer", "--quota", "5", "--models", "glm-4"});
     token = d->token_for("buyer");
+    newcomer_token = d->token_for("newcomer");
     read_db = d->db();
     log = std::make_unique<LogPipe>(d->dir() + "/serve.log");
     d->start();
@@ -196,6 +197,12 @@ struct BrokenStore : ::testing::Test {
       EXPECT_EQ(openai_error_code(v1), "store_unavailable") << v1.raw;
     }
     EXPECT_EQ(surplus(), before);
+    // So is a new order (it would be a row), and nothing is left of it.
+    const auto orders = sql_int(read_db, "SELECT count(*) FROM openai_order");
+    auto order = d->post_form("/api/v1/sale/create_pay_order", std::string("productId=") + kProduct,
+                              newcomer_token);
+    EXPECT_EQ(envelope_code(order), "0010") << order.raw;
+    EXPECT_EQ(sql_int(read_db, "SELECT count(*) FROM openai_order"), orders);
     // Reads still work.
     auto quota = d->post_form("/api/v1/account/query_account_quota", "", token);
     EXPECT_EQ(envelope_code(quota), "0000") << quota.raw;
