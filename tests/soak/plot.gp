@@ -1,5 +1,5 @@
 # The soak's samples as one PNG: gnuplot -e "csv='soak.csv'; png='soak.png'" plot.gp
-set terminal pngcairo size 1000,900 font ",9"
+set terminal pngcairo size 800,720 font ",8"
 set output png
 set datafile separator ","
 set key left top
