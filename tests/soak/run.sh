@@ -35,7 +35,7 @@ if [ -s "$out/soak.csv" ]; then
     echo "plot: $out/soak.png"
 fi
 
-echo "== kill storm: 10x the orders and notifies, 30 kills"
-CRASH_SCALE=${CRASH_SCALE:-10} CRASH_KILLS=${CRASH_KILLS:-30} run "$build/bin/jobs_crash_test" |
-  tee "$out/kill-storm.txt" || status=1
+export CRASH_SCALE=${CRASH_SCALE:-10} CRASH_KILLS=${CRASH_KILLS:-30}
+echo "== kill storm: ${CRASH_SCALE}x the crash test's orders and notifies, $CRASH_KILLS kills"
+run "$build/bin/jobs_crash_test" > >(tee "$out/kill-storm.txt") || status=1
 exit $status
