@@ -272,17 +272,39 @@ TEST_F(BrokenStore, AFullDiskRefusesWritesClearlyLogsOnceAndRecoversLosingNothin
 TEST_F(BrokenStore, ADeletedDatabaseFileIsRefusedLikeAFullDiskUntilItIsBack) {
   const auto quota = surplus();
   std::vector<std::string> waiting = {new_order(), new_order()};
-  // Deleted under the running daemon: SQLite sees the file gone and refuses writes, which would
-  // otherwise land in a file nobody can open again. A hard link keeps it, to be put back.
+  // Deleted under the running daemon: SQLite in WAL mode would go on committing into a file
+  // nobody can open again. A hard link keeps it, to be put back.
   const std::string kept = d->dir() + "/kept.db";
   ASSERT_EQ(::link(d->db().c_str(), kept.c_str()), 0);
   ASSERT_EQ(::unlink(d->db().c_str()), 0);
   read_db = kept;
   for (const auto& id : waiting) pay(id);
-  expect_degraded(waiting, "not ready: store " + d->db());
-  EXPECT_LE(log->count("store error"), 1) << log->text();
+  expect_degraded(waiting, "not ready: store " + d->db() + " does not accept writes: ");
+  EXPECT_NE(log->text().find("deleted or replaced"), std::string::npos) << log->text();
+  EXPECT_EQ(log->count("store error:"), 1) << log->text();
 
   ASSERT_EQ(::link(kept.c_str(), d->db().c_str()), 0);
+  read_db = d->db();
+  expect_recovered(waiting, quota);
+}
+
+// A read-only copy put in the file's place while the daemon runs (a restore done as the wrong
+// user, say): a chmod alone changes nothing for the open file, but the path now names another
+// one, and commits are refused until the original is back.
+TEST_F(BrokenStore, AReadOnlyCopyInTheFilesPlaceIsRefusedUntilTheOriginalIsBack) {
+  const auto quota = surplus();
+  std::vector<std::string> waiting = {new_order(), new_order()};
+  const std::string kept = d->dir() + "/kept.db", copy = d->dir() + "/copy.db";
+  ASSERT_EQ(::link(d->db().c_str(), kept.c_str()), 0);
+  std::filesystem::copy_file(d->db(), copy);
+  ASSERT_EQ(::chmod(copy.c_str(), 0444), 0);
+  ASSERT_EQ(::rename(copy.c_str(), d->db().c_str()), 0);
+  read_db = kept;
+  for (const auto& id : waiting) pay(id);
+  expect_degraded(waiting, "not ready: store " + d->db() + " does not accept writes: ");
+  EXPECT_EQ(log->count("store error:"), 1) << log->text();
+
+  ASSERT_EQ(::rename(kept.c_str(), d->db().c_str()), 0);
   read_db = d->db();
   expect_recovered(waiting, quota);
 }
