@@ -19,7 +19,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -204,7 +207,36 @@ struct RunResult {
   double rate = 0;
   int failed = 0;
   int delivered = 0;
+  double cpu_us = 0;        // daemon CPU (user + system) per notify
+  double committer_us = 0;  // of which on the group-commit thread
 };
+
+// utime + stime of a /proc stat file, in seconds (fields 14 and 15, after the command name).
+double cpu_seconds(const std::string& stat_path) {
+  std::ifstream in(stat_path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i)
+    if (i >= 14) ticks += std::stod(f);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The CPU seconds of the daemon, and of its thread named `thread` (0 when it has none).
+std::pair<double, double> daemon_cpu(pid_t pid, const std::string& thread) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  double of_thread = 0;
+  for (const auto& t : std::filesystem::directory_iterator(proc + "/task")) {
+    std::ifstream comm(t.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == thread) of_thread += cpu_seconds((t.path() / "stat").string());
+  }
+  return {cpu_seconds(proc + "/stat"), of_thread};
+}
 
 RunResult one_run(const Options& o) {
   testing::DaemonOptions d;
@@ -225,6 +257,7 @@ RunResult one_run(const Options& o) {
         o.perf_record + ".log");
 
   std::atomic<int> next{0}, failed{0};
+  const auto cpu_before = daemon_cpu(daemon.pid(), "group-commit");
   auto start = Clock::now();
   std::vector<std::thread> clients;
   for (int c = 0; c < o.in_flight; ++c) {
@@ -237,6 +270,9 @@ RunResult one_run(const Options& o) {
   for (auto& t : clients) t.join();
   RunResult r;
   r.rate = o.notifies / std::chrono::duration<double>(Clock::now() - start).count();
+  const auto cpu_after = daemon_cpu(daemon.pid(), "group-commit");
+  r.cpu_us = (cpu_after.first - cpu_before.first) * 1e6 / o.notifies;
+  r.committer_us = (cpu_after.second - cpu_before.second) * 1e6 / o.notifies;
   r.failed = failed;
   if (perf) {
     perf->signal(SIGINT);
@@ -263,8 +299,10 @@ int main(int argc, char** argv) {
     RunResult r = one_run(o);
     fmt::print(
         "  run {}: {:7.0f} notifies/s; single-row FULL commit loop {:7.0f} /s; ratio {:4.2f}x"
-        "  ({} not success, {} of {} delivered)\n",
-        run + 1, r.rate, commits, r.rate / commits, r.failed, r.delivered, o.notifies);
+        "  ({} not success, {} of {} delivered); daemon CPU {:.0f} us/notify, {:.0f} of it on "
+        "the group-commit thread\n",
+        run + 1, r.rate, commits, r.rate / commits, r.failed, r.delivered, o.notifies, r.cpu_us,
+        r.committer_us);
     ok = ok && r.failed == 0 && r.delivered == o.notifies;
   }
   return ok ? 0 : 1;
