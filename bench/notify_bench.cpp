@@ -27,8 +27,10 @@ constexpr int kInFlight = 64;
 constexpr int kNotifies = 2000;
 const core::UtcMs kNow{1'700'000'000'000};
 
+std::string synchronous = "FULL";  // argv[1]: OFF shows the CPU cost of the SQL alone
+
 std::unique_ptr<store::Store> fresh_store(testing::TempDir& dir, std::vector<std::string>& ids) {
-  auto opened = store::open_sqlite_store({dir.file("notify.db"), "FULL", 10000, true});
+  auto opened = store::open_sqlite_store({dir.file("notify.db"), synchronous, 10000, true});
   core::OrderIdGenerator gen(7);
   for (int i = 0; i < kNotifies; ++i) {
     core::Order o;
@@ -66,7 +68,8 @@ double run(const std::vector<std::string>& ids, Submit submit) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) synchronous = argv[1];
   spdlog::set_level(spdlog::level::warn);  // one line per order would drown the figures
   double single, grouped;
   std::uint64_t commits = 0;
@@ -108,8 +111,8 @@ int main() {
       verifies / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (good != verifies) throw std::runtime_error("verification failed");
 
-  fmt::print("notify settlement, SQLite synchronous=FULL, {} notifies, {} in flight\n", kNotifies,
-             kInFlight);
+  fmt::print("notify settlement, SQLite synchronous={}, {} notifies, {} in flight\n", synchronous,
+             kNotifies, kInFlight);
   fmt::print("  one transaction per notify: {:8.0f} notifies/s\n", single);
   fmt::print(
       "  group commit:               {:8.0f} notifies/s  ({} commits, {:.1f} notifies per "

@@ -15,8 +15,14 @@ using CloseKind = pay::TradeCloseResult::Kind;
 // An answer after which no payment can come: count it and never ask again.
 ItemResult stop_asking(JobContext& ctx, const core::Order& order, const std::string& answer,
                        std::string detail) {
-  ctx.store.orders().record_close_followup(order.order_id, answer, std::nullopt);
+  ctx.write(
+      [&] { ctx.store.orders().record_close_followup(order.order_id, answer, std::nullopt); });
   return {ItemStatus::Done, std::move(detail)};
+}
+
+void record_paid(JobContext& ctx, const core::Order& order) {
+  ctx.write(
+      [&] { ctx.store.orders().record_close_followup(order.order_id, "paid", std::nullopt); });
 }
 
 // A clear answer that found no payment: count it and ask again tomorrow, or stop.
@@ -24,7 +30,7 @@ ItemResult no_payment_yet(JobContext& ctx, const core::Order& order, const std::
   const auto followup = ctx.store.orders().close_followup(order.order_id);
   const int asked = (followup ? followup->queries_done : 0) + 1;
   const auto next = next_close_followup(asked, ctx.clock.now());
-  ctx.store.orders().record_close_followup(order.order_id, answer, next);
+  ctx.write([&] { ctx.store.orders().record_close_followup(order.order_id, answer, next); });
   return {ItemStatus::Done, fmt::format("no payment ({}), asked {} time(s){}", answer, asked,
                                         next ? ", asking again tomorrow" : ", not asking again")};
 }
@@ -40,8 +46,7 @@ ItemResult close_waiting_trade(JobContext& ctx, const core::Order& order) {
     auto q = ctx.gateway.query(order.order_id);
     if (q.kind == QueryKind::Paid) {
       auto r = settle_from_query(ctx, order, core::Cause::Reconcile, q, false);
-      if (r.status == ItemStatus::Done)
-        ctx.store.orders().record_close_followup(order.order_id, "paid", std::nullopt);
+      if (r.status == ItemStatus::Done) record_paid(ctx, order);
       return r;
     }
     if (q.kind == QueryKind::Closed)
@@ -79,8 +84,10 @@ ItemResult CloseFollowupJob::handle(JobContext& ctx, const core::Order& order) {
   if (order.state != core::OrderState::Closed) {
     // A notify or an admin reconcile found the payment meanwhile: nothing left to ask.
     if (!ctx.dry_run)
-      ctx.store.orders().record_close_followup(
-          order.order_id, fmt::format("order is {}", core::name_of(order.state)), std::nullopt);
+      ctx.write([&] {
+        ctx.store.orders().record_close_followup(
+            order.order_id, fmt::format("order is {}", core::name_of(order.state)), std::nullopt);
+      });
     return {ItemStatus::Skipped, fmt::format("now {}", core::name_of(order.state))};
   }
   auto q = ctx.gateway.query(order.order_id);
@@ -89,8 +96,7 @@ ItemResult CloseFollowupJob::handle(JobContext& ctx, const core::Order& order) {
     case QueryKind::Paid: {
       // Settled as a late payment (CLOSED -> PAID -> DELIVERED), counted once it committed.
       auto r = settle_from_query(ctx, order, core::Cause::Reconcile, q, false);
-      if (r.status == ItemStatus::Done)
-        ctx.store.orders().record_close_followup(order.order_id, "paid", std::nullopt);
+      if (r.status == ItemStatus::Done) record_paid(ctx, order);
       return r;
     }
     case QueryKind::NotExist:

@@ -12,6 +12,7 @@
 #include "core/order.hpp"
 #include "core/refund.hpp"
 #include "core/time.hpp"
+#include "store/group_commit.hpp"
 #include "store/store.hpp"
 
 namespace chatglmd::pay {
@@ -54,7 +55,18 @@ struct JobContext {
   JobMetrics* metrics = nullptr;
   // [alipay] late_payment: what a payment found on a CLOSED order turns into.
   core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;
+  // Where the tick's order outcomes share commits, so workers do not queue behind one fsync
+  // each (serve passes the daemon's; run_tick makes one for the tick when none is given).
+  store::GroupCommitter* commits = nullptr;
   bool stop_requested() const { return stopping && stopping->load(); }
+  // Makes `writes` durable, as a unit of `commits` when there is one; returns after the
+  // commit, throws what `writes` threw or the commit's failure. Count an outcome only after it.
+  void write(const std::function<void()>& writes) const {
+    store::commit_durably(store, commits, writes);
+  }
+  std::function<void(const std::function<void()>&)> writer() const {
+    return [this](const std::function<void()>& writes) { write(writes); };
+  }
 };
 
 enum class ItemStatus {
@@ -83,7 +95,9 @@ class Job {
   // Where an unclear item's backoff is kept: the order row, unless the job works on other rows.
   virtual void record_failure(JobContext& ctx, const core::Order& order, const std::string& error,
                               core::UtcMs next_attempt_at) {
-    ctx.store.orders().record_failure(order.order_id, order.state, error, next_attempt_at);
+    ctx.write([&] {
+      ctx.store.orders().record_failure(order.order_id, order.state, error, next_attempt_at);
+    });
   }
 };
 

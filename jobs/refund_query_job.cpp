@@ -43,7 +43,7 @@ ItemResult RefundQueryJob::handle(JobContext& ctx, const core::Order& order) {
 
 void RefundQueryJob::record_failure(JobContext& ctx, const core::Order& order,
                                     const std::string& error, core::UtcMs next_attempt_at) {
-  ctx.store.refunds().record_failure(order.order_id, error, next_attempt_at);
+  ctx.write([&] { ctx.store.refunds().record_failure(order.order_id, error, next_attempt_at); });
 }
 
 }  // namespace chatglmd::jobs

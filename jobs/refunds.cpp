@@ -25,7 +25,11 @@ ItemResult unclear(std::string detail) {
 
 ItemResult confirm(JobContext& ctx, const store::Refund& refund, core::Cause cause,
                    const std::string& detail) {
-  switch (ctx.store.refunds().confirm(refund.order_id, cause, detail, ctx.clock.now())) {
+  store::RefundDecision decision = store::RefundDecision::UnknownRefund;
+  ctx.write([&] {
+    decision = ctx.store.refunds().confirm(refund.order_id, cause, detail, ctx.clock.now());
+  });
+  switch (decision) {
     case store::RefundDecision::Applied:
       JobMetrics::global().refunds("succeeded").inc();
       JobMetrics::global().refunded_fen().inc(static_cast<double>(refund.amount.value));
@@ -50,7 +54,11 @@ ItemResult confirm(JobContext& ctx, const store::Refund& refund, core::Cause cau
 
 ItemResult fail(JobContext& ctx, const store::Refund& refund, core::Cause cause,
                 const std::string& detail) {
-  switch (ctx.store.refunds().fail(refund.order_id, cause, detail, ctx.clock.now())) {
+  store::RefundDecision decision = store::RefundDecision::UnknownRefund;
+  ctx.write([&] {
+    decision = ctx.store.refunds().fail(refund.order_id, cause, detail, ctx.clock.now());
+  });
+  switch (decision) {
     case store::RefundDecision::Applied:
       JobMetrics::global().refunds("failed").inc();
       spdlog::warn("order {}: refund {} refused for good ({}); {} quota given back",

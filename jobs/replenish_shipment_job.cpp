@@ -23,7 +23,8 @@ store::OrderRepository::Backlog ReplenishShipmentJob::backlog(JobContext& ctx) {
 
 ItemResult ReplenishShipmentJob::handle(JobContext& ctx, const core::Order& order) {
   if (ctx.dry_run) return {ItemStatus::Done, "would deliver"};
-  switch (deliver(ctx.store, order.order_id, core::Cause::ReplenishShipment, ctx.clock.now())) {
+  switch (deliver(ctx.store, order.order_id, core::Cause::ReplenishShipment, ctx.clock.now(),
+                  ctx.writer())) {
     case store::DeliveryOutcome::Delivered:
       return {ItemStatus::Done, "delivered"};
     case store::DeliveryOutcome::AlreadyDelivered:

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -30,7 +32,9 @@ std::string_view item_outcome_name(ItemStatus s) {
 
 // Due orders flow through one queue: a worker that finds it running low selects the next page
 // (ORDER BY id, after the last id taken) while the others keep working, so there is no barrier
-// between batches and `concurrency` gateway calls stay in flight until nothing is due.
+// between batches and `concurrency` gateway calls stay in flight until nothing is due. The page
+// is read outside the queue's lock, so a worker that still finds orders queued never waits for
+// the store (which may be busy committing the others' outcomes).
 class TickQueue {
  public:
   TickQueue(Job& job, JobContext& ctx, const TickOptions& options, TickReport& report)
@@ -43,13 +47,28 @@ class TickQueue {
 
   // The next order to handle, or nothing when the tick is over.
   std::optional<core::Order> next(int workers) {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() < static_cast<std::size_t>(workers) && !exhausted_) refill();
-    if (!queue_.empty()) keep_lease();
-    if (queue_.empty() || ctx_.stop_requested()) return std::nullopt;
-    core::Order o = std::move(queue_.front());
-    queue_.pop_front();
-    return o;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (ctx_.stop_requested()) return std::nullopt;
+      if (queue_.size() < static_cast<std::size_t>(workers) && !exhausted_ && !refilling_) {
+        refilling_ = true;
+        lock.unlock();
+        auto page = read_page();
+        lock.lock();
+        refilling_ = false;
+        append(std::move(page));
+        refilled_.notify_all();
+      }
+      if (!queue_.empty()) {
+        keep_lease();
+        if (queue_.empty()) return std::nullopt;  // the lease was lost
+        core::Order o = std::move(queue_.front());
+        queue_.pop_front();
+        return o;
+      }
+      if (exhausted_ && !refilling_) return std::nullopt;
+      refilled_.wait(lock);  // another worker is reading the next page
+    }
   }
 
   // Why the tick stopped early on a store error (empty when it did not).
@@ -66,8 +85,15 @@ class TickQueue {
   }
 
  private:
-  // A slow gateway can make one page outlast the lease: renew it every third of its length
-  // while orders are being handed out, so no other runner takes the job mid-tick.
+  struct Page {
+    std::vector<core::Order> orders;
+    std::string error;  // a store error ended the tick
+    bool last = false;  // nothing more is due (or the tick may take no more)
+  };
+
+  // A slow gateway can make a tick outlast the lease: renew it every third of its length while
+  // orders are being handed out, so no other runner takes the job mid-tick, and a crashed
+  // holder blocks others for at most one lease. Rare (every lease / 3), so done under the lock.
   void keep_lease() {
     auto now = ctx_.clock.now();
     if (now - last_renewed_ < ctx_.settings.lease / 3) return;
@@ -87,47 +113,44 @@ class TickQueue {
     exhausted_ = true;
   }
 
-  void refill() {
+  // Runs without the lock; only one worker at a time (refilling_), so after_id_ and the
+  // selected count are its own until append().
+  Page read_page() {
+    Page page;
+    if (ctx_.stop_requested() || ctx_.clock.now() >= deadline_) {
+      page.last = true;
+      return page;
+    }
+    int want = ctx_.settings.batch;
+    if (options_.limit > 0) want = std::min(want, options_.limit - selected_);
+    if (want <= 0) {
+      page.last = true;
+      return page;
+    }
     // Runs on any worker thread: a store error (locked past the busy timeout, disk full) ends
     // the tick as failed instead of escaping the thread and ending the process.
     try {
-      refill_page();
+      page.orders = job_.select_due(ctx_, after_id_, want);
     } catch (const std::exception& e) {
       store::store_error_log().report(fmt::format("{}: ending the tick", job_.name()), e.what());
-      error_ = e.what();
-      exhausted_ = true;
+      page.error = e.what();
+      page.last = true;
+      return page;
     }
+    if (page.orders.empty()) {
+      page.last = true;
+      return page;
+    }
+    selected_ += static_cast<int>(page.orders.size());
+    after_id_ = page.orders.back().id;
+    return page;
   }
 
-  void refill_page() {
-    if (ctx_.stop_requested() || ctx_.clock.now() >= deadline_) {
-      exhausted_ = true;
-      return;
-    }
-    int want = ctx_.settings.batch;
-    if (options_.limit > 0) want = std::min(want, options_.limit - report_.selected);
-    if (want <= 0) {
-      exhausted_ = true;
-      return;
-    }
-    auto page = job_.select_due(ctx_, after_id_, want);
-    if (page.empty()) {
-      exhausted_ = true;
-      return;
-    }
-    report_.selected += static_cast<int>(page.size());
-    after_id_ = page.back().id;
-    for (auto& o : page) queue_.push_back(std::move(o));
-    // Renew: a crashed holder blocks others for at most one lease, a live one keeps it.
-    auto now = ctx_.clock.now();
-    if (!ctx_.store.jobs().try_acquire(std::string(job_.name()), options_.owner, now,
-                                       now + ctx_.settings.lease)) {
-      spdlog::error("{}: lease lost mid-tick; stopping", job_.name());
-      queue_.clear();
-      exhausted_ = true;
-      return;
-    }
-    last_renewed_ = now;
+  void append(Page page) {
+    if (!page.error.empty()) error_ = page.error;
+    if (page.last) exhausted_ = true;
+    report_.selected += static_cast<int>(page.orders.size());
+    for (auto& o : page.orders) queue_.push_back(std::move(o));
   }
 
   Job& job_;
@@ -137,8 +160,12 @@ class TickQueue {
   const core::UtcMs deadline_;
   core::UtcMs last_renewed_;
   std::mutex mutex_;
+  std::condition_variable refilled_;
   std::deque<core::Order> queue_;
+  bool refilling_ = false;
+  // Owned by the refilling worker (refilling_ keeps it to one at a time).
   std::int64_t after_id_ = 0;
+  int selected_ = 0;
   bool exhausted_ = false;
   std::string error_;
 };
@@ -195,6 +222,13 @@ void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, J
   }
   metrics.lease(name, "acquired").inc();
 
+  // The workers' outcomes share commits: one fsync for the calls that ended together, not a
+  // queue of workers each waiting for its own (serve passes the daemon's committer).
+  std::unique_ptr<store::GroupCommitter> own_commits;
+  if (!ctx.commits && !ctx.dry_run) {
+    own_commits = std::make_unique<store::GroupCommitter>(ctx.store);
+    ctx.commits = own_commits.get();
+  }
   TickQueue queue(job, ctx, options, report);
   const int workers = std::max(1, ctx.settings.concurrency);
   std::vector<std::thread> threads;
@@ -202,6 +236,10 @@ void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, J
     threads.emplace_back([&] { work_through(job, ctx, queue, workers, metrics); });
   work_through(job, ctx, queue, workers, metrics);
   for (auto& t : threads) t.join();
+  if (own_commits) {
+    ctx.commits = nullptr;
+    own_commits.reset();
+  }
   report.error = queue.error();
   leases.release(name, options.owner);
 

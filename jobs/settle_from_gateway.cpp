@@ -28,8 +28,12 @@ ItemResult close_result(const store::TransitionResult& r) {
 
 ItemResult close_locally(JobContext& ctx, const core::Order& order, core::Cause cause,
                          const std::string& detail) {
-  return close_result(ctx.store.orders().apply(order.order_id, core::OrderEvent::CloseConfirmed,
-                                               cause, detail, ctx.clock.now()));
+  store::TransitionResult r;
+  ctx.write([&] {
+    r = ctx.store.orders().apply(order.order_id, core::OrderEvent::CloseConfirmed, cause, detail,
+                                 ctx.clock.now());
+  });
+  return close_result(r);
 }
 
 ItemResult close_on_not_exist(JobContext& ctx, const core::Order& order, core::Cause cause,
@@ -37,7 +41,7 @@ ItemResult close_on_not_exist(JobContext& ctx, const core::Order& order, core::C
   const core::UtcMs now = ctx.clock.now();
   store::TransitionResult r;
   // One transaction: a CLOSED order is never left without its follow-up.
-  ctx.store.in_transaction([&] {
+  ctx.write([&] {
     r = ctx.store.orders().apply(order.order_id, core::OrderEvent::CloseConfirmed, cause, detail,
                                  now);
     if (r.outcome == store::TransitionOutcome::Applied)
@@ -54,7 +58,7 @@ ItemResult settle_from_query(JobContext& ctx, const core::Order& order, core::Ca
       auto s = settle_payment(ctx.store,
                               PaymentConfirmation{order.order_id, q.trade_no, q.amount,
                                                   q.paid_at.value_or(ctx.clock.now())},
-                              cause, ctx.clock.now(), ctx.late_payment);
+                              cause, ctx.clock.now(), ctx.late_payment, ctx.writer());
       if (s.outcome == SettleOutcome::AmountMismatch)
         return {ItemStatus::Unclear, fmt::format("paid amount {} fen != order {} fen",
                                                  q.amount.value, order.amount.value)};

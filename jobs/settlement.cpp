@@ -25,6 +25,14 @@ std::string_view name_of(SettleOutcome o) {
 
 namespace {
 
+void durably(store::Store& store, const Transact& transact, const std::function<void()>& writes) {
+  if (transact) {
+    transact(writes);
+  } else {
+    store.in_transaction(writes);
+  }
+}
+
 void announce_delivery(const std::string& order_id, core::Cause cause) {
   JobMetrics::global().deliveries(core::name_of(cause)).inc();
   spdlog::info("order {} delivered ({})", order_id, core::name_of(cause));
@@ -33,9 +41,9 @@ void announce_delivery(const std::string& order_id, core::Cause cause) {
 }  // namespace
 
 store::DeliveryOutcome deliver(store::Store& store, const std::string& order_id, core::Cause cause,
-                               core::UtcMs now) {
-  // The store's deliver() commits before it returns (no transaction is open here).
-  auto out = store.orders().deliver(order_id, cause, now);
+                               core::UtcMs now, const Transact& transact) {
+  store::DeliveryOutcome out = store::DeliveryOutcome::UnknownOrder;
+  durably(store, transact, [&] { out = store.orders().deliver(order_id, cause, now); });
   if (out == store::DeliveryOutcome::Delivered) announce_delivery(order_id, cause);
   return out;
 }
@@ -88,9 +96,10 @@ void announce_settlement(const SettleResult& r) {
 
 SettleResult settle_payment(store::Store& store, const PaymentConfirmation& payment,
                             core::Cause cause, core::UtcMs now,
-                            core::LatePaymentPolicy late_payment) {
+                            core::LatePaymentPolicy late_payment, const Transact& transact) {
   SettleResult result;
-  store.in_transaction([&] { result = record_payment(store, payment, cause, now, late_payment); });
+  durably(store, transact,
+          [&] { result = record_payment(store, payment, cause, now, late_payment); });
   announce_settlement(result);
   return result;
 }

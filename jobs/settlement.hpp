@@ -1,6 +1,7 @@
 #pragma once
 // Settling a confirmed payment and a confirmed close, shared by the notify endpoint, the jobs
 // and the admin commands, so every path applies the same rules.
+#include <functional>
 #include <string>
 
 #include "core/money.hpp"
@@ -50,17 +51,23 @@ SettleResult record_payment(
 // settlement.
 void announce_settlement(const SettleResult& result);
 
-// record_payment in a transaction of its own, announced once it has committed (the jobs and the
-// admin commands).
-SettleResult settle_payment(
-    store::Store& store, const PaymentConfirmation& payment, core::Cause cause, core::UtcMs now,
-    core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver);
+// How a caller makes a unit of writes durable: a transaction of its own (empty: the store's
+// in_transaction) or its share of a group commit (JobContext::writer()). Returns once the
+// writes have committed; throws as Store::in_transaction does.
+using Transact = std::function<void(const std::function<void()>& writes)>;
 
-// Delivers a PAID order in a transaction of its own, then counts and logs it (right after PAID,
-// or by replenish-shipment). Never call it inside an open transaction: it would count a
-// delivery that could still roll back.
+// record_payment made durable by `transact`, announced once it has committed (the jobs and the
+// admin commands).
+SettleResult settle_payment(store::Store& store, const PaymentConfirmation& payment,
+                            core::Cause cause, core::UtcMs now,
+                            core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver,
+                            const Transact& transact = {});
+
+// Delivers a PAID order durably (by `transact`), then counts and logs it (right after PAID, or
+// by replenish-shipment). Never call it inside an open transaction: it would count a delivery
+// that could still roll back.
 store::DeliveryOutcome deliver(store::Store& store, const std::string& order_id, core::Cause cause,
-                               core::UtcMs now);
+                               core::UtcMs now, const Transact& transact = {});
 
 std::string_view name_of(SettleOutcome o);
 

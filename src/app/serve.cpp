@@ -144,10 +144,12 @@ int run_serve(CommandContext& ctx) {
   auto job_list = jobs::make_jobs();
   for (const auto& j : job_list) jobs::JobMetrics::global().preregister(j->name());
 
-  store::GroupCommitter notify_commits(*store);
+  // The one write path that batches: notifies, chat starts and refunds, and job outcomes
+  // share its commits (and so its fsyncs).
+  store::GroupCommitter commits(*store);
   http::AppServices services;
   services.store = store;
-  services.commits = &notify_commits;
+  services.commits = &commits;
   services.clock = &ctx.clock;
   services.registry = &registry;
   services.chat = chat.get();
@@ -200,6 +202,7 @@ int run_serve(CommandContext& ctx) {
           jc.close_after = close_after;
           jc.late_payment = cfg.alipay.late_payment;
           jc.stopping = &scheduler->stopping();
+          jc.commits = &commits;
           return jobs::run_tick(job, jc, {ctx.lease_owner("serve"), 0});
         });
     scheduler->start();

@@ -1,11 +1,31 @@
 #include "store/group_commit.hpp"
 
+#include <pthread.h>
+
+#include <stdexcept>
 #include <vector>
 
 namespace chatglmd::store {
 
+namespace {
+thread_local bool tls_in_batch = false;
+
+// Marks the batch's transaction as open for the repository calls of its units.
+class BatchScope {
+ public:
+  BatchScope() { tls_in_batch = true; }
+  ~BatchScope() { tls_in_batch = false; }
+  BatchScope(const BatchScope&) = delete;
+  BatchScope& operator=(const BatchScope&) = delete;
+};
+}  // namespace
+
+bool in_group_batch() {
+  return tls_in_batch;
+}
+
 GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch)
-    : store_(store), max_batch_(max_batch), thread_([this] { run(); }) {}
+    : store_(store), max_batch_(max_batch == 0 ? 1 : max_batch), thread_([this] { loop(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -16,12 +36,46 @@ GroupCommitter::~GroupCommitter() {
   thread_.join();
 }
 
-void GroupCommitter::submit(Work work, Done done) {
+void GroupCommitter::enqueue(Item item) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({std::move(work), std::move(done)});
+    queue_.push_back(std::move(item));
   }
   wake_.notify_one();
+}
+
+void GroupCommitter::submit(Work work, Done done) {
+  enqueue({std::move(work), [done = std::move(done)](bool committed, const std::exception_ptr&,
+                                                     const std::string&) { done(committed); }});
+}
+
+void GroupCommitter::run(const std::function<void()>& body) {
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    store_.in_transaction(body);  // inside a unit: a savepoint of the open batch
+    return;
+  }
+  struct Wait {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool finished = false;
+    bool committed = false;
+    std::exception_ptr failure;
+    std::string error;
+  } wait;
+  enqueue({[&body] { body(); },
+           [&wait](bool committed, const std::exception_ptr& failure, const std::string& error) {
+             std::lock_guard lock(wait.mutex);
+             wait.finished = true;
+             wait.committed = committed;
+             wait.failure = failure;
+             wait.error = error;
+             wait.cv.notify_one();  // under the lock: `wait` lives on the caller's stack
+           }});
+  std::unique_lock lock(wait.mutex);
+  wait.cv.wait(lock, [&wait] { return wait.finished; });
+  if (wait.committed) return;
+  if (wait.failure) std::rethrow_exception(wait.failure);
+  throw std::runtime_error("group commit failed: " + wait.error);
 }
 
 std::uint64_t GroupCommitter::commits() const {
@@ -29,7 +83,13 @@ std::uint64_t GroupCommitter::commits() const {
   return commits_;
 }
 
-void GroupCommitter::run() {
+std::uint64_t GroupCommitter::units() const {
+  std::lock_guard lock(mutex_);
+  return units_;
+}
+
+void GroupCommitter::loop() {
+  pthread_setname_np(pthread_self(), "group-commit");  // for top -H and perf
   for (;;) {
     std::vector<Item> batch;
     {
@@ -42,29 +102,43 @@ void GroupCommitter::run() {
         queue_.pop_front();
       }
     }
-    std::vector<bool> ok(batch.size(), false);
+    std::vector<std::exception_ptr> failures(batch.size());
+    std::string commit_error;
     bool committed = false;
     try {
       store_.in_transaction([&] {
+        BatchScope scope;
         for (std::size_t i = 0; i < batch.size(); ++i) {
           try {
-            store_.in_transaction(
-                batch[i].work);  // a savepoint: a failure rolls back this unit only
-            ok[i] = true;
-          } catch (const std::exception&) {
-            ok[i] = false;
+            store_.in_transaction(batch[i].work);  // a savepoint: a failure rolls back this unit
+          } catch (...) {
+            failures[i] = std::current_exception();
           }
         }
       });
       committed = true;
-    } catch (const std::exception&) {
-      committed = false;
+    } catch (const std::exception& e) {
+      commit_error = e.what();
+    } catch (...) {
+      commit_error = "an exception that is not a std::exception";
     }
+    std::size_t kept = 0;
+    for (const auto& f : failures) kept += committed && !f;
     {
       std::lock_guard lock(mutex_);
       if (committed) ++commits_;
+      units_ += kept;
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(committed && ok[i]);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      batch[i].done(committed && !failures[i], failures[i], commit_error);
+  }
+}
+
+void commit_durably(Store& store, GroupCommitter* commits, const std::function<void()>& body) {
+  if (commits) {
+    commits->run(body);
+  } else {
+    store.in_transaction(body);
   }
 }
 

@@ -1,10 +1,12 @@
 #pragma once
-// Group commit: many small write units (one per payment notify) share one transaction and so
-// one fsync. Each unit runs in its own savepoint, so a failing unit rolls back alone; every
-// unit's `done` runs only after the shared COMMIT is durable, so a reply such as `success`
-// never goes out for a change that could still be lost.
+// Group commit: the durable writes in flight (payment notifies, chat starts and refunds, job
+// outcomes) share one transaction and so one fsync. Each unit runs in its own savepoint, so a
+// failing unit rolls back alone; every unit's `done` runs only after the shared COMMIT is
+// durable, so a reply such as `success`, the first byte of an answer or a job's count never
+// goes out for a change that could still be lost.
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -27,16 +29,28 @@ class GroupCommitter {
 
   // `work` runs on the committer thread inside the shared transaction; `done(true)` after the
   // commit, `done(false)` when the work threw or the commit failed (nothing of it was kept).
+  // `done` runs on the committer thread: keep it short (answer, post, count).
   void submit(Work work, Done done);
 
+  // The blocking form, with Store::in_transaction's contract: `body` runs as one unit of the
+  // next shared commit and this returns once that commit is durable. Throws what `body` threw
+  // (its savepoint rolled back; the rest of the batch commits) or, when the shared COMMIT
+  // failed, a std::runtime_error saying why. Called from the committer thread itself (a unit
+  // that writes through a helper that commits), `body` joins the open transaction. Never call
+  // it while holding a transaction of your own on this thread: the committer would wait for it.
+  void run(const std::function<void()>& body);
+
   std::uint64_t commits() const;  // transactions committed so far (for tests and benchmarks)
+  std::uint64_t units() const;    // units committed so far
 
  private:
   struct Item {
     Work work;
-    Done done;
+    // committed, and when not: the unit's own exception (null when the COMMIT failed)
+    std::function<void(bool, const std::exception_ptr&, const std::string&)> done;
   };
-  void run();
+  void enqueue(Item item);
+  void loop();
 
   Store& store_;
   std::size_t max_batch_;
@@ -45,7 +59,17 @@ class GroupCommitter {
   std::deque<Item> queue_;
   bool stopping_ = false;
   std::uint64_t commits_ = 0;
+  std::uint64_t units_ = 0;
   std::thread thread_;
 };
+
+// True on the committer thread while a batch's transaction is open: a repository call made
+// there must join that transaction, so a backend that finds none open (it was rolled back by
+// an I/O error in an earlier unit) must throw instead of committing on its own.
+bool in_group_batch();
+
+// Runs `body` durably: a unit of `commits` when there is one, else a transaction of its own.
+// Returns after the commit; throws as Store::in_transaction does.
+void commit_durably(Store& store, GroupCommitter* commits, const std::function<void()>& body);
 
 }  // namespace chatglmd::store

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "store/group_commit.hpp"
+
 namespace chatglmd::store {
 
 std::int64_t wall_clock_ms() {
@@ -129,14 +131,14 @@ Db::~Db() {
   sqlite3_close(db_);
 }
 
-Query Db::prepare(const std::string& sql) {
+Query Db::prepare(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) return Query(it->second->reset());
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare: " + sql.substr(0, 80));
-  auto& slot = cache_[sql];
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare: " + std::string(sql.substr(0, 80)));
+  auto& slot = cache_[std::string(sql)];
   slot = std::make_unique<Statement>(db_, stmt);
   return Query(*slot);
 }
@@ -153,6 +155,11 @@ void Db::exec_script(const std::string& sql) {
 
 WriteTransaction::WriteTransaction(Db& db)
     : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
+  // An I/O error in an earlier unit of a group commit can roll the whole transaction back: a
+  // later unit must fail with the batch, not commit alone while the batch reports failure.
+  if (!nested_ && in_group_batch())
+    throw StoreError("sqlite: the group commit's transaction was rolled back by an earlier error",
+                     SQLITE_ABORT);
   db_.prepare(nested_ ? "SAVEPOINT chatglmd_tx" : "BEGIN IMMEDIATE").exec();
 }
 

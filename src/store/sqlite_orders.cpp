@@ -113,7 +113,8 @@ bool SqliteOrders::insert(const Order& order, UtcMs now) {
 
 std::optional<Order> SqliteOrders::get(const std::string& order_id) {
   std::lock_guard lock(db_.mutex());
-  auto st = db_.prepare(sql("WHERE order_id = ?1"));
+  static const std::string by_id = sql("WHERE order_id = ?1");  // built once, not per call
+  auto st = db_.prepare(by_id);
   st.bind(1, order_id);
   if (!st.step()) return std::nullopt;
   return read_order(st);

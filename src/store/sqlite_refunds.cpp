@@ -60,7 +60,8 @@ bool decide_locked(Db& db, const std::string& order_id, RefundStatus to, const s
 }  // namespace
 
 std::optional<Refund> SqliteRefunds::get_locked(const std::string& order_id) {
-  auto st = db_.prepare(sql("WHERE order_id = ?1"));
+  static const std::string by_id = sql("WHERE order_id = ?1");  // built once, not per call
+  auto st = db_.prepare(by_id);
   st.bind(1, order_id);
   if (!st.step()) return std::nullopt;
   return read_refund(st);

@@ -14,6 +14,7 @@
 #include "pay/alipay_notify.hpp"
 #include "pay/payment_gateway.hpp"
 #include "socket_client.hpp"
+#include "store/group_commit.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
@@ -299,6 +300,7 @@ class ChatTest : public HandlersTest {
     chat = std::make_unique<llm::ChatGlmClient>(*http_client, clock, cfg);
     auto s = services();
     s.chat = chat.get();
+    s.commits = commits.get();
     s.settings.rate_limit = 3;
     Router r;
     register_chat_routes(r, s);
@@ -328,6 +330,7 @@ class ChatTest : public HandlersTest {
   IoRuntime front_runtime{2, 2};
   std::unique_ptr<net::HttpClient> http_client;
   std::unique_ptr<llm::ChatGlmClient> chat;
+  std::unique_ptr<store::GroupCommitter> commits;  // set before start(): the daemon's write path
   std::unique_ptr<Server> front;
 };
 
@@ -345,6 +348,22 @@ TEST_F(ChatTest, OriginalPathStreamsRawTextAndSpendsOneChat) {
             "0008");
   EXPECT_EQ(json_of(chat_request("/api/v1/chatgpt/chat/completions", token("nobody"))).at("code"),
             "0006");
+}
+
+// The charge and the give-back are units of the group commit (the daemon's one write path), not
+// transactions of their own: chat starts in flight share one fsync.
+TEST_F(ChatTest, ChatStartsAndGiveBacksGoThroughTheGroupCommit) {
+  store->accounts().grant("u3", 2, "glm-4");
+  commits = std::make_unique<store::GroupCommitter>(*store);
+  start();
+  auto res = chat_request("/v1/chat/completions", token("u3"), "glm-4", R"(,"stream":true)");
+  EXPECT_EQ(status_of(res), 200) << res;
+  EXPECT_EQ(store->accounts().get("u3")->surplus_quota, 1);
+  EXPECT_EQ(commits->units(), 1u) << "the charge went through the group commit";
+  upstream_fail = true;
+  EXPECT_EQ(status_of(chat_request("/v1/chat/completions", token("u3"))), 502);
+  EXPECT_EQ(store->accounts().get("u3")->surplus_quota, 1) << "given back before the answer";
+  EXPECT_EQ(commits->units(), 3u) << "charge and give-back, both through the group commit";
 }
 
 TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {

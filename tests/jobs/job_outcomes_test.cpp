@@ -71,6 +71,30 @@ TEST_F(JobOutcomes, TimeoutCloseClosesAtTheGatewayFirstThenHere) {
   expect_decided(w.tick(timeout_close), 0);
 }
 
+// The workers' outcomes are units of the group commit they are given (serve's): each close and
+// each recorded failure goes through it, counted only once it has committed.
+TEST_F(JobOutcomes, OutcomesOfATickAreUnitsOfTheGroupCommit) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) {
+    ids.push_back(w.add_order(overdue()));
+    w.trade(ids.back(), "WAIT_BUYER_PAY");
+  }
+  w.fault("http_error", "alipay.trade.close", 2);  // two unclear answers: recorded failures
+  store::GroupCommitter commits(w.store());
+  auto settings = timeout_close.defaults();
+  settings.concurrency = 4;
+  jobs::JobContext ctx{w.clock, w.store(), w.gateway(), settings};
+  ctx.commits = &commits;
+  auto report = jobs::run_tick(timeout_close, ctx, {"test:1:serve", 0});
+  EXPECT_EQ(report.done, 10);
+  EXPECT_EQ(report.unclear, 2);
+  EXPECT_EQ(commits.units(), 12u) << "ten closes and two failures, all through the committer";
+  EXPECT_LE(commits.commits(), commits.units());
+  int closed = 0;
+  for (const auto& id : ids) closed += w.order(id).state == OrderState::Closed;
+  EXPECT_EQ(closed, 10);
+}
+
 TEST_F(JobOutcomes, TimeoutCloseClosesAnOrderWhoseTradeNeverExisted) {
   auto id = w.add_order(overdue());
   expect_decided(w.tick(timeout_close), 1);

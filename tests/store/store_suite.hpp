@@ -495,6 +495,125 @@ TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
   EXPECT_EQ(paid, n - n / 10);
 }
 
+// `done` and the end of run() come only once the change is committed: another connection
+// sees nothing of a unit while it runs, and all of it when its `done` runs.
+TYPED_TEST_P(StoreSuite, GroupCommitAnswersOnlyAfterTheCommit) {
+  this->order_in("100000000081", OrderState::Created);
+  this->order_in("100000000082", OrderState::Created);
+  auto other = this->another();
+  auto state_elsewhere = [&](const std::string& id) { return other->orders().get(id)->state; };
+  std::promise<std::pair<OrderState, OrderState>> seen;  // during the unit, in its done
+  {
+    store::GroupCommitter committer(this->s());
+    OrderState during = OrderState::Paid;
+    committer.submit(
+        [&] {
+          this->orders().apply("100000000081", OrderEvent::PaymentConfirmed, Cause::Notify, "", kT0,
+                               PaymentFacts{"T81", kT0});
+          during = state_elsewhere("100000000081");
+        },
+        [&](bool committed) {
+          EXPECT_TRUE(committed);
+          seen.set_value({during, state_elsewhere("100000000081")});
+        });
+    auto [in_unit, in_done] = seen.get_future().get();
+    EXPECT_EQ(in_unit, OrderState::Created) << "not visible before the commit";
+    EXPECT_EQ(in_done, OrderState::Paid) << "done runs after the commit";
+
+    committer.run([&] {
+      this->orders().apply("100000000082", OrderEvent::CloseConfirmed, Cause::Admin, "", kT0);
+      EXPECT_EQ(state_elsewhere("100000000082"), OrderState::Created);
+    });
+    EXPECT_EQ(state_elsewhere("100000000082"), OrderState::Closed) << "run() returns after it";
+    // A unit that throws: run() rethrows it and nothing of the unit is kept.
+    EXPECT_THROW(committer.run([&] {
+      this->orders().apply("100000000081", OrderEvent::QuotaGranted, Cause::Delivery, "", kT0);
+      throw std::invalid_argument("the unit's own error");
+    }),
+                 std::invalid_argument);
+    EXPECT_EQ(state_elsewhere("100000000081"), OrderState::Paid);
+    EXPECT_EQ(committer.units(), 2u);
+  }
+}
+
+// The store, but the COMMIT of its second batch fails (as on a full disk or an I/O error): that
+// outer transaction throws once its body has run, so the real store rolls all of it back.
+class SecondCommitFails final : public Store {
+ public:
+  explicit SecondCommitFails(Store& real) : real_(real) {}
+  ProductRepository& products() override { return real_.products(); }
+  AccountRepository& accounts() override { return real_.accounts(); }
+  OrderRepository& orders() override { return real_.orders(); }
+  RefundRepository& refunds() override { return real_.refunds(); }
+  JobRepository& jobs() override { return real_.jobs(); }
+  LoginRepository& logins() override { return real_.logins(); }
+  WordRepository& words() override { return real_.words(); }
+  WhitelistRepository& whitelist() override { return real_.whitelist(); }
+  NotifyRepository& notifies() override { return real_.notifies(); }
+  bool healthy() override { return real_.healthy(); }
+  // Only the committer thread calls it: the batch's transaction, then a savepoint per unit.
+  void in_transaction(const std::function<void()>& body) override {
+    const bool outer = depth_++ == 0;
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{depth_};
+    if (outer && ++batches_ == 2) {
+      real_.in_transaction([&] {
+        body();
+        throw std::runtime_error("COMMIT: disk I/O error");
+      });
+      return;
+    }
+    real_.in_transaction(body);
+  }
+
+ private:
+  Store& real_;
+  int depth_ = 0;
+  int batches_ = 0;
+};
+
+TYPED_TEST_P(StoreSuite, GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch) {
+  const int n = 20;
+  auto id_of = [](int i) { return core::order_id_from(static_cast<std::uint64_t>(8000 + i)); };
+  for (int i = 0; i < n; ++i) this->order_in(id_of(i), OrderState::Created);
+  SecondCommitFails failing(this->s());
+  std::atomic<int> ok{0}, failed{0};
+  {
+    store::GroupCommitter committer(failing);
+    // Batch 1 is a holder alone; the n units queue behind it and form batch 2, which fails.
+    std::promise<void> holding, release;
+    auto released = release.get_future().share();
+    std::promise<bool> holder_done;
+    committer.submit(
+        [&holding, released] {
+          holding.set_value();
+          released.wait();
+        },
+        [&holder_done](bool c) { holder_done.set_value(c); });
+    holding.get_future().wait();
+    for (int i = 0; i < n; ++i) {
+      committer.submit(
+          [this, id = id_of(i)] {
+            this->orders().apply(id, OrderEvent::CloseConfirmed, Cause::Admin, "", kT0);
+          },
+          [&](bool committed) { (committed ? ok : failed)++; });
+    }
+    release.set_value();
+    EXPECT_TRUE(holder_done.get_future().get());
+    while (ok + failed < n) std::this_thread::yield();
+    EXPECT_EQ(failed.load(), n) << "every unit of the batch whose COMMIT failed hears false";
+    EXPECT_EQ(committer.commits(), 1u);
+    for (int i = 0; i < n; ++i)
+      EXPECT_EQ(this->orders().get(id_of(i))->state, OrderState::Created) << "nothing kept";
+    // The next batch commits again; run() reports a failed commit as an exception.
+    committer.run(
+        [&] { this->orders().apply(id_of(0), OrderEvent::CloseConfirmed, Cause::Admin, "", kT0); });
+  }
+  EXPECT_EQ(this->orders().get(id_of(0))->state, OrderState::Closed);
+}
+
 TYPED_TEST_P(StoreSuite, CloseFollowupsAreDueFromTimeExpireUntilFinished) {
   this->order_in("100000000040", OrderState::Closed);
   this->order_in("100000000041", OrderState::Closed);
@@ -766,7 +885,8 @@ TYPED_TEST_P(StoreSuite, DueRefundsHonourAgeBackoffAndPaging) {
 
 REGISTER_TYPED_TEST_SUITE_P(
     StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
-    GroupCommitSharesCommitsAndReportsEachUnit, ProductsAddListEnableDisable,
+    GroupCommitSharesCommitsAndReportsEachUnit, GroupCommitAnswersOnlyAfterTheCommit,
+    GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch, ProductsAddListEnableDisable,
     AccountsGrantConsumeRefundFreeze, ConcurrentConsumersNeverOverdraw, OrderInsertGetAndUniqueId,
     EveryStateEventPairThroughTheStore, UnknownOrdersAreReportedNotCreated,
     PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce, TwoConnectionsRacingOnOneTransitionOneWins,

@@ -6,6 +6,7 @@
 
 #include "filter/filter_holder.hpp"
 #include "http/handlers/common.hpp"
+#include "http/handlers/durable_write.hpp"
 #include "http/handlers/window_counter.hpp"
 #include "store/store.hpp"
 
@@ -139,13 +140,18 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
     if (!result.ok() && !result.delivered_any) {
       // Nothing reached the user: the chat is given back (DESIGN), before the error goes out so
       // that a client reading its quota right after the error sees the chat back.
-      ex->run_blocking([ctx, openid, paid, answer, result] {
-        if (paid == Paid::Quota)
-          ctx->services.store->accounts().refund_one(openid);
-        else
-          ctx->limits->give_back_free_chat(openid);
+      if (paid == Paid::FreeChat) {
+        ctx->limits->give_back_free_chat(openid);
         answer(result);
-      });
+        return;
+      }
+      auto* store = ctx->services.store;
+      write_durably(
+          ctx->services, ex, [store, openid] { store->accounts().refund_one(openid); },
+          [openid, answer, result](bool committed) {
+            if (!committed) spdlog::error("chat for {}: could not give the chat back", openid);
+            answer(result);
+          });
       return;
     }
     answer(result);
@@ -187,38 +193,53 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   }
   request.user_id = *openid;
   // Account and quota are read per request so that a freeze takes effect at once.
-  ex->run_blocking(
-      [ctx, ex, request = std::move(request), framing, openid = *openid, now]() mutable {
-        const AppServices& s = ctx->services;
-        auto account = s.store->accounts().get(openid);
-        if (account && account->status == store::AccountStatus::Frozen) {
-          ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
-          return;
-        }
-        if (!s.chat->serves_model(request.model)) {
-          ex->respond(framing->refuse(Refusal::BadRequest,
-                                      "model " + request.model + " is not served here"));
-          return;
-        }
-        bool has_models = account && !account->model_types.empty();
-        if (has_models && !model_listed(account->model_types, request.model)) {
-          ex->respond(framing->refuse(Refusal::ModelNotAllowed,
-                                      "your plan does not include model " + request.model));
-          return;
-        }
-        Paid paid = Paid::Quota;
-        if (!s.store->accounts().consume_one(openid)) {
-          if (s.settings.free_chats <= 0 ||
-              !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
-            ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
+  ex->run_blocking([ctx, ex, request = std::move(request), framing, openid = *openid,
+                    now]() mutable {
+    const AppServices& s = ctx->services;
+    auto account = s.store->accounts().get(openid);
+    if (account && account->status == store::AccountStatus::Frozen) {
+      ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
+      return;
+    }
+    if (!s.chat->serves_model(request.model)) {
+      ex->respond(
+          framing->refuse(Refusal::BadRequest, "model " + request.model + " is not served here"));
+      return;
+    }
+    bool has_models = account && !account->model_types.empty();
+    if (has_models && !model_listed(account->model_types, request.model)) {
+      ex->respond(framing->refuse(Refusal::ModelNotAllowed,
+                                  "your plan does not include model " + request.model));
+      return;
+    }
+    // The chat is paid for in the group commit: the starts in flight share one fsync, and
+    // the upstream call (so the answer's first byte) begins only once it is durable.
+    auto consumed = std::make_shared<bool>(false);
+    auto* store = s.store;
+    write_durably(
+        s, ex, [store, openid, consumed] { *consumed = store->accounts().consume_one(openid); },
+        [ctx, ex, request = std::move(request), framing, openid, now,
+         consumed](bool committed) mutable {
+          const AppServices& s = ctx->services;
+          if (!committed) {
+            ex->respond(
+                framing->refuse(Refusal::Unavailable, "the chat could not be recorded, try again"));
             return;
           }
-          paid = Paid::FreeChat;
-        }
-        ex->post([ctx, ex, request = std::move(request), framing, openid, paid]() mutable {
-          start_upstream(ctx, ex, std::move(request), framing, openid, paid);
+          Paid paid = Paid::Quota;
+          if (!*consumed) {
+            if (s.settings.free_chats <= 0 ||
+                !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
+              ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
+              return;
+            }
+            paid = Paid::FreeChat;
+          }
+          ex->post([ctx, ex, request = std::move(request), framing, openid, paid]() mutable {
+            start_upstream(ctx, ex, std::move(request), framing, openid, paid);
+          });
         });
-      });
+  });
 }
 
 }  // namespace chatglmd::http

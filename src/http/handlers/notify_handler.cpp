@@ -5,10 +5,10 @@
 #include <optional>
 
 #include "http/handlers/common.hpp"
+#include "http/handlers/durable_write.hpp"
 #include "jobs/settlement.hpp"
 #include "metrics/metrics.hpp"
 #include "pay/alipay_notify.hpp"
-#include "store/group_commit.hpp"
 #include "store/store.hpp"
 
 namespace chatglmd::http {
@@ -110,25 +110,17 @@ void register_notify_routes(Router& router, const AppServices& s) {
       *outcome = settle_verified(s, *parsed, ex->request().body);
     };
     // A failed commit kept nothing: Alipay re-sends, and that attempt is the one counted.
-    auto finish = [ex, m, outcome](bool committed) {
-      if (committed) outcome->count(*m);
+    auto finish = [ex, m, outcome, parsed](bool committed) {
+      if (committed) {
+        outcome->count(*m);
+      } else {
+        spdlog::error("notify {} not stored (answered fail; Alipay re-sends)",
+                      parsed->fields.notify_id);
+      }
       ex->respond(reply(committed && outcome->ok));
     };
-    if (s.commits) {
-      // Many notifies in flight share one commit; `success` goes out only after it.
-      s.commits->submit(std::move(work), std::move(finish));
-      return;
-    }
-    ex->run_blocking([s, ex, work, finish] {
-      bool committed = false;
-      try {
-        s.store->in_transaction(work);
-        committed = true;
-      } catch (const std::exception& e) {
-        spdlog::error("notify not stored: {}", e.what());
-      }
-      finish(committed);
-    });
+    // Many notifies in flight share one commit; `success` goes out only after it.
+    write_durably(s, ex, std::move(work), std::move(finish));
   });
 }
 
