@@ -54,6 +54,8 @@ struct JobContext {
   JobMetrics* metrics = nullptr;
   // [alipay] late_payment: what a payment found on a CLOSED order turns into.
   core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;
+  // [chat] log_days: how long the usage log keeps a chat (chat-log-prune removes older rows).
+  core::Millis chat_log_keep{std::chrono::hours(24 * 90)};
   bool stop_requested() const { return stopping && stopping->load(); }
 };
 

@@ -199,6 +199,7 @@ int run_serve(CommandContext& ctx) {
           jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
           jc.close_after = close_after;
           jc.late_payment = cfg.alipay.late_payment;
+          jc.chat_log_keep = std::chrono::hours(24) * cfg.chat.log_days;
           jc.stopping = &scheduler->stopping();
           return jobs::run_tick(job, jc, {ctx.lease_owner("serve"), 0});
         });
@@ -296,6 +297,8 @@ int run_check_config(CommandContext& ctx) {
     problems.push_back(error);
   }
   if (!wechat_server_token(cfg.auth, error)) problems.push_back(error);
+  if (!cfg.auth.admin_token_file.empty() && !read_admin_token(cfg.auth.admin_token_file, error))
+    problems.push_back(error);
   if (!cfg.alipay.app_id.empty()) {
     if (!GatewayRuntime::create(cfg.alipay, cfg.jobs.at("timeout-close").after, ctx.clock, error))
       problems.push_back("alipay: " + error);

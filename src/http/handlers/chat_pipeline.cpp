@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "filter/filter_holder.hpp"
+#include "http/handlers/chat_log_hook.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/window_counter.hpp"
 #include "store/store.hpp"
@@ -73,6 +74,16 @@ bool model_listed(std::string_view list, std::string_view model) {
   return false;
 }
 
+// A refusal of a known user is logged too, with the check that said no.
+void refuse_logged(const ChatContext& ctx, Exchange& ex, const ChatFraming& framing, Refusal r,
+                   const std::string& message, const std::string& openid, const std::string& model,
+                   core::UtcMs started_at) {
+  ex.respond(framing.refuse(r, message));
+  record_chat(ctx.services, {openid, model, framing.endpoint, started_at, std::nullopt,
+                             (now_of(ctx.services) - started_at).count(), std::nullopt,
+                             std::nullopt, refusal_outcome(r)});
+}
+
 // How the quota for this chat was paid, so a failure before the first token can give it back.
 enum class Paid { Quota, FreeChat };
 
@@ -81,12 +92,14 @@ struct CallState {
   std::mutex mutex;
   std::shared_ptr<llm::ChatCall> call;
   bool cancelled = false;
-  bool started = false;  // the streaming head went out
-  std::string text;      // whole answer, for non-streaming framing
+  bool started = false;                      // the streaming head went out
+  std::optional<core::UtcMs> first_text_at;  // for the usage log's time to first token
+  std::string text;                          // whole answer, for non-streaming framing
 };
 
 void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest request,
-                    std::shared_ptr<ChatFraming> framing, std::string openid, Paid paid) {
+                    std::shared_ptr<ChatFraming> framing, std::string openid, Paid paid,
+                    core::UtcMs started_at) {
   auto state = std::make_shared<CallState>();
   ex->on_cancel([state] {
     std::shared_ptr<llm::ChatCall> call;
@@ -98,9 +111,10 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
     if (call) call->cancel();  // the client left: stop paying for tokens nobody reads
   });
   llm::ChatCallbacks callbacks;
-  callbacks.on_delta = [ex, framing, state](std::string_view piece) {
+  callbacks.on_delta = [ctx, ex, framing, state](std::string_view piece) {
     if (framing->whole) {
       std::lock_guard lock(state->mutex);
+      if (!state->first_text_at) state->first_text_at = now_of(ctx->services);
       state->text += piece;
       return;
     }
@@ -109,13 +123,32 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
       std::lock_guard lock(state->mutex);
       first = !state->started;
       state->started = true;
+      if (first) state->first_text_at = now_of(ctx->services);
     }
     if (first) framing->start(*ex);
     ex->write(framing->piece(piece));
   };
-  callbacks.on_done = [ctx, ex, framing, state, openid, paid](const llm::ChatResult& result) {
+  callbacks.on_done = [ctx, ex, framing, state, openid, paid, started_at,
+                       model = request.model](const llm::ChatResult& result) {
     if (!result.ok())
       spdlog::info("chat for {} ended: {} {}", openid, llm::to_string(result.error), result.detail);
+    {
+      std::optional<core::UtcMs> first_text_at;
+      {
+        std::lock_guard lock(state->mutex);
+        first_text_at = state->first_text_at;
+      }
+      const auto now = now_of(ctx->services);
+      store::ChatLogEntry row{openid,       model,        framing->endpoint,
+                              started_at,   std::nullopt, (now - started_at).count(),
+                              std::nullopt, std::nullopt, result_outcome(result)};
+      if (first_text_at) row.ttft_ms = (*first_text_at - started_at).count();
+      if (result.usage) {
+        row.prompt_tokens = result.usage->prompt_tokens;
+        row.completion_tokens = result.usage->completion_tokens;
+      }
+      record_chat(ctx->services, std::move(row));
+    }
     auto answer = [ex, framing, state](const llm::ChatResult& result) {
       std::lock_guard lock(state->mutex);
       if (framing->whole) {
@@ -178,7 +211,8 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   bool whitelisted = s.filter && s.filter->is_whitelisted(*openid);
   if (!whitelisted && s.settings.rate_limit > 0 &&
       !ctx->limits->allow_request(*openid, now, s.settings.rate_limit)) {
-    ex->respond(framing->refuse(Refusal::RateLimited, "too many requests, wait a minute"));
+    refuse_logged(*ctx, *ex, *framing, Refusal::RateLimited, "too many requests, wait a minute",
+                  *openid, request.model, now);
     return;
   }
   if (!whitelisted && s.filter) {
@@ -187,38 +221,41 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   }
   request.user_id = *openid;
   // Account and quota are read per request so that a freeze takes effect at once.
-  ex->run_blocking(
-      [ctx, ex, request = std::move(request), framing, openid = *openid, now]() mutable {
-        const AppServices& s = ctx->services;
-        auto account = s.store->accounts().get(openid);
-        if (account && account->status == store::AccountStatus::Frozen) {
-          ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
-          return;
-        }
-        if (!s.chat->serves_model(request.model)) {
-          ex->respond(framing->refuse(Refusal::BadRequest,
-                                      "model " + request.model + " is not served here"));
-          return;
-        }
-        bool has_models = account && !account->model_types.empty();
-        if (has_models && !model_listed(account->model_types, request.model)) {
-          ex->respond(framing->refuse(Refusal::ModelNotAllowed,
-                                      "your plan does not include model " + request.model));
-          return;
-        }
-        Paid paid = Paid::Quota;
-        if (!s.store->accounts().consume_one(openid)) {
-          if (s.settings.free_chats <= 0 ||
-              !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
-            ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
-            return;
-          }
-          paid = Paid::FreeChat;
-        }
-        ex->post([ctx, ex, request = std::move(request), framing, openid, paid]() mutable {
-          start_upstream(ctx, ex, std::move(request), framing, openid, paid);
-        });
-      });
+  ex->run_blocking([ctx, ex, request = std::move(request), framing, openid = *openid,
+                    now]() mutable {
+    const AppServices& s = ctx->services;
+    auto account = s.store->accounts().get(openid);
+    if (account && account->status == store::AccountStatus::Frozen) {
+      refuse_logged(*ctx, *ex, *framing, Refusal::Frozen, "this account is frozen", openid,
+                    request.model, now);
+      return;
+    }
+    if (!s.chat->serves_model(request.model)) {
+      refuse_logged(*ctx, *ex, *framing, Refusal::BadRequest,
+                    "model " + request.model + " is not served here", openid, request.model, now);
+      return;
+    }
+    bool has_models = account && !account->model_types.empty();
+    if (has_models && !model_listed(account->model_types, request.model)) {
+      refuse_logged(*ctx, *ex, *framing, Refusal::ModelNotAllowed,
+                    "your plan does not include model " + request.model, openid, request.model,
+                    now);
+      return;
+    }
+    Paid paid = Paid::Quota;
+    if (!s.store->accounts().consume_one(openid)) {
+      if (s.settings.free_chats <= 0 ||
+          !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
+        refuse_logged(*ctx, *ex, *framing, Refusal::NoQuota, "no chats left, buy more to continue",
+                      openid, request.model, now);
+        return;
+      }
+      paid = Paid::FreeChat;
+    }
+    ex->post([ctx, ex, request = std::move(request), framing, openid, paid, now]() mutable {
+      start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
+    });
+  });
 }
 
 }  // namespace chatglmd::http
