@@ -165,6 +165,11 @@ int run_serve(CommandContext& ctx) {
   services.settings.token_ttl =
       std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.token_ttl);
   services.settings.wechat_token = *wechat_token;
+  if (!cfg.auth.admin_token_file.empty()) {
+    auto admin_token = read_admin_token(cfg.auth.admin_token_file, error);
+    if (!admin_token) return usage_error(ctx, error);
+    services.settings.admin_token = *admin_token;
+  }
   services.settings.web_dir = cfg.http.web_dir;
   services.settings.close_after = close_after;
   services.settings.late_payment = cfg.alipay.late_payment;
