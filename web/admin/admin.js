@@ -23,24 +23,26 @@
     return node;
   }
 
-  // A round step for a y axis with about four lines.
-  function niceMax(max) {
-    if (max <= 0) return 1;
-    const step = Math.pow(10, Math.floor(Math.log10(max)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= max) return m * step;
-    return 10 * step;
+  // The top of a y axis with four round steps (1, 2 or 5 times a power of ten; whole numbers
+  // for counts).
+  function niceMax(max, whole) {
+    if (max <= 0) return 4;
+    const raw = max / 4;
+    const power = Math.pow(10, Math.floor(Math.log10(raw)));
+    let step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= raw);
+    if (whole) step = Math.max(1, Math.ceil(step));
+    return step * 4;
   }
 
   // Bars per day; each bar is a stack of {value, color, label} parts.
-  function barChart(container, days, stacks, { format = String, name }) {
-    const width = 640;
+  function barChart(container, days, stacks, { format = String, name, width = 640, whole = false }) {
     const height = 220;
     const left = 48;
     const bottom = 24;
     const top = 8;
     const plotH = height - top - bottom;
     const totals = stacks.map((parts) => parts.reduce((a, p) => a + p.value, 0));
-    const max = niceMax(Math.max(0, ...totals));
+    const max = niceMax(Math.max(0, ...totals), whole);
     const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': name, 'data-chart': name });
     for (let i = 0; i <= 4; i++) {
       const y = top + plotH - (plotH * i) / 4;
@@ -126,7 +128,7 @@
       const row = data.chats.rows.find((r) => r.day === day && r.model === m);
       return { value: row ? row.chats : 0, color: color(m), label: m };
     }));
-    barChart($('chart-chats'), data.chats.days, stacks, { name: 'chats', format: (v) => String(Math.round(v)) });
+    barChart($('chart-chats'), data.chats.days, stacks, { name: 'chats', width: 1280, whole: true, format: (v) => String(Math.round(v)) });
     const legend = el('div', { class: 'legend' });
     for (const m of models) {
       const item = el('span', {}, m);
