@@ -572,12 +572,14 @@
         const quiet = 4;
         canvas.width = canvas.height = (n + 2 * quiet) * scale;
         const g = canvas.getContext('2d');
-        g.fillStyle = '#fff';
-        g.fillRect(0, 0, canvas.width, canvas.height);
-        g.fillStyle = '#000';
-        for (let r = 0; r < n; r++) {
-          for (let c = 0; c < n; c++) {
-            if (qr.isDark(r, c)) g.fillRect((c + quiet) * scale, (r + quiet) * scale, scale, scale);
+        if (g) {  // null where canvases are not drawn (jsdom); the link below still works
+          g.fillStyle = '#fff';
+          g.fillRect(0, 0, canvas.width, canvas.height);
+          g.fillStyle = '#000';
+          for (let r = 0; r < n; r++) {
+            for (let c = 0; c < n; c++) {
+              if (qr.isDark(r, c)) g.fillRect((c + quiet) * scale, (r + quiet) * scale, scale, scale);
+            }
           }
         }
         canvas.dataset.modules = String(n);
