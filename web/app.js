@@ -70,7 +70,8 @@
   // Markdown -> sanitised DOM: marked builds HTML, DOMPurify keeps only harmless elements and
   // attributes and hands back a fragment (no HTML string is ever assigned to the page).
   function renderMarkdown(text, libs) {
-    const html = libs.marked.parse(String(text), { gfm: true, breaks: true, async: false });
+    // Trimmed: the newline marked puts after the last block would be text after the answer.
+    const html = libs.marked.parse(String(text), { gfm: true, breaks: true, async: false }).trim();
     return libs.DOMPurify.sanitize(html, {
       RETURN_DOM_FRAGMENT: true,
       FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'img'],
