@@ -29,7 +29,7 @@
     if (max <= 0) return 4;
     const raw = max / 4;
     const power = Math.pow(10, Math.floor(Math.log10(raw)));
-    let step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= raw);
+    let step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= raw);
     if (whole) step = Math.max(1, Math.ceil(step));
     return step * 4;
   }
