@@ -74,14 +74,20 @@ bool model_listed(std::string_view list, std::string_view model) {
   return false;
 }
 
-// A refusal of a known user is logged too, with the check that said no.
-void refuse_logged(const ChatContext& ctx, Exchange& ex, const ChatFraming& framing, Refusal r,
-                   const std::string& message, const std::string& openid, const std::string& model,
-                   core::UtcMs started_at) {
-  ex.respond(framing.refuse(r, message));
-  record_chat(ctx.services, {openid, model, framing.endpoint, started_at, std::nullopt,
-                             (now_of(ctx.services) - started_at).count(), std::nullopt,
-                             std::nullopt, refusal_outcome(r)});
+// The same framing, whose refusals also go into the usage log with the check that said no.
+std::shared_ptr<ChatFraming> with_logged_refusals(const std::shared_ptr<ChatContext>& ctx,
+                                                  std::shared_ptr<ChatFraming> framing,
+                                                  const std::string& openid,
+                                                  const std::string& model,
+                                                  core::UtcMs started_at) {
+  auto logged = std::make_shared<ChatFraming>(*framing);
+  logged->refuse = [ctx, framing, openid, model, started_at](Refusal r, const std::string& m) {
+    record_chat(ctx->services, {openid, model, framing->endpoint, started_at, std::nullopt,
+                                (now_of(ctx->services) - started_at).count(), std::nullopt,
+                                std::nullopt, refusal_outcome(r)});
+    return framing->refuse(r, m);
+  };
+  return logged;
 }
 
 // How the quota for this chat was paid, so a failure before the first token can give it back.
@@ -208,11 +214,11 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
     return;
   }
   core::UtcMs now = now_of(s);
+  framing = with_logged_refusals(ctx, framing, *openid, request.model, now);
   bool whitelisted = s.filter && s.filter->is_whitelisted(*openid);
   if (!whitelisted && s.settings.rate_limit > 0 &&
       !ctx->limits->allow_request(*openid, now, s.settings.rate_limit)) {
-    refuse_logged(*ctx, *ex, *framing, Refusal::RateLimited, "too many requests, wait a minute",
-                  *openid, request.model, now);
+    ex->respond(framing->refuse(Refusal::RateLimited, "too many requests, wait a minute"));
     return;
   }
   if (!whitelisted && s.filter) {
@@ -221,41 +227,38 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   }
   request.user_id = *openid;
   // Account and quota are read per request so that a freeze takes effect at once.
-  ex->run_blocking([ctx, ex, request = std::move(request), framing, openid = *openid,
-                    now]() mutable {
-    const AppServices& s = ctx->services;
-    auto account = s.store->accounts().get(openid);
-    if (account && account->status == store::AccountStatus::Frozen) {
-      refuse_logged(*ctx, *ex, *framing, Refusal::Frozen, "this account is frozen", openid,
-                    request.model, now);
-      return;
-    }
-    if (!s.chat->serves_model(request.model)) {
-      refuse_logged(*ctx, *ex, *framing, Refusal::BadRequest,
-                    "model " + request.model + " is not served here", openid, request.model, now);
-      return;
-    }
-    bool has_models = account && !account->model_types.empty();
-    if (has_models && !model_listed(account->model_types, request.model)) {
-      refuse_logged(*ctx, *ex, *framing, Refusal::ModelNotAllowed,
-                    "your plan does not include model " + request.model, openid, request.model,
-                    now);
-      return;
-    }
-    Paid paid = Paid::Quota;
-    if (!s.store->accounts().consume_one(openid)) {
-      if (s.settings.free_chats <= 0 ||
-          !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
-        refuse_logged(*ctx, *ex, *framing, Refusal::NoQuota, "no chats left, buy more to continue",
-                      openid, request.model, now);
-        return;
-      }
-      paid = Paid::FreeChat;
-    }
-    ex->post([ctx, ex, request = std::move(request), framing, openid, paid, now]() mutable {
-      start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
-    });
-  });
+  ex->run_blocking(
+      [ctx, ex, request = std::move(request), framing, openid = *openid, now]() mutable {
+        const AppServices& s = ctx->services;
+        auto account = s.store->accounts().get(openid);
+        if (account && account->status == store::AccountStatus::Frozen) {
+          ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
+          return;
+        }
+        if (!s.chat->serves_model(request.model)) {
+          ex->respond(framing->refuse(Refusal::BadRequest,
+                                      "model " + request.model + " is not served here"));
+          return;
+        }
+        bool has_models = account && !account->model_types.empty();
+        if (has_models && !model_listed(account->model_types, request.model)) {
+          ex->respond(framing->refuse(Refusal::ModelNotAllowed,
+                                      "your plan does not include model " + request.model));
+          return;
+        }
+        Paid paid = Paid::Quota;
+        if (!s.store->accounts().consume_one(openid)) {
+          if (s.settings.free_chats <= 0 ||
+              !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
+            ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
+            return;
+          }
+          paid = Paid::FreeChat;
+        }
+        ex->post([ctx, ex, request = std::move(request), framing, openid, paid, now]() mutable {
+          start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
+        });
+      });
 }
 
 }  // namespace chatglmd::http
