@@ -30,7 +30,7 @@ function fakeBackend() {
     const authed = req.headers.authorization === 'Bearer TOKEN';
     switch (req.url) {
       case '/api/v1/auth/login':
-        return body === 'code=123456' ? env('TOKEN') : env(null, '0002', '验证码错误');
+        return body === 'code=123456' ? env('TOKEN') : env(null, '0003', 'login code is wrong or expired');
       case '/api/v1/sale/query_product_list':
         return env([
           { productId: 1, productName: '体验包', productDesc: '50 次对话', quota: 50, price: 9.99, priceFen: 999 },
@@ -134,7 +134,7 @@ test('the chat and buy page against a fake back end', { skip: JSDOM ? false : 'j
     $('#login-code').value = '999';
     $('#login-btn').click();
     await until(() => !$('#error').hidden, 'bad code refused');
-    assert.equal($('#error').textContent, '验证码错误');
+    assert.equal($('#error').textContent, '验证码错误或已过期，请在公众号重新获取。');
     $('#login-code').value = '123456';
     $('#login-btn').click();
     await until(() => $('#quota').textContent === '3', 'quota after login');
