@@ -298,7 +298,10 @@ test('every refusal shows its Chinese text', async () => {
   await chatLogin('too-fast', 10);
   for (let i = 0; i < RATE_LIMIT; i++) {
     await ask(`第 ${i} 个问题`);
-    await eventually(async () => page.isEnabled('#send'), { what: 'answer done' });
+    // Done: this question's answer is on the page and no longer streaming (the button alone can
+    // still be enabled before the page has taken the click).
+    await eventually(async () => page.evaluate((n) => document.querySelectorAll('.msg-assistant').length === n &&
+      !document.querySelector('.msg-assistant.streaming'), i + 1), { what: `answer ${i} done` });
   }
   await ask('再来一个');
   await refusedWith('0005', 'rate limited');
