@@ -1,9 +1,9 @@
-# Embeds the chat and buy page (web/, without its tests) into the binary, so `GET /` answers
+# Embeds the chat and buy page (web/, without its tests and deps/) into the binary, so `GET /` answers
 # whatever folder the daemon runs from. Regenerated when a file in web/ changes; a file added
 # or removed re-runs the glob (CONFIGURE_DEPENDS).
 file(GLOB_RECURSE CHATGLMD_WEB_FILES CONFIGURE_DEPENDS LIST_DIRECTORIES false
      RELATIVE ${CMAKE_SOURCE_DIR}/web ${CMAKE_SOURCE_DIR}/web/*)
-list(FILTER CHATGLMD_WEB_FILES EXCLUDE REGEX "^test/|(^|/)\\.|(^|/)node_modules/")
+list(FILTER CHATGLMD_WEB_FILES EXCLUDE REGEX "^test/|^deps/|(^|/)\\.|(^|/)node_modules/")
 list(SORT CHATGLMD_WEB_FILES)
 set(CHATGLMD_WEB_PATHS "")
 foreach(f ${CHATGLMD_WEB_FILES})

@@ -58,6 +58,8 @@ struct JobContext {
   // Where the tick's order outcomes share commits, so workers do not queue behind one fsync
   // each (serve passes the daemon's; run_tick makes one for the tick when none is given).
   store::GroupCommitter* commits = nullptr;
+  // [chat] log_days: how long the usage log keeps a chat (chat-log-prune removes older rows).
+  core::Millis chat_log_keep{std::chrono::hours(24 * 90)};
   bool stop_requested() const { return stopping && stopping->load(); }
   // Makes `writes` durable, as a unit of `commits` when there is one; returns after the
   // commit, throws what `writes` threw or the commit's failure. Count an outcome only after it.

@@ -1,5 +1,6 @@
 #include "jobs/registry.hpp"
 
+#include "jobs/chat_log_prune_job.hpp"
 #include "jobs/close_followup_job.hpp"
 #include "jobs/reconcile_job.hpp"
 #include "jobs/refund_query_job.hpp"
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<Job>> make_jobs() {
   jobs.push_back(std::make_unique<ReconcileJob>());
   jobs.push_back(std::make_unique<CloseFollowupJob>());
   jobs.push_back(std::make_unique<RefundQueryJob>());
+  jobs.push_back(std::make_unique<ChatLogPruneJob>());
   return jobs;
 }
 

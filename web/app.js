@@ -19,6 +19,66 @@
   const PAY_POLL_MS = 2000;
   const PAY_WATCH_MS = 10 * 60 * 1000;
 
+  // ---------------------------------------------------------------- messages in Chinese
+
+  // The API keeps its own (English) messages for scripts; the page says what each code means.
+  const CODE_TEXT = {
+    '0001': '服务器出错了，请稍后再试。',
+    '0002': '请求有误，请检查后重试。',
+    '0003': '未登录或登录已过期，请重新登录。',
+    '0004': '请求的接口不存在。',
+    '0005': '操作太频繁，请稍等一分钟再试。',
+    '0006': '对话次数已用完，请购买额度后继续。',
+    '0007': '账户已被冻结，请联系客服。',
+    '0008': '当前套餐不包含所选模型，请换一个模型或购买对应套餐。',
+    '0009': '模型服务暂时出错，本次未扣除对话次数，请稍后再试。',
+    OE001: '该商品已下架。',
+    HTTP413: '内容太长，请缩短后再试。',
+    NETWORK: '网络错误，请检查网络后重试。',
+  };
+  // The /v1 paths answer OpenAI errors; their `type` (and `code` where it says more).
+  const OPENAI_TEXT = {
+    invalid_api_key: CODE_TEXT['0003'],
+    account_frozen: CODE_TEXT['0007'],
+    model_not_allowed: CODE_TEXT['0008'],
+    insufficient_quota: CODE_TEXT['0006'],
+    rate_limit_exceeded: CODE_TEXT['0005'],
+    content_filter: '问题包含不允许的内容，请修改后再试。',
+    timeout: '模型服务响应超时，请稍后再试。',
+    invalid_request_error: CODE_TEXT['0002'],
+    authentication_error: CODE_TEXT['0003'],
+    permission_error: '没有权限进行此操作。',
+    rate_limit_error: CODE_TEXT['0005'],
+    server_error: CODE_TEXT['0001'],
+    upstream_error: '模型服务暂时出错，请稍后再试。',
+  };
+
+  // The Chinese text for an envelope result {code} or an OpenAI error {error: {type, code}}.
+  function chineseError(result) {
+    if (result && result.error && typeof result.error === 'object') {
+      const e = result.error;
+      return OPENAI_TEXT[e.code] || OPENAI_TEXT[e.type] || '请求失败，请稍后再试。';
+    }
+    const code = result && result.code;
+    if (CODE_TEXT[code]) return CODE_TEXT[code];
+    if (typeof code === 'string' && code.startsWith('HTTP')) return '服务暂时不可用（HTTP ' + code.slice(4) + '），请稍后再试。';
+    return '请求失败（' + (code || '未知错误') + '），请稍后再试。';
+  }
+
+  // ---------------------------------------------------------------- Markdown
+
+  // Markdown -> sanitised DOM: marked builds HTML, DOMPurify keeps only harmless elements and
+  // attributes and hands back a fragment (no HTML string is ever assigned to the page).
+  function renderMarkdown(text, libs) {
+    // Trimmed: the newline marked puts after the last block would be text after the answer.
+    const html = libs.marked.parse(String(text), { gfm: true, breaks: true, async: false }).trim();
+    return libs.DOMPurify.sanitize(html, {
+      RETURN_DOM_FRAGMENT: true,
+      FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'img'],
+      FORBID_ATTR: ['style'],
+    });
+  }
+
   // ---------------------------------------------------------------- API
 
   function authHeaders(token) {
@@ -41,7 +101,7 @@
     if (body && typeof body.code === 'string') {
       return { ok: body.code === OK, code: body.code, info: body.info || '', data: body.data };
     }
-    if (response.status === 413) return { ok: false, code: 'HTTP413', info: '内容太长，请缩短后再试', data: null };
+    if (response.status === 413) return { ok: false, code: 'HTTP413', info: CODE_TEXT.HTTP413, data: null };
     return { ok: false, code: 'HTTP' + response.status, info: '服务暂时不可用 (HTTP ' + response.status + ')', data: null };
   }
 
@@ -380,12 +440,8 @@
     }
 
     function handleRefusal(result) {
-      if (result.code === UNAUTHORISED) {
-        setToken('');
-        showError((result.info || '未登录') + ' — 请重新登录。');
-      } else {
-        showError(result.info || '请求失败 (' + result.code + ')');
-      }
+      if (result.code === UNAUTHORISED) setToken('');
+      showError(chineseError(result));
     }
 
     function setToken(value) {
@@ -445,7 +501,7 @@
       const r = await api.products();
       ui.products.replaceChildren();
       if (!r.ok) {
-        ui.products.textContent = '商品列表加载失败：' + r.info;
+        ui.products.textContent = '商品列表加载失败：' + chineseError(r);
         return;
       }
       for (const p of r.data || []) {
@@ -503,12 +559,31 @@
       watcher.start(before ? before.surplusQuota : 0);
     }
 
+    // The QR code from qrcode-generator (web/vendor/qrcode.js), drawn module by module.
     function renderQr(url) {
       const canvas = document.createElement('canvas');
       canvas.className = 'pay-qr';
       canvas.setAttribute('aria-label', '支付宝付款二维码');
       try {
-        root.ChatQr.drawToCanvas(canvas, root.ChatQr.encode(url, { level: 'M' }), { scale: 5 });
+        const qr = root.qrcode(0, 'M');
+        qr.addData(url, 'Byte');
+        qr.make();
+        const n = qr.getModuleCount();
+        const scale = 5;
+        const quiet = 4;
+        canvas.width = canvas.height = (n + 2 * quiet) * scale;
+        const g = canvas.getContext('2d');
+        if (g) {  // null where canvases are not drawn (jsdom); the link below still works
+          g.fillStyle = '#fff';
+          g.fillRect(0, 0, canvas.width, canvas.height);
+          g.fillStyle = '#000';
+          for (let r = 0; r < n; r++) {
+            for (let c = 0; c < n; c++) {
+              if (qr.isDark(r, c)) g.fillRect((c + quiet) * scale, (r + quiet) * scale, scale, scale);
+            }
+          }
+        }
+        canvas.dataset.modules = String(n);
         ui.payArea.append(canvas);
       } catch (e) {
         // Too long for a QR code: the link below still works.
@@ -595,10 +670,51 @@
       }
     }
 
+    const libs = { marked: root.marked, DOMPurify: root.DOMPurify, hljs: root.hljs };
+
+    // An answer as Markdown: sanitised, links opened in a new tab, code highlighted (by
+    // highlight.js, which escapes what it colours) and given a copy button.
+    function renderAnswer(el, text) {
+      if (!libs.marked || !libs.DOMPurify) {
+        el.textContent = text;
+        return;
+      }
+      el.replaceChildren(renderMarkdown(text, libs));
+      for (const a of el.querySelectorAll('a[href]')) {
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+      }
+      for (const code of el.querySelectorAll('pre > code')) {
+        if (libs.hljs) {
+          try {
+            libs.hljs.highlightElement(code);
+          } catch (e) {
+            // An unknown language stays plain text.
+          }
+        }
+        const copy = document.createElement('button');
+        copy.type = 'button';
+        copy.className = 'copy-code';
+        copy.textContent = '复制';
+        copy.addEventListener('click', async () => {
+          try {
+            await root.navigator.clipboard.writeText(code.textContent);
+            copy.textContent = '已复制';
+          } catch (e) {
+            copy.textContent = '复制失败';
+          }
+          root.setTimeout(() => { copy.textContent = '复制'; }, 1500);
+        });
+        code.parentElement.classList.add('has-copy');
+        code.parentElement.append(copy);
+      }
+    }
+
     function messageElement(role, content) {
       const el = document.createElement('div');
       el.className = 'msg ' + (role === 'user' ? 'msg-user' : 'msg-assistant');
-      el.textContent = content;
+      if (role === 'user') el.textContent = content;
+      else renderAnswer(el, content);
       return el;
     }
 
@@ -654,8 +770,15 @@
       answerEl.classList.add('streaming');
       ui.messages.append(answerEl);
       markLatestAnswer(answerEl);
-      const textNode = document.createTextNode('');
-      answerEl.append(textNode);
+      // Re-rendered at most once a frame while the answer streams in.
+      let streamed = '';
+      let frame = null;
+      const paint = () => {
+        frame = null;
+        const nearBottom = ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 80;
+        renderAnswer(answerEl, streamed);
+        if (nearBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+      };
 
       controller = new AbortController();
       setBusy(true);
@@ -663,11 +786,12 @@
       const result = await api.chat(model, historyFor(conversation.messages), {
         signal: controller.signal,
         onChunk: (piece) => {
-          const nearBottom = ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 80;
-          textNode.appendData(piece);
-          if (nearBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+          streamed += piece;
+          if (frame === null) frame = root.requestAnimationFrame(paint);
         },
       });
+      if (frame !== null) root.cancelAnimationFrame(frame);
+      if (streamed) paint();
       controller = null;
       setBusy(false);
       answerEl.classList.remove('streaming');
@@ -681,7 +805,7 @@
       if (!result.ok) {
         answerEl.classList.add('refused');
         if (!result.text) {
-          answerEl.textContent = result.info || '请求失败';
+          answerEl.textContent = chineseError(result);
           const taken = conversations.removeLast(conversation.id, 'user');
           if (taken && !ui.prompt.value) ui.prompt.value = taken.content;
         }
@@ -716,7 +840,7 @@
       const r = await api.login(code);
       ui.loginBtn.disabled = false;
       if (!r.ok || typeof r.data !== 'string' || !r.data) {
-        showError(r.info || '登录失败');
+        showError(r.code === UNAUTHORISED ? '验证码错误或已过期，请在公众号重新获取。' : chineseError(r));
         return;
       }
       ui.code.value = '';
@@ -786,7 +910,7 @@
 
   const exported = {
     Api, ConversationStore, PaymentWatcher, readEnvelope, readStream, classifyPayData,
-    extractPayForm, historyFor, formatPrice, KEYS,
+    extractPayForm, historyFor, formatPrice, KEYS, chineseError, renderMarkdown, CODE_TEXT, OPENAI_TEXT,
   };
   if (typeof module === 'object' && module.exports) {
     module.exports = exported;

@@ -4,6 +4,7 @@
 #include "app/context.hpp"
 #include "app/durations.hpp"
 #include "app/output.hpp"
+#include "app/usage_report.hpp"
 #include "core/money.hpp"
 #include "filter/word_file.hpp"
 #include "llm/jwt.hpp"
@@ -79,7 +80,33 @@ int user_command(CommandContext& ctx, store::Store& s) {
       ctx.err << "chatglmd: no user " << w[2] << "\n";
       return kExitFailed;
     }
-    print_record(ctx.out, account_record(*a), ctx.inv.json);
+    if (sub != "show") {
+      print_record(ctx.out, account_record(*a), ctx.inv.json);
+      return kExitOk;
+    }
+    // The account and its chats per day over the last 30 days, from the usage log.
+    store::UsageQuery q;
+    q.since = usage_window_start(ctx.clock.now(), kDefaultUsageDays);
+    q.openid = a->openid;
+    auto usage = usage_records(s.chat_log().usage(q), "day");
+    auto record = account_record(*a);
+    if (ctx.inv.json) {
+      boost::json::array days;
+      for (const auto& row : usage) {
+        boost::json::object o;
+        for (const auto& f : row) o[f.key] = f.value;
+        days.push_back(std::move(o));
+      }
+      record.push_back({"usage", std::move(days)});
+      print_record(ctx.out, record, true);
+      return kExitOk;
+    }
+    print_record(ctx.out, record, false);
+    ctx.out << "\nchats in the last " << kDefaultUsageDays << " days (Beijing days):\n";
+    if (usage.empty())
+      ctx.out << "none\n";
+    else
+      print_table(ctx.out, usage, false);
     return kExitOk;
   }
   if (sub == "grant") {

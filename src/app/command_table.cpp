@@ -26,6 +26,10 @@ constexpr CommandHelp kCommands[] = {
      "Works whether or not the job is enabled for the built-in scheduler. --dry-run may query "
      "the gateway but changes nothing there or here. Silent on success unless --verbose or "
      "--json, so cron mails only errors."},
+    {kDaemon, "usage [--since DATE] [--by day|model|user]", "chat usage from the usage log",
+     "Chats (refused ones included), answered chats and tokens since DATE (a Beijing day "
+     "YYYY-MM-DD, or a duration such as 7d; default: the last 30 days), per Beijing day, model "
+     "or user (most chats first)."},
     {kOrders, "order show ID", "one order with its audit log", ""},
     {kOrders, "order list [--status S] [--user U] [--limit N]", "orders, newest first",
      "--status takes created, paid, delivered, closed or 0-3."},
@@ -37,7 +41,7 @@ constexpr CommandHelp kCommands[] = {
      "The order's unspent quota is taken back first; an unclear answer is finished by the "
      "refund-query job."},
     {kUsers, "user add OPENID [--quota N] [--models a,b]", "create an account", ""},
-    {kUsers, "user show OPENID", "an account with its quota", ""},
+    {kUsers, "user show OPENID", "an account with its quota and its chats of the last 30 days", ""},
     {kUsers, "user grant OPENID N", "add N chats", ""},
     {kUsers, "user freeze OPENID", "refuse the user's requests from the next one on", ""},
     {kUsers, "user unfreeze OPENID", "undo a freeze", ""},

@@ -160,6 +160,7 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
       {"auth.wechat_token_file", "", str(&Config::auth, &AuthSection::wechat_token_file)},
       {"auth.wechat_token", "", str(&Config::auth, &AuthSection::wechat_token)},
       {"auth.whitelist", "", list(&Config::auth, &AuthSection::whitelist)},
+      {"auth.admin_token_file", "", str(&Config::auth, &AuthSection::admin_token_file)},
       {"alipay.gateway", d.alipay.gateway, str(&Config::alipay, &AlipaySection::gateway)},
       {"alipay.app_id", "", str(&Config::alipay, &AlipaySection::app_id)},
       {"alipay.private_key_file", "", str(&Config::alipay, &AlipaySection::private_key_file)},
@@ -199,6 +200,8 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
        dur(&Config::chat, &ChatSection::free_window, minutes(1), hours(24 * 365))},
       {"chat.rate_limit", std::to_string(d.chat.rate_limit),
        integer(&Config::chat, &ChatSection::rate_limit, 0, 100'000)},
+      {"chat.log_days", std::to_string(d.chat.log_days),
+       integer(&Config::chat, &ChatSection::log_days, 1, 3650)},
   };
   for (const auto& [job, def] : job_defaults) {
     auto field = [job = job](auto member) {
@@ -434,6 +437,19 @@ std::optional<std::string> wechat_server_token(const AuthSection& auth, std::str
         "auth.wechat_token is deprecated: secrets belong in files; put the token in a file "
         "and set auth.wechat_token_file instead");
   return auth.wechat_token;
+}
+
+std::optional<std::string> read_admin_token(const std::string& path, std::string& error) {
+  auto token = read_secret_file(path, error);
+  if (!token) return std::nullopt;
+  if (token->size() < kMinAdminTokenLength) {
+    error = fmt::format(
+        "admin token file {} holds fewer than {} characters: write a random one, e.g. "
+        "head -c 32 /dev/urandom | base64 > {}",
+        path, kMinAdminTokenLength, path);
+    return std::nullopt;
+  }
+  return token;
 }
 
 }  // namespace chatglmd::app

@@ -47,6 +47,7 @@ struct AuthSection {
   std::string wechat_token_file;  // the official account's server token (a secret file)
   std::string wechat_token;       // deprecated: the same token inline; warned about at start
   std::vector<std::string> whitelist;
+  std::string admin_token_file;  // the /admin/ bearer token (a secret file); empty: no dashboard
 };
 
 struct AlipaySection {
@@ -76,6 +77,7 @@ struct ChatSection {
   int free_chats = 0;
   core::Millis free_window{std::chrono::hours(12)};
   int rate_limit = 20;  // requests per minute per user; 0 = no limit
+  int log_days = 90;    // usage log (chat_log) rows older than this are pruned
 };
 
 struct Config {
@@ -133,5 +135,10 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
 // (with a warning in the log), else "" (the portal then refuses every signature). nullopt with
 // error when the file cannot be read.
 std::optional<std::string> wechat_server_token(const AuthSection& auth, std::string& error);
+
+// The admin dashboard's bearer token from auth.admin_token_file; refused when shorter than
+// kMinAdminTokenLength (a guessable token behind a login limit is still guessable).
+inline constexpr std::size_t kMinAdminTokenLength = 16;
+std::optional<std::string> read_admin_token(const std::string& path, std::string& error);
 
 }  // namespace chatglmd::app

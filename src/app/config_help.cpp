@@ -39,6 +39,9 @@ constexpr KeyMeaning kMeanings[] = {
     {"auth.whitelist",
      "comma-separated openids exempt from rate limits and the word filter (added to `whitelist "
      "add` entries)"},
+    {"auth.admin_token_file",
+     "file holding the bearer token of the /admin/ dashboard and /admin/api (unset: both off, "
+     "404)"},
     {"alipay.gateway", "gateway URL; plain http:// only for loopback addresses"},
     {"alipay.app_id", "the app id; without it selling and the order jobs are off"},
     {"alipay.private_key_file",
@@ -62,6 +65,8 @@ constexpr KeyMeaning kMeanings[] = {
     {"chat.free_chats", "chats per free_window for a user without purchased quota (0: none)"},
     {"chat.free_window", "the window free_chats counts in"},
     {"chat.rate_limit", "chat requests per minute per user (0: no limit; whitelist exempt)"},
+    {"chat.log_days",
+     "days the usage log (chat_log) keeps a chat; the chat-log-prune job removes older rows"},
     {"jobs.*.enabled", "run in the built-in scheduler (`jobs run` works either way)"},
     {"jobs.*.interval",
      "fixed delay between the end of one tick and the next (plus up to 10% jitter)"},

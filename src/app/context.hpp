@@ -53,6 +53,7 @@ int run_jobs_command(CommandContext& ctx);   // jobs list/history/run
 int run_order_command(CommandContext& ctx);
 int run_serve(CommandContext& ctx);
 int run_check_config(CommandContext& ctx);
-int run_backup(CommandContext& ctx);  // backup FILE
+int run_backup(CommandContext& ctx);         // backup FILE
+int run_usage_command(CommandContext& ctx);  // usage [--since T] [--by day|model|user]
 
 }  // namespace chatglmd::app

@@ -50,6 +50,7 @@ int run_job(CommandContext& ctx, jobs::Job& job) {
   jobs::JobContext jc{ctx.clock, *s, *gateway, ctx.config.jobs.at(std::string(job.name()))};
   jc.close_after = ctx.config.jobs.at("timeout-close").after;
   jc.late_payment = ctx.config.alipay.late_payment;
+  jc.chat_log_keep = std::chrono::hours(24) * ctx.config.chat.log_days;
   jc.dry_run = ctx.inv.flags.count("dry-run") > 0;
   // `jobs run` works even when the job is disabled for the scheduler (cron-only hosts).
   auto report = jobs::run_tick(job, jc, {ctx.lease_owner("cron"), limit});

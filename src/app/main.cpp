@@ -42,6 +42,7 @@ int dispatch(CommandContext& ctx) {
   if (cmd == "backup") return run_backup(ctx);
   if (cmd == "jobs") return run_jobs_command(ctx);
   if (cmd == "order") return run_order_command(ctx);
+  if (cmd == "usage") return run_usage_command(ctx);
   if (cmd == "user" || cmd == "product" || cmd == "words" || cmd == "whitelist")
     return run_admin_command(ctx);
   return usage_error(ctx, "unknown command '" + cmd + "'");

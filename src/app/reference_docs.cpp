@@ -26,6 +26,7 @@ constexpr InstallValue kInstallValues[] = {
     {"alipay.alipay_public_key_file", "/etc/chatglmd/alipay_public_key.pem", false},
     {"chatglm.api_key_file", "/etc/chatglmd/chatglm_api_key", false},
     {"auth.wechat_token_file", "/etc/chatglmd/wechat_token", false},
+    {"auth.admin_token_file", "/etc/chatglmd/admin_token", false},
 };
 
 const InstallValue* install_value(std::string_view key) {

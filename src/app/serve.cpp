@@ -167,6 +167,11 @@ int run_serve(CommandContext& ctx) {
   services.settings.token_ttl =
       std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.token_ttl);
   services.settings.wechat_token = *wechat_token;
+  if (!cfg.auth.admin_token_file.empty()) {
+    auto admin_token = read_admin_token(cfg.auth.admin_token_file, error);
+    if (!admin_token) return usage_error(ctx, error);
+    services.settings.admin_token = *admin_token;
+  }
   services.settings.web_dir = cfg.http.web_dir;
   services.settings.close_after = close_after;
   services.settings.late_payment = cfg.alipay.late_payment;
@@ -201,6 +206,7 @@ int run_serve(CommandContext& ctx) {
           jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
           jc.close_after = close_after;
           jc.late_payment = cfg.alipay.late_payment;
+          jc.chat_log_keep = std::chrono::hours(24) * cfg.chat.log_days;
           jc.stopping = &scheduler->stopping();
           jc.commits = &commits;
           return jobs::run_tick(job, jc, {ctx.lease_owner("serve"), 0});
@@ -299,6 +305,8 @@ int run_check_config(CommandContext& ctx) {
     problems.push_back(error);
   }
   if (!wechat_server_token(cfg.auth, error)) problems.push_back(error);
+  if (!cfg.auth.admin_token_file.empty() && !read_admin_token(cfg.auth.admin_token_file, error))
+    problems.push_back(error);
   if (!cfg.alipay.app_id.empty()) {
     if (!GatewayRuntime::create(cfg.alipay, cfg.jobs.at("timeout-close").after, ctx.clock, error))
       problems.push_back("alipay: " + error);

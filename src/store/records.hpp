@@ -153,4 +153,58 @@ enum class RefundDecision {
   UnknownRefund,
 };
 
+// One chat request in the usage log (schema chat_log), written when the chat ended.
+struct ChatLogEntry {
+  std::string openid;
+  std::string model;
+  std::string endpoint;  // "original" (/api/v1/chatgpt/...) or "openai" (/v1/...)
+  core::UtcMs started_at;
+  std::optional<std::int64_t> ttft_ms;  // none: no text reached the user
+  std::int64_t duration_ms = 0;
+  std::optional<std::int64_t> prompt_tokens;  // none: the upstream reported no usage
+  std::optional<std::int64_t> completion_tokens;
+  // "ok", "cancelled" (the client left), "upstream:<kind>" (llm::to_string of the error) or
+  // "refused:<check>" (rate_limit, frozen, model, quota, bad_request, unavailable).
+  std::string outcome;
+};
+
+enum class UsageGrouping { Day, Model, User, DayModel };
+
+// Usage since `since`, optionally of one user, grouped; days are Beijing days (UTC+8, as
+// Alipay's), keyed "YYYY-MM-DD". Rows come ordered by key (day, model, day then model) or by
+// chats, most first (user), at most `limit` rows.
+struct UsageQuery {
+  core::UtcMs since;
+  std::string openid;  // empty: everyone
+  UsageGrouping by = UsageGrouping::Day;
+  int limit = 1000;
+};
+
+struct UsageRow {
+  std::string key;            // the day, model or openid
+  std::string model;          // DayModel only: the model of that day's row
+  std::int64_t chats = 0;     // every logged request, refused ones included
+  std::int64_t answered = 0;  // outcome ok
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+};
+
+// Sums for the dashboard (read-only, over openai_order, refund and order_event).
+struct DayAmount {
+  std::string day;  // Beijing day "YYYY-MM-DD"
+  std::int64_t orders = 0;
+  core::Fen amount;
+};
+
+// Orders placed since a time, by how far they got.
+struct OrderFunnel {
+  std::int64_t created = 0;        // placed
+  std::int64_t paid = 0;           // a payment confirmed (whatever happened next)
+  std::int64_t delivered = 0;      // DELIVERED now
+  std::int64_t closed = 0;         // CLOSED now
+  std::int64_t late_payments = 0;  // paid after they were closed
+  std::int64_t refunds_requested = 0;
+  std::int64_t refunded = 0;  // REFUNDED now
+};
+
 }  // namespace chatglmd::store

@@ -24,7 +24,9 @@ class SqliteStore final : public Store {
         logins_(db_),
         words_(db_),
         whitelist_(db_),
-        notifies_(db_) {}
+        notifies_(db_),
+        chat_log_(db_),
+        reports_(db_) {}
 
   Db& db() { return db_; }
   ProductRepository& products() override { return products_; }
@@ -36,6 +38,8 @@ class SqliteStore final : public Store {
   WordRepository& words() override { return words_; }
   WhitelistRepository& whitelist() override { return whitelist_; }
   NotifyRepository& notifies() override { return notifies_; }
+  ChatLogRepository& chat_log() override { return chat_log_; }
+  ReportRepository& reports() override { return reports_; }
 
   void in_transaction(const std::function<void()>& body) override {
     std::lock_guard lock(db_.mutex());
@@ -83,6 +87,8 @@ class SqliteStore final : public Store {
   SqliteWords words_;
   SqliteWhitelist whitelist_;
   SqliteNotifies notifies_;
+  SqliteChatLog chat_log_;
+  SqliteReports reports_;
   bool probed_ = false;
   std::uint64_t writes_at_last_probe_ = 0;
 };

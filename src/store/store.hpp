@@ -192,6 +192,33 @@ class NotifyRepository {
   virtual std::int64_t count() = 0;
 };
 
+// The usage log (schema chat_log). Rows are appended once per chat, after it ended, and
+// removed only by prune(); nothing else changes them.
+class ChatLogRepository {
+ public:
+  virtual ~ChatLogRepository() = default;
+  virtual void append(const ChatLogEntry& entry) = 0;
+  virtual std::vector<UsageRow> usage(const UsageQuery& query) = 0;
+  // Times to first token (ms) of answered chats started since `since`, ascending, at most
+  // `limit` (the newest when there are more).
+  virtual std::vector<std::int64_t> first_token_times(core::UtcMs since, int limit) = 0;
+  // Deletes at most `limit` of the oldest rows started before `before`; returns how many.
+  virtual std::int64_t prune(core::UtcMs before, int limit) = 0;
+  // Rows started before `before`: how many, and the oldest start.
+  virtual OrderRepository::Backlog backlog(core::UtcMs before) = 0;
+};
+
+// Read-only sums for the admin dashboard.
+class ReportRepository {
+ public:
+  virtual ~ReportRepository() = default;
+  // Confirmed payments (pay_time) since `since`, per Beijing day, ascending.
+  virtual std::vector<DayAmount> paid_by_day(core::UtcMs since) = 0;
+  virtual OrderFunnel funnel(core::UtcMs since) = 0;
+  // The newest notifies whose verdict was not "ok", newest first (raw bodies left out).
+  virtual std::vector<NotifyRecord> rejected_notifies(int limit) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -204,6 +231,10 @@ class Store {
   virtual WordRepository& words() = 0;
   virtual WhitelistRepository& whitelist() = 0;
   virtual NotifyRepository& notifies() = 0;
+  // Added with the usage log; a backend without them throws, and the chat log's writes (on the
+  // group committer) and the dashboard's reads then fail alone.
+  virtual ChatLogRepository& chat_log() { throw std::logic_error("this store keeps no chat log"); }
+  virtual ReportRepository& reports() { throw std::logic_error("this store has no reports"); }
   // Cheap check for /readyz.
   virtual bool healthy() = 0;
   // Commits a one-row write (the readiness probe): throws what the store reports when it cannot

@@ -54,7 +54,9 @@ TEST_F(InstalledDaemon, ServesTheEmbeddedPageFromAnyWorkingDirectory) {
   EXPECT_FALSE(page.headers["etag"].empty());
   for (const auto& [name, type] : std::vector<std::pair<std::string, std::string>>{
            {"app.js", "text/javascript; charset=utf-8"},
-           {"qr.js", "text/javascript; charset=utf-8"},
+           {"vendor/marked.umd.js", "text/javascript; charset=utf-8"},
+           {"vendor/purify.min.js", "text/javascript; charset=utf-8"},
+           {"vendor/qrcode.js", "text/javascript; charset=utf-8"},
            {"app.css", "text/css; charset=utf-8"}}) {
     auto asset = get("/" + name);
     ASSERT_EQ(asset.status, 200) << name;

@@ -84,12 +84,13 @@ std::string header(const Response& r, const std::string& name) {
   return {};
 }
 
-TEST(EmbeddedPage, HoldsEveryFileOfWebButItsTests) {
+TEST(EmbeddedPage, HoldsEveryFileOfWebButItsTestsAndDeps) {
   const fs::path web = fs::path(CHATGLMD_SOURCE_DIR) / "web";
   int files = 0;
   for (const auto& entry : fs::recursive_directory_iterator(web)) {
     auto rel = entry.path().lexically_relative(web);
-    if (!entry.is_regular_file() || *rel.begin() == "test") continue;
+    // web/deps pins the vendored libraries (package.json, lockfile, node_modules): not served.
+    if (!entry.is_regular_file() || *rel.begin() == "test" || *rel.begin() == "deps") continue;
     std::vector<std::string> segments(rel.begin(), rel.end());
     auto r = serve_embedded(segments, "");
     ASSERT_TRUE(r) << rel;
@@ -112,6 +113,7 @@ TEST(EmbeddedPage, UnknownTestAndTraversalNamesAreNotThere) {
   for (const auto& segments : std::vector<std::vector<std::string>>{
            {"nope.js"},
            {"test", "page.test.mjs"},
+           {"deps", "package-lock.json"},
            {"..", "README.md"},
            {"..", "web", "index.html"},
            {"./index.html"},

@@ -185,11 +185,11 @@ TEST_F(JobsRunCli, ListAndHistoryShowScheduleAndOutcomes) {
   auto list = d.cli({"jobs", "list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   auto jobs = boost::json::parse(list.out).as_array();
-  ASSERT_EQ(jobs.size(), 5u);  // ... close-followup, refund-query
+  ASSERT_EQ(jobs.size(), 6u);  // ... close-followup, refund-query, chat-log-prune
   for (const auto& j : jobs) {
     EXPECT_TRUE(j.at("enabled").as_bool());
     EXPECT_TRUE(j.at("lastRun").is_null()) << "never ran";
-    EXPECT_EQ(j.at("interval").as_string(), "1m");
+    EXPECT_EQ(j.at("interval").as_string(), j.at("job") == "chat-log-prune" ? "1h" : "1m");
   }
   EXPECT_EQ(jobs[0].at("job").as_string(), "timeout-close");
   EXPECT_EQ(jobs[0].at("after").as_string(), "30m");

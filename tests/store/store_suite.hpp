@@ -883,6 +883,147 @@ TYPED_TEST_P(StoreSuite, DueRefundsHonourAgeBackoffAndPaging) {
   EXPECT_EQ(backlog.oldest, now - minutes(10));
 }
 
+// 2023-11-15 16:00:00 UTC: midnight of 2023-11-16 in Beijing, where report days begin.
+inline constexpr UtcMs kBeijingMidnight{1'700'064'000'000};
+
+inline ChatLogEntry chat_row(const std::string& openid, const std::string& model, UtcMs at,
+                             const std::string& outcome, std::optional<std::int64_t> ttft,
+                             std::optional<std::int64_t> prompt = std::nullopt,
+                             std::optional<std::int64_t> completion = std::nullopt) {
+  return {openid, model, "original", at, ttft, 500, prompt, completion, outcome};
+}
+
+TYPED_TEST_P(StoreSuite, ChatLogSumsChatsByBeijingDayModelAndUser) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  auto& log = this->s().chat_log();
+  log.append(chat_row("u1", "glm-4", kBeijingMidnight - minutes(1), "ok", 100, 10, 20));
+  log.append(chat_row("u1", "glm-4", kBeijingMidnight - hours(2), "cancelled", std::nullopt));
+  log.append(chat_row("u2", "glm-3-turbo", kBeijingMidnight, "refused:quota", std::nullopt));
+  log.append(chat_row("u2", "glm-4", kBeijingMidnight + hours(3), "ok", 300, 5, 7));
+  log.append(chat_row("u3", "glm-4", kBeijingMidnight - hours(30), "ok", 50, 1, 1));  // too old
+
+  UsageQuery q;
+  q.since = kBeijingMidnight - hours(24);
+  auto days = log.usage(q);
+  ASSERT_EQ(days.size(), 2u);
+  EXPECT_EQ(days[0].key, "2023-11-15") << "a minute before Beijing midnight";
+  EXPECT_EQ(days[0].chats, 2);
+  EXPECT_EQ(days[0].answered, 1);
+  EXPECT_EQ(days[0].prompt_tokens, 10) << "a chat without usage adds nothing";
+  EXPECT_EQ(days[0].completion_tokens, 20);
+  EXPECT_EQ(days[1].key, "2023-11-16");
+  EXPECT_EQ(days[1].chats, 2);
+  EXPECT_EQ(days[1].answered, 1);
+  EXPECT_EQ(days[1].completion_tokens, 7);
+
+  q.by = UsageGrouping::Model;
+  auto models = log.usage(q);
+  ASSERT_EQ(models.size(), 2u);
+  EXPECT_EQ(models[0].key, "glm-3-turbo");
+  EXPECT_EQ(models[1].key, "glm-4");
+  EXPECT_EQ(models[1].chats, 3);
+
+  q.by = UsageGrouping::User;
+  auto users = log.usage(q);
+  ASSERT_EQ(users.size(), 2u) << "u3 chatted before `since`";
+  EXPECT_EQ(users[0].key, "u1");
+  EXPECT_EQ(users[1].key, "u2");
+  q.limit = 1;
+  EXPECT_EQ(log.usage(q).size(), 1u);
+
+  q = UsageQuery{};
+  q.since = kBeijingMidnight - hours(24);
+  q.openid = "u2";
+  q.by = UsageGrouping::DayModel;
+  auto mine = log.usage(q);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].key, "2023-11-16");
+  EXPECT_EQ(mine[0].model, "glm-3-turbo");
+  EXPECT_EQ(mine[1].model, "glm-4");
+
+  EXPECT_EQ(log.first_token_times(kBeijingMidnight - hours(24), 100),
+            (std::vector<std::int64_t>{100, 300}))
+      << "answered chats only, ascending";
+  EXPECT_EQ(log.first_token_times(kBeijingMidnight - hours(24), 1),
+            (std::vector<std::int64_t>{300}))
+      << "the newest when limited";
+}
+
+TYPED_TEST_P(StoreSuite, ChatLogPrunesTheOldestRowsInChunks) {
+  using std::chrono::minutes;
+  auto& log = this->s().chat_log();
+  for (int i = 0; i < 5; ++i) log.append(chat_row("u", "glm-4", kT0 + minutes(i), "ok", 10));
+  auto backlog = log.backlog(kT0 + minutes(3));
+  EXPECT_EQ(backlog.count, 3);
+  EXPECT_EQ(backlog.oldest, kT0);
+  EXPECT_EQ(log.prune(kT0 + minutes(3), 2), 2);
+  backlog = log.backlog(kT0 + minutes(3));
+  EXPECT_EQ(backlog.count, 1);
+  EXPECT_EQ(backlog.oldest, kT0 + minutes(2)) << "the oldest went first";
+  EXPECT_EQ(log.prune(kT0 + minutes(3), 2), 1);
+  EXPECT_EQ(log.prune(kT0 + minutes(3), 2), 0);
+  EXPECT_EQ(log.backlog(kT0 + minutes(3)).count, 0);
+  EXPECT_FALSE(log.backlog(kT0 + minutes(3)).oldest.has_value());
+  UsageQuery q;
+  q.since = kT0;
+  ASSERT_EQ(log.usage(q).size(), 1u);
+  EXPECT_EQ(log.usage(q)[0].chats, 2) << "newer rows are kept";
+}
+
+TYPED_TEST_P(StoreSuite, ReportsSumPaymentsPerDayAndTheOrderFunnel) {
+  using std::chrono::hours;
+  const UtcMs day1 = kBeijingMidnight - hours(2);
+  const UtcMs day2 = kBeijingMidnight + hours(2);
+  this->order_in("300000000001", OrderState::Delivered, day1);
+  this->order_in("300000000002", OrderState::Delivered, day2);
+  this->order_in("300000000003", OrderState::Paid, day2);
+  this->order_in("300000000004", OrderState::Created, day2);
+  this->order_in("300000000005", OrderState::Closed, day2);
+  this->order_in("300000000006", OrderState::Refunded, day2);
+  this->order_in("300000000007", OrderState::Closed, day2);
+  ASSERT_EQ(this->orders()
+                .apply("300000000007", OrderEvent::PaymentConfirmed, Cause::Notify, "", day2,
+                       PaymentFacts{"T7", day2})
+                .late_payment,
+            true);
+  this->order_in("300000000008", OrderState::Delivered, kBeijingMidnight - hours(48));  // old
+
+  auto& r = this->s().reports();
+  auto paid = r.paid_by_day(kBeijingMidnight - hours(24));
+  ASSERT_EQ(paid.size(), 2u);
+  EXPECT_EQ(paid[0].day, "2023-11-15");
+  EXPECT_EQ(paid[0].orders, 1);
+  EXPECT_EQ(paid[0].amount, Fen{999});
+  EXPECT_EQ(paid[1].day, "2023-11-16");
+  EXPECT_EQ(paid[1].orders, 4) << "delivered, paid, refunded and the late payment";
+  EXPECT_EQ(paid[1].amount, Fen{4 * 999});
+
+  auto f = r.funnel(kBeijingMidnight - hours(24));
+  EXPECT_EQ(f.created, 7);
+  EXPECT_EQ(f.paid, 5);
+  EXPECT_EQ(f.delivered, 2);
+  EXPECT_EQ(f.closed, 1);
+  EXPECT_EQ(f.late_payments, 1);
+  EXPECT_EQ(f.refunds_requested, 1);
+  EXPECT_EQ(f.refunded, 1);
+}
+
+TYPED_TEST_P(StoreSuite, ReportsListRejectedNotifiesNewestFirst) {
+  using std::chrono::minutes;
+  auto& n = this->s().notifies();
+  n.save({"n1", "300000000001", "TRADE_SUCCESS", "ok", "a=1", kT0});
+  n.save(
+      {"n2", "300000000002", "TRADE_SUCCESS", "wrong_amount", "secret-ish body", kT0 + minutes(1)});
+  n.save({"n3", "300000000003", "TRADE_SUCCESS", "bad_signature", "b", kT0 + minutes(2)});
+  auto rejected = this->s().reports().rejected_notifies(10);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].notify_id, "n3");
+  EXPECT_EQ(rejected[1].verdict, "wrong_amount");
+  EXPECT_EQ(rejected[1].raw_body, "") << "bodies stay in the store";
+  EXPECT_EQ(this->s().reports().rejected_notifies(1).size(), 1u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
     GroupCommitSharesCommitsAndReportsEachUnit, GroupCommitAnswersOnlyAfterTheCommit,
@@ -899,6 +1040,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     AFailedRefundGivesTheQuotaBackOnce, ARefundConfirmedAfterItFailedIsFlaggedNotSwallowed,
     OnlyPaidOrDeliveredOrdersCanBeRefunded, ManyConnectionsRequestingOneRefundMakeOne,
     ARefundRacingChatsNeverTakesMoreThanWasLeft, DeliveryWaitsWhileARefundOfThePaidOrderIsUnderWay,
-    DueRefundsHonourAgeBackoffAndPaging);
+    DueRefundsHonourAgeBackoffAndPaging, ChatLogSumsChatsByBeijingDayModelAndUser,
+    ChatLogPrunesTheOldestRowsInChunks, ReportsSumPaymentsPerDayAndTheOrderFunnel,
+    ReportsListRejectedNotifiesNewestFirst);
 
 }  // namespace chatglmd::store::suite

@@ -1,7 +1,7 @@
 // The page itself, wired to a fake API over a real local socket, in jsdom: login, models,
 // streamed answer into #answer, refusal in #error, Stop, quota refresh, QR and form payment
 // with the "payment received" notice, conversations. Skipped when jsdom is not installed
-// (`npm install` in web/test/ brings it); qr.test.mjs and app.test.mjs need nothing.
+// (`npm install` in web/test/ brings it); app.test.mjs and vendor.test.mjs need nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -30,7 +30,7 @@ function fakeBackend() {
     const authed = req.headers.authorization === 'Bearer TOKEN';
     switch (req.url) {
       case '/api/v1/auth/login':
-        return body === 'code=123456' ? env('TOKEN') : env(null, '0002', '验证码错误');
+        return body === 'code=123456' ? env('TOKEN') : env(null, '0003', 'login code is wrong or expired');
       case '/api/v1/sale/query_product_list':
         return env([
           { productId: 1, productName: '体验包', productDesc: '50 次对话', quota: 50, price: 9.99, priceFen: 999 },
@@ -61,7 +61,7 @@ function fakeBackend() {
       case '/api/v1/chatgpt/chat/completions': {
         const request = JSON.parse(body);
         state.chats.push(request);
-        if (state.chatMode === 'refuse') return env(null, '0005', '对话额度已用完，请购买');
+        if (state.chatMode === 'refuse') return env(null, '0006', 'no chats left, buy more to continue');
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
         if (state.chatMode === 'hold') {
           res.on('close', () => { state.sawClose = true; });
@@ -134,7 +134,7 @@ test('the chat and buy page against a fake back end', { skip: JSDOM ? false : 'j
     $('#login-code').value = '999';
     $('#login-btn').click();
     await until(() => !$('#error').hidden, 'bad code refused');
-    assert.equal($('#error').textContent, '验证码错误');
+    assert.equal($('#error').textContent, '验证码错误或已过期，请在公众号重新获取。');
     $('#login-code').value = '123456';
     $('#login-btn').click();
     await until(() => $('#quota').textContent === '3', 'quota after login');
@@ -155,7 +155,7 @@ test('the chat and buy page against a fake back end', { skip: JSDOM ? false : 'j
     $('#prompt').value = '敏感问题';
     $('#send').click();
     await until(() => !$('#error').hidden, 'refusal shown');
-    assert.equal($('#error').textContent, '对话额度已用完，请购买');
+    assert.equal($('#error').textContent, '对话次数已用完，请购买额度后继续。', 'the page says what the code means, in Chinese');
     assert.equal($('#prompt').value, '敏感问题', 'a refused question goes back to the prompt');
 
     state.chatMode = 'hold';

@@ -55,11 +55,19 @@ inline constexpr core::Millis kDefaultCloseAfter{30 * 60 * 1000};
 inline constexpr core::Millis kReuseMargin{5 * 60 * 1000};
 inline constexpr int kDefaultRateLimit = 20;  // chat requests per user per minute
 inline constexpr core::Millis kDefaultFreeWindow{12 * 3600 * 1000};
+// The admin dashboard: wrong tokens one address may send per minute (as for login codes), the
+// longest window it shows, and how much of each list it shows.
+inline constexpr int kAdminFailuresPerMinute = 10;
+inline constexpr int kMaxAdminDays = 366;
+inline constexpr int kTopUsers = 10;
+inline constexpr int kRecentRejections = 20;
+inline constexpr int kMaxTtftSamples = 100'000;
 
 struct HandlerSettings {
   std::string token_secret;  // HS256 key of user tokens
   std::chrono::seconds token_ttl = kDefaultTokenTtl;
   std::string wechat_token;                       // the official account's server token
+  std::string admin_token;                        // /admin/ bearer token; empty: no dashboard
   std::string web_dir;                            // the chat and buy page; empty: embedded
   core::Millis close_after = kDefaultCloseAfter;  // [jobs.timeout-close] after
   int rate_limit = kDefaultRateLimit;             // 0: no limit
@@ -95,5 +103,6 @@ void register_sale_routes(Router& router, const AppServices& services);
 void register_notify_routes(Router& router, const AppServices& services);
 void register_chat_routes(Router& router, const AppServices& services);
 void register_openai_routes(Router& router, const AppServices& services);
+void register_admin_routes(Router& router, const AppServices& services);
 
 }  // namespace chatglmd::http

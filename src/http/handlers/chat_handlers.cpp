@@ -29,6 +29,7 @@ std::string_view code_of(Refusal r) {
 
 std::shared_ptr<ChatFraming> original_framing() {
   auto f = std::make_shared<ChatFraming>();
+  f->endpoint = "original";
   f->refuse = [](Refusal r, const std::string& message) { return envelope(code_of(r), message); };
   f->upstream_failed = [](const llm::ChatResult& result) {
     return envelope(code::upstream_error,

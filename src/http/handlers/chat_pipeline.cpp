@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "filter/filter_holder.hpp"
+#include "http/handlers/chat_log_hook.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/durable_write.hpp"
 #include "http/handlers/window_counter.hpp"
@@ -74,6 +75,22 @@ bool model_listed(std::string_view list, std::string_view model) {
   return false;
 }
 
+// The same framing, whose refusals also go into the usage log with the check that said no.
+std::shared_ptr<ChatFraming> with_logged_refusals(const std::shared_ptr<ChatContext>& ctx,
+                                                  std::shared_ptr<ChatFraming> framing,
+                                                  const std::string& openid,
+                                                  const std::string& model,
+                                                  core::UtcMs started_at) {
+  auto logged = std::make_shared<ChatFraming>(*framing);
+  logged->refuse = [ctx, framing, openid, model, started_at](Refusal r, const std::string& m) {
+    record_chat(ctx->services, {openid, model, framing->endpoint, started_at, std::nullopt,
+                                (now_of(ctx->services) - started_at).count(), std::nullopt,
+                                std::nullopt, refusal_outcome(r)});
+    return framing->refuse(r, m);
+  };
+  return logged;
+}
+
 // How the quota for this chat was paid, so a failure before the first token can give it back.
 enum class Paid { Quota, FreeChat };
 
@@ -82,12 +99,14 @@ struct CallState {
   std::mutex mutex;
   std::shared_ptr<llm::ChatCall> call;
   bool cancelled = false;
-  bool started = false;  // the streaming head went out
-  std::string text;      // whole answer, for non-streaming framing
+  bool started = false;                      // the streaming head went out
+  std::optional<core::UtcMs> first_text_at;  // for the usage log's time to first token
+  std::string text;                          // whole answer, for non-streaming framing
 };
 
 void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest request,
-                    std::shared_ptr<ChatFraming> framing, std::string openid, Paid paid) {
+                    std::shared_ptr<ChatFraming> framing, std::string openid, Paid paid,
+                    core::UtcMs started_at) {
   auto state = std::make_shared<CallState>();
   ex->on_cancel([state] {
     std::shared_ptr<llm::ChatCall> call;
@@ -99,9 +118,10 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
     if (call) call->cancel();  // the client left: stop paying for tokens nobody reads
   });
   llm::ChatCallbacks callbacks;
-  callbacks.on_delta = [ex, framing, state](std::string_view piece) {
+  callbacks.on_delta = [ctx, ex, framing, state](std::string_view piece) {
     if (framing->whole) {
       std::lock_guard lock(state->mutex);
+      if (!state->first_text_at) state->first_text_at = now_of(ctx->services);
       state->text += piece;
       return;
     }
@@ -110,13 +130,32 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
       std::lock_guard lock(state->mutex);
       first = !state->started;
       state->started = true;
+      if (first) state->first_text_at = now_of(ctx->services);
     }
     if (first) framing->start(*ex);
     ex->write(framing->piece(piece));
   };
-  callbacks.on_done = [ctx, ex, framing, state, openid, paid](const llm::ChatResult& result) {
+  callbacks.on_done = [ctx, ex, framing, state, openid, paid, started_at,
+                       model = request.model](const llm::ChatResult& result) {
     if (!result.ok())
       spdlog::info("chat for {} ended: {} {}", openid, llm::to_string(result.error), result.detail);
+    {
+      std::optional<core::UtcMs> first_text_at;
+      {
+        std::lock_guard lock(state->mutex);
+        first_text_at = state->first_text_at;
+      }
+      const auto now = now_of(ctx->services);
+      store::ChatLogEntry row{openid,       model,        framing->endpoint,
+                              started_at,   std::nullopt, (now - started_at).count(),
+                              std::nullopt, std::nullopt, result_outcome(result)};
+      if (first_text_at) row.ttft_ms = (*first_text_at - started_at).count();
+      if (result.usage) {
+        row.prompt_tokens = result.usage->prompt_tokens;
+        row.completion_tokens = result.usage->completion_tokens;
+      }
+      record_chat(ctx->services, std::move(row));
+    }
     auto answer = [ex, framing, state](const llm::ChatResult& result) {
       std::lock_guard lock(state->mutex);
       if (framing->whole) {
@@ -181,6 +220,7 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
     return;
   }
   core::UtcMs now = now_of(s);
+  framing = with_logged_refusals(ctx, framing, *openid, request.model, now);
   bool whitelisted = s.filter && s.filter->is_whitelisted(*openid);
   if (!whitelisted && s.settings.rate_limit > 0 &&
       !ctx->limits->allow_request(*openid, now, s.settings.rate_limit)) {
@@ -235,8 +275,8 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
             }
             paid = Paid::FreeChat;
           }
-          ex->post([ctx, ex, request = std::move(request), framing, openid, paid]() mutable {
-            start_upstream(ctx, ex, std::move(request), framing, openid, paid);
+          ex->post([ctx, ex, request = std::move(request), framing, openid, paid, now]() mutable {
+            start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
           });
         });
   });

@@ -26,6 +26,7 @@ enum class Refusal {
 
 // How one path speaks.
 struct ChatFraming {
+  std::string endpoint;  // the usage log's name of the path: "original" or "openai"
   std::function<Response(Refusal, const std::string& message)> refuse;
   // The answer ended before any text: an error reply with the upstream's reason.
   std::function<Response(const llm::ChatResult&)> upstream_failed;

@@ -61,6 +61,7 @@ boost::json::object usage_of(const llm::ChatResult& r) {
 std::shared_ptr<ChatFraming> openai_framing(const std::string& model, bool stream,
                                             std::int64_t created) {
   auto f = std::make_shared<ChatFraming>();
+  f->endpoint = "openai";
   std::string id = completion_id();
   f->refuse = refuse;
   f->upstream_failed = upstream_failed;

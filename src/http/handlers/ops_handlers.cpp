@@ -37,6 +37,7 @@ void register_ops_routes(Router& router, const AppServices& s) {
   router.add_sync("GET", "/", page);
   router.add_sync("GET", "/{file}", page);
   router.add_sync("GET", "/static/{*path}", page);
+  router.add_sync("GET", "/vendor/{file}", page);  // the page's pinned libraries (web/vendor)
 }
 
 void register_routes(Router& router, const AppServices& services) {
@@ -47,6 +48,7 @@ void register_routes(Router& router, const AppServices& services) {
   auto chat = make_chat_context(services);  // one budget per user across both chat paths
   register_chat_routes(router, chat);
   register_openai_routes(router, chat);
+  register_admin_routes(router, services);
 }
 
 }  // namespace chatglmd::http

@@ -1,0 +1,171 @@
+// The usage log and the admin API through a real daemon and simulator: every chat leaves one
+// chat_log row with its outcome, tokens and times; `usage` and `user show` sum it; the
+// chat-log-prune job removes what is older than chat.log_days; /admin/ is off without a token
+// and refuses a wrong one.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "daemon/daemon_client.hpp"
+
+namespace chatglmd::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kAdminToken = "daemon-test-admin-token-0123456789";
+
+std::vector<std::vector<std::string>> log_rows(const DaemonHarness& d, const std::string& openid) {
+  return sql_rows(d.db(),
+                  "SELECT model, endpoint, outcome, ttft_ms, prompt_tokens, completion_tokens, "
+                  "duration_ms >= 0 FROM chat_log WHERE openid = '" +
+                      openid + "' ORDER BY id");
+}
+
+// The rows are written after the answer, on the group committer: wait for them.
+std::vector<std::vector<std::string>> wait_rows(const DaemonHarness& d, const std::string& openid,
+                                                std::size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto rows = log_rows(d, openid);
+  while (rows.size() < n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a bounded poll, not a timer
+    rows = log_rows(d, openid);
+  }
+  return rows;
+}
+
+struct UsageLog : ::testing::Test {
+  static void SetUpTestSuite() {
+    admin_dir = new TempDir();
+    std::ofstream(admin_dir->file("admin_token")) << kAdminToken << "\n";
+    DaemonOptions o;
+    o.config["auth.admin_token_file"] = admin_dir->file("admin_token");
+    o.config["chat.log_days"] = "30";
+    daemon = new DaemonHarness(o);
+  }
+  static void TearDownTestSuite() {
+    delete daemon;
+    delete admin_dir;
+  }
+  static DaemonHarness* daemon;
+  static TempDir* admin_dir;
+  DaemonHarness& d = *daemon;
+};
+DaemonHarness* UsageLog::daemon = nullptr;
+TempDir* UsageLog::admin_dir = nullptr;
+
+TEST_F(UsageLog, EveryChatLeavesOneRowWithItsOutcome) {
+  run_ok(d, {"user", "add", "log-user", "--quota", "2", "--models", "glm-4"});
+  const std::string token = "Bearer " + d.token_for("log-user");
+  auto ok = chat(d, kOriginalChat, token, chat_json("glm-4", "hello"));
+  ASSERT_EQ(ok.status, 200);
+  auto ok2 = chat(d, kOpenAiChat, token, chat_json("glm-4", "hello", R"("stream":true)"));
+  ASSERT_EQ(ok2.status, 200);
+  auto no_model = chat(d, kOriginalChat, token, chat_json("glm-3-turbo", "hello"));
+  EXPECT_EQ(envelope_code(no_model), "0008");
+  auto no_quota = chat(d, kOriginalChat, token, chat_json("glm-4", "hello"));
+  EXPECT_EQ(envelope_code(no_quota), "0006");
+  run_ok(d, {"user", "grant", "log-user", "1"});
+  glm_fault(d.sim(), "http_500");
+  auto failed = chat(d, kOriginalChat, token, chat_json("glm-4", "hello"));
+  EXPECT_EQ(envelope_code(failed), "0009");
+  chat(d, kOriginalChat, "Bearer forged", chat_json("glm-4", "hello"));  // no user: not logged
+
+  auto rows = wait_rows(d, "log-user", 5);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0][0], "glm-4");
+  EXPECT_EQ(rows[0][1], "original");
+  EXPECT_EQ(rows[0][2], "ok");
+  EXPECT_NE(rows[0][3], "") << "time to first token";
+  EXPECT_NE(rows[0][4], "") << "prompt tokens from the upstream's usage";
+  EXPECT_NE(rows[0][5], "") << "completion tokens";
+  EXPECT_EQ(rows[0][6], "1");
+  EXPECT_EQ(rows[1][1], "openai");
+  EXPECT_EQ(rows[1][2], "ok");
+  EXPECT_EQ(rows[2][2], "refused:model");
+  EXPECT_EQ(rows[2][3], "") << "no text, no first token";
+  EXPECT_EQ(rows[3][2], "refused:quota");
+  EXPECT_EQ(rows[4][2], "upstream:upstream");
+  EXPECT_EQ(sql_int(d.db(), "SELECT COUNT(*) FROM chat_log WHERE openid NOT IN ('log-user')"), 0);
+
+  auto usage = d.cli({"usage", "--by", "user", "--json"});
+  ASSERT_EQ(usage.exit_code, 0) << usage.err;
+  auto users = json::parse(usage.out).as_array();
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(users[0].at("chats").to_number<int>(), 5);
+  EXPECT_EQ(users[0].at("answered").to_number<int>(), 2);
+
+  auto show = d.cli({"user", "show", "log-user", "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  auto days = json::parse(show.out).at("usage").as_array();
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days[0].at("chats").to_number<int>(), 5);
+  auto text = d.cli({"user", "show", "log-user"});
+  EXPECT_NE(text.out.find("chats in the last 30 days"), std::string::npos) << text.out;
+  EXPECT_EQ(d.cli({"usage", "--by", "week"}).exit_code, 2);
+  EXPECT_EQ(d.cli({"usage", "--since", "yesterday"}).exit_code, 2);
+}
+
+TEST_F(UsageLog, ThePruneJobKeepsLogDays) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const std::int64_t day = 86'400'000;
+  for (std::int64_t age : {31 * day, 40 * day, 29 * day}) {
+    sql_exec(d.db(),
+             "INSERT INTO chat_log (openid, model, endpoint, started_at, duration_ms, outcome) "
+             "VALUES ('old-user', 'glm-4', 'original', " +
+                 std::to_string(now - age) + ", 1, 'ok')");
+  }
+  auto run = d.cli({"jobs", "run", "chat-log-prune", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  EXPECT_EQ(json::parse(run.out).at("done").to_number<int>(), 1);
+  EXPECT_EQ(sql_int(d.db(), "SELECT COUNT(*) FROM chat_log WHERE openid = 'old-user'"), 1)
+      << "rows older than chat.log_days = 30 are gone, the 29-day-old one stays";
+  auto again = d.cli({"jobs", "run", "chat-log-prune", "--json"});
+  EXPECT_EQ(json::parse(again.out).at("selected").to_number<int>(), 0) << "nothing due";
+}
+
+TEST_F(UsageLog, TheAdminApiWantsItsToken) {
+  EXPECT_EQ(d.request("GET", "/admin/api/summary").status, 401);
+  EXPECT_EQ(d.request("GET", "/admin/api/summary", "", {{"Authorization", "Bearer nope"}}).status,
+            401);
+  auto r = d.request("GET", "/admin/api/summary?days=3", "",
+                     {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto o = json::parse(r.body).as_object();
+  for (const char* key :
+       {"revenue", "funnel", "chats", "ttft", "top-users", "jobs", "notify-rejections"})
+    EXPECT_TRUE(o.contains(key)) << key;
+  EXPECT_EQ(o.at("chats").at("days").as_array().size(), 3u);
+  auto bad = d.request("GET", "/admin/api/summary?days=0", "",
+                       {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  EXPECT_EQ(bad.status, 400);
+  auto page = d.request("GET", "/admin/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("admin.js"), std::string::npos);
+}
+
+TEST(AdminOff, WithoutATokenFileTheDashboardDoesNotExist) {
+  DaemonHarness d;
+  EXPECT_EQ(d.request("GET", "/admin/").status, 404);
+  EXPECT_EQ(d.request("GET", "/admin/api/summary", "", {{"Authorization", "Bearer x"}}).status,
+            404);
+}
+
+TEST(AdminOff, AShortTokenIsAConfigError) {
+  TempDir dir;
+  std::ofstream(dir.file("admin_token")) << "short\n";
+  DaemonOptions o;
+  o.config["auth.admin_token_file"] = dir.file("admin_token");
+  o.start = false;
+  DaemonHarness d(o);
+  auto check = d.cli({"check-config"});
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_NE(check.err.find("fewer than 16 characters"), std::string::npos) << check.err;
+  EXPECT_EQ(check.err.find("short"), std::string::npos) << "the token is never printed";
+}
+
+}  // namespace
+}  // namespace chatglmd::testing
