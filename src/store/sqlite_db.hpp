@@ -14,18 +14,9 @@
 #include <string_view>
 #include <utility>
 
+#include "store/store_error.hpp"
+
 namespace chatglmd::store {
-
-// Thrown for broken invariants only (I/O errors, corrupt files, SQL bugs); expected outcomes
-// (a row that is not there, a lost compare-and-set) are return values.
-class StoreError : public std::runtime_error {
- public:
-  StoreError(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
-  int code() const { return code_; }
-
- private:
-  int code_;
-};
 
 class Statement {
  public:
