@@ -59,7 +59,7 @@ constexpr CommandHelp kCommands[] = {
 constexpr OptionHelp kGlobalOptions[] = {
     {"-c, --config FILE",
      "INI configuration (overridden by CHATGLMD_<SECTION>_<KEY>, then by flags)"},
-    {"--db PATH", "the SQLite database (store.path)"},
+    {"--db PATH", "the SQLite database (store.path), or a postgresql:// URL (store.url)"},
     {"--log-level L", "trace, debug, info, warn, error, critical, off"},
     {"--json", "machine-readable output"},
     {"--help-config", "list every configuration key with its default"},

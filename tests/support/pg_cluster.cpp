@@ -58,6 +58,13 @@ std::string tail_of(const std::string& path) {
   return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
 }
 
+std::string tail_of_whole(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream all;
+  all << in.rdbuf();
+  return all.str();
+}
+
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -186,6 +193,17 @@ void PgCluster::sql(const std::string& database, const std::string& statement) {
   const auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
     throw std::runtime_error("test cluster: " + statement + ": " + PQresultErrorMessage(r.get()));
+}
+
+void PgCluster::add_password_user(const std::string& user, const std::string& password) {
+  sql("postgres", "CREATE ROLE " + user + " LOGIN SUPERUSER PASSWORD '" + password + "'");
+  // pg_hba.conf is read top down: this user's line goes before the trust lines.
+  const std::string hba = folder_ + "/data/pg_hba.conf";
+  const std::string rest = tail_of_whole(hba);
+  std::ofstream out(hba, std::ios::trunc);
+  out << "host all " << user << " 127.0.0.1/32 scram-sha-256\n" << rest;
+  out.close();
+  sql("postgres", "SELECT pg_reload_conf()");
 }
 
 std::string PgCluster::create_database(const std::string& prefix) {

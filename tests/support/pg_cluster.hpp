@@ -31,6 +31,8 @@ class PgCluster {
   std::string create_database(const std::string& prefix);
   // Runs SQL on a database as the superuser (test set-up and checks only).
   void sql(const std::string& database, const std::string& statement);
+  // A login role that must give `password` over TCP (everyone else is trusted).
+  void add_password_user(const std::string& user, const std::string& password);
 
   // For fault tests: kill the server hard, and bring it back on the same port and data.
   void stop_immediate();
