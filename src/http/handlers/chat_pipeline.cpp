@@ -8,6 +8,7 @@
 #include "http/handlers/common.hpp"
 #include "http/handlers/window_counter.hpp"
 #include "store/store.hpp"
+#include "store/store_error.hpp"
 
 namespace chatglmd::http {
 
@@ -160,6 +161,21 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
   if (cancel_now) call->cancel();
 }
 
+// A store that cannot answer (PostgreSQL restarting, a full disk) refuses the chat (503 on /v1,
+// 0001 on the original path) before any quota is taken, instead of the generic 500.
+template <typename Body>
+auto refusing_on_store_error(ExchangePtr ex, std::shared_ptr<ChatFraming> framing, Body body) {
+  return [ex, framing, body = std::move(body)]() mutable {
+    try {
+      body();
+    } catch (const store::StoreError& e) {
+      spdlog::error("chat refused: the store failed: {}", e.what());
+      ex->respond(framing->refuse(Refusal::Unavailable,
+                                  "the service is unavailable for a moment, try again shortly"));
+    }
+  };
+}
+
 }  // namespace
 
 void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest request,
@@ -187,7 +203,8 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   }
   request.user_id = *openid;
   // Account and quota are read per request so that a freeze takes effect at once.
-  ex->run_blocking(
+  ex->run_blocking(refusing_on_store_error(
+      ex, framing,
       [ctx, ex, request = std::move(request), framing, openid = *openid, now]() mutable {
         const AppServices& s = ctx->services;
         auto account = s.store->accounts().get(openid);
@@ -218,7 +235,7 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
         ex->post([ctx, ex, request = std::move(request), framing, openid, paid]() mutable {
           start_upstream(ctx, ex, std::move(request), framing, openid, paid);
         });
-      });
+      }));
 }
 
 }  // namespace chatglmd::http
