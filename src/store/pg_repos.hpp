@@ -177,6 +177,17 @@ class PgNotifies final : public NotifyRepository {
   PgConn& db_;
 };
 
+class PgSharedCounters final : public SharedCounterRepository {
+ public:
+  explicit PgSharedCounters(PgConn& db) : db_(db) {}
+  bool take(const std::string& name, const std::string& key, core::UtcMs now, core::Millis window,
+            int limit) override;
+  void give_back(const std::string& name, const std::string& key) override;
+
+ private:
+  PgConn& db_;
+};
+
 // Bumps the change counter of a cached table inside the caller's transaction.
 void bump_change_stamp(PgConn& db, const char* name);
 std::int64_t read_change_stamp(PgConn& db, const char* name);

@@ -23,7 +23,8 @@ class PgStore final : public Store {
         logins_(conn_),
         words_(conn_),
         whitelist_(conn_),
-        notifies_(conn_) {}
+        notifies_(conn_),
+        counters_(conn_) {}
 
   PgConn& conn() { return conn_; }
   ProductRepository& products() override { return products_; }
@@ -35,6 +36,7 @@ class PgStore final : public Store {
   WordRepository& words() override { return words_; }
   WhitelistRepository& whitelist() override { return whitelist_; }
   NotifyRepository& notifies() override { return notifies_; }
+  SharedCounterRepository* shared_counters() override { return &counters_; }
 
   void in_transaction(const std::function<void()>& body) override {
     std::lock_guard lock(conn_.mutex());
@@ -82,6 +84,7 @@ class PgStore final : public Store {
   PgWords words_;
   PgWhitelist whitelist_;
   PgNotifies notifies_;
+  PgSharedCounters counters_;
   bool probed_ = false;
   std::uint64_t writes_at_last_probe_ = 0;
 };

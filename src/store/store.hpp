@@ -192,6 +192,19 @@ class NotifyRepository {
   virtual std::int64_t count() = 0;
 };
 
+// Per-user budgets that several nodes must count once (chat rate limit, free chats): fixed
+// windows keyed by (name, key), as http::WindowCounter keeps them in memory for one process.
+class SharedCounterRepository {
+ public:
+  virtual ~SharedCounterRepository() = default;
+  // Counts one for (name, key) when its window (started by its first count, `window` long) holds
+  // fewer than `limit`; false (nothing counted) otherwise.
+  virtual bool take(const std::string& name, const std::string& key, core::UtcMs now,
+                    core::Millis window, int limit) = 0;
+  // Undoes one count (a free chat that failed before its first token).
+  virtual void give_back(const std::string& name, const std::string& key) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -204,6 +217,9 @@ class Store {
   virtual WordRepository& words() = 0;
   virtual WhitelistRepository& whitelist() = 0;
   virtual NotifyRepository& notifies() = 0;
+  // Counters shared by every node on this store; null: the backend serves one process (SQLite)
+  // and the counters stay in its memory.
+  virtual SharedCounterRepository* shared_counters() { return nullptr; }
   // Cheap check for /readyz.
   virtual bool healthy() = 0;
   // Commits a one-row write (the readiness probe): throws what the store reports when it cannot

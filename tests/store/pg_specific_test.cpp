@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "store/migrations.hpp"
 #include "store/pg_conn.hpp"
@@ -71,6 +73,45 @@ TEST(PgConnection, NamesTheServerButNeverThePassword) {
       << r.error;
   EXPECT_EQ(r.error.find("s3cret"), std::string::npos) << r.error;
   EXPECT_EQ(r.error.find("filesecret"), std::string::npos) << r.error;
+}
+
+// Two nodes (two connections) count one user once; a window ends on time; a count can be given
+// back; budgets of different names are apart.
+TEST(PgSharedCounters, TwoNodesCountOneUserOnce) {
+  const std::string url = PgCluster::shared().create_database("counters");
+  auto a = open_pg_store({url, "", true});
+  auto b = open_pg_store({url, "", true});
+  ASSERT_TRUE(a.store && b.store) << a.error << b.error;
+  auto* ca = a.store->shared_counters();
+  auto* cb = b.store->shared_counters();
+  ASSERT_TRUE(ca && cb);
+  const core::UtcMs t0{1'700'000'000'000};
+  const core::Millis minute{60'000};
+  EXPECT_TRUE(ca->take("chat_rate", "u", t0, minute, 3));
+  EXPECT_TRUE(cb->take("chat_rate", "u", t0 + core::Millis{10}, minute, 3));
+  EXPECT_TRUE(ca->take("chat_rate", "u", t0 + core::Millis{20}, minute, 3));
+  EXPECT_FALSE(cb->take("chat_rate", "u", t0 + core::Millis{30}, minute, 3)) << "3 per minute";
+  EXPECT_TRUE(cb->take("chat_rate", "other", t0, minute, 3)) << "another user has their own";
+  EXPECT_TRUE(cb->take("free_chats", "u", t0, minute, 1)) << "another budget is apart";
+  EXPECT_FALSE(ca->take("free_chats", "u", t0, minute, 1));
+  ca->give_back("free_chats", "u");
+  EXPECT_TRUE(cb->take("free_chats", "u", t0, minute, 1)) << "a count given back is free again";
+  EXPECT_TRUE(ca->take("chat_rate", "u", t0 + minute, minute, 3)) << "the window ended";
+  EXPECT_FALSE(ca->take("chat_rate", "u", t0 + minute, minute, 0)) << "a zero budget";
+
+  // Many threads on both nodes racing for one budget of 50 take exactly 50.
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      auto conn = open_pg_store({url, "", false});
+      for (int i = 0; i < 20; ++i)
+        taken += conn.store->shared_counters()->take("race", "u", t0, minute, 50) ? 1 : 0;
+      (void)t;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(taken.load(), 50);
 }
 
 bool process_mentions(const std::string& needle) {

@@ -12,26 +12,39 @@
 
 namespace chatglmd::http {
 
-// Both budgets are fixed windows keyed by openid.
+// Both budgets are fixed windows keyed by openid: in this process's memory, or in the store
+// when it is shared by several nodes (PostgreSQL), so that N nodes count a user once.
 class ChatLimits {
  public:
   explicit ChatLimits(const AppServices& s)
-      : requests_(core::Millis{60'000}, WindowCounter::kDefaultMaxKeys,
+      : requests_(kRateWindow, WindowCounter::kDefaultMaxKeys,
                   limiter_full_counter(s, "chat_rate")),
         free_(s.settings.free_window, WindowCounter::kDefaultMaxKeys,
-              limiter_full_counter(s, "free_chats")) {}
+              limiter_full_counter(s, "free_chats")),
+        free_window_(s.settings.free_window),
+        shared_(s.store ? s.store->shared_counters() : nullptr) {}
+  // True when the counters live in the store: callers count on a blocking worker.
+  bool shared() const { return shared_ != nullptr; }
   // True when the request fits in this minute's budget.
   bool allow_request(const std::string& openid, core::UtcMs now, int per_minute) {
+    if (shared_) return shared_->take("chat_rate", openid, now, kRateWindow, per_minute);
     return requests_.take(openid, now, per_minute);
   }
   bool take_free_chat(const std::string& openid, core::UtcMs now, int per_window) {
+    if (shared_) return shared_->take("free_chats", openid, now, free_window_, per_window);
     return free_.take(openid, now, per_window);
   }
-  void give_back_free_chat(const std::string& openid) { free_.give_back(openid); }
+  void give_back_free_chat(const std::string& openid) {
+    if (shared_) return shared_->give_back("free_chats", openid);
+    free_.give_back(openid);
+  }
 
  private:
+  static constexpr core::Millis kRateWindow{60'000};
   WindowCounter requests_;
   WindowCounter free_;
+  const core::Millis free_window_;
+  store::SharedCounterRepository* const shared_;
 };
 
 std::shared_ptr<ChatContext> make_chat_context(const AppServices& services) {
@@ -192,7 +205,9 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   }
   core::UtcMs now = now_of(s);
   bool whitelisted = s.filter && s.filter->is_whitelisted(*openid);
-  if (!whitelisted && s.settings.rate_limit > 0 &&
+  // Shared counters are a store call: counted below, on a blocking worker, not on this io thread.
+  const bool rate_limited_here = !whitelisted && s.settings.rate_limit > 0;
+  if (rate_limited_here && !ctx->limits->shared() &&
       !ctx->limits->allow_request(*openid, now, s.settings.rate_limit)) {
     ex->respond(framing->refuse(Refusal::RateLimited, "too many requests, wait a minute"));
     return;
@@ -205,8 +220,14 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   // Account and quota are read per request so that a freeze takes effect at once.
   ex->run_blocking(refusing_on_store_error(
       ex, framing,
-      [ctx, ex, request = std::move(request), framing, openid = *openid, now]() mutable {
+      [ctx, ex, request = std::move(request), framing, openid = *openid, now,
+       rate_limited_here]() mutable {
         const AppServices& s = ctx->services;
+        if (rate_limited_here && ctx->limits->shared() &&
+            !ctx->limits->allow_request(openid, now, s.settings.rate_limit)) {
+          ex->respond(framing->refuse(Refusal::RateLimited, "too many requests, wait a minute"));
+          return;
+        }
         auto account = s.store->accounts().get(openid);
         if (account && account->status == store::AccountStatus::Frozen) {
           ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
