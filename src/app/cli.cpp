@@ -12,8 +12,8 @@ namespace chatglmd::app {
 namespace {
 
 // Command flags: declared once here; each command says which of them it accepts.
-const char* const kValueFlags[] = {"limit", "status", "user", "id",   "name",  "price",
-                                   "quota", "models", "desc", "sort", "reason"};
+const char* const kValueFlags[] = {"limit",  "status", "user", "id",     "name", "price", "quota",
+                                   "models", "desc",   "sort", "reason", "from", "to"};
 const char* const kSwitchFlags[] = {"dry-run", "verbose"};
 
 }  // namespace

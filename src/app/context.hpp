@@ -62,6 +62,7 @@ int run_jobs_command(CommandContext& ctx);   // jobs list/history/run
 int run_order_command(CommandContext& ctx);
 int run_serve(CommandContext& ctx);
 int run_check_config(CommandContext& ctx);
-int run_backup(CommandContext& ctx);  // backup FILE
+int run_backup(CommandContext& ctx);         // backup FILE
+int run_store_command(CommandContext& ctx);  // store copy --from sqlite:PATH --to URL
 
 }  // namespace chatglmd::app

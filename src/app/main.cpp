@@ -39,6 +39,7 @@ int dispatch(CommandContext& ctx) {
   if (cmd == "migrate") return migrate_command(ctx);
   if (cmd == "check-config") return run_check_config(ctx);
   if (cmd == "backup") return run_backup(ctx);
+  if (cmd == "store") return run_store_command(ctx);
   if (cmd == "jobs") return run_jobs_command(ctx);
   if (cmd == "order") return run_order_command(ctx);
   if (cmd == "user" || cmd == "product" || cmd == "words" || cmd == "whitelist")
