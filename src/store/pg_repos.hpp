@@ -185,7 +185,9 @@ class PgSharedCounters final : public SharedCounterRepository {
   void give_back(const std::string& name, const std::string& key) override;
 
  private:
+  static constexpr std::uint64_t kSweepEvery = 1024;
   PgConn& db_;
+  std::uint64_t takes_ = 0;
 };
 
 // Bumps the change counter of a cached table inside the caller's transaction.

@@ -192,8 +192,9 @@ class NotifyRepository {
   virtual std::int64_t count() = 0;
 };
 
-// Per-user budgets that several nodes must count once (chat rate limit, free chats): fixed
-// windows keyed by (name, key), as http::WindowCounter keeps them in memory for one process.
+// Budgets that several nodes must count once (chat rate limit, free chats, failed logins, WeChat
+// nonces): fixed windows keyed by (name, key), as http::WindowCounter keeps them in memory for
+// one process.
 class SharedCounterRepository {
  public:
   virtual ~SharedCounterRepository() = default;
