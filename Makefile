@@ -10,7 +10,7 @@ WERROR := $(if $(CI),ON,OFF)
 
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libfmt-dev libspdlog-dev libsqlite3-dev sqlite3 libssl-dev ca-certificates \
+  libfmt-dev libspdlog-dev libsqlite3-dev sqlite3 libssl-dev ca-certificates libpq-dev postgresql \
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev systemd \
   clang-format chromium fonts-wqy-microhei \
   dpkg-dev lintian groff-base prometheus

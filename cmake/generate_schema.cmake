@@ -1,5 +1,10 @@
 # Called by embed_schema.cmake at build time: writes one C++ file holding every migration.
-set(body "// Generated from schema/*.sql; do not edit.\n#include \"store/migrations.hpp\"\n\nnamespace chatglmd::store {\n\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> all = {\n")
+# FUNCTION names the accessor: embedded_migrations (SQLite, schema/) or embedded_pg_migrations
+# (PostgreSQL, schema/postgresql/).
+if(NOT FUNCTION)
+  set(FUNCTION embedded_migrations)
+endif()
+set(body "// Generated from schema/*.sql; do not edit.\n#include \"store/migrations.hpp\"\n\nnamespace chatglmd::store {\n\nconst std::vector<Migration>& ${FUNCTION}() {\n  static const std::vector<Migration> all = {\n")
 # A database records only the highest version applied, so a gap or a duplicate number (two
 # branches each adding "their" 002) would skip a migration on every database already past it.
 set(expected 1)

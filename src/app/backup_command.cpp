@@ -12,14 +12,13 @@
 namespace chatglmd::app {
 namespace {
 
-// The stores backup cannot copy, with what to use instead. Only SQLite stores exist today;
-// a database URL given as the store (`--db postgresql://...`) is refused here. The config
-// loader has already resolved store.path as a file name by now (`postgresql://h/db` becomes
-// `/cwd/postgresql:/h/db`), hence the search anywhere in it. A store.url key joins this check
-// when it exists.
+// The stores backup cannot copy, with what to use instead: a PostgreSQL store (store.url, or
+// `--db postgresql://...`, which sets it). A URL in store.path has been resolved as a file name
+// by the config loader (`postgresql://h/db` becomes `/cwd/postgresql:/h/db`), hence the search
+// anywhere in it.
 std::optional<std::string> unsupported_store(const Config& config) {
   const std::string& path = config.store.path;
-  if (path.find("postgresql:/") != std::string::npos ||
+  if (!config.store.url.empty() || path.find("postgresql:/") != std::string::npos ||
       path.find("postgres:/") != std::string::npos)
     return "backup copies SQLite stores; back up a PostgreSQL store with pg_dump";
   return std::nullopt;

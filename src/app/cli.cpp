@@ -12,8 +12,9 @@ namespace chatglmd::app {
 namespace {
 
 // Command flags: declared once here; each command says which of them it accepts.
-const char* const kValueFlags[] = {"limit",  "status", "user", "id",     "name",  "price", "quota",
-                                   "models", "desc",   "sort", "reason", "since", "by"};
+const char* const kValueFlags[] = {"limit",  "status", "user",   "id",   "name",
+                                   "price",  "quota",  "models", "desc", "sort",
+                                   "reason", "since",  "by",     "from", "to"};
 const char* const kSwitchFlags[] = {"dry-run", "verbose"};
 
 }  // namespace

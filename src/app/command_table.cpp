@@ -19,6 +19,12 @@ constexpr CommandHelp kCommands[] = {
      "Copies the store while serve runs (SQLite's backup API), then runs PRAGMA integrity_check "
      "on the copy. An existing FILE is never overwritten (exit 1). On PostgreSQL (store.url) use "
      "pg_dump instead (exit 2)."},
+    {kDaemon, "store copy --from sqlite:PATH --to postgresql://...",
+     "copy a deployment from SQLite to an empty PostgreSQL database, checked",
+     "Every table with its ids (not the job leases), in one PostgreSQL transaction that commits "
+     "only when row counts, quota sums and paid amounts agree on both sides; says how long it "
+     "took. A target holding data is refused (exit 1). Stop serve first, or the copy is the "
+     "snapshot it read."},
     {kDaemon, "jobs list", "jobs with schedule, enabled, last and next run", ""},
     {kDaemon, "jobs history [NAME] [--limit N]", "recent runs", ""},
     {kDaemon, "jobs run NAME [--dry-run] [--limit N] [--verbose]",
@@ -63,7 +69,7 @@ constexpr CommandHelp kCommands[] = {
 constexpr OptionHelp kGlobalOptions[] = {
     {"-c, --config FILE",
      "INI configuration (overridden by CHATGLMD_<SECTION>_<KEY>, then by flags)"},
-    {"--db PATH", "the SQLite database (store.path)"},
+    {"--db PATH", "the SQLite database (store.path), or a postgresql:// URL (store.url)"},
     {"--log-level L", "trace, debug, info, warn, error, critical, off"},
     {"--json", "machine-readable output"},
     {"--help-config", "list every configuration key with its default"},

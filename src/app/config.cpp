@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "app/durations.hpp"
+#include "store/open_store.hpp"
 
 namespace po = boost::program_options;
 
@@ -132,6 +133,15 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
          c.store.synchronous = up;
          return {};
        }},
+      {"store.url", d.store.url,
+       [](Config& c, const std::string& v) -> std::string {
+         if (!v.empty() && !store::is_postgres_url(v))
+           return "must be a postgresql:// URL, or empty for the SQLite file at store.path";
+         c.store.url = v;
+         return {};
+       }},
+      {"store.password_file", d.store.password_file,
+       str(&Config::store, &StoreSection::password_file)},
       {"http.listen", d.http.listen, str(&Config::http, &HttpSection::listen)},
       {"http.threads", std::to_string(d.http.threads),
        integer(&Config::http, &HttpSection::threads, 1, kMaxHttpThreads)},

@@ -19,6 +19,10 @@ namespace chatglmd::app {
 struct StoreSection {
   std::string path = "chatglmd.db";
   std::string synchronous = "FULL";
+  // postgresql://user@host:port/db selects PostgreSQL (path and synchronous are then unused);
+  // empty = the SQLite file at `path`.
+  std::string url;
+  std::string password_file;  // the PostgreSQL password; empty: libpq's PGPASSFILE / ~/.pgpass
 };
 
 inline constexpr std::size_t kDefaultMaxBody = 1 << 20;

@@ -17,6 +17,12 @@ constexpr KeyMeaning kMeanings[] = {
      "the SQLite file (WAL mode; keep it on local disk); relative: next to the INI file"},
     {"store.synchronous",
      "FULL, NORMAL, EXTRA or OFF; FULL makes every confirmed payment survive power loss"},
+    {"store.url",
+     "postgresql://user@host:port/db (a libpq URI) selects PostgreSQL, shared by several nodes; "
+     "empty: the SQLite file at store.path"},
+    {"store.password_file",
+     "file holding the PostgreSQL password (empty: libpq's PGPASSFILE or ~/.pgpass); never "
+     "logged"},
     {"http.listen", "address and port of the front"},
     {"http.threads", "io threads (1..64)"},
     {"http.cors_origins", "comma-separated origins allowed to call from a browser; * for any"},

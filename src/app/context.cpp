@@ -7,7 +7,7 @@
 #include "app/gateway_runtime.hpp"
 #include "app/store_access.hpp"
 #include "pay/alipay_gateway.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/open_store.hpp"
 
 namespace chatglmd::app {
 
@@ -25,12 +25,35 @@ std::optional<int> limit_flag(const CommandContext& ctx) {
   return static_cast<int>(*n);
 }
 
+store::OpenResult open_configured_store(const Config& config, bool migrate) {
+  store::StoreTarget target{config.store.url, "", config.store.path, config.store.synchronous,
+                            migrate};
+  if (!config.store.url.empty() && !config.store.password_file.empty()) {
+    std::string error;
+    auto password = read_secret_file(config.store.password_file, error);
+    if (!password) {
+      store::OpenResult result;
+      result.error = "store.password_file: " + error;
+      return result;
+    }
+    target.password = std::move(*password);
+  }
+  return store::open_store(target);
+}
+
+std::string CommandContext::store_name() const {
+  return store::describe_store({config.store.url, "", config.store.path});
+}
+
+std::string CommandContext::explain_store_error(const std::string& error) const {
+  return config.store.url.empty() ? with_store_access(error, config.store.path) : error;
+}
+
 store::Store* CommandContext::open_store(StoreAccess access) {
   if (store_) return store_.get();
-  auto opened = store::open_sqlite_store({config.store.path, config.store.synchronous, 5000,
-                                          access == StoreAccess::create_or_upgrade});
+  auto opened = open_configured_store(config, access == StoreAccess::create_or_upgrade);
   if (!opened.store) {
-    err << "chatglmd: " << with_store_access(opened.error, config.store.path) << "\n";
+    err << "chatglmd: " << explain_store_error(opened.error) << "\n";
     return nullptr;
   }
   store_ = std::move(opened.store);

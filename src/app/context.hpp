@@ -9,6 +9,7 @@
 #include "app/cli.hpp"
 #include "app/config.hpp"
 #include "core/time.hpp"
+#include "store/open_result.hpp"
 #include "store/store.hpp"
 
 namespace chatglmd::pay {
@@ -32,6 +33,11 @@ struct CommandContext {
   // one at the current schema, so a wrong path or working directory never grows a new, empty one.
   enum class StoreAccess { existing, create_or_upgrade };
   store::Store* open_store(StoreAccess access = StoreAccess::existing);
+  // Where the store is, for messages: the SQLite file, or "PostgreSQL at host=... dbname=..."
+  // (never the password).
+  std::string store_name() const;
+  // `error`, followed for an SQLite file by why this process cannot write it (if so).
+  std::string explain_store_error(const std::string& error) const;
   // Builds the Alipay adapter and its network thread; prints the reason and returns null on error.
   pay::PaymentGateway* open_gateway();
   std::string lease_owner(std::string_view role) const;
@@ -45,6 +51,9 @@ struct CommandContext {
 };
 
 int usage_error(CommandContext& ctx, const std::string& message);
+// Opens the configured backend (store.url, else the SQLite file at store.path), reading
+// store.password_file for PostgreSQL.
+store::OpenResult open_configured_store(const Config& config, bool migrate);
 // --limit N as a whole number from 1 to 1,000,000; nothing when it is anything else.
 std::optional<int> limit_flag(const CommandContext& ctx);
 
@@ -55,5 +64,6 @@ int run_serve(CommandContext& ctx);
 int run_check_config(CommandContext& ctx);
 int run_backup(CommandContext& ctx);         // backup FILE
 int run_usage_command(CommandContext& ctx);  // usage [--since T] [--by day|model|user]
+int run_store_command(CommandContext& ctx);  // store copy --from sqlite:PATH --to URL
 
 }  // namespace chatglmd::app

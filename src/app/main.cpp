@@ -7,18 +7,17 @@
 #include "app/store_access.hpp"
 #include "app/version.hpp"
 #include "jobs/registry.hpp"
+#include "store/open_store.hpp"
 #include "store/sqlite_db.hpp"
-#include "store/sqlite_store.hpp"
 
 namespace chatglmd::app {
 namespace {
 
 int migrate_command(CommandContext& ctx) {
   if (auto e = check_shape(ctx.inv, 1, 1, {}); !e.empty()) return usage_error(ctx, e);
-  auto opened =
-      store::open_sqlite_store({ctx.config.store.path, ctx.config.store.synchronous, 5000, true});
+  auto opened = open_configured_store(ctx.config, true);
   if (!opened.store) {
-    ctx.err << "chatglmd: " << with_store_access(opened.error, ctx.config.store.path) << "\n";
+    ctx.err << "chatglmd: " << ctx.explain_store_error(opened.error) << "\n";
     return kExitFailed;
   }
   const auto& m = opened.migration;
@@ -40,6 +39,7 @@ int dispatch(CommandContext& ctx) {
   if (cmd == "migrate") return migrate_command(ctx);
   if (cmd == "check-config") return run_check_config(ctx);
   if (cmd == "backup") return run_backup(ctx);
+  if (cmd == "store") return run_store_command(ctx);
   if (cmd == "jobs") return run_jobs_command(ctx);
   if (cmd == "order") return run_order_command(ctx);
   if (cmd == "usage") return run_usage_command(ctx);
@@ -80,7 +80,10 @@ int main_entry(int argc, char** argv) {
   }
   ConfigSources& sources = ctx.config_sources;
   sources = {ctx.inv.config_file, process_environment(), {}};
-  if (ctx.inv.db) sources.overrides["store.path"] = *ctx.inv.db;
+  // --db takes a file or a postgresql:// URL, as the store section's two keys do.
+  if (ctx.inv.db)
+    sources.overrides[store::is_postgres_url(*ctx.inv.db) ? "store.url" : "store.path"] =
+        *ctx.inv.db;
   if (ctx.inv.log_level) sources.overrides["log.level"] = *ctx.inv.log_level;
   auto loaded = load_config(sources, job_defaults);
   if (!loaded.config) {
@@ -92,7 +95,7 @@ int main_entry(int argc, char** argv) {
   try {
     return dispatch(ctx);
   } catch (const store::StoreError& e) {
-    spdlog::critical("store error: {}", with_store_access(e.what(), ctx.config.store.path));
+    spdlog::critical("store error: {}", ctx.explain_store_error(e.what()));
     return kExitFailed;
   }
 }

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <ostream>
 
+#include "store/open_store.hpp"
+
 namespace chatglmd::app {
 namespace {
 
@@ -20,8 +22,18 @@ std::optional<std::string> not_usable(const std::string& path, int mode) {
 
 }  // namespace
 
-std::vector<std::string> check_paths(const Config& config, std::ostream& out) {
-  std::vector<std::string> problems;
+// PostgreSQL has no file here: say where it is and check the password file; whether the server
+// answers is `chatglmd migrate`'s to say.
+static void check_postgres_store(const Config& config, std::ostream& out,
+                                 std::vector<std::string>& problems) {
+  out << "store: " << store::describe_store({config.store.url, "", config.store.path}) << "\n";
+  if (config.store.password_file.empty()) return;
+  std::string error;
+  if (!read_secret_file(config.store.password_file, error)) problems.push_back(error);
+}
+
+static void check_sqlite_store(const Config& config, std::ostream& out,
+                               std::vector<std::string>& problems) {
   const std::string& db = config.store.path;
   const std::filesystem::path parent = std::filesystem::path(db).parent_path();
   const std::string folder = parent.empty() ? std::string(".") : parent.string();
@@ -41,6 +53,15 @@ std::vector<std::string> check_paths(const Config& config, std::ostream& out) {
       if (auto why = not_usable(file, R_OK | W_OK))
         problems.push_back(fmt::format("store file {} is not writable: {}", file, *why));
     }
+  }
+}
+
+std::vector<std::string> check_paths(const Config& config, std::ostream& out) {
+  std::vector<std::string> problems;
+  if (config.store.url.empty()) {
+    check_sqlite_store(config, out, problems);
+  } else {
+    check_postgres_store(config, out, problems);
   }
   if (auto bad = web_dir_problem(config)) problems.push_back(*bad);
   if (config.http.web_dir.empty())

@@ -86,7 +86,7 @@ int run_serve(CommandContext& ctx) {
   const Config& cfg = ctx.config;
   // A store opened read-only (a root-owned file) still opens and reads: without this check the
   // daemon would start, report ready and fail every write.
-  StoreProbe store_probe(*store, ctx.clock, cfg.store.path);
+  StoreProbe store_probe(*store, ctx.clock, ctx.store_name(), cfg.store.url.empty());
   if (auto why = store_probe.check_now(); !why.empty()) {
     ctx.err << "chatglmd: " << why << "\n";
     return kExitFailed;
@@ -255,7 +255,7 @@ int run_serve(CommandContext& ctx) {
                cfg.http.listen.find(":0") != std::string::npos
                    ? fmt::format("127.0.0.1:{}", server.port())
                    : cfg.http.listen,
-               cfg.store.path, scheduler ? "on" : "off");
+               ctx.store_name(), scheduler ? "on" : "off");
   notify_systemd(fmt::format("READY=1\nSTATUS=serving on port {}", server.port()));
 
   stopped.wait();

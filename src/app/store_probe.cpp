@@ -7,8 +7,9 @@
 
 namespace chatglmd::app {
 
-StoreProbe::StoreProbe(store::Store& store, const core::Clock& clock, std::string db_path)
-    : store_(store), clock_(clock), db_path_(std::move(db_path)) {}
+StoreProbe::StoreProbe(store::Store& store, const core::Clock& clock, std::string db_path,
+                       bool file_backed)
+    : store_(store), clock_(clock), db_path_(std::move(db_path)), file_backed_(file_backed) {}
 
 std::string StoreProbe::check() {
   // A probe already running (waiting out another process's write lock) answers for everyone:
@@ -39,8 +40,8 @@ std::string StoreProbe::probe() {
     try {
       store_.write_probe(clock_.now());
     } catch (const std::exception& e) {
-      why =
-          with_store_access("store " + db_path_ + " does not accept writes: " + e.what(), db_path_);
+      why = "store " + db_path_ + " does not accept writes: " + e.what();
+      if (file_backed_) why = with_store_access(why, db_path_);
     }
   }
   // Logged when readiness changes, not on every poll (the first answer is the caller's to say).

@@ -17,7 +17,10 @@ inline constexpr core::Millis kStoreProbeInterval{std::chrono::seconds(3)};
 
 class StoreProbe {
  public:
-  StoreProbe(store::Store& store, const core::Clock& clock, std::string db_path);
+  // `db_path` names the store in messages; `file_backed`: an SQLite file, whose permissions
+  // explain a refused write.
+  StoreProbe(store::Store& store, const core::Clock& clock, std::string db_path,
+             bool file_backed = true);
   // "" when the store is ready, else why not (naming the file, its owner and mode and our user
   // when permissions are the cause). Probes again once the last answer is older than the
   // interval.
@@ -31,6 +34,7 @@ class StoreProbe {
   store::Store& store_;
   const core::Clock& clock_;
   const std::string db_path_;
+  const bool file_backed_;
   std::mutex mutex_;  // one probe at a time
   std::optional<core::UtcMs> probed_at_;
   std::mutex answer_mutex_;  // last_, read by the polls that do not wait for a running probe

@@ -14,6 +14,8 @@ struct Migration {
 
 // schema/NNN_*.sql, embedded at build time, ordered by version.
 const std::vector<Migration>& embedded_migrations();
+// schema/postgresql/NNN_*.sql, the PostgreSQL twins, numbered the same way.
+const std::vector<Migration>& embedded_pg_migrations();
 
 struct MigrationReport {
   bool ok = false;
@@ -26,6 +28,7 @@ struct MigrationReport {
 // Applies pending migrations in one IMMEDIATE transaction, tracked by PRAGMA user_version.
 MigrationReport migrate(Db& db);
 int latest_schema_version();
+int latest_pg_schema_version();
 int schema_version(Db& db);
 
 }  // namespace chatglmd::store

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "store/migrations.hpp"
+#include "store/open_result.hpp"
 #include "store/store.hpp"
 
 namespace chatglmd::store {
@@ -14,12 +15,6 @@ struct SqliteStoreOptions {
   // True: create the file if missing and apply pending migrations (migrate, serve). False: the
   // database must exist at the latest schema (every other command).
   bool migrate = true;
-};
-
-struct OpenResult {
-  std::unique_ptr<Store> store;  // null on error
-  MigrationReport migration;
-  std::string error;
 };
 
 // Opens an SQLite store (see `migrate`). Refuses a database from a newer schema.

@@ -219,6 +219,20 @@ class ReportRepository {
   virtual std::vector<NotifyRecord> rejected_notifies(int limit) = 0;
 };
 
+// Budgets that several nodes must count once (chat rate limit, free chats, failed logins, WeChat
+// nonces): fixed windows keyed by (name, key), as http::WindowCounter keeps them in memory for
+// one process.
+class SharedCounterRepository {
+ public:
+  virtual ~SharedCounterRepository() = default;
+  // Counts one for (name, key) when its window (started by its first count, `window` long) holds
+  // fewer than `limit`; false (nothing counted) otherwise.
+  virtual bool take(const std::string& name, const std::string& key, core::UtcMs now,
+                    core::Millis window, int limit) = 0;
+  // Undoes one count (a free chat that failed before its first token).
+  virtual void give_back(const std::string& name, const std::string& key) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -235,18 +249,25 @@ class Store {
   // group committer) and the dashboard's reads then fail alone.
   virtual ChatLogRepository& chat_log() { throw std::logic_error("this store keeps no chat log"); }
   virtual ReportRepository& reports() { throw std::logic_error("this store has no reports"); }
-  // Cheap check for /readyz.
-  virtual bool healthy() = 0;
-  // Commits a one-row write (the readiness probe): throws what the store reports when it cannot
-  // take one (a read-only file, a full disk). A backend without it is never reported ready.
-  virtual void write_probe(core::UtcMs now) {
-    (void)now;
-    throw std::logic_error("this store has no write probe");
-  }
-  // Runs `body` inside one write transaction: repository calls made by it (on this thread)
-  // join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
-  // kept and the exception propagates.
-  virtual void in_transaction(const std::function<void()>& body) = 0;
+};
+
+// Counters shared by every node on this store; null: the backend serves one process (SQLite)
+// and the counters stay in its memory.
+virtual SharedCounterRepository* shared_counters() {
+  return nullptr;
+}
+// Cheap check for /readyz.
+virtual bool healthy() = 0;
+// Commits a one-row write (the readiness probe): throws what the store reports when it cannot
+// take one (a read-only file, a full disk). A backend without it is never reported ready.
+virtual void write_probe(core::UtcMs now) {
+  (void)now;
+  throw std::logic_error("this store has no write probe");
+}
+// Runs `body` inside one write transaction: repository calls made by it (on this thread)
+// join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
+// kept and the exception propagates.
+virtual void in_transaction(const std::function<void()>& body) = 0;
 };
 
 }  // namespace chatglmd::store

@@ -69,19 +69,24 @@ std::string cdata(std::string_view v) {
 // A message is accepted only with a fresh timestamp and a (timestamp, nonce) not seen before.
 class WechatReplayGuard {
  public:
-  bool accept(std::string_view timestamp, std::string_view nonce, core::UtcMs now) {
+  // `shared`: the store's counters when several nodes share it, so a nonce one node took is
+  // refused by the others too; null: remembered here.
+  bool accept(std::string_view timestamp, std::string_view nonce, core::UtcMs now,
+              store::SharedCounterRepository* shared) {
     std::int64_t seconds = 0;
     auto [end, ec] =
         std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
     if (ec != std::errc() || end != timestamp.data() + timestamp.size()) return false;
     core::UtcMs sent{seconds * 1000};
     if (sent < now - kWechatFreshness || sent > now + kWechatFreshness) return false;
+    const std::string key = std::string(timestamp) + "|" + std::string(nonce);
+    // Once per window of twice the freshness: longer than the timestamp stays acceptable.
+    if (shared) return shared->take("wechat_nonce", key, now, kWechatFreshness * 2, 1);
     std::lock_guard lock(mutex_);
     if (seen_.size() >= kMaxRemembered)
       std::erase_if(seen_, [&](const auto& kv) { return kv.second < now; });
     if (seen_.size() >= kMaxRemembered) return false;  // cannot prove it is new: refuse
-    return seen_.emplace(std::string(timestamp) + "|" + std::string(nonce), sent + kWechatFreshness)
-        .second;
+    return seen_.emplace(key, sent + kWechatFreshness).second;
   }
 
  private:
@@ -89,6 +94,8 @@ class WechatReplayGuard {
   std::mutex mutex_;
   std::map<std::string, core::UtcMs> seen_;  // key -> when it can be forgotten
 };
+
+constexpr core::Millis kLoginFailureWindow{60'000};
 
 }  // namespace
 
@@ -104,7 +111,8 @@ void register_auth_routes(Router& router, const AppServices& s) {
   router.add_blocking("POST", "/api/v1/wx/portal/{appid}", [s, replays, codes](const Request& req) {
     if (!wechat_signature_ok(s.settings.wechat_token, req.query))
       return Response::text(200, "signature check failed");
-    if (!replays->accept(req.query.get_or("timestamp"), req.query.get_or("nonce"), now_of(s)))
+    if (!replays->accept(req.query.get_or("timestamp"), req.query.get_or("nonce"), now_of(s),
+                         s.store ? s.store->shared_counters() : nullptr))
       return Response::text(200, "stale or repeated message");
     if (!s.store) return Response::text(200, "success");
     std::string from = xml_field(req.body, "FromUserName");  // the user's openid
@@ -133,7 +141,7 @@ void register_auth_routes(Router& router, const AppServices& s) {
   });
 
   auto failures = std::make_shared<WindowCounter>(
-      core::Millis{60'000}, s.settings.login_limiter_keys, limiter_full_counter(s, "login"));
+      kLoginFailureWindow, s.settings.login_limiter_keys, limiter_full_counter(s, "login"));
   router.add_blocking("POST", "/api/v1/auth/login", [s, failures, codes](const Request& req) {
     if (!s.store) return not_configured("the store");
     auto form = req.form();
@@ -145,10 +153,14 @@ void register_auth_routes(Router& router, const AppServices& s) {
     // limit is hit even a right code is refused (guessing cannot go on until the minute passes),
     // and parallel attempts cannot slip more lookups past the limit than it allows.
     std::string address = limit_key(req.client);
-    if (!failures->take(address, now, kLoginFailuresPerMinute))
-      return envelope(code::rate_limited, "too many attempts, try again in a minute");
+    // Counted once for all nodes when the store is shared by several (PostgreSQL).
+    auto* shared = s.store->shared_counters();
+    const bool took = shared ? shared->take("login_fail", address, now, kLoginFailureWindow,
+                                            kLoginFailuresPerMinute)
+                             : failures->take(address, now, kLoginFailuresPerMinute);
+    if (!took) return envelope(code::rate_limited, "too many attempts, try again in a minute");
     auto wrong = [&] {
-      if (failures->count(address, now) == kLoginFailuresPerMinute)
+      if (!shared && failures->count(address, now) == kLoginFailuresPerMinute)
         spdlog::warn("login: {} made {} wrong tries within a minute; logins from {} wait",
                      req.client, kLoginFailuresPerMinute, address);
       return envelope(code::not_authorised, "login code is wrong or expired");
@@ -163,7 +175,11 @@ void register_auth_routes(Router& router, const AppServices& s) {
       return wrong();
     }
     codes->redeemed(code, *openid);
-    failures->give_back(address);
+    if (shared) {
+      shared->give_back("login_fail", address);
+    } else {
+      failures->give_back(address);
+    }
     return envelope_ok(boost::json::string(
         llm::make_user_token(*openid, s.settings.token_secret, now, s.settings.token_ttl)));
   });

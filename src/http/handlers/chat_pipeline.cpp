@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <mutex>
+#include <optional>
 
 #include "filter/filter_holder.hpp"
 #include "http/handlers/chat_log_hook.hpp"
@@ -10,29 +11,43 @@
 #include "http/handlers/durable_write.hpp"
 #include "http/handlers/window_counter.hpp"
 #include "store/store.hpp"
+#include "store/store_error.hpp"
 
 namespace chatglmd::http {
 
-// Both budgets are fixed windows keyed by openid.
+// Both budgets are fixed windows keyed by openid: in this process's memory, or in the store
+// when it is shared by several nodes (PostgreSQL), so that N nodes count a user once.
 class ChatLimits {
  public:
   explicit ChatLimits(const AppServices& s)
-      : requests_(core::Millis{60'000}, WindowCounter::kDefaultMaxKeys,
+      : requests_(kRateWindow, WindowCounter::kDefaultMaxKeys,
                   limiter_full_counter(s, "chat_rate")),
         free_(s.settings.free_window, WindowCounter::kDefaultMaxKeys,
-              limiter_full_counter(s, "free_chats")) {}
+              limiter_full_counter(s, "free_chats")),
+        free_window_(s.settings.free_window),
+        shared_(s.store ? s.store->shared_counters() : nullptr) {}
+  // True when the counters live in the store: callers count on a blocking worker.
+  bool shared() const { return shared_ != nullptr; }
   // True when the request fits in this minute's budget.
   bool allow_request(const std::string& openid, core::UtcMs now, int per_minute) {
+    if (shared_) return shared_->take("chat_rate", openid, now, kRateWindow, per_minute);
     return requests_.take(openid, now, per_minute);
   }
   bool take_free_chat(const std::string& openid, core::UtcMs now, int per_window) {
+    if (shared_) return shared_->take("free_chats", openid, now, free_window_, per_window);
     return free_.take(openid, now, per_window);
   }
-  void give_back_free_chat(const std::string& openid) { free_.give_back(openid); }
+  void give_back_free_chat(const std::string& openid) {
+    if (shared_) return shared_->give_back("free_chats", openid);
+    free_.give_back(openid);
+  }
 
  private:
+  static constexpr core::Millis kRateWindow{60'000};
   WindowCounter requests_;
   WindowCounter free_;
+  const core::Millis free_window_;
+  store::SharedCounterRepository* const shared_;
 };
 
 std::shared_ptr<ChatContext> make_chat_context(const AppServices& services) {
@@ -179,14 +194,19 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
     if (!result.ok() && !result.delivered_any) {
       // Nothing reached the user: the chat is given back (DESIGN), before the error goes out so
       // that a client reading its quota right after the error sees the chat back.
-      if (paid == Paid::FreeChat) {
-        ctx->limits->give_back_free_chat(openid);
-        answer(result);
-        return;
-      }
+      // Both through the durable path, off this io thread: on PostgreSQL the free-chat
+      // counter is a shared row.
       auto* store = ctx->services.store;
+      auto limits = ctx->limits;
       write_durably(
-          ctx->services, ex, [store, openid] { store->accounts().refund_one(openid); },
+          ctx->services, ex,
+          [store, limits, openid, paid] {
+            if (paid == Paid::FreeChat) {
+              limits->give_back_free_chat(openid);
+            } else {
+              store->accounts().refund_one(openid);
+            }
+          },
           [openid, answer, result](bool committed) {
             if (!committed) spdlog::error("chat for {}: could not give the chat back", openid);
             answer(result);
@@ -203,6 +223,21 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
     cancel_now = state->cancelled;
   }
   if (cancel_now) call->cancel();
+}
+
+// A store that cannot answer (PostgreSQL restarting, a full disk) refuses the chat (503 on /v1,
+// 0001 on the original path) before any quota is taken, instead of the generic 500.
+template <typename Body>
+auto refusing_on_store_error(ExchangePtr ex, std::shared_ptr<ChatFraming> framing, Body body) {
+  return [ex, framing, body = std::move(body)]() mutable {
+    try {
+      body();
+    } catch (const store::StoreError& e) {
+      spdlog::error("chat refused: the store failed: {}", e.what());
+      ex->respond(framing->refuse(Refusal::Unavailable,
+                                  "the service is unavailable for a moment, try again shortly"));
+    }
+  };
 }
 
 }  // namespace
@@ -222,7 +257,9 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   core::UtcMs now = now_of(s);
   framing = with_logged_refusals(ctx, framing, *openid, request.model, now);
   bool whitelisted = s.filter && s.filter->is_whitelisted(*openid);
-  if (!whitelisted && s.settings.rate_limit > 0 &&
+  // Shared counters are a store call: counted below, on a blocking worker, not on this io thread.
+  const bool rate_limited_here = !whitelisted && s.settings.rate_limit > 0;
+  if (rate_limited_here && !ctx->limits->shared() &&
       !ctx->limits->allow_request(*openid, now, s.settings.rate_limit)) {
     ex->respond(framing->refuse(Refusal::RateLimited, "too many requests, wait a minute"));
     return;
@@ -233,53 +270,66 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
   }
   request.user_id = *openid;
   // Account and quota are read per request so that a freeze takes effect at once.
-  ex->run_blocking([ctx, ex, request = std::move(request), framing, openid = *openid,
-                    now]() mutable {
-    const AppServices& s = ctx->services;
-    auto account = s.store->accounts().get(openid);
-    if (account && account->status == store::AccountStatus::Frozen) {
-      ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
-      return;
-    }
-    if (!s.chat->serves_model(request.model)) {
-      ex->respond(
-          framing->refuse(Refusal::BadRequest, "model " + request.model + " is not served here"));
-      return;
-    }
-    bool has_models = account && !account->model_types.empty();
-    if (has_models && !model_listed(account->model_types, request.model)) {
-      ex->respond(framing->refuse(Refusal::ModelNotAllowed,
-                                  "your plan does not include model " + request.model));
-      return;
-    }
-    // The chat is paid for in the group commit: the starts in flight share one fsync, and
-    // the upstream call (so the answer's first byte) begins only once it is durable.
-    auto consumed = std::make_shared<bool>(false);
-    auto* store = s.store;
-    write_durably(
-        s, ex, [store, openid, consumed] { *consumed = store->accounts().consume_one(openid); },
-        [ctx, ex, request = std::move(request), framing, openid, now,
-         consumed](bool committed) mutable {
-          const AppServices& s = ctx->services;
-          if (!committed) {
-            ex->respond(
-                framing->refuse(Refusal::Unavailable, "the chat could not be recorded, try again"));
-            return;
-          }
-          Paid paid = Paid::Quota;
-          if (!*consumed) {
-            if (s.settings.free_chats <= 0 ||
-                !ctx->limits->take_free_chat(openid, now, s.settings.free_chats)) {
-              ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
-              return;
-            }
-            paid = Paid::FreeChat;
-          }
-          ex->post([ctx, ex, request = std::move(request), framing, openid, paid, now]() mutable {
-            start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
-          });
-        });
-  });
+  ex->run_blocking(refusing_on_store_error(
+      ex, framing,
+      [ctx, ex, request = std::move(request), framing, openid = *openid, now,
+       rate_limited_here]() mutable {
+        const AppServices& s = ctx->services;
+        if (rate_limited_here && ctx->limits->shared() &&
+            !ctx->limits->allow_request(openid, now, s.settings.rate_limit)) {
+          ex->respond(framing->refuse(Refusal::RateLimited, "too many requests, wait a minute"));
+          return;
+        }
+        auto account = s.store->accounts().get(openid);
+        if (account && account->status == store::AccountStatus::Frozen) {
+          ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
+          return;
+        }
+        if (!s.chat->serves_model(request.model)) {
+          ex->respond(framing->refuse(Refusal::BadRequest,
+                                      "model " + request.model + " is not served here"));
+          return;
+        }
+        bool has_models = account && !account->model_types.empty();
+        if (has_models && !model_listed(account->model_types, request.model)) {
+          ex->respond(framing->refuse(Refusal::ModelNotAllowed,
+                                      "your plan does not include model " + request.model));
+          return;
+        }
+        // The chat is paid for in the group commit: the starts in flight share one fsync, and
+        // the upstream call (so the answer's first byte) begins only once it is durable. A free
+        // chat is taken inside the same unit: on PostgreSQL its counter is a row shared by the
+        // nodes and must not be touched from the committer's reply.
+        auto paid = std::make_shared<std::optional<Paid>>();
+        auto* store = s.store;
+        const int free_chats = s.settings.free_chats;
+        write_durably(
+            s, ex,
+            [ctx, store, openid, now, free_chats, paid] {
+              if (store->accounts().consume_one(openid)) {
+                *paid = Paid::Quota;
+              } else if (free_chats > 0 && ctx->limits->take_free_chat(openid, now, free_chats)) {
+                *paid = Paid::FreeChat;
+              }
+            },
+            [ctx, ex, request = std::move(request), framing, openid, now,
+             paid](bool committed) mutable {
+              if (!committed) {
+                ex->respond(framing->refuse(Refusal::Unavailable,
+                                            "the chat could not be recorded, try again"));
+                return;
+              }
+              if (!*paid) {
+                ex->respond(
+                    framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
+                return;
+              }
+              ex->post([ctx, ex, request = std::move(request), framing, openid, paid = **paid,
+                        now]() mutable {
+                start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
+              });
+            });
+      }));
 }
 
 }  // namespace chatglmd::http

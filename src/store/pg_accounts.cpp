@@ -1,0 +1,94 @@
+// Accounts on PostgreSQL (merge_models is shared with sqlite_accounts.cpp).
+#include "store/pg_repos.hpp"
+
+namespace chatglmd::store {
+
+void grant_locked(PgConn& db, const std::string& openid, std::int64_t quota,
+                  const std::string& models, std::int64_t now_ms) {
+  // Two deliveries for one new user may race to create the account: create it empty first
+  // (a conflict is no error), then lock the row and add.
+  db.prepare(
+        "INSERT INTO user_account (openid, total_quota, surplus_quota, model_types, status, "
+        "created_at, updated_at) VALUES ($1, 0, 0, '', 0, $2, $2) ON CONFLICT (openid) DO NOTHING")
+      .bind(1, openid)
+      .bind(2, now_ms)
+      .exec();
+  auto st = db.prepare("SELECT model_types FROM user_account WHERE openid = $1 FOR UPDATE");
+  st.bind(1, openid);
+  if (st.step()) {
+    std::string merged = merge_models(st.text(0), models);
+    db.prepare(
+          "UPDATE user_account SET total_quota = total_quota + $2, surplus_quota = surplus_quota + "
+          "$2, "
+          "model_types = $3, updated_at = $4 WHERE openid = $1")
+        .bind(1, openid)
+        .bind(2, quota)
+        .bind(3, merged)
+        .bind(4, now_ms)
+        .exec();
+  }
+}
+
+std::optional<Account> PgAccounts::get(const std::string& openid) {
+  std::lock_guard lock(db_.mutex());
+  auto st = db_.prepare(
+      "SELECT openid, total_quota, surplus_quota, model_types, status FROM user_account "
+      "WHERE openid = $1");
+  st.bind(1, openid);
+  if (!st.step()) return std::nullopt;
+  return Account{st.text(0), st.int64(1), st.int64(2), st.text(3),
+                 static_cast<AccountStatus>(st.int64(4))};
+}
+
+bool PgAccounts::create(const Account& a) {
+  std::lock_guard lock(db_.mutex());
+  const int inserted =
+      db_.prepare(
+             "INSERT INTO user_account (openid, total_quota, surplus_quota, model_types, status, "
+             "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) "
+             "ON CONFLICT (openid) DO NOTHING")
+          .bind(1, a.openid)
+          .bind(2, a.total_quota)
+          .bind(3, a.surplus_quota)
+          .bind(4, merge_models("", a.model_types))
+          .bind(5, static_cast<int>(a.status))
+          .bind(6, wall_clock_ms())
+          .exec();
+  return inserted == 1;
+}
+
+void PgAccounts::grant(const std::string& openid, std::int64_t quota, const std::string& models) {
+  std::lock_guard lock(db_.mutex());
+  PgWriteTransaction tx(db_);
+  grant_locked(db_, openid, quota, models, wall_clock_ms());
+  tx.commit();
+}
+
+bool PgAccounts::set_status(const std::string& openid, AccountStatus status) {
+  std::lock_guard lock(db_.mutex());
+  return db_.prepare("UPDATE user_account SET status = $2, updated_at = $3 WHERE openid = $1")
+             .bind(1, openid)
+             .bind(2, static_cast<int>(status))
+             .bind(3, wall_clock_ms())
+             .exec() == 1;
+}
+
+bool PgAccounts::consume_one(const std::string& openid) {
+  std::lock_guard lock(db_.mutex());
+  return db_.prepare(
+                "UPDATE user_account SET surplus_quota = surplus_quota - 1 "
+                "WHERE openid = $1 AND surplus_quota > 0")
+             .bind(1, openid)
+             .exec() == 1;
+}
+
+void PgAccounts::refund_one(const std::string& openid) {
+  std::lock_guard lock(db_.mutex());
+  db_.prepare(
+         "UPDATE user_account SET surplus_quota = least(surplus_quota + 1, total_quota) "
+         "WHERE openid = $1")
+      .bind(1, openid)
+      .exec();
+}
+
+}  // namespace chatglmd::store

@@ -1,0 +1,265 @@
+#include "store/pg_conn.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace chatglmd::store {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+std::string trimmed(const char* message) {
+  std::string s = message ? message : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string describe_conninfo(const std::string& url) {
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &err);
+  if (options == nullptr) {
+    std::string why = trimmed(err);
+    PQfreemem(err);
+    return fmt::format("an unreadable store.url ({})", why);
+  }
+  std::string out;
+  for (const char* key : {"host", "hostaddr", "port", "dbname", "user", "sslmode"}) {
+    for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+      if (std::strcmp(o->keyword, key) == 0 && o->val != nullptr && *o->val != '\0')
+        out += fmt::format("{}{}={}", out.empty() ? "" : " ", key, o->val);
+    }
+  }
+  PQconninfoFree(options);
+  return out.empty() ? "the libpq defaults" : out;
+}
+
+PgQuery& PgQuery::bind(int index, std::int64_t value) {
+  if (params_.size() < static_cast<std::size_t>(index)) params_.resize(index);
+  params_[index - 1] = std::to_string(value);
+  return *this;
+}
+
+PgQuery& PgQuery::bind(int index, std::string_view value) {
+  if (params_.size() < static_cast<std::size_t>(index)) params_.resize(index);
+  params_[index - 1] = std::string(value);
+  return *this;
+}
+
+PgQuery& PgQuery::bind_null(int index) {
+  if (params_.size() < static_cast<std::size_t>(index)) params_.resize(index);
+  params_[index - 1].reset();
+  return *this;
+}
+
+void PgQuery::run() {
+  result_.reset(conn_->run_prepared(*sql_, *name_, params_));
+  row_ = -1;
+}
+
+bool PgQuery::step() {
+  if (!result_) run();
+  ++row_;
+  return row_ < PQntuples(result_.get());
+}
+
+int PgQuery::exec() {
+  run();
+  if (PQresultStatus(result_.get()) == PGRES_TUPLES_OK) return PQntuples(result_.get());
+  const char* n = PQcmdTuples(result_.get());
+  return n && *n ? std::atoi(n) : 0;
+}
+
+std::int64_t PgQuery::int64(int col) const {
+  const char* v = PQgetvalue(result_.get(), row_, col);
+  std::int64_t out = 0;
+  std::from_chars(v, v + std::strlen(v), out);
+  return out;
+}
+
+bool PgQuery::is_null(int col) const {
+  return PQgetisnull(result_.get(), row_, col) != 0;
+}
+
+std::string PgQuery::text(int col) const {
+  return std::string(PQgetvalue(result_.get(), row_, col),
+                     static_cast<std::size_t>(PQgetlength(result_.get(), row_, col)));
+}
+
+PgConn::PgConn(PgOptions options) : options_(std::move(options)) {
+  target_ = describe_conninfo(options_.url);
+  const std::string timeout = std::to_string(options_.connect_timeout_s);
+  const char* keys[] = {"dbname", "password", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {options_.url.c_str(),
+                          options_.password.empty() ? nullptr : options_.password.c_str(),
+                          timeout.c_str(), options_.application_name.c_str(), nullptr};
+  // expand_dbname: the first value is the whole URI; the later ones add to it.
+  conn_ = PQconnectdbParams(keys, values, 1);
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    std::string why = conn_ ? trimmed(PQerrorMessage(conn_)) : "out of memory";
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw StoreError(fmt::format("cannot connect to PostgreSQL at {}: {}", target_, why),
+                     kPgErrorCode);
+  }
+  // Every time the store keeps is UTC milliseconds in bigint columns; nothing depends on the
+  // session's time zone, but messages and now() read better in UTC.
+  exec_script("SET TIME ZONE 'UTC'; SET client_min_messages = warning");
+}
+
+PgConn::~PgConn() {
+  PQfinish(conn_);
+}
+
+void PgConn::ensure_connected() {
+  if (PQstatus(conn_) == CONNECTION_OK) return;
+  if (depth_ > 0)
+    throw StoreError(fmt::format("lost the connection to PostgreSQL at {} in a transaction: it "
+                                 "was rolled back",
+                                 target_),
+                     kPgErrorCode);
+  const auto now = Clock::now();
+  if (now < next_reconnect_)
+    throw StoreError(
+        fmt::format(
+            "no connection to PostgreSQL at {} (next try in {} ms)", target_,
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_reconnect_ - now).count()),
+        kPgErrorCode);
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    backoff_ = std::min(kMaxBackoff, std::max(kFirstBackoff, backoff_ * 2));
+    next_reconnect_ = Clock::now() + backoff_;
+    throw StoreError(fmt::format("cannot reconnect to PostgreSQL at {}: {}", target_,
+                                 trimmed(PQerrorMessage(conn_))),
+                     kPgErrorCode);
+  }
+  backoff_ = std::chrono::milliseconds{0};
+  prepared_.clear();  // a new session has none of the old one's statements
+  exec_script("SET TIME ZONE 'UTC'; SET client_min_messages = warning");
+}
+
+void PgConn::fail(PGresult* result, std::string_view what) {
+  std::string message = trimmed(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+  if (message.empty()) message = trimmed(PQerrorMessage(conn_));
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  PQclear(result);
+  if (PQstatus(conn_) != CONNECTION_OK)
+    message = fmt::format("lost the connection to PostgreSQL at {}: {}", target_, message);
+  throw StoreError(fmt::format("postgresql: {}: {}{}", what, message,
+                               state ? fmt::format(" (SQLSTATE {})", state) : ""),
+                   kPgErrorCode);
+}
+
+PgQuery PgConn::prepare(const std::string& sql) {
+  ensure_connected();
+  auto it = statements_.find(sql);
+  if (it == statements_.end())
+    it = statements_.emplace(sql, fmt::format("s{}", statements_.size() + 1)).first;
+  return PgQuery(*this, &it->first, &it->second);
+}
+
+PGresult* PgConn::run_prepared(const std::string& sql, const std::string& name,
+                               const std::vector<std::optional<std::string>>& params) {
+  ensure_connected();
+  if (!prepared_.count(name)) {
+    PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "prepare: " + sql.substr(0, 80));
+    PQclear(r);
+    prepared_[name] = true;
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PGresult* r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
+                               nullptr, nullptr, 0);
+  const auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql.substr(0, 80));
+  return r;
+}
+
+void PgConn::exec_script(const std::string& sql) {
+  ensure_connected();
+  PGresult* r = PQexec(conn_, sql.c_str());
+  const auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql.substr(0, 80));
+  PQclear(r);
+}
+
+void PgConn::begin(const char* sql) {
+  exec_script(sql);
+  ++depth_;
+}
+
+void PgConn::end(const char* sql) {
+  --depth_;
+  exec_script(sql);
+}
+
+void PgConn::commit_top() {
+  --depth_;
+  if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+    exec_script("ROLLBACK");
+    throw StoreError("postgresql: the transaction failed earlier and was rolled back",
+                     kPgErrorCode);
+  }
+  // Never reconnect here: COMMIT on a fresh session only warns "no transaction in progress".
+  if (PQstatus(conn_) != CONNECTION_OK)
+    throw StoreError(fmt::format("lost the connection to PostgreSQL at {} before COMMIT: the "
+                                 "transaction was rolled back",
+                                 target_),
+                     kPgErrorCode);
+  PGresult* r = PQexec(conn_, "COMMIT");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "COMMIT");
+  const bool committed = std::strcmp(PQcmdStatus(r), "COMMIT") == 0;
+  PQclear(r);
+  if (!committed)
+    throw StoreError("postgresql: the transaction was rolled back by the server", kPgErrorCode);
+  note_committed_write();
+}
+
+PgWriteTransaction::PgWriteTransaction(PgConn& conn) : conn_(conn), nested_(conn.in_transaction()) {
+  conn_.begin(nested_ ? "SAVEPOINT chatglmd_tx" : "BEGIN");
+}
+
+PgWriteTransaction::~PgWriteTransaction() {
+  if (done_) return;
+  try {
+    if (nested_) {
+      conn_.end("ROLLBACK TO chatglmd_tx");
+      conn_.exec_script("RELEASE chatglmd_tx");
+    } else {
+      conn_.end("ROLLBACK");
+    }
+  } catch (...) {
+    // The connection may be gone, and the transaction with it.
+  }
+}
+
+void PgWriteTransaction::commit() {
+  done_ = true;
+  if (nested_) {
+    conn_.end("RELEASE chatglmd_tx");
+  } else {
+    conn_.commit_top();
+  }
+}
+
+PgReadTransaction::PgReadTransaction(PgConn& conn) : conn_(conn), own_(!conn.in_transaction()) {
+  if (own_) conn_.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
+PgReadTransaction::~PgReadTransaction() {
+  if (!own_) return;
+  try {
+    conn_.end("COMMIT");
+  } catch (...) {
+    // Nothing was written; the session ends it on reconnect.
+  }
+}
+
+}  // namespace chatglmd::store
