@@ -61,12 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   boost::system::error_code ec;
   auto value = json::parse(body, ec);
   if (ec || !value.is_object()) return 0;
-  std::string answer = "{\"" + key + "\":" + std::string(body) + ",\"sign\":\"" +
-                       signer.sign(body) + "\"}";
+  std::string answer =
+      "{\"" + key + "\":" + std::string(body) + ",\"sign\":\"" + signer.sign(body) + "\"}";
   auto check = pay::verify_reply(200, answer, method, verifier);
   FUZZ_CHECK(check.reply.has_value());
   for (const auto& [name, field] : value.as_object())
-    if (field.is_string()) FUZZ_CHECK(check.reply->field(std::string(name)) == std::string(field.as_string()));
+    if (field.is_string())
+      FUZZ_CHECK(check.reply->field(std::string(name)) == std::string(field.as_string()));
   interpret(check);
   return 0;
 }

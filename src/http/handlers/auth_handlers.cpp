@@ -110,9 +110,9 @@ void register_auth_routes(Router& router, const AppServices& s) {
     std::string text =
         code.empty() ? "登录码生成失败，请稍后再试" : "您的验证码为：" + code + "，有效期3分钟！";
     std::string xml = "<xml><ToUserName>" + xml_cdata(from) + "</ToUserName><FromUserName>" +
-                      xml_cdata(to) + "</FromUserName><CreateTime>" + std::to_string(now.ms / 1000) +
-                      "</CreateTime><MsgType>" + xml_cdata("text") + "</MsgType><Content>" +
-                      xml_cdata(text) + "</Content></xml>";
+                      xml_cdata(to) + "</FromUserName><CreateTime>" +
+                      std::to_string(now.ms / 1000) + "</CreateTime><MsgType>" + xml_cdata("text") +
+                      "</MsgType><Content>" + xml_cdata(text) + "</Content></xml>";
     return Response::text(200, std::move(xml), "application/xml; charset=utf-8");
   });
 
