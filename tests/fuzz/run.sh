@@ -17,6 +17,7 @@ failed=()
 for t in "${targets[@]}"; do
   found="$build/fuzz-corpus/$t"
   crashes="$build/fuzz-crashes/$t"
+  rm -rf "$crashes"
   mkdir -p "$found" "$crashes"
   log="$build/fuzz-logs/$t.log"
   mkdir -p "$(dirname "$log")"
