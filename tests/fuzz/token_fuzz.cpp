@@ -34,8 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!llm::verify_user_token(token, "another-secret", now));
   }
 
-  // The input as a Zhipu API key "<id>.<secret>": the token names the id and verifies.
-  if (auto key = llm::ZhipuApiKey::parse(text)) {
+  // The input as a Zhipu API key "<id>.<secret>": the token names the id and verifies. (A key
+  // that is no UTF-8 gives a payload no JSON parser reads; the upstream refuses it.)
+  auto key = fuzz::valid_utf8(text) ? llm::ZhipuApiKey::parse(text) : std::nullopt;
+  if (key) {
     auto token = llm::make_zhipu_token(*key, now, core::Millis(1'800'000));
     auto check = llm::jwt_verify_hs256(token, key->secret);
     FUZZ_CHECK(check.ok());
