@@ -44,11 +44,12 @@ std::string form_encode(const Params& params) {
 std::optional<Params> form_decode(std::string_view body) {
   Params out;
   if (body.empty()) return out;
-  // Validate first: the decoding view throws on malformed input, parse_query reports it. On a
-  // copy that ends in NUL where the view ends: Boost.URL 1.81's parse_query runs strlen() on the
-  // text and so reads past a view that is not (found by the form fuzz target).
-  if (!boost::urls::parse_query(std::string(body))) return std::nullopt;
-  const boost::urls::params_view decoded(body, boost::urls::encoding_opts(true));
+  // Both Boost.URL 1.81 calls below run strlen() on the text and so read past a view that is not
+  // followed by a NUL (found by the form fuzz target): they get a copy, which is.
+  const std::string terminated(body);
+  // Validate first: the decoding view throws on malformed input, parse_query reports it.
+  if (!boost::urls::parse_query(terminated)) return std::nullopt;
+  const boost::urls::params_view decoded(terminated, boost::urls::encoding_opts(true));
   for (const auto& p : decoded) {
     // "a=1&&b=2&": an empty segment is no parameter, as the front's parse_form reads it too.
     if (p.key.empty() && !p.has_value) continue;

@@ -61,8 +61,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   boost::system::error_code ec;
   auto value = json::parse(body, ec);
   if (ec || !value.is_object()) return 0;
+  // Alipay signs the value's text, which starts and ends at the braces (white space around is
+  // not part of it).
+  const auto first = body.find_first_not_of(" \t\r\n");
+  const auto text = body.substr(first, body.find_last_not_of(" \t\r\n") - first + 1);
   std::string answer =
-      "{\"" + key + "\":" + std::string(body) + ",\"sign\":\"" + signer.sign(body) + "\"}";
+      "{\"" + key + "\":" + std::string(body) + ",\"sign\":\"" + signer.sign(text) + "\"}";
   auto check = pay::verify_reply(200, answer, method, verifier);
   FUZZ_CHECK(check.reply.has_value());
   for (const auto& [name, field] : value.as_object())
