@@ -13,10 +13,12 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   libfmt-dev libspdlog-dev libsqlite3-dev sqlite3 libssl-dev ca-certificates libpq-dev postgresql \
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev systemd \
   clang-format chromium fonts-wqy-microhei \
-  dpkg-dev lintian groff-base prometheus
+  dpkg-dev lintian groff-base prometheus \
+  clang libclang-rt-14-dev python3-cryptography
 E2E_DIRS := tests/e2e/alipay tests/e2e
 
-.PHONY: all deps configure build test test-cpp test-e2e demo bench clean deb test-package soak soak-deps
+.PHONY: all deps configure build test test-cpp test-e2e demo bench clean deb test-package \
+  soak soak-deps fuzz fuzz-merge fuzz-seeds test-asan test-tsan
 
 all: build
 
@@ -87,5 +89,51 @@ test-package: deb
 	  $(SUDO) env -u CHATGLMD_PACKAGE_TEST bash tests/package/run.sh $(abspath $(BUILD)); \
 	fi
 
+# libFuzzer targets (tests/fuzz, clang with ASan+UBSan) in their own build dir, each run for
+# FUZZ_SECONDS; a crash becomes tests/fuzz/corpus/<target>/regression-* and fails the run.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+$(FUZZ_BUILD)/build.ninja:
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DCHATGLMD_FUZZ=ON
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Minimises the committed corpora with what `make fuzz` found (libFuzzer -merge=1).
+fuzz-merge: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	bash tests/fuzz/merge.sh $(FUZZ_BUILD)
+
+# Re-captures the simulator's answers, streams and notifies into the seed corpora.
+fuzz-seeds: build
+	python3 tests/fuzz/capture_seeds.py $(BUILD)
+
+# The whole ctest suite under AddressSanitizer+UndefinedBehaviorSanitizer (gcc, build-asan).
+ASAN_BUILD ?= build-asan
+ASAN_OPTIONS ?= detect_leaks=1:detect_stack_use_after_return=1
+ASAN_EXCLUDE ?= ^$$
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATGLMD_WERROR=$(WERROR) \
+	  -DCHATGLMD_SANITIZE=ON
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=$(ASAN_OPTIONS) UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 1200 -E '$(ASAN_EXCLUDE)'
+
+# The concurrency-heavy tests under ThreadSanitizer (gcc, build-tsan).
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS ?= http_server_test|http_client_test|chatglm_client_test|jobs_|store_test|group_commit|filter_test|app_filter_reloader_test|daemon_chat_stream_test|daemon_stop_test|daemon_signals_test
+$(TSAN_BUILD)/build.ninja:
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATGLMD_WERROR=$(WERROR) \
+	  -DCHATGLMD_SANITIZE=thread
+
+test-tsan: deps $(TSAN_BUILD)/build.ninja
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --output-on-failure -j $(JOBS) --timeout 1200 -R '$(TSAN_TESTS)'
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -213,7 +213,10 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
       {"chat.log_days", std::to_string(d.chat.log_days),
        integer(&Config::chat, &ChatSection::log_days, 1, 3650)},
   };
-  for (const auto& [job, def] : job_defaults) {
+  for (const auto& entry : job_defaults) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& job = entry.first;
+    const jobs::JobSettings& def = entry.second;
     auto field = [job = job](auto member) {
       return [ job, member ](Config & c) -> auto& {
         return c.jobs.at(job).*member;

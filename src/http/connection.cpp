@@ -10,11 +10,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
 #include <cerrno>
 #include <chrono>
 
 #include "http/pending.hpp"
+#include "http/request_reader.hpp"
 #include "store/store_error.hpp"
 #include "store/store_error_log.hpp"
 
@@ -175,25 +175,6 @@ void set_headers(bhttp::fields& f, const Headers& headers) {
   for (const auto& [k, v] : headers) f.insert(k, v);
 }
 
-std::optional<Request> to_request(const bhttp::request<bhttp::string_body>& msg,
-                                  const std::string& peer, const TrustedProxies& trusted) {
-  Request r;
-  r.method = std::string(msg.method_string());
-  r.target = std::string(msg.target());
-  r.version = static_cast<int>(msg.version());
-  auto url = boost::urls::parse_origin_form(r.target);
-  if (!url) return std::nullopt;
-  r.path = std::string(url->encoded_path());
-  for (auto s : url->segments()) r.segments.push_back(std::string(s));
-  if (url->has_query()) r.query = parse_form(url->encoded_query()).value_or(Form{});
-  for (const auto& f : msg)
-    r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  r.body = msg.body();
-  r.peer = peer;
-  r.client = client_address(peer, r.headers, trusted);
-  return r;
-}
-
 }  // namespace
 
 Connection::Connection(std::shared_ptr<ServerImpl> server, asio::ip::tcp::socket socket,
@@ -295,14 +276,12 @@ awaitable<bool> Connection::serve_one() {
     buffer_.commit(n);
   }
 
-  bhttp::request_parser<bhttp::string_body> parser;
+  RequestParser parser;
   parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
   parser.body_limit(cfg.max_body);
   stream_.expires_after(cfg.read_timeout);
   auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
-  if (!hec && parser.get().count(bhttp::field::transfer_encoding) != 0 && !parser.chunked()) {
-    // RFC 9112 6.3: without chunked last the body length is unknown, and Beast would read no body
-    // (or fall back to a Content-Length), so the body could pass for a second request.
+  if (!hec && body_length_unknown(parser)) {
     co_await reply_error_and_close(400, "Transfer-Encoding must end in chunked",
                                    is_openai_path(parser.get().target()));
     co_return false;

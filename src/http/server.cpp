@@ -142,7 +142,7 @@ Server::Server(IoRuntime& runtime, ServerConfig config, Router router, metrics::
 }
 
 Server::~Server() {
-  if (!impl_->acceptor.is_open() && impl_->count() == 0) return;
+  if ((!impl_->listening || impl_->draining) && impl_->count() == 0) return;
   drain(Millis{0});
 }
 
@@ -160,6 +160,7 @@ std::string Server::start() {
     return "cannot listen on " + impl_->config.listen + ": " + ec.message();
   }
   impl_->port = a.local_endpoint().port();
+  impl_->listening = true;
   asio::co_spawn(impl_->accept_strand, accept_loop(impl_), log_exception);
   return "";
 }

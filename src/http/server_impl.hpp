@@ -38,6 +38,9 @@ struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
   boost::asio::ip::tcp::acceptor acceptor;
   int port = 0;
   std::atomic<bool> draining{false};
+  // Set once start() listens. Other threads read this, never the acceptor, which only the accept
+  // strand may touch after start (TSan reported ~Server reading it while the strand closed it).
+  std::atomic<bool> listening{false};
 
   std::mutex conns_mutex;
   std::condition_variable conns_changed;

@@ -15,6 +15,7 @@
 #include "http/handlers/common.hpp"
 #include "http/handlers/login_codes.hpp"
 #include "http/handlers/window_counter.hpp"
+#include "http/wechat_xml.hpp"
 #include "llm/jwt.hpp"
 #include "store/store.hpp"
 
@@ -45,23 +46,6 @@ bool wechat_signature_ok(const std::string& token, const Form& q) {
   std::string given = q.get_or("signature");
   return given.size() == expected.size() &&
          CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
-}
-
-// The text of <tag>...</tag>, without a CDATA wrapper. WeChat messages are flat and small.
-std::string xml_field(std::string_view xml, std::string_view tag) {
-  std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  auto b = xml.find(open);
-  if (b == std::string_view::npos) return "";
-  b += open.size();
-  auto e = xml.find(close, b);
-  if (e == std::string_view::npos) return "";
-  std::string_view v = xml.substr(b, e - b);
-  if (v.starts_with("<![CDATA[") && v.ends_with("]]>")) v = v.substr(9, v.size() - 12);
-  return std::string(v);
-}
-
-std::string cdata(std::string_view v) {
-  return "<![CDATA[" + std::string(v) + "]]>";
 }
 
 // WeChat signs only token, timestamp and nonce, not the message, so a signed URL seen once (in a
@@ -133,10 +117,10 @@ void register_auth_routes(Router& router, const AppServices& s) {
           LoginCodes::kSlots);
     std::string text =
         code.empty() ? "登录码生成失败，请稍后再试" : "您的验证码为：" + code + "，有效期3分钟！";
-    std::string xml = "<xml><ToUserName>" + cdata(from) + "</ToUserName><FromUserName>" +
-                      cdata(to) + "</FromUserName><CreateTime>" + std::to_string(now.ms / 1000) +
-                      "</CreateTime><MsgType>" + cdata("text") + "</MsgType><Content>" +
-                      cdata(text) + "</Content></xml>";
+    std::string xml = "<xml><ToUserName>" + xml_cdata(from) + "</ToUserName><FromUserName>" +
+                      xml_cdata(to) + "</FromUserName><CreateTime>" +
+                      std::to_string(now.ms / 1000) + "</CreateTime><MsgType>" + xml_cdata("text") +
+                      "</MsgType><Content>" + xml_cdata(text) + "</Content></xml>";
     return Response::text(200, std::move(xml), "application/xml; charset=utf-8");
   });
 

@@ -9,6 +9,7 @@
 
 #include "http/exchange.hpp"
 #include "http/handlers/app_services.hpp"
+#include "llm/chat_request_json.hpp"
 #include "llm/chat_result.hpp"
 #include "llm/chatglm_client.hpp"
 
@@ -57,7 +58,6 @@ void register_openai_routes(Router& router, std::shared_ptr<ChatContext> ctx);
 void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest request,
               std::shared_ptr<ChatFraming> framing);
 
-// Parses {model, messages:[{role, content}]}; a reason when it is not that.
-std::optional<std::string> parse_chat_body(const boost::json::value& body, llm::ChatRequest& out);
+using llm::parse_chat_body;  // {model, messages:[{role, content}]}
 
 }  // namespace chatglmd::http
