@@ -36,6 +36,7 @@
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 #include "pay/alipay_gateway.hpp"
+#include "pay/no_payment_gateway.hpp"
 #include "store/group_commit.hpp"
 
 namespace chatglmd::app {
@@ -193,17 +194,22 @@ int run_serve(CommandContext& ctx) {
   }
   runtime.start();
 
+  // Without Alipay only the jobs that never ask it run (chat-log-prune), against a gateway
+  // that answers Unclear.
+  pay::NoPaymentGateway no_gateway;
+  pay::PaymentGateway& job_gateway =
+      gateway ? static_cast<pay::PaymentGateway&>(gateway->gateway()) : no_gateway;
   std::unique_ptr<jobs::Scheduler> scheduler;
-  if (gateway) {
-    std::vector<jobs::ScheduledJob> enabled;
-    for (const auto& j : job_list) {
-      const auto& s = cfg.jobs.at(std::string(j->name()));
-      if (s.enabled) enabled.push_back({j.get(), s});
-    }
+  std::vector<jobs::ScheduledJob> enabled;
+  for (const auto& j : job_list) {
+    const auto& s = cfg.jobs.at(std::string(j->name()));
+    if (s.enabled && (gateway || !j->needs_payment_gateway())) enabled.push_back({j.get(), s});
+  }
+  if (!enabled.empty()) {
     scheduler = std::make_unique<jobs::Scheduler>(
         runtime.io(), store->jobs(), ctx.clock, enabled,
         [&](jobs::Job& job, const jobs::JobSettings& settings) {
-          jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
+          jobs::JobContext jc{ctx.clock, *store, job_gateway, settings};
           jc.close_after = close_after;
           jc.late_payment = cfg.alipay.late_payment;
           jc.chat_log_keep = std::chrono::hours(24) * cfg.chat.log_days;
