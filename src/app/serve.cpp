@@ -27,6 +27,7 @@
 #include "filter/filter_holder.hpp"
 #include "filter/word_filter.hpp"
 #include "http/handlers/app_services.hpp"
+#include "http/handlers/product_catalogue.hpp"
 #include "http/io_runtime.hpp"
 #include "http/server.hpp"
 #include "jobs/job_metrics.hpp"
@@ -137,7 +138,15 @@ int run_serve(CommandContext& ctx) {
   }
 
   filter::FilterHolder filter;
+  // Before the reloader, whose poll thread refreshes it until the reloader is gone.
+  http::ProductCatalogue catalogue(store->products());
   FilterReloader reloader(*store, filter, cfg.auth.whitelist);
+  reloader.follow([&catalogue](bool force) {
+    if (force)
+      catalogue.reload();
+    else
+      catalogue.reload_if_changed();
+  });
 
   auto& registry = metrics::default_registry();
   register_info_metrics(registry, cfg);
@@ -147,6 +156,7 @@ int run_serve(CommandContext& ctx) {
   store::GroupCommitter notify_commits(*store);
   http::AppServices services;
   services.store = store;
+  services.catalogue = &catalogue;
   services.commits = &notify_commits;
   services.clock = &ctx.clock;
   services.registry = &registry;
@@ -178,7 +188,15 @@ int run_serve(CommandContext& ctx) {
   server_config.listen = cfg.http.listen;
   server_config.max_body = cfg.http.max_body;
   server_config.cors_origins = cfg.http.cors_origins;
-  server_config.trusted_proxies = cfg.http.trusted_proxies;
+  {
+    std::string error;  // load_config checked the list already; this only turns it into networks
+    auto proxies = http::TrustedProxies::parse(cfg.http.trusted_proxies, error);
+    if (!proxies) {
+      ctx.err << "chatglmd: http.trusted_proxies: " << error << "\n";
+      return kExitUsage;
+    }
+    server_config.trusted_proxies = std::move(*proxies);
+  }
   http::Server server(runtime, server_config, std::move(router), registry);
   if (auto why = server.start(); !why.empty()) {
     ctx.err << "chatglmd: " << why << "\n";
