@@ -118,7 +118,9 @@ int run_serve(CommandContext& ctx) {
     spdlog::warn("alipay.app_id is not set: selling and the order jobs are off");
   }
 
-  net::HttpClient llm_http(runtime.io());
+  // A chat's upstream call runs on the io thread of the request that started it.
+  net::HttpClient llm_http([&runtime]() -> boost::asio::io_context& { return runtime.io_here(); },
+                           net::HttpClient::Options{});
   std::unique_ptr<llm::ChatGlmClient> chat;
   if (!cfg.chatglm.api_key_file.empty()) {
     auto key = read_secret_file(cfg.chatglm.api_key_file, error);
