@@ -83,7 +83,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerImpl> self) {
     socket.set_option(tcp::no_delay(true), ec);  // stream pieces must not wait for Nagle
     auto conn = std::make_shared<Connection>(self, std::move(socket), strand);
     self->add(conn);
-    asio::co_spawn(strand, conn->run(), log_exception);
+    // The lambda keeps the connection alive until run() holds itself: the connection's loop is
+    // usually another thread's, so run() starts later, after this iteration dropped `conn`.
+    asio::co_spawn(
+        strand, [conn] { return conn->run(); }, log_exception);
   }
 }
 
