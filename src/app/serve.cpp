@@ -38,6 +38,7 @@
 #include "net/http_client.hpp"
 #include "pay/alipay_gateway.hpp"
 #include "store/group_commit.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace chatglmd::app {
 namespace {
@@ -140,8 +141,15 @@ int run_serve(CommandContext& ctx) {
   }
 
   filter::FilterHolder filter;
+  // The catalogue checks its change stamp on each request, on a connection of its own that never
+  // waits for a writer (busy timeout 0), so a commit or fsync on the main connection never holds
+  // an io thread. Without it (it cannot open) the catalogue follows the poll only.
+  auto stamp_reader =
+      store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 0, false}).store;
+  if (!stamp_reader) spdlog::warn("catalogue: no connection of its own; changes show within 1 s");
   // Before the reloader, whose poll thread refreshes it until the reloader is gone.
-  http::ProductCatalogue catalogue(store->products());
+  http::ProductCatalogue catalogue(stamp_reader ? stamp_reader->products() : store->products(),
+                                   stamp_reader != nullptr);
   FilterReloader reloader(*store, filter, cfg.auth.whitelist);
   reloader.follow([&catalogue](bool force) {
     if (force)

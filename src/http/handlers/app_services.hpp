@@ -75,9 +75,9 @@ class ProductCatalogue;
 
 struct AppServices {
   store::Store* store = nullptr;
-  // query_product_list from memory (kept in step by the daemon's store poll); null: read the
-  // store on each request.
-  const ProductCatalogue* catalogue = nullptr;
+  // query_product_list from memory, its change stamp checked per request (checked_answer);
+  // null: read the store on each request.
+  ProductCatalogue* catalogue = nullptr;
   store::GroupCommitter* commits = nullptr;  // notifies share commits through it; null: one each
   pay::PaymentGateway* gateway = nullptr;
   NotifyChecker notify;

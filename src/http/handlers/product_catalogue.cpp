@@ -32,7 +32,8 @@ Response product_list_answer(const std::vector<store::Product>& products) {
   return envelope_raw(code::ok, "success", out);
 }
 
-ProductCatalogue::ProductCatalogue(store::ProductRepository& products) : products_(products) {
+ProductCatalogue::ProductCatalogue(store::ProductRepository& products, bool check_on_read)
+    : products_(products), check_on_read_(check_on_read) {
   reload();
 }
 
@@ -59,6 +60,16 @@ bool ProductCatalogue::reload_if_changed() {
   }
   if (changed) reload();
   return changed;
+}
+
+std::shared_ptr<const Response> ProductCatalogue::checked_answer() {
+  if (!check_on_read_) return answer();
+  try {
+    reload_if_changed();
+  } catch (const std::exception&) {
+    // Busy or broken: the copy in memory is still a valid answer; the poll tries again.
+  }
+  return answer();
 }
 
 std::shared_ptr<const Response> ProductCatalogue::answer() const {

@@ -19,8 +19,9 @@ namespace chatglmd::http {
 
 class ProductCatalogue {
  public:
-  // Loads at once.
-  explicit ProductCatalogue(store::ProductRepository& products);
+  // Loads at once. check_on_read: checked_answer() checks the stamp (see there); false: it
+  // serves the copy in memory and only the poll refreshes it.
+  explicit ProductCatalogue(store::ProductRepository& products, bool check_on_read = false);
   ProductCatalogue(const ProductCatalogue&) = delete;
   ProductCatalogue& operator=(const ProductCatalogue&) = delete;
 
@@ -29,9 +30,15 @@ class ProductCatalogue {
   bool reload_if_changed();
   // The envelope with the enabled products, ready to send.
   std::shared_ptr<const Response> answer() const;
+  // The same after a check of the change stamp, so a `product add` from another process shows
+  // on the next request. Meant for a repository on a connection of its own that never waits
+  // (busy timeout 0): the check reads one row from SQLite's page cache and shared WAL index, and
+  // when it cannot run (busy, an error) the answer in memory is served.
+  std::shared_ptr<const Response> checked_answer();
 
  private:
   store::ProductRepository& products_;
+  bool check_on_read_;
   // The poll thread and SIGHUP may reload at once: one at a time, and version_ only under it.
   std::mutex reload_mutex_;
   std::int64_t version_ = -1;
