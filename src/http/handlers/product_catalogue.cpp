@@ -65,7 +65,15 @@ bool ProductCatalogue::reload_if_changed() {
 std::shared_ptr<const Response> ProductCatalogue::checked_answer() {
   if (!check_on_read_) return answer();
   try {
-    reload_if_changed();
+    bool changed = false;
+    {
+      // Another io thread checking this very moment answers for both: the threads never queue
+      // behind each other on the catalogue's one connection.
+      std::unique_lock checking(reload_mutex_, std::try_to_lock);
+      if (!checking) return answer();
+      changed = products_.version() != version_;
+    }
+    if (changed) reload();
   } catch (const std::exception&) {
     // Busy or broken: the copy in memory is still a valid answer; the poll tries again.
   }
