@@ -133,8 +133,7 @@ asio::awaitable<std::optional<NetError>> Exchange::connect() {
     error_code aec;
     auto address = asio::ip::make_address(url_.host, aec);
     unsigned short port = 0;
-    auto [end, pec] =
-        std::from_chars(url_.port.data(), url_.port.data() + url_.port.size(), port);
+    auto [end, pec] = std::from_chars(url_.port.data(), url_.port.data() + url_.port.size(), port);
     if (!aec && pec == std::errc() && end == url_.port.data() + url_.port.size()) {
       tcp_stream.expires_at(deadline);
       auto [cec] = co_await tcp_stream.async_connect(tcp::endpoint(address, port), use_tuple);
