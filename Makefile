@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   dpkg-dev lintian groff-base prometheus
 E2E_DIRS := tests/e2e/alipay tests/e2e
 
-.PHONY: all deps configure build test test-cpp test-e2e demo bench clean deb test-package
+.PHONY: all deps bench-deps configure build test test-cpp test-e2e demo bench clean deb test-package
 
 all: build
 
@@ -59,7 +59,20 @@ test-e2e:
 demo: build
 	bash tests/sim/demo.sh $(abspath $(BUILD))
 
-bench: build
+# The benchmarks' peers (bench/README in the top README's "Benchmarks"): installed only for
+# make bench, the same idempotent way as deps.
+BENCH_PACKAGES := nginx-light wrk
+bench-deps:
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench: build bench-deps
 	bash bench/run.sh $(abspath $(BUILD))
 
 # chatglmd_<version>_amd64.deb in $(BUILD), packed by CPack from this build (packaging/deb.cmake).

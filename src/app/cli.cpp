@@ -14,7 +14,7 @@ namespace {
 // Command flags: declared once here; each command says which of them it accepts.
 const char* const kValueFlags[] = {"limit", "status", "user", "id",   "name",  "price",
                                    "quota", "models", "desc", "sort", "reason"};
-const char* const kSwitchFlags[] = {"dry-run", "verbose"};
+const char* const kSwitchFlags[] = {"dry-run", "verbose", "count"};
 
 }  // namespace
 

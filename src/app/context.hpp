@@ -53,6 +53,7 @@ int run_jobs_command(CommandContext& ctx);   // jobs list/history/run
 int run_order_command(CommandContext& ctx);
 int run_serve(CommandContext& ctx);
 int run_check_config(CommandContext& ctx);
-int run_backup(CommandContext& ctx);  // backup FILE
+int run_backup(CommandContext& ctx);                       // backup FILE
+int run_words_scan(CommandContext& ctx, store::Store& s);  // words scan [FILE|-]
 
 }  // namespace chatglmd::app

@@ -156,10 +156,34 @@ bool WordFilter::contains_any(std::string_view text) const {
 }
 
 std::string WordFilter::mask(std::string_view text) const {
-  if (word_count_ == 0) return std::string(text);
+  std::string out;
+  mask_into(text, out);
+  return out;
+}
+
+ScanCounts WordFilter::count(std::string_view text) const {
+  ScanCounts counts;
+  std::size_t covered_to = 0;  // units before this index are already counted as masked
+  scan(text, [&](std::size_t end, std::uint32_t length) {
+    ++counts.hits;
+    const std::size_t first = std::max(end + 1 - length, covered_to);
+    counts.masked += end + 1 - first;
+    covered_to = end + 1;
+    return true;
+  });
+  return counts;
+}
+
+ScanCounts WordFilter::mask_into(std::string_view text, std::string& out) const {
+  ScanCounts counts;
+  if (word_count_ == 0) {
+    out.append(text);
+    return counts;
+  }
   // Covered unit ranges [first, last], merged as they arrive (they arrive by increasing end).
   std::vector<std::pair<std::size_t, std::size_t>> covered;
   scan(text, [&](std::size_t end, std::uint32_t length) {
+    ++counts.hits;
     std::size_t first = end + 1 - length;
     while (!covered.empty() && covered.back().second + 1 >= first) {
       first = std::min(first, covered.back().first);
@@ -168,10 +192,13 @@ std::string WordFilter::mask(std::string_view text) const {
     covered.emplace_back(first, end);
     return true;
   });
-  if (covered.empty()) return std::string(text);
+  if (covered.empty()) {
+    out.append(text);
+    return counts;
+  }
+  for (const auto& [first, last] : covered) counts.masked += last - first + 1;
 
-  std::string out;
-  out.reserve(text.size());
+  out.reserve(out.size() + text.size());
   auto range = covered.begin();
   std::size_t index = 0;
   for (std::size_t pos = 0; pos < text.size(); ++index) {
@@ -184,7 +211,7 @@ std::string WordFilter::mask(std::string_view text) const {
     }
     pos += unit.length;
   }
-  return out;
+  return counts;
 }
 
 }  // namespace chatglmd::filter

@@ -11,6 +11,13 @@
 
 namespace chatglmd::filter {
 
+// What one scan found: word occurrences (where several words end at the same character, the
+// longest one) and the code points they cover.
+struct ScanCounts {
+  std::size_t hits = 0;
+  std::size_t masked = 0;
+};
+
 class WordFilter {
  public:
   // Words are folded (see text_units.hpp); empty words and duplicates are dropped.
@@ -20,6 +27,9 @@ class WordFilter {
   // nested words are all covered. Bad bytes count as one code point each, so the result is
   // valid UTF-8 wherever the input was.
   std::string mask(std::string_view text) const;
+  // The same masking appended to `out`, for callers that reuse one buffer over many texts.
+  ScanCounts mask_into(std::string_view text, std::string& out) const;
+  ScanCounts count(std::string_view text) const;
   bool contains_any(std::string_view text) const;
   // Distinct words after folding.
   std::size_t size() const { return word_count_; }
