@@ -1,6 +1,6 @@
 # chatglmd serve for the benchmarks: a fresh store and secrets in the temp folder, the real
 # binary, 127.0.0.1 on a free port; stopped when the script exits.
-# bench_daemon_start [EXTRA INI LINES]: sets BENCH_DAEMON_PORT, BENCH_DAEMON_INI, BENCH_DAEMON_PID.
+# bench_daemon_start [EXTRA INI LINES, @PORT@ for its port]: sets BENCH_DAEMON_PORT, BENCH_DAEMON_INI, BENCH_DAEMON_PID.
 bench_daemon_start() {
   local dir="$BENCH_TMP/daemon"
   mkdir -p "$dir"
@@ -19,7 +19,7 @@ token_secret_file = $dir/token_secret
 
 [log]
 level = warn
-${1:-}
+${1//@PORT@/$BENCH_DAEMON_PORT}
 INI
   "$BENCH_BUILD/bin/chatglmd" -c "$BENCH_DAEMON_INI" migrate > /dev/null
 }
