@@ -3,7 +3,9 @@
 // connections; prints notifies/s that got `success` (each one a verified, saved, PAID and
 // delivered order, acknowledged only after its commit).
 //
-//   bench_notify_load prepare DB_FILE COUNT IDS_FILE   CREATED orders of 9.99 in a migrated store
+//   bench_notify_load prepare DB_FILE COUNT IDS_FILE [AGE_MINUTES]
+//       CREATED orders of 9.99 in a migrated store, made AGE_MINUTES ago (default 0; the sweep
+//       benchmark makes overdue ones); their ids are appended to IDS_FILE
 //   bench_notify_load fire PORT IDS_FILE IN_FLIGHT     the notifies (signed before the clock runs)
 #include <fmt/format.h>
 
@@ -32,7 +34,7 @@ namespace {
 constexpr const char* kAppId = "2021000000000001";
 constexpr const char* kSellerId = "2088102177649450";
 
-int prepare(const std::string& db, int count, const std::string& ids_file) {
+int prepare(const std::string& db, int count, const std::string& ids_file, int age_minutes) {
   auto opened = store::open_sqlite_store({db, "NORMAL", 10000, false});
   if (!opened.store) {
     std::cerr << "bench_notify_load: " << opened.error << "\n";
@@ -40,9 +42,10 @@ int prepare(const std::string& db, int count, const std::string& ids_file) {
   }
   const core::UtcMs now{std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
-                            .count()};
-  core::OrderIdGenerator gen(11);
-  std::ofstream ids(ids_file);
+                            .count() -
+                        std::int64_t{age_minutes} * 60'000};
+  core::OrderIdGenerator gen(static_cast<std::uint64_t>(11 + age_minutes));
+  std::ofstream ids(ids_file, std::ios::app);
   opened.store->in_transaction([&] {
     for (int i = 0; i < count; ++i) {
       core::Order o;
@@ -124,11 +127,12 @@ int fire(int port, const std::string& ids_file, int in_flight) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() == 4 && args[0] == "prepare")
-    return prepare(args[1], std::stoi(args[2]), args[3]);
+  if ((args.size() == 4 || args.size() == 5) && args[0] == "prepare")
+    return prepare(args[1], std::stoi(args[2]), args[3], args.size() == 5 ? std::stoi(args[4]) : 0);
   if (args.size() == 4 && args[0] == "fire")
     return fire(std::stoi(args[1]), args[2], std::stoi(args[3]));
   std::cerr
-      << "usage: bench_notify_load prepare DB COUNT IDS_FILE | fire PORT IDS_FILE IN_FLIGHT\n";
+      << "usage: bench_notify_load prepare DB COUNT IDS_FILE [AGE_MINUTES] | fire PORT IDS_FILE "
+         "IN_FLIGHT\n";
   return 2;
 }
