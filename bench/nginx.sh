@@ -1,13 +1,15 @@
 # nginx as the benchmarks' peer (Debian nginx-light), set up as /work/shared/reference/peers.md
 # says: one worker, worker_connections 16384, access_log off, keepalive_requests 1000000,
 # 127.0.0.1 with backlog=4096; its prefix, config, pid and logs in a temp folder.
-# bench_nginx_start PORT LOCATIONS: LOCATIONS is the text of the server block's locations.
+# bench_nginx_start PORT LOCATIONS [HTTP]: LOCATIONS is the text of the server block's locations,
+# HTTP more text for the http block (an upstream).
 bench_nginx_start() {
-  local port=$1 locations=$2 dir="$BENCH_TMP/nginx-$1"
+  local port=$1 locations=$2 http_extra=${3:-} dir="$BENCH_TMP/nginx-$1"
   command -v nginx > /dev/null || { echo "nginx is not installed (make bench-deps)" >&2; return 1; }
   mkdir -p "$dir/logs"
   cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;
+worker_rlimit_nofile 65536;
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log warn;
 events { worker_connections 16384; }
@@ -19,6 +21,7 @@ http {
   fastcgi_temp_path $dir/fastcgi;
   uwsgi_temp_path $dir/uwsgi;
   scgi_temp_path $dir/scgi;
+$http_extra
   server {
     listen 127.0.0.1:$port backlog=4096;
 $locations
