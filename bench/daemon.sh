@@ -2,7 +2,7 @@
 # binary, 127.0.0.1 on a free port; stopped when the script exits.
 # bench_daemon_start [EXTRA INI LINES, @PORT@ for its port]: sets BENCH_DAEMON_PORT, BENCH_DAEMON_INI, BENCH_DAEMON_PID.
 bench_daemon_start() {
-  local dir="$BENCH_TMP/daemon"
+  local dir="$BENCH_TMP/daemon" extra=${1:-}
   mkdir -p "$dir"
   head -c 32 /dev/urandom | base64 > "$dir/token_secret"
   BENCH_DAEMON_PORT=$(bench_free_port)
@@ -19,7 +19,7 @@ token_secret_file = $dir/token_secret
 
 [log]
 level = warn
-${1//@PORT@/$BENCH_DAEMON_PORT}
+${extra//@PORT@/$BENCH_DAEMON_PORT}
 INI
   "$BENCH_BUILD/bin/chatglmd" -c "$BENCH_DAEMON_INI" migrate > /dev/null
 }

@@ -128,6 +128,18 @@ bench_figure() {
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$BENCH_OUT/$row.jsonl"
 }
 
+# bench_need CMD...: a peer's tool must be installed. Missing in a smoke run, the row is skipped
+# (exit 77, as ctest's SKIP_RETURN_CODE); missing in a real run, it fails.
+bench_need() {
+  local cmd
+  for cmd in "$@"; do
+    command -v "$cmd" > /dev/null && continue
+    echo "  $cmd is not installed (make bench-deps installs nginx-light and wrk)" >&2
+    if [ "$BENCH_QUICK" = 1 ]; then exit 77; fi
+    exit 1
+  done
+}
+
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # The end of a row script: non-zero when a figure missed its target.

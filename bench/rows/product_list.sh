@@ -4,6 +4,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../nginx.sh"
 source "$(dirname "$0")/../daemon.sh"
+bench_need nginx wrk
 secs=10; [ "$BENCH_QUICK" = 1 ] && secs=1
 bench_daemon_start
 bench_cli product add --id 1001 --name "体验包 10 次" --price 0.99 --quota 10 --models glm-3-turbo --desc "glm-3-turbo, 10 questions" --sort 1 > /dev/null

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Memory per open stream: K chat streams held open through the relay to chatglmd-sim answering
-# its first piece 5 s later; the relay's RSS with K open minus idle, divided by K. chatglmd
+# its first piece 5 s later (1 s in a smoke run); the relay's RSS with K open minus idle,
+# divided by K. chatglmd
 # (POST /api/v1/chatgpt/chat/completions) beside nginx (proxy_buffering off, HTTP/1.1 to the
 # same upstream, 1 worker). Target: <= nginx's.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../nginx.sh"
 source "$(dirname "$0")/../daemon.sh"
-k=1000; [ "$BENCH_QUICK" = 1 ] && k=50
+bench_need nginx
+k=1000 delay_ms=5000; [ "$BENCH_QUICK" = 1 ] && k=50 delay_ms=1000
 ulimit -n 65536 2> /dev/null || ulimit -n "$(ulimit -Hn)"  # K streams take 2K descriptors per relay
 glm_key="sim-key-id.sim-key-secret"
 
 bench_spawn "$BENCH_BUILD/bin/chatglmd-sim" --port 0 --port-file "$BENCH_TMP/sim.port" --threads 2 \
-  --chunk-delay-ms 5000
+  --chunk-delay-ms "$delay_ms"
 sim_pid=$BENCH_LAST_PID
 for _ in $(seq 200); do [ -s "$BENCH_TMP/sim.port" ] && break; sleep 0.05; done
 sim_port=$(cat "$BENCH_TMP/sim.port")
