@@ -122,7 +122,9 @@ int main(int argc, char** argv) {
           pos = t + 1;
           if (s.pending[t + 17] != '|') continue;
           const std::string digits = s.pending.substr(t + 1, 16);
-          if (!std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+          if (!std::all_of(digits.begin(), digits.end(),
+                           [](char c) { return c >= '0' && c <= '9'; }))
+            continue;
           pos = t + 18;
           if (s.first_us == 0) {
             s.first_us = at;
