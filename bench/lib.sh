@@ -44,11 +44,13 @@ bench_stop() {  # PID: stop one spawned server now
   wait "$1" 2>/dev/null || true
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
+# A TCP port on 127.0.0.1 that nothing listens on now, below the kernel's ephemeral range (a
+# port there can be the local end of some connection: nothing answers on it, yet bind fails).
 bench_free_port() {
-  local port
+  local port low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
   for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
       echo "$port"
       return 0
