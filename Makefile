@@ -46,7 +46,9 @@ build: configure
 test: build
 	$(MAKE) --no-print-directory test-cpp test-e2e
 
+# web_test runs the page's jsdom tests too (sanitiser, page logic): jsdom from web/test's lockfile.
 test-cpp:
+	cd web/test && npm ci --no-audit --no-fund --loglevel=error
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # Real public clients: alipay-sdk, openai, eventsource-parser, a ChatGLM SDK and Chromium.
