@@ -143,6 +143,26 @@ TEST(UsageLogBounded, RateLimitAndBadRequestsLeaveNoRowAndModelsAreServedOnes) {
   EXPECT_EQ(odd_rows[0][2], "refused:frozen");
 }
 
+TEST(UsageLogReport, ACutListOfUsersSaysSo) {
+  DaemonHarness d;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  sql_exec(d.db(),
+           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001) "
+           "INSERT INTO chat_log (openid, model, endpoint, started_at, duration_ms, outcome) "
+           "SELECT 'many-' || i, 'glm-4', 'original', " +
+               std::to_string(now - 60'000) + ", 1, 'ok' FROM n");
+  auto all = d.cli({"usage", "--by", "user", "--json"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(json::parse(all.out).as_array().size(), 1000u);
+  EXPECT_NE(all.err.find("only the first 1000 users are shown"), std::string::npos) << all.err;
+  sql_exec(d.db(), "DELETE FROM chat_log WHERE openid = 'many-1'");
+  auto whole = d.cli({"usage", "--by", "user", "--json"});
+  EXPECT_EQ(json::parse(whole.out).as_array().size(), 1000u);
+  EXPECT_EQ(whole.err.find("only the first"), std::string::npos) << "1000 users: not cut";
+}
+
 TEST_F(UsageLog, ThePruneJobKeepsLogDays) {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
