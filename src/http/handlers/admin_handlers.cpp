@@ -251,6 +251,7 @@ void register_admin_routes(Router& router, const AppServices& s) {
     }
     failures->give_back(address);
     if (!s.store) return api_error(503, "no store");
+    store::Store& reports = s.reports ? *s.reports : *s.store;
     std::string error;
     Window w = window_of(req, now, error);
     if (!error.empty()) return api_error(400, error);
@@ -261,11 +262,11 @@ void register_admin_routes(Router& router, const AppServices& s) {
                          {"since", w.day_keys.front()},
                          {"until", w.day_keys.back()},
                          {"generatedAt", now.ms}};
-        for (const auto& sec : kSections) all[sec.name] = sec.build(*s.store, w);
+        for (const auto& sec : kSections) all[sec.name] = sec.build(reports, w);
         return Response::json(200, all);
       }
       for (const auto& sec : kSections) {
-        if (sec.name == section) return Response::json(200, sec.build(*s.store, w));
+        if (sec.name == section) return Response::json(200, sec.build(reports, w));
       }
     } catch (const std::exception& e) {
       spdlog::error("admin: {}: {}", section, e.what());
