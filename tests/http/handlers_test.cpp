@@ -188,6 +188,31 @@ TEST_F(HandlersTest, AdminReportsDoNotWaitForTheWriteConnection) {
   EXPECT_EQ(status_of(report.get()), 200);
 }
 
+// The summary is kept 30 s per window length: a dashboard left open costs one report per 30 s.
+TEST_F(HandlersTest, TheAdminSummaryIsKeptThirtySeconds) {
+  auto s = services();
+  s.settings.admin_token = "admin-token-for-the-test-0123";
+  Router r;
+  register_admin_routes(r, s);
+  TestServer srv(std::move(r));
+  auto summary = [&] {
+    return json_of(raw_http(srv.port(),
+                            "GET /admin/api/summary?days=1 HTTP/1.1\r\nHost: t\r\nAuthorization: "
+                            "Bearer admin-token-for-the-test-0123\r\nConnection: close\r\n\r\n"));
+  };
+  auto first = summary();
+  EXPECT_EQ(first.at("chats").at("total").to_number<int>(), 0);
+  store->chat_log().append({"u1", "glm-4", "original", clock.now(), 5, 10, 1, 2, "ok"});
+  clock.advance(std::chrono::seconds(29));
+  auto kept = summary();
+  EXPECT_EQ(kept.at("generatedAt"), first.at("generatedAt")) << "served from the cache";
+  EXPECT_EQ(kept.at("chats").at("total").to_number<int>(), 0);
+  clock.advance(std::chrono::seconds(1));
+  auto fresh = summary();
+  EXPECT_NE(fresh.at("generatedAt"), first.at("generatedAt")) << "30 s later it is made again";
+  EXPECT_EQ(fresh.at("chats").at("total").to_number<int>(), 1);
+}
+
 TEST_F(HandlersTest, WeChatCodeLoginAndQuota) {
   Router r;
   register_auth_routes(r, services());
