@@ -13,6 +13,7 @@
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
 #include "store/store_error.hpp"
+#include "store/store_error_log.hpp"
 
 namespace chatglmd::http {
 
@@ -320,8 +321,11 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
                 // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
                 if (*paid == Paid::FreeChat && !ctx->limits->shared())
                   ctx->limits->give_back_free_chat(openid);
-                ex->respond(framing->refuse(Refusal::Unavailable,
-                                            "the chat could not be recorded, try again"));
+                store::store_error_log().report("http: chat start",
+                                                "its charge could not be committed");
+                ex->respond(framing->refuse(Refusal::StoreUnavailable,
+                                            "the service cannot save anything right now; nothing "
+                                            "was charged, try again later"));
                 return;
               }
               if (!*paid) {
