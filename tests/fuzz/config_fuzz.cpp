@@ -19,8 +19,8 @@ namespace {
 // default settings. The replay build checks the names against the registry, so they cannot drift.
 std::map<std::string, jobs::JobSettings> job_defaults() {
   std::map<std::string, jobs::JobSettings> out;
-  for (const char* name :
-       {"timeout-close", "replenish-shipment", "reconcile", "close-followup", "refund-query"})
+  for (const char* name : {"timeout-close", "replenish-shipment", "reconcile", "close-followup",
+                           "refund-query", "chat-log-prune"})
     out[name] = jobs::JobSettings{};
 #ifndef CHATGLMD_FUZZ
   auto registry = jobs::default_settings();
