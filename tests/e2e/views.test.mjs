@@ -104,6 +104,7 @@ async function seedWeek() {
   const refunded = order('refunder', now - 2 * DAY, 4, 4, now - 2 * DAY, 2990);
   stmts.push(`INSERT INTO refund (refund_id, order_id, amount_fen, status, requested_at, updated_at) VALUES ('RF${refunded}', '${refunded}', 2990, 'succeeded', ${now - DAY}, ${now - DAY});`);
   expected.refunds++; expected.refunded++;
+  expected.revenueFen[beijingDay(now - 2 * DAY)] -= 2990;  // revenue leaves refunded orders out
   stmts.push(`INSERT INTO pay_notify (notify_id, out_trade_no, trade_status, verdict, raw_body, received_at) VALUES ('seed-notify-1', 'S00000000001', 'TRADE_SUCCESS', 'wrong_amount', 'x', ${now});`);
   stmts.push('COMMIT;');
   await sql(stmts.join('\n'));
