@@ -190,6 +190,30 @@ class PgSharedCounters final : public SharedCounterRepository {
   std::uint64_t takes_ = 0;
 };
 
+class PgChatLog final : public ChatLogRepository {
+ public:
+  explicit PgChatLog(PgConn& db) : db_(db) {}
+  void append(const ChatLogEntry& entry) override;
+  std::vector<UsageRow> usage(const UsageQuery& query) override;
+  std::vector<std::int64_t> first_token_times(core::UtcMs since, int limit) override;
+  std::int64_t prune(core::UtcMs before, int limit) override;
+  OrderRepository::Backlog backlog(core::UtcMs before) override;
+
+ private:
+  PgConn& db_;
+};
+
+class PgReports final : public ReportRepository {
+ public:
+  explicit PgReports(PgConn& db) : db_(db) {}
+  std::vector<DayAmount> paid_by_day(core::UtcMs since) override;
+  OrderFunnel funnel(core::UtcMs since) override;
+  std::vector<NotifyRecord> rejected_notifies(int limit) override;
+
+ private:
+  PgConn& db_;
+};
+
 // Bumps the change counter of a cached table inside the caller's transaction.
 void bump_change_stamp(PgConn& db, const char* name);
 std::int64_t read_change_stamp(PgConn& db, const char* name);
