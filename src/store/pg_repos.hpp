@@ -124,6 +124,11 @@ class PgJobs final : public JobRepository {
   std::int64_t record_run(const JobRunRow& run) override;
   std::vector<JobRunRow> history(const std::string& name, int limit) override;
   std::optional<JobRunRow> last_run(const std::string& name) override;
+  bool claims_items() const override { return true; }
+  std::vector<std::string> claim(const std::string& job, const std::string& owner,
+                                 const std::vector<std::string>& items, core::Millis ttl) override;
+  void release_claims(const std::string& job, const std::string& owner,
+                      const std::string& item) override;
 
  private:
   PgConn& db_;
