@@ -72,10 +72,16 @@
   function renderMarkdown(text, libs) {
     // Trimmed: the newline marked puts after the last block would be text after the answer.
     const html = libs.marked.parse(String(text), { gfm: true, breaks: true, async: false }).trim();
+    // An allowlist, not a denylist: DOMPurify's default profile keeps video/audio/source,
+    // SVG <image> and src/poster/srcset/background, any of which would make the browser fetch
+    // a URL the model was talked into writing. Links stay (they load only when clicked).
     return libs.DOMPurify.sanitize(html, {
       RETURN_DOM_FRAGMENT: true,
-      FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'img'],
-      FORBID_ATTR: ['style'],
+      ALLOWED_TAGS: ['p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'strong', 'em', 'del',
+        's', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'a', 'table', 'thead', 'tbody', 'tr',
+        'th', 'td', 'span'],
+      ALLOWED_ATTR: ['href', 'title', 'class', 'start', 'align'],
+      ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
     });
   }
 

@@ -127,6 +127,27 @@ TEST_F(UsageLog, ThePruneJobKeepsLogDays) {
   EXPECT_EQ(json::parse(again.out).at("selected").to_number<int>(), 0) << "nothing due";
 }
 
+// A chat-only host (no [alipay] app_id) keeps its usage log pruned too: chat-log-prune never
+// asks Alipay, so it runs there; the order jobs still refuse without a gateway.
+TEST(UsageLogWithoutAlipay, ThePruneJobRunsOnAChatOnlyHost) {
+  DaemonOptions o;
+  o.config["alipay.app_id"] = "";
+  o.config["chat.log_days"] = "30";
+  DaemonHarness d(o);
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  sql_exec(d.db(),
+           "INSERT INTO chat_log (openid, model, endpoint, started_at, duration_ms, outcome) "
+           "VALUES ('old-user', 'glm-4', 'original', " +
+               std::to_string(now - 40 * std::int64_t{86'400'000}) + ", 1, 'ok')");
+  auto run = d.cli({"jobs", "run", "chat-log-prune", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  EXPECT_EQ(sql_int(d.db(), "SELECT COUNT(*) FROM chat_log"), 0);
+  EXPECT_EQ(d.cli({"jobs", "run", "timeout-close"}).exit_code, 2)
+      << "a job that asks Alipay still needs alipay.app_id";
+}
+
 TEST_F(UsageLog, TheAdminApiWantsItsToken) {
   EXPECT_EQ(d.request("GET", "/admin/api/summary").status, 401);
   EXPECT_EQ(d.request("GET", "/admin/api/summary", "", {{"Authorization", "Bearer nope"}}).status,

@@ -79,8 +79,13 @@ struct HandlerSettings {
   std::size_t login_limiter_keys = WindowCounter::kDefaultMaxKeys;
 };
 
+class ProductCatalogue;
+
 struct AppServices {
   store::Store* store = nullptr;
+  // query_product_list from memory, its change stamp checked per request (checked_answer);
+  // null: read the store on each request.
+  ProductCatalogue* catalogue = nullptr;
   store::GroupCommitter* commits = nullptr;  // notifies share commits through it; null: one each
   pay::PaymentGateway* gateway = nullptr;
   NotifyChecker notify;

@@ -295,6 +295,10 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
             [ctx, ex, request = std::move(request), framing, openid, now,
              paid](bool committed) mutable {
               if (!committed) {
+                // An in-memory free chat (SQLite) is not undone by the rollback: given back
+                // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
+                if (*paid == Paid::FreeChat && !ctx->limits->shared())
+                  ctx->limits->give_back_free_chat(openid);
                 ex->respond(framing->refuse(Refusal::Unavailable,
                                             "the chat could not be recorded, try again"));
                 return;

@@ -22,6 +22,12 @@ bool safe_segment(const std::string& s) {
 void add_cache_headers(Response& r, bool is_page) {
   r.headers.emplace_back("Cache-Control", is_page ? "no-cache" : "public, max-age=300");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  // Second line behind the page's sanitiser: nothing but our own files is loaded or called
+  // (images only as data: URLs, the QR code), and no other site may frame the page.
+  if (is_page)
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; img-src 'self' data:; media-src 'none'; "
+                           "object-src 'none'; frame-ancestors 'none'; base-uri 'none'");
 }
 
 // Any of the comma-separated entity tags, or *, matches (RFC 9110 13.1.2, weak comparison).
