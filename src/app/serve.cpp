@@ -153,6 +153,15 @@ int run_serve(CommandContext& ctx) {
         store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 0, false}).store;
     if (!stamp_reader) spdlog::warn("catalogue: no connection of its own; changes show within 1 s");
   }
+  // The dashboard's reports read through a connection of their own (WAL: a reader never waits
+  // for the writer), so a report over a big usage log does not hold the connection the group
+  // commit writes through. Without it the reports share the main store, as on PostgreSQL.
+  std::unique_ptr<store::Store> report_reader;
+  if (!store::is_postgres_url(cfg.store.url) && !cfg.auth.admin_token_file.empty()) {
+    report_reader =
+        store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 5000, false}).store;
+    if (!report_reader) spdlog::warn("admin: reports share the main store connection");
+  }
   // Before the reloader, whose poll thread refreshes it until the reloader is gone.
   http::ProductCatalogue catalogue(stamp_reader ? stamp_reader->products() : store->products(),
                                    stamp_reader != nullptr);
@@ -174,6 +183,7 @@ int run_serve(CommandContext& ctx) {
   store::GroupCommitter commits(*store);
   http::AppServices services;
   services.store = store;
+  services.reports = report_reader.get();
   services.catalogue = &catalogue;
   services.commits = &commits;
   services.clock = &ctx.clock;

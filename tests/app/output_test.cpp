@@ -13,10 +13,11 @@ TEST(AdminOutput, ControlCharactersInTextAreShownNotSent) {
   const std::string hostile =
       "glm\x1b]0;PWNED\x07\x1b[2J\x7f\xc2\x9b"
       "31m模型";
+  const Record row{Field{"model", boost::json::value(hostile)}, Field{"chats", 3}};
   std::ostringstream table;
-  print_table(table, {{{"model", hostile}, {"chats", 3}}}, false);
+  print_table(table, {row}, false);
   std::ostringstream record;
-  print_record(record, {{"model", hostile}}, false);
+  print_record(record, row, false);
   for (const auto& out : {table.str(), record.str()}) {
     EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
     EXPECT_EQ(out.find('\x07'), std::string::npos) << out;
@@ -25,7 +26,7 @@ TEST(AdminOutput, ControlCharactersInTextAreShownNotSent) {
     EXPECT_NE(out.find("glm\\x1b]0;PWNED\\x07\\x1b[2J\\x7f\\x9b31m模型"), std::string::npos) << out;
   }
   std::ostringstream json;
-  print_table(json, {{{"model", hostile}}}, true);
+  print_table(json, {row}, true);
   EXPECT_EQ(json.str().find('\x1b'), std::string::npos) << "JSON escapes control characters itself";
 }
 

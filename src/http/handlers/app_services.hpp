@@ -83,6 +83,9 @@ class ProductCatalogue;
 
 struct AppServices {
   store::Store* store = nullptr;
+  // The dashboard's reports: on SQLite a connection of their own, so that a long report never
+  // holds the connection the group commit writes through; null: `store`.
+  store::Store* reports = nullptr;
   // query_product_list from memory, its change stamp checked per request (checked_answer);
   // null: read the store on each request.
   ProductCatalogue* catalogue = nullptr;

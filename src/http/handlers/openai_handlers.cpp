@@ -26,6 +26,8 @@ Response refuse(Refusal r, const std::string& message) {
       return openai_error(429, message, "insufficient_quota", "insufficient_quota");
     case Refusal::Unavailable:
       return openai_error(503, message, "server_error");
+    case Refusal::StoreUnavailable:
+      return openai_error(503, message, "server_error", "store_unavailable");
   }
   return openai_error(500, message, "server_error");
 }

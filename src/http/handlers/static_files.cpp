@@ -105,7 +105,8 @@ std::optional<Response> serve_embedded(const std::vector<std::string>& segments,
     Response r = Response::text(not_modified ? 304 : 200, not_modified ? "" : std::string(f.body),
                                 std::string(content_type_for(f.name)));
     r.headers.emplace_back("ETag", std::string(f.etag));
-    add_cache_headers(r, name == "index.html");
+    add_cache_headers(
+        r, segments.empty() || segments.back().empty() || segments.back() == "index.html");
     return r;
   }
   return std::nullopt;
