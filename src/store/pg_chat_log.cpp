@@ -108,7 +108,8 @@ std::vector<DayAmount> PgReports::paid_by_day(core::UtcMs since) {
   std::lock_guard lock(db_.mutex());
   auto st = db_.prepare("SELECT " CHATGLMD_PG_BEIJING_DAY(
       "pay_time") " AS day, count(*), sum(total_amount_fen)::bigint FROM openai_order "
-                  "WHERE pay_time IS NOT NULL AND pay_time >= $1 GROUP BY day ORDER BY day");
+                  "WHERE pay_time IS NOT NULL AND pay_time >= $1 AND order_status <> 4 "
+                  "GROUP BY day ORDER BY day");
   st.bind(1, since.ms);
   std::vector<DayAmount> out;
   while (st.step())
