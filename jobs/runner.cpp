@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "jobs/backoff.hpp"
@@ -43,7 +44,15 @@ class TickQueue {
         options_(options),
         report_(report),
         deadline_(report.started_at + ctx.settings.budget),
-        last_renewed_(report.started_at) {}
+        last_renewed_(report.started_at),
+        claims_(claims_items(ctx)) {}
+
+  // On a store several nodes share, due orders are claimed one page at a time instead of the
+  // job being leased whole: every node's runner works the backlog at once. Not in a dry run,
+  // which changes nothing and so takes the lease as on SQLite.
+  static bool claims_items(const JobContext& ctx) {
+    return !ctx.dry_run && ctx.store.jobs().claims_items();
+  }
 
   // The next order to handle, or nothing when the tick is over.
   std::optional<core::Order> next(int workers) {
@@ -95,6 +104,7 @@ class TickQueue {
   // orders are being handed out, so no other runner takes the job mid-tick, and a crashed
   // holder blocks others for at most one lease. Rare (every lease / 3), so done under the lock.
   void keep_lease() {
+    if (claims_) return;  // each order is re-claimed as it is handed out (still_ours)
     auto now = ctx_.clock.now();
     if (now - last_renewed_ < ctx_.settings.lease / 3) return;
     try {
@@ -130,20 +140,44 @@ class TickQueue {
     // Runs on any worker thread: a store error (locked past the busy timeout, disk full) ends
     // the tick as failed instead of escaping the thread and ending the process.
     try {
-      page.orders = job_.select_due(ctx_, after_id_, want);
+      for (;;) {
+        const std::int64_t from_id = after_id_;
+        page.orders = job_.select_due(ctx_, from_id, want);
+        if (page.orders.empty()) {
+          page.last = true;
+          return page;
+        }
+        after_id_ = page.orders.back().id;
+        if (claims_) keep_claimed(page.orders, from_id, want);
+        // A page all held by other nodes: read on past it rather than end the tick.
+        if (!page.orders.empty() || ctx_.stop_requested() || ctx_.clock.now() >= deadline_) break;
+      }
     } catch (const std::exception& e) {
       store::store_error_log().report(fmt::format("{}: ending the tick", job_.name()), e.what());
       page.error = e.what();
       page.last = true;
       return page;
     }
-    if (page.orders.empty()) {
-      page.last = true;
-      return page;
-    }
     selected_ += static_cast<int>(page.orders.size());
-    after_id_ = page.orders.back().id;
     return page;
+  }
+
+  // Keeps the orders this node could claim (for one lease length) and that are still due once
+  // claimed. The page was read before the claim: another node may have handled an order in
+  // between and released it (it releases only after its outcome committed), so the page is read
+  // again under the claims and only what is still due, as it is now, stays.
+  void keep_claimed(std::vector<core::Order>& orders, std::int64_t from_id, int want) {
+    const std::string name(job_.name());
+    std::vector<std::string> ids;
+    for (const auto& o : orders) ids.push_back(o.order_id);
+    const auto held = ctx_.store.jobs().claim(name, options_.owner, ids, ctx_.settings.lease);
+    std::set<std::string> ours(held.begin(), held.end());
+    orders.clear();
+    if (ours.empty()) return;
+    for (auto& o : job_.select_due(ctx_, from_id, want)) {
+      if (ours.erase(o.order_id) != 0) orders.push_back(std::move(o));
+    }
+    for (const auto& gone : ours) ctx_.store.jobs().release_claims(name, options_.owner, gone);
   }
 
   void append(Page page) {
@@ -168,11 +202,49 @@ class TickQueue {
   int selected_ = 0;
   bool exhausted_ = false;
   std::string error_;
+  const bool claims_;
 };
 
-void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobMetrics& metrics) {
+// Renews this node's claim on an order just before handling it: a claim read with its page may
+// have run out while the order waited in the queue, and another node may have taken it since.
+bool still_ours(Job& job, JobContext& ctx, const TickOptions& options, const core::Order& order) {
+  if (!TickQueue::claims_items(ctx)) return true;
+  return !ctx.store.jobs()
+              .claim(std::string(job.name()), options.owner, {order.order_id}, ctx.settings.lease)
+              .empty();
+}
+
+// Gives the order back once its outcome is committed, so a node that finds it due again (an
+// unclear answer whose backoff ran out) may take it at once. A failure here only leaves the
+// claim to expire.
+void release_claim(Job& job, JobContext& ctx, const TickOptions& options,
+                   const core::Order& order) {
+  if (!TickQueue::claims_items(ctx)) return;
+  try {
+    ctx.store.jobs().release_claims(std::string(job.name()), options.owner, order.order_id);
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: order {}: could not release its claim: {}", job.name(), order.order_id,
+                 e.what());
+  }
+}
+
+void work_through(Job& job, JobContext& ctx, const TickOptions& options, TickQueue& queue,
+                  int workers, JobMetrics& metrics) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   while (auto order = queue.next(workers)) {
+    bool ours = true;
+    try {
+      ours = still_ours(job, ctx, options, *order);
+    } catch (const std::exception& e) {
+      ours = false;  // unknown: leave it to whoever holds it, or to the next tick
+      spdlog::warn("{}: order {}: could not renew its claim: {}", job.name(), order->order_id,
+                   e.what());
+    }
+    if (!ours) {
+      metrics.items(job.name(), item_outcome_name(ItemStatus::Skipped)).inc();
+      queue.count(ItemStatus::Skipped);
+      continue;
+    }
     // For an operator following a slow tick (and for tests that must stop one mid-flight).
     spdlog::debug("{}: order {}: handling", job.name(), order->order_id);
     ItemResult r;
@@ -193,6 +265,7 @@ void work_through(Job& job, JobContext& ctx, TickQueue& queue, int workers, JobM
                       e.what());
       }
     }
+    release_claim(job, ctx, options, *order);
     metrics.items(job.name(), item_outcome_name(r.status)).inc();
     spdlog::log(r.status == ItemStatus::Unclear ? spdlog::level::warn : spdlog::level::info,
                 "{}{}: order {} {}: {}", job.name(), ctx.dry_run ? " (dry run)" : "",
@@ -211,8 +284,9 @@ void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, J
                         TickReport& report) {
   const std::string name(job.name());
   auto& leases = ctx.store.jobs();
-  if (!leases.try_acquire(name, options.owner, report.started_at,
-                          report.started_at + ctx.settings.lease)) {
+  const bool claims = TickQueue::claims_items(ctx);
+  if (!claims && !leases.try_acquire(name, options.owner, report.started_at,
+                                     report.started_at + ctx.settings.lease)) {
     report.lease_held_elsewhere = true;
     report.outcome = "skipped";
     report.finished_at = ctx.clock.now();
@@ -220,7 +294,7 @@ void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, J
     metrics.runs(name, "skipped").inc();
     return;
   }
-  metrics.lease(name, "acquired").inc();
+  if (!claims) metrics.lease(name, "acquired").inc();
 
   // The workers' outcomes share commits: one fsync for the calls that ended together, not a
   // queue of workers each waiting for its own (serve passes the daemon's committer).
@@ -233,15 +307,19 @@ void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, J
   const int workers = std::max(1, ctx.settings.concurrency);
   std::vector<std::thread> threads;
   for (int i = 1; i < workers; ++i)
-    threads.emplace_back([&] { work_through(job, ctx, queue, workers, metrics); });
-  work_through(job, ctx, queue, workers, metrics);
+    threads.emplace_back([&] { work_through(job, ctx, options, queue, workers, metrics); });
+  work_through(job, ctx, options, queue, workers, metrics);
   for (auto& t : threads) t.join();
   if (own_commits) {
     ctx.commits = nullptr;
     own_commits.reset();
   }
   report.error = queue.error();
-  leases.release(name, options.owner);
+  if (claims) {
+    leases.release_claims(name, options.owner, "");  // those still queued when the tick ended
+  } else {
+    leases.release(name, options.owner);
+  }
 
   report.finished_at = ctx.clock.now();
   report.failed = !report.error.empty();

@@ -1,6 +1,72 @@
+#include <set>
+
 #include "store/pg_repos.hpp"
 
 namespace chatglmd::store {
+namespace {
+
+// Claims are job_lease rows named "<job>/<item>", so a claim and the job's lease share one
+// table and one rule (free, expired or already ours); their times come from the database's
+// clock, never a node's, so nodes with skewed clocks agree on when a claim ran out.
+#define CHATGLMD_PG_DB_NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+// A text[] literal: every element quoted, so no item can split or end the array.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += i ? ",\"" : "\"";
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+std::vector<std::string> PgJobs::claim(const std::string& job, const std::string& owner,
+                                       const std::vector<std::string>& items, core::Millis ttl) {
+  // One row per item in one statement (ON CONFLICT may touch a row only once per statement).
+  const std::set<std::string> unique(items.begin(), items.end());
+  if (unique.empty()) return {};
+  std::lock_guard lock(db_.mutex());
+  auto st = db_.prepare(
+      "INSERT INTO job_lease (name, owner, expires_at) "
+      "SELECT $1 || '/' || item, $2, " CHATGLMD_PG_DB_NOW_MS
+      " + $4 FROM unnest($3::text[]) AS item "
+      "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
+      "WHERE job_lease.owner = excluded.owner OR job_lease.expires_at <= " CHATGLMD_PG_DB_NOW_MS
+      " RETURNING substr(name, length($1) + 2)");
+  st.bind(1, job)
+      .bind(2, owner)
+      .bind(3, text_array({unique.begin(), unique.end()}))
+      .bind(4, static_cast<std::int64_t>(ttl.count()));
+  std::set<std::string> held;
+  while (st.step()) held.insert(st.text(0));
+  std::vector<std::string> out;
+  for (const auto& item : items)  // in the caller's order
+    if (held.count(item) != 0) out.push_back(item);
+  return out;
+}
+
+void PgJobs::release_claims(const std::string& job, const std::string& owner,
+                            const std::string& item) {
+  std::lock_guard lock(db_.mutex());
+  if (!item.empty()) {
+    db_.prepare("DELETE FROM job_lease WHERE name = $1 || '/' || $2 AND owner = $3")
+        .bind(1, job)
+        .bind(2, item)
+        .bind(3, owner)
+        .exec();
+    return;
+  }
+  db_.prepare("DELETE FROM job_lease WHERE left(name, length($1) + 1) = $1 || '/' AND owner = $2")
+      .bind(1, job)
+      .bind(2, owner)
+      .exec();
+}
 
 bool PgJobs::try_acquire(const std::string& name, const std::string& owner, core::UtcMs now,
                          core::UtcMs expires_at) {

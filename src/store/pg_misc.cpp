@@ -18,39 +18,46 @@ std::int64_t read_change_stamp(PgConn& db, const char* name) {
   return st.step() ? st.int64(0) : 0;
 }
 
+// A code's life is measured by the database's clock, not the node's: a code sent by one node and
+// typed into another lasts its three minutes however far apart the two nodes' clocks are. The
+// caller's `now` only gives the length (expires_at - now).
+#define CHATGLMD_PG_DB_NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
 bool PgLogins::save(const std::string& code, const std::string& openid, core::UtcMs expires_at,
                     core::UtcMs now) {
   std::lock_guard lock(db_.mutex());
   PgWriteTransaction tx(db_);
   auto live = db_.prepare(
-      "SELECT openid FROM login_code WHERE code = $1 AND expires_at > $2 AND used = 0 FOR UPDATE");
-  live.bind(1, code).bind(2, now.ms);
+      "SELECT openid FROM login_code WHERE code = $1 AND expires_at > " CHATGLMD_PG_DB_NOW_MS
+      " AND used = 0 FOR UPDATE");
+  live.bind(1, code);
   if (live.step() && live.text(0) != openid) return false;
   // One live code per user: a new message replaces the old code.
-  db_.prepare("DELETE FROM login_code WHERE openid = $1 OR expires_at <= $2 OR code = $3")
+  db_.prepare("DELETE FROM login_code WHERE openid = $1 OR expires_at <= " CHATGLMD_PG_DB_NOW_MS
+              " OR code = $2")
       .bind(1, openid)
-      .bind(2, now.ms)
-      .bind(3, code)
+      .bind(2, code)
       .exec();
   // Another node may have taken the same code a moment ago: its row wins.
   const int inserted = db_.prepare(
-                              "INSERT INTO login_code (code, openid, expires_at) VALUES ($1, $2, "
-                              "$3) ON CONFLICT (code) DO NOTHING")
+                              "INSERT INTO login_code (code, openid, expires_at) VALUES ($1, "
+                              "$2, " CHATGLMD_PG_DB_NOW_MS " + $3) ON CONFLICT (code) DO NOTHING")
                            .bind(1, code)
                            .bind(2, openid)
-                           .bind(3, expires_at.ms)
+                           .bind(3, static_cast<std::int64_t>((expires_at - now).count()))
                            .exec();
   tx.commit();
   return inserted == 1;
 }
 
 std::optional<std::string> PgLogins::redeem(const std::string& code, core::UtcMs now) {
+  (void)now;  // the database's clock decides (see save)
   std::lock_guard lock(db_.mutex());
   // One statement: two nodes redeeming the same code at once cannot both get it.
   auto st = db_.prepare(
-      "UPDATE login_code SET used = 1 WHERE code = $1 AND expires_at > $2 AND used = 0 "
-      "RETURNING openid");
-  st.bind(1, code).bind(2, now.ms);
+      "UPDATE login_code SET used = 1 WHERE code = $1 AND expires_at > " CHATGLMD_PG_DB_NOW_MS
+      " AND used = 0 RETURNING openid");
+  st.bind(1, code);
   if (!st.step()) return std::nullopt;
   return st.text(0);
 }

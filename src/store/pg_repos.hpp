@@ -126,6 +126,11 @@ class PgJobs final : public JobRepository {
   std::int64_t record_run(const JobRunRow& run) override;
   std::vector<JobRunRow> history(const std::string& name, int limit) override;
   std::optional<JobRunRow> last_run(const std::string& name) override;
+  bool claims_items() const override { return true; }
+  std::vector<std::string> claim(const std::string& job, const std::string& owner,
+                                 const std::vector<std::string>& items, core::Millis ttl) override;
+  void release_claims(const std::string& job, const std::string& owner,
+                      const std::string& item) override;
 
  private:
   PgConn& db_;
@@ -190,6 +195,30 @@ class PgSharedCounters final : public SharedCounterRepository {
   static constexpr std::uint64_t kSweepEvery = 1024;
   PgConn& db_;
   std::uint64_t takes_ = 0;
+};
+
+class PgChatLog final : public ChatLogRepository {
+ public:
+  explicit PgChatLog(PgConn& db) : db_(db) {}
+  void append(const ChatLogEntry& entry) override;
+  std::vector<UsageRow> usage(const UsageQuery& query) override;
+  std::vector<std::int64_t> first_token_times(core::UtcMs since, int limit) override;
+  std::int64_t prune(core::UtcMs before, int limit) override;
+  OrderRepository::Backlog backlog(core::UtcMs before) override;
+
+ private:
+  PgConn& db_;
+};
+
+class PgReports final : public ReportRepository {
+ public:
+  explicit PgReports(PgConn& db) : db_(db) {}
+  std::vector<DayAmount> paid_by_day(core::UtcMs since) override;
+  OrderFunnel funnel(core::UtcMs since) override;
+  std::vector<NotifyRecord> rejected_notifies(int limit) override;
+
+ private:
+  PgConn& db_;
 };
 
 // Bumps the change counter of a cached table inside the caller's transaction.

@@ -24,7 +24,9 @@ class PgStore final : public Store {
         words_(conn_),
         whitelist_(conn_),
         notifies_(conn_),
-        counters_(conn_) {}
+        counters_(conn_),
+        chat_log_(conn_),
+        reports_(conn_) {}
 
   PgConn& conn() { return conn_; }
   ProductRepository& products() override { return products_; }
@@ -37,6 +39,8 @@ class PgStore final : public Store {
   WhitelistRepository& whitelist() override { return whitelist_; }
   NotifyRepository& notifies() override { return notifies_; }
   SharedCounterRepository* shared_counters() override { return &counters_; }
+  ChatLogRepository& chat_log() override { return chat_log_; }
+  ReportRepository& reports() override { return reports_; }
 
   void in_transaction(const std::function<void()>& body) override {
     std::lock_guard lock(conn_.mutex());
@@ -85,6 +89,8 @@ class PgStore final : public Store {
   PgWhitelist whitelist_;
   PgNotifies notifies_;
   PgSharedCounters counters_;
+  PgChatLog chat_log_;
+  PgReports reports_;
   bool probed_ = false;
   std::uint64_t writes_at_last_probe_ = 0;
 };

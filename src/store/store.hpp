@@ -155,6 +155,23 @@ class JobRepository {
   virtual std::int64_t record_run(const JobRunRow& run) = 0;
   virtual std::vector<JobRunRow> history(const std::string& name, int limit) = 0;
   virtual std::optional<JobRunRow> last_run(const std::string& name) = 0;
+
+  // Per-item claims, for a store several nodes share (PostgreSQL): every node's runner works the
+  // same backlog at once, each due item held by one of them. Without them (SQLite) the job lease
+  // alone makes one runner work a job, and these are no-ops.
+  virtual bool claims_items() const { return false; }
+  // Claims those of `items` that no other owner holds (or whose claim expired), and renews the
+  // caller's own, for `ttl` by the store's clock; returns the items now held by `owner`.
+  virtual std::vector<std::string> claim(const std::string& job, const std::string& owner,
+                                         const std::vector<std::string>& items, core::Millis ttl) {
+    (void)job, (void)owner, (void)ttl;
+    return items;
+  }
+  // Gives up `owner`'s claim on `item`, or on every item of `job` when `item` is empty.
+  virtual void release_claims(const std::string& job, const std::string& owner,
+                              const std::string& item) {
+    (void)job, (void)owner, (void)item;
+  }
 };
 
 class LoginRepository {
@@ -259,6 +276,7 @@ class Store {
   // group committer) and the dashboard's reads then fail alone.
   virtual ChatLogRepository& chat_log() { throw std::logic_error("this store keeps no chat log"); }
   virtual ReportRepository& reports() { throw std::logic_error("this store has no reports"); }
+
   // Counters shared by every node on this store; null: the backend serves one process (SQLite)
   // and the counters stay in its memory.
   virtual SharedCounterRepository* shared_counters() { return nullptr; }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/order_id.hpp"
+#include "store/pg_conn.hpp"
 #include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/pg_cluster.hpp"
@@ -56,6 +57,29 @@ void fill(Store& s) {
   s.words().add({"bad", "worse"}, kT0);
   s.whitelist().add("vip", kT0);
   s.jobs().record_run({0, "reconcile", "node", kT0, kT0, "ok", 1, 1, 0, 0, ""});
+  for (int n = 0; n < 3; ++n)
+    s.chat_log().append({"user1", "glm-4", "original", kT0, 120, 900, 10, 20, "ok"});
+}
+
+// Every identity column's sequence must hand out an id above the copied ones, or the first row
+// a node inserts after the move collides with a copied one.
+void expect_every_sequence_past_its_rows(const std::string& url) {
+  PgConn conn(PgOptions{url, "", 5, "pg_copy_test"});
+  std::lock_guard lock(conn.mutex());
+  std::vector<std::string> tables;
+  auto list = conn.prepare(
+      "SELECT table_name::text FROM information_schema.columns WHERE table_schema = "
+      "current_schema() "
+      "AND column_name = 'id' AND pg_get_serial_sequence(table_name::text, 'id') IS NOT NULL "
+      "ORDER BY table_name");
+  while (list.step()) tables.push_back(list.text(0));
+  EXPECT_GE(tables.size(), 8u) << "every table with an identity id";
+  for (const auto& table : tables) {
+    auto next = conn.prepare("SELECT nextval(pg_get_serial_sequence('" + table +
+                             "', 'id')), (SELECT coalesce(max(id), 0) FROM " + table + ")");
+    ASSERT_TRUE(next.step());
+    EXPECT_GT(next.int64(0), next.int64(1)) << table;
+  }
 }
 
 TEST(PgStoreCopy, CopiesEveryTableCheckedAndRefusesANonEmptyTarget) {
@@ -110,6 +134,14 @@ TEST(PgStoreCopy, CopiesEveryTableCheckedAndRefusesANonEmptyTarget) {
   EXPECT_EQ(s.whitelist().list(), std::vector<std::string>{"vip"});
   EXPECT_GT(s.words().version(), 0) << "the change stamps came along";
   EXPECT_EQ(s.jobs().history("reconcile", 10).size(), 1u);
+  const UsageQuery all{UtcMs{0}, "", UsageGrouping::User, 10};
+  auto usage_rows = s.chat_log().usage(all);
+  ASSERT_EQ(usage_rows.size(), 1u);
+  EXPECT_EQ(usage_rows[0].chats, 3);
+  expect_every_sequence_past_its_rows(url);
+  s.chat_log().append(
+      {"user2", "glm-4", "openai", kT0, std::nullopt, 50, std::nullopt, std::nullopt, "cancelled"});
+  EXPECT_EQ(s.chat_log().usage(all).size(), 2u) << "a row after the copy gets a fresh id";
   // New rows continue after the copied ids.
   ASSERT_TRUE(s.orders().insert(order(99, "new"), kT0));
   EXPECT_GT(s.orders().get(core::order_id_from(99))->id, before.front().id);

@@ -114,6 +114,24 @@ TEST(PgSharedCounters, TwoNodesCountOneUserOnce) {
   EXPECT_EQ(taken.load(), 50);
 }
 
+// Two nodes whose clocks disagree by ten minutes agree on a login code's life: the database's
+// clock measures it, the caller's `now` only gives its length.
+TEST(PgLoginCodes, LiveByTheDatabaseClockNotTheNodes) {
+  const std::string url = PgCluster::shared().create_database("login_clock");
+  auto a = open_pg_store({url, "", true});
+  auto b = open_pg_store({url, "", true});
+  ASSERT_TRUE(a.store && b.store) << a.error << b.error;
+  const core::UtcMs node_a_now{1'700'000'000'000};  // years behind the database
+  const core::UtcMs node_b_now = node_a_now + core::Millis{std::chrono::minutes(10)};
+  ASSERT_TRUE(
+      a.store->logins().save("246810", "u1", node_a_now + core::Millis{180'000}, node_a_now));
+  EXPECT_EQ(b.store->logins().redeem("246810", node_b_now), "u1")
+      << "node b's clock is past the code's end by node a's clock, the database's is not";
+  ASSERT_TRUE(a.store->logins().save("135790", "u2", node_a_now - core::Millis{1}, node_a_now));
+  EXPECT_FALSE(b.store->logins().redeem("135790", node_a_now - core::Millis{3'600'000}))
+      << "ended by the database's clock, though node b's clock is an hour before its end";
+}
+
 bool process_mentions(const std::string& needle) {
   namespace fs = std::filesystem;
   std::error_code ec;

@@ -12,6 +12,8 @@ namespace chatglmd::store::suite {
 namespace {
 
 struct PgBackend {
+  // Login-code expiry by the database's clock, whatever `now` the caller passes.
+  static constexpr bool kTimesFromDatabase = true;
   static std::unique_ptr<Store> open(const std::string& name) {
     static std::map<std::string, std::string> urls;
     static const ::testing::TestInfo* owner = nullptr;

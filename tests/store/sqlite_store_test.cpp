@@ -11,6 +11,8 @@ namespace chatglmd::store::suite {
 namespace {
 
 struct SqliteBackend {
+  // Login-code expiry by the caller's clock.
+  static constexpr bool kTimesFromDatabase = false;
   static std::unique_ptr<Store> open(const std::string& name) {
     static std::unique_ptr<testing::TempDir> dir;
     static const ::testing::TestInfo* owner = nullptr;

@@ -417,7 +417,13 @@ TYPED_TEST_P(StoreSuite, LoginCodesAreSingleUseAndExpire) {
   EXPECT_EQ(l.redeem("123456", t + std::chrono::minutes(1)), "u1");
   EXPECT_FALSE(l.redeem("123456", t + std::chrono::minutes(1)).has_value()) << "single use";
   EXPECT_TRUE(l.save("654321", "u1", t + std::chrono::minutes(3), t));
-  EXPECT_FALSE(l.redeem("654321", t + std::chrono::minutes(3)).has_value()) << "expired";
+  // A store that several nodes share measures a code's life by its own clock, not the caller's
+  // `now` (pg_specific_test shows it).
+  if constexpr (!TypeParam::kTimesFromDatabase) {
+    EXPECT_FALSE(l.redeem("654321", t + std::chrono::minutes(3)).has_value()) << "expired";
+  }
+  EXPECT_TRUE(l.save("777777", "u2", t - std::chrono::milliseconds(1), t));
+  EXPECT_FALSE(l.redeem("777777", t).has_value()) << "saved already expired";
 }
 
 TYPED_TEST_P(StoreSuite, WordsAndWhitelistBumpTheirVersion) {
