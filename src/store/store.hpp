@@ -249,25 +249,21 @@ class Store {
   // group committer) and the dashboard's reads then fail alone.
   virtual ChatLogRepository& chat_log() { throw std::logic_error("this store keeps no chat log"); }
   virtual ReportRepository& reports() { throw std::logic_error("this store has no reports"); }
-};
-
-// Counters shared by every node on this store; null: the backend serves one process (SQLite)
-// and the counters stay in its memory.
-virtual SharedCounterRepository* shared_counters() {
-  return nullptr;
-}
-// Cheap check for /readyz.
-virtual bool healthy() = 0;
-// Commits a one-row write (the readiness probe): throws what the store reports when it cannot
-// take one (a read-only file, a full disk). A backend without it is never reported ready.
-virtual void write_probe(core::UtcMs now) {
-  (void)now;
-  throw std::logic_error("this store has no write probe");
-}
-// Runs `body` inside one write transaction: repository calls made by it (on this thread)
-// join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
-// kept and the exception propagates.
-virtual void in_transaction(const std::function<void()>& body) = 0;
+  // Counters shared by every node on this store; null: the backend serves one process (SQLite)
+  // and the counters stay in its memory.
+  virtual SharedCounterRepository* shared_counters() { return nullptr; }
+  // Cheap check for /readyz.
+  virtual bool healthy() = 0;
+  // Commits a one-row write (the readiness probe): throws what the store reports when it cannot
+  // take one (a read-only file, a full disk). A backend without it is never reported ready.
+  virtual void write_probe(core::UtcMs now) {
+    (void)now;
+    throw std::logic_error("this store has no write probe");
+  }
+  // Runs `body` inside one write transaction: repository calls made by it (on this thread)
+  // join it and commit together, each as its own savepoint. If `body` throws, nothing of it is
+  // kept and the exception propagates.
+  virtual void in_transaction(const std::function<void()>& body) = 0;
 };
 
 }  // namespace chatglmd::store
