@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache git \
   clang libclang-rt-14-dev python3-cryptography
 E2E_DIRS := tests/e2e/alipay tests/e2e
 
-.PHONY: all deps configure build test test-cpp test-e2e demo bench clean deb test-package \
+.PHONY: all deps bench-deps configure build test test-cpp test-e2e demo bench clean deb test-package \
   soak soak-deps fuzz fuzz-merge fuzz-seeds test-asan test-tsan
 
 all: build
@@ -46,7 +46,9 @@ build: configure
 test: build
 	$(MAKE) --no-print-directory test-cpp test-e2e
 
+# web_test runs the page's jsdom tests too (sanitiser, page logic): jsdom from web/test's lockfile.
 test-cpp:
+	cd web/test && npm ci --no-audit --no-fund --loglevel=error
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # Real public clients: alipay-sdk, openai, eventsource-parser, a ChatGLM SDK and Chromium.
@@ -61,7 +63,20 @@ test-e2e:
 demo: build
 	bash tests/sim/demo.sh $(abspath $(BUILD))
 
-bench: build
+# The benchmarks' peers (bench/README in the top README's "Benchmarks"): installed only for
+# make bench, the same idempotent way as deps.
+BENCH_PACKAGES := nginx-light wrk
+bench-deps:
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench: build bench-deps
 	bash bench/run.sh $(abspath $(BUILD))
 
 # Not in CI: SOAK_MINUTES (default 30) of mixed load, then the kill storm at scale

@@ -15,6 +15,7 @@ class ChatLogPruneJob final : public Job {
     return "remove usage log rows older than [chat] log_days";
   }
   JobSettings defaults() const override;
+  bool needs_payment_gateway() const override { return false; }
   std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id, int limit) override;
   store::OrderRepository::Backlog backlog(JobContext& ctx) override;
   ItemResult handle(JobContext& ctx, const core::Order& order) override;

@@ -88,6 +88,9 @@ class Job {
   virtual std::string_view name() const = 0;
   virtual std::string_view summary() const = 0;
   virtual JobSettings defaults() const = 0;
+  // False for a job that never asks the payment gateway: it runs also on a host without
+  // [alipay] app_id (serve schedules it, `jobs run` runs it), with a gateway that answers Unclear.
+  virtual bool needs_payment_gateway() const { return true; }
   // Due orders with id > after_id, ordered by id.
   virtual std::vector<core::Order> select_due(JobContext& ctx, std::int64_t after_id,
                                               int limit) = 0;

@@ -32,6 +32,7 @@
     '0007': '账户已被冻结，请联系客服。',
     '0008': '当前套餐不包含所选模型，请换一个模型或购买对应套餐。',
     '0009': '模型服务暂时出错，本次未扣除对话次数，请稍后再试。',
+    '0010': '服务暂时无法保存数据，本次未扣除对话次数，请稍后再试。',
     OE001: '该商品已下架。',
     HTTP413: '内容太长，请缩短后再试。',
     NETWORK: '网络错误，请检查网络后重试。',
@@ -43,6 +44,7 @@
     model_not_allowed: CODE_TEXT['0008'],
     insufficient_quota: CODE_TEXT['0006'],
     rate_limit_exceeded: CODE_TEXT['0005'],
+    store_unavailable: CODE_TEXT['0010'],
     content_filter: '问题包含不允许的内容，请修改后再试。',
     timeout: '模型服务响应超时，请稍后再试。',
     invalid_request_error: CODE_TEXT['0002'],
@@ -72,10 +74,16 @@
   function renderMarkdown(text, libs) {
     // Trimmed: the newline marked puts after the last block would be text after the answer.
     const html = libs.marked.parse(String(text), { gfm: true, breaks: true, async: false }).trim();
+    // An allowlist, not a denylist: DOMPurify's default profile keeps video/audio/source,
+    // SVG <image> and src/poster/srcset/background, any of which would make the browser fetch
+    // a URL the model was talked into writing. Links stay (they load only when clicked).
     return libs.DOMPurify.sanitize(html, {
       RETURN_DOM_FRAGMENT: true,
-      FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'img'],
-      FORBID_ATTR: ['style'],
+      ALLOWED_TAGS: ['p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'strong', 'em', 'del',
+        's', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'a', 'table', 'thead', 'tbody', 'tr',
+        'th', 'td', 'span'],
+      ALLOWED_ATTR: ['href', 'title', 'class', 'start', 'align'],
+      ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
     });
   }
 

@@ -190,6 +190,7 @@ int words_command(CommandContext& ctx, store::Store& s) {
     print_table(ctx.out, rows, ctx.inv.json);
     return kExitOk;
   }
+  if (sub == "scan") return run_words_scan(ctx, s);
   std::vector<std::string> words;
   if (sub == "add") {
     if (auto e = check_shape(ctx.inv, 3, 100000, {}); !e.empty()) return usage_error(ctx, e);
@@ -203,7 +204,7 @@ int words_command(CommandContext& ctx, store::Store& s) {
     }
     words = std::move(*loaded);
   } else {
-    return usage_error(ctx, "words takes add, import or list");
+    return usage_error(ctx, "words takes add, import, list or scan");
   }
   int added = s.words().add(words, ctx.clock.now());
   print_record(ctx.out,

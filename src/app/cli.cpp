@@ -15,7 +15,7 @@ namespace {
 const char* const kValueFlags[] = {"limit",  "status", "user",   "id",   "name",
                                    "price",  "quota",  "models", "desc", "sort",
                                    "reason", "since",  "by",     "from", "to"};
-const char* const kSwitchFlags[] = {"dry-run", "verbose"};
+const char* const kSwitchFlags[] = {"dry-run", "verbose", "count"};
 
 }  // namespace
 

@@ -61,6 +61,13 @@ constexpr CommandHelp kCommands[] = {
     {kFilter, "words add WORD...", "add sensitive words (a running daemon reloads within 2 s)", ""},
     {kFilter, "words import FILE", "add the words of a file (one a line, # comments)", ""},
     {kFilter, "words list", "the sensitive words", ""},
+    {kFilter, "words scan [FILE|-] [--count] [--user OPENID]",
+     "mask a text line by line as the chat would, or count the hits",
+     "Reads FILE, or standard input when FILE is - or absent, and prints each line with every "
+     "character covered by a sensitive word replaced by *, using the words in the store. "
+     "--count prints lines, lines with hits, hits and masked characters instead (--json for "
+     "scripts). --user OPENID masks nothing when that user is whitelisted, as the chat does. "
+     "A file that cannot be read exits 1."},
     {kFilter, "whitelist add OPENID", "exempt a user from rate limit and word filter", ""},
     {kFilter, "whitelist remove OPENID", "end an exemption", ""},
     {kFilter, "whitelist list", "exempt users", ""},

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "app/durations.hpp"
+#include "http/client_address.hpp"
 #include "store/open_store.hpp"
 
 namespace po = boost::program_options;
@@ -159,9 +160,9 @@ std::vector<Key> make_keys(const std::map<std::string, jobs::JobSettings>& job_d
       {"http.trusted_proxies", "",
        [](Config& c, const std::string& v) -> std::string {
          std::string error;
-         auto parsed = http::TrustedProxies::parse(split_list(v), error);
-         if (!parsed) return error;
-         c.http.trusted_proxies = std::move(*parsed);
+         auto items = split_list(v);
+         if (!http::TrustedProxies::parse(items, error)) return error;
+         c.http.trusted_proxies = std::move(items);
          return {};
        }},
       {"auth.token_secret_file", "", str(&Config::auth, &AuthSection::token_secret_file)},

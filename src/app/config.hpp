@@ -11,7 +11,6 @@
 
 #include "core/refund.hpp"
 #include "core/time.hpp"
-#include "http/client_address.hpp"
 #include "jobs/job.hpp"
 
 namespace chatglmd::app {
@@ -41,8 +40,9 @@ struct HttpSection {
   std::size_t max_body = kDefaultMaxBody;
   std::string web_dir;  // empty: the page embedded in the binary
   core::Millis drain = kDefaultDrain;
-  // Reverse proxies whose X-Forwarded-For / X-Real-IP name the client; none by default.
-  http::TrustedProxies trusted_proxies;
+  // Reverse proxies whose X-Forwarded-For / X-Real-IP name the client, as CIDR text (checked at
+  // load; the front parses them into networks), so this header needs no Asio; none by default.
+  std::vector<std::string> trusted_proxies;
 };
 
 struct AuthSection {

@@ -65,5 +65,6 @@ int run_check_config(CommandContext& ctx);
 int run_backup(CommandContext& ctx);         // backup FILE
 int run_usage_command(CommandContext& ctx);  // usage [--since T] [--by day|model|user]
 int run_store_command(CommandContext& ctx);  // store copy --from sqlite:PATH --to URL
+int run_words_scan(CommandContext& ctx, store::Store& s);  // words scan [FILE|-]
 
 }  // namespace chatglmd::app

@@ -27,7 +27,26 @@ void FilterReloader::set_config_whitelist(std::vector<std::string> ids) {
   config_whitelist_ = std::move(ids);
 }
 
+void FilterReloader::follow(std::function<void(bool force)> refresh) {
+  std::lock_guard lock(mutex_);
+  followers_.push_back(std::move(refresh));
+}
+
+void FilterReloader::refresh_followers(bool force) {
+  std::vector<std::function<void(bool)>> followers;
+  {
+    std::lock_guard lock(mutex_);
+    followers = followers_;
+  }
+  for (auto& refresh : followers) refresh(force);
+}
+
 void FilterReloader::reload() {
+  reload_filter();
+  refresh_followers(true);
+}
+
+void FilterReloader::reload_filter() {
   std::lock_guard reloading(reload_mutex_);
   // Each list comes with the version it was read at, from one snapshot: a `words add` that
   // lands after the read bumps the version past the recorded one and is loaded at the next poll.
@@ -53,7 +72,8 @@ bool FilterReloader::reload_if_changed() {
     changed = store_.words().version() != words_version_ ||
               store_.whitelist().version() != whitelist_version_;
   }
-  if (changed) reload();
+  if (changed) reload_filter();
+  refresh_followers(false);
   return changed;
 }
 

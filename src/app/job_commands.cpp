@@ -8,6 +8,7 @@
 #include "app/store_access.hpp"
 #include "jobs/registry.hpp"
 #include "jobs/runner.hpp"
+#include "pay/no_payment_gateway.hpp"
 #include "pay/payment_gateway.hpp"
 
 namespace chatglmd::app {
@@ -45,8 +46,12 @@ int run_job(CommandContext& ctx, jobs::Job& job) {
   }
   store::Store* s = ctx.open_store();
   if (!s) return kExitUsage;
-  pay::PaymentGateway* gateway = ctx.open_gateway();
-  if (!gateway) return kExitUsage;
+  pay::NoPaymentGateway no_gateway;
+  pay::PaymentGateway* gateway = &no_gateway;
+  if (job.needs_payment_gateway()) {
+    gateway = ctx.open_gateway();
+    if (!gateway) return kExitUsage;
+  }
   jobs::JobContext jc{ctx.clock, *s, *gateway, ctx.config.jobs.at(std::string(job.name()))};
   jc.close_after = ctx.config.jobs.at("timeout-close").after;
   jc.late_payment = ctx.config.alipay.late_payment;

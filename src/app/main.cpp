@@ -97,6 +97,10 @@ int main_entry(int argc, char** argv) {
   } catch (const store::StoreError& e) {
     spdlog::critical("store error: {}", ctx.explain_store_error(e.what()));
     return kExitFailed;
+  } catch (const std::exception& e) {
+    // A bug or a broken invariant: said, and a failure exit, rather than std::terminate.
+    spdlog::critical("{}", e.what());
+    return kExitFailed;
   }
 }
 

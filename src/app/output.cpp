@@ -1,16 +1,41 @@
 #include "app/output.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <ostream>
+#include <string_view>
 
 namespace chatglmd::app {
 namespace {
 
+// Text that users wrote (a model name, a product name, a reason) goes to the operator's
+// terminal: control characters (C0, DEL, and C1 as UTF-8) are shown as \xNN, so none of them
+// can move the cursor, retitle the window or write the clipboard.
+std::string terminal_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xC2 && i + 1 < text.size() &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (c1) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[++i]));
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::string cell(const boost::json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_string()) return terminal_safe(v.get_string());
   if (v.is_null()) return "-";
   return boost::json::serialize(v);
 }

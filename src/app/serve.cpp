@@ -27,6 +27,7 @@
 #include "filter/filter_holder.hpp"
 #include "filter/word_filter.hpp"
 #include "http/handlers/app_services.hpp"
+#include "http/handlers/product_catalogue.hpp"
 #include "http/io_runtime.hpp"
 #include "http/server.hpp"
 #include "jobs/job_metrics.hpp"
@@ -36,7 +37,10 @@
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 #include "pay/alipay_gateway.hpp"
+#include "pay/no_payment_gateway.hpp"
 #include "store/group_commit.hpp"
+#include "store/open_store.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace chatglmd::app {
 namespace {
@@ -117,7 +121,9 @@ int run_serve(CommandContext& ctx) {
     spdlog::warn("alipay.app_id is not set: selling and the order jobs are off");
   }
 
-  net::HttpClient llm_http(runtime.io());
+  // A chat's upstream call runs on the io thread of the request that started it.
+  net::HttpClient llm_http([&runtime]() -> boost::asio::io_context& { return runtime.io_here(); },
+                           net::HttpClient::Options{});
   std::unique_ptr<llm::ChatGlmClient> chat;
   if (!cfg.chatglm.api_key_file.empty()) {
     auto key = read_secret_file(cfg.chatglm.api_key_file, error);
@@ -137,7 +143,35 @@ int run_serve(CommandContext& ctx) {
   }
 
   filter::FilterHolder filter;
+  // The catalogue checks its change stamp on each request, on a connection of its own that never
+  // waits for a writer (busy timeout 0), so a commit or fsync on the main connection never holds
+  // an io thread. Without it (it cannot open) the catalogue follows the poll only; so it does on
+  // PostgreSQL, where a per-request read would be a network round trip on the io thread.
+  std::unique_ptr<store::Store> stamp_reader;
+  if (!store::is_postgres_url(cfg.store.url)) {
+    stamp_reader =
+        store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 0, false}).store;
+    if (!stamp_reader) spdlog::warn("catalogue: no connection of its own; changes show within 1 s");
+  }
+  // The dashboard's reports read through a connection of their own (WAL: a reader never waits
+  // for the writer), so a report over a big usage log does not hold the connection the group
+  // commit writes through. Without it the reports share the main store, as on PostgreSQL.
+  std::unique_ptr<store::Store> report_reader;
+  if (!store::is_postgres_url(cfg.store.url) && !cfg.auth.admin_token_file.empty()) {
+    report_reader =
+        store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 5000, false}).store;
+    if (!report_reader) spdlog::warn("admin: reports share the main store connection");
+  }
+  // Before the reloader, whose poll thread refreshes it until the reloader is gone.
+  http::ProductCatalogue catalogue(stamp_reader ? stamp_reader->products() : store->products(),
+                                   stamp_reader != nullptr);
   FilterReloader reloader(*store, filter, cfg.auth.whitelist);
+  reloader.follow([&catalogue](bool force) {
+    if (force)
+      catalogue.reload();
+    else
+      catalogue.reload_if_changed();
+  });
 
   auto& registry = metrics::default_registry();
   register_info_metrics(registry, cfg);
@@ -149,6 +183,8 @@ int run_serve(CommandContext& ctx) {
   store::GroupCommitter commits(*store);
   http::AppServices services;
   services.store = store;
+  services.reports = report_reader.get();
+  services.catalogue = &catalogue;
   services.commits = &commits;
   services.clock = &ctx.clock;
   services.registry = &registry;
@@ -185,7 +221,15 @@ int run_serve(CommandContext& ctx) {
   server_config.listen = cfg.http.listen;
   server_config.max_body = cfg.http.max_body;
   server_config.cors_origins = cfg.http.cors_origins;
-  server_config.trusted_proxies = cfg.http.trusted_proxies;
+  {
+    std::string error;  // load_config checked the list already; this only turns it into networks
+    auto proxies = http::TrustedProxies::parse(cfg.http.trusted_proxies, error);
+    if (!proxies) {
+      ctx.err << "chatglmd: http.trusted_proxies: " << error << "\n";
+      return kExitUsage;
+    }
+    server_config.trusted_proxies = std::move(*proxies);
+  }
   http::Server server(runtime, server_config, std::move(router), registry);
   if (auto why = server.start(); !why.empty()) {
     ctx.err << "chatglmd: " << why << "\n";
@@ -193,17 +237,22 @@ int run_serve(CommandContext& ctx) {
   }
   runtime.start();
 
+  // Without Alipay only the jobs that never ask it run (chat-log-prune), against a gateway
+  // that answers Unclear.
+  pay::NoPaymentGateway no_gateway;
+  pay::PaymentGateway& job_gateway =
+      gateway ? static_cast<pay::PaymentGateway&>(gateway->gateway()) : no_gateway;
   std::unique_ptr<jobs::Scheduler> scheduler;
-  if (gateway) {
-    std::vector<jobs::ScheduledJob> enabled;
-    for (const auto& j : job_list) {
-      const auto& s = cfg.jobs.at(std::string(j->name()));
-      if (s.enabled) enabled.push_back({j.get(), s});
-    }
+  std::vector<jobs::ScheduledJob> enabled;
+  for (const auto& j : job_list) {
+    const auto& s = cfg.jobs.at(std::string(j->name()));
+    if (s.enabled && (gateway || !j->needs_payment_gateway())) enabled.push_back({j.get(), s});
+  }
+  if (!enabled.empty()) {
     scheduler = std::make_unique<jobs::Scheduler>(
         runtime.io(), store->jobs(), ctx.clock, enabled,
         [&](jobs::Job& job, const jobs::JobSettings& settings) {
-          jobs::JobContext jc{ctx.clock, *store, gateway->gateway(), settings};
+          jobs::JobContext jc{ctx.clock, *store, job_gateway, settings};
           jc.close_after = close_after;
           jc.late_payment = cfg.alipay.late_payment;
           jc.chat_log_keep = std::chrono::hours(24) * cfg.chat.log_days;

@@ -61,7 +61,17 @@ int run_usage_command(CommandContext& ctx) {
   }
   store::Store* s = ctx.open_store();
   if (!s) return kExitUsage;
-  print_table(ctx.out, usage_records(s->chat_log().usage(q), key_name), ctx.inv.json);
+  // One row more than shown tells a cut list from a complete one: a cut is said, on stderr so
+  // that --json stays one array.
+  const int shown = q.limit;
+  q.limit = shown + 1;
+  auto rows = s->chat_log().usage(q);
+  const bool cut = rows.size() > static_cast<std::size_t>(shown);
+  if (cut) rows.resize(static_cast<std::size_t>(shown));
+  print_table(ctx.out, usage_records(rows, key_name), ctx.inv.json);
+  if (cut)
+    ctx.err << fmt::format("only the first {} {}s are shown (most chats first); narrow --since\n",
+                           shown, by);
   return kExitOk;
 }
 

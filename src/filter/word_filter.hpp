@@ -11,6 +11,13 @@
 
 namespace chatglmd::filter {
 
+// What one scan found: word occurrences (where several words end at the same character, the
+// longest one) and the code points they cover.
+struct ScanCounts {
+  std::size_t hits = 0;
+  std::size_t masked = 0;
+};
+
 class WordFilter {
  public:
   // Words are folded (see text_units.hpp); empty words and duplicates are dropped.
@@ -20,6 +27,9 @@ class WordFilter {
   // nested words are all covered. Bad bytes count as one code point each, so the result is
   // valid UTF-8 wherever the input was.
   std::string mask(std::string_view text) const;
+  // The same masking appended to `out`, for callers that reuse one buffer over many texts.
+  ScanCounts mask_into(std::string_view text, std::string& out) const;
+  ScanCounts count(std::string_view text) const;
   bool contains_any(std::string_view text) const;
   // Distinct words after folding.
   std::size_t size() const { return word_count_; }
@@ -27,24 +37,45 @@ class WordFilter {
  private:
   WordFilter() = default;
 
-  std::uint32_t class_of(char32_t folded) const;
+  std::uint32_t class_of(char32_t unit) const;
+  std::uint32_t next_class(std::string_view text, std::size_t& pos) const;
   std::uint32_t next_state(std::uint32_t state, std::uint32_t cls) const;
-  // Calls on_match(end_unit_index, length_in_units) for the longest word ending at each unit;
-  // stops early when on_match returns false.
+  // Calls on_match(end_unit_index, length_in_units, byte_after_end) for the longest word ending
+  // at each unit; stops early when on_match returns false.
   template <class OnMatch>
   void scan(std::string_view text, OnMatch&& on_match) const;
+  // The scan remembers where the last kRecent units started, so a match's bytes are known
+  // without decoding the text a second time; a longer word takes the slower mask_by_units.
+  static constexpr std::size_t kRecent = 64;
+  struct Range {
+    std::size_t first, last;         // units, inclusive
+    std::size_t from_byte, to_byte;  // [from, to)
+  };
+  ScanCounts cover(std::string_view text, std::vector<Range>& covered) const;
+  ScanCounts mask_by_units(std::string_view text, std::string& out) const;
 
   std::size_t word_count_ = 0;
+  std::uint32_t max_word_units_ = 0;
   // Character classes: 0 for characters in no word, so the scan falls back to the root at once.
-  std::vector<std::uint32_t> bmp_class_;                       // indexed by code point < 0x10000
+  // Indexed by code point (< 0x10000), folding included: 'A' and U+FF21 have the class of 'a'.
+  std::uint32_t ascii_class_[128] = {};
+  std::vector<std::uint32_t> bmp_class_;
   std::vector<std::pair<char32_t, std::uint32_t>> far_class_;  // sorted; astral and bad bytes
-  // The automaton, flat: the root's transitions are a dense table by class, every other state's
-  // are a sorted slice of edges_ (most states have one or two children).
+  // The automaton, flat: the root's transitions are a dense table by class; every other state
+  // owns a slice of edges_ with its children. A short slice is probed linearly, a long one is an
+  // open-addressing table (class 0 marks a free slot), so a step costs one or two probes
+  // whatever a state's fan-out. (Folding each failure chain into the slices would save the
+  // walk, but copies the wide first-character states into most others: 30x the memory for
+  // 10,000 words, and the scan then waits on cache misses instead.)
+  struct State {
+    std::uint32_t begin = 0;    // first edge in edges_
+    std::uint32_t size = 0;     // edges, probed linearly up to kLinearEdges; else hash slots
+    std::uint32_t fail = 0;     // the longest proper suffix that is a state
+    std::uint32_t longest = 0;  // units in the longest word ending here, or 0
+  };
   std::vector<std::uint32_t> root_next_;
-  std::vector<std::uint32_t> edge_begin_;                       // size states + 1
+  std::vector<State> states_;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> edges_;  // (class, target)
-  std::vector<std::uint32_t> fail_;
-  std::vector<std::uint32_t> longest_;  // units in the longest word ending at this state, or 0
 };
 
 }  // namespace chatglmd::filter

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 
 #include "http/pending.hpp"
@@ -171,6 +172,65 @@ bool is_timeout(const boost::system::error_code& ec) {
   return ec == beast::error::timeout;
 }
 
+bool would_block(const boost::system::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// Writes what the (non-blocking) socket takes at once, and only the rest through the event loop
+// under the write timeout: most answers and stream pieces fit the socket buffer, so they cost
+// neither a timer nor a trip through the loop.
+template <class Serializer>
+awaitable<boost::system::error_code> send_message(beast::tcp_stream& stream, Serializer& sr,
+                                                  Millis timeout) {
+  boost::system::error_code ec;
+  while (!sr.is_done() && !ec) bhttp::write_some(stream.socket(), sr, ec);
+  if (!ec || !would_block(ec)) co_return ec;
+  stream.expires_after(timeout);
+  auto [wec, n] = co_await bhttp::async_write(stream, sr, use_tuple);
+  co_return wec;
+}
+
+awaitable<boost::system::error_code> send_bytes(beast::tcp_stream& stream, std::string_view bytes,
+                                                Millis timeout) {
+  boost::system::error_code ec;
+  while (!bytes.empty()) {
+    auto n = stream.socket().write_some(asio::buffer(bytes), ec);
+    if (ec) break;
+    bytes.remove_prefix(n);
+  }
+  if (bytes.empty() || !would_block(ec)) co_return ec;
+  stream.expires_after(timeout);
+  auto [wec, n] = co_await asio::async_write(stream, asio::buffer(bytes), use_tuple);
+  co_return wec;
+}
+
+// HTTP/1.1 chunked framing of one stream piece (RFC 9112 7.1), in one buffer for one write.
+void append_chunk(std::string& out, std::string_view piece) {
+  char size[20];
+  auto [end, ec] = std::to_chars(size, size + sizeof size, piece.size(), 16);
+  out.append(size, end);
+  out += "\r\n";
+  out += piece;
+  out += "\r\n";
+}
+
+// Parses what the buffer already holds: the usual keep-alive request arrives whole in one read,
+// and then needs no read operation, no timer and no trip through the event loop. Stops at the
+// end of the header (or of the body, when `body` is set), at need_more (no error) or at an error.
+template <class Parser>
+void parse_buffered(Parser& parser, beast::flat_buffer& buffer, bool body,
+                    boost::system::error_code& ec) {
+  while (buffer.size() > 0 && !(body ? parser.is_done() : parser.is_header_done())) {
+    auto used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      return;
+    }
+    if (ec || used == 0) return;
+  }
+}
+
 void set_headers(bhttp::fields& f, const Headers& headers) {
   for (const auto& [k, v] : headers) f.insert(k, v);
 }
@@ -189,6 +249,8 @@ Connection::Connection(std::shared_ptr<ServerImpl> server, asio::ip::tcp::socket
       signal_(executor_),
       open_(server_->metrics.open_connections) {
   boost::system::error_code ec;
+  // Writes are tried at once and only wait in the loop when the socket is full (send_message).
+  stream_.socket().non_blocking(true, ec);
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
 }
@@ -279,22 +341,34 @@ awaitable<bool> Connection::serve_one() {
   RequestParser parser;
   parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
   parser.body_limit(cfg.max_body);
-  stream_.expires_after(cfg.read_timeout);
-  auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+  boost::system::error_code hec;
+  parse_buffered(parser, buffer_, false, hec);
+  bool timer_armed = false;
+  if (!hec && !parser.is_header_done()) {
+    stream_.expires_after(cfg.read_timeout);
+    timer_armed = true;
+    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+    hec = ec;
+  }
   if (!hec && body_length_unknown(parser)) {
     co_await reply_error_and_close(400, "Transfer-Encoding must end in chunked",
                                    is_openai_path(parser.get().target()));
     co_return false;
   }
   if (!hec && !parser.is_done()) {
+    if (!timer_armed) stream_.expires_after(cfg.read_timeout);
+    timer_armed = true;
     auto expect = parser.get()[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
       auto [wec, wn] = co_await bhttp::async_write(stream_, cont, use_tuple);
       if (wec) co_return false;
     }
-    auto [bec, bn] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
-    hec = bec;
+    parse_buffered(parser, buffer_, true, hec);
+    if (!hec && !parser.is_done()) {
+      auto [bec, bn] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
+      hec = bec;
+    }
   }
   if (hec) {
     // The request line is parsed before any header field, so its target tells the convention to
@@ -374,6 +448,12 @@ awaitable<bool> Connection::serve_one() {
       std::weak_ptr<Connection> weak = weak_from_this();
       auto executor = executor_;
       p->wake = [weak, executor] {
+        // On the connection's own strand (a quick handler answering inline, a piece written
+        // from a task posted to it) the wake-up needs no trip through the loop.
+        if (executor.running_in_this_thread()) {
+          if (auto c = weak.lock()) c->signal_.cancel();
+          return;
+        }
         asio::post(executor, [weak] {
           if (auto c = weak.lock()) c->signal_.cancel();
         });
@@ -396,8 +476,15 @@ awaitable<bool> Connection::serve_one() {
 
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  server_->metrics.requests.labels({route, std::to_string(status)}).inc();
-  server_->metrics.latency.labels({route}).observe(seconds);
+  if (!series_.requests || series_.route != route || series_.status != status) {
+    // A series lookup takes the family's lock; a keep-alive client mostly repeats its route.
+    series_.route = route;
+    series_.status = status;
+    series_.requests = &server_->metrics.requests.labels({route, std::to_string(status)});
+    series_.latency = &server_->metrics.latency.labels({route});
+  }
+  series_.requests->inc();
+  series_.latency->observe(seconds);
   co_return keep;
 }
 
@@ -484,6 +571,7 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     co_return false;
   }
   start_watch(p);
+  std::string wire;  // one write's bytes, reused
   for (;;) {
     std::unique_lock lock(p->mutex);
     if (p->cancelled) break;
@@ -495,14 +583,15 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
       break;
     }
     if (!p->queued.empty()) {
-      std::string batch = std::move(p->queued);
+      // Everything queued since the last write goes out as one chunk in one write.
+      wire.clear();
+      if (chunked)
+        append_chunk(wire, p->queued);
+      else
+        wire.swap(p->queued);
       p->queued.clear();
       lock.unlock();
-      stream_.expires_after(server_->config.write_timeout);
-      auto [wec, wn] = chunked
-                           ? co_await asio::async_write(
-                                 stream_, bhttp::make_chunk(asio::buffer(batch)), use_tuple)
-                           : co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
+      auto wec = co_await send_bytes(stream_, wire, server_->config.write_timeout);
       if (wec) {
         cancel_pending(p);
         break;
@@ -512,10 +601,7 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     if (p->finished) {
       p->phase = Pending::Phase::done;
       lock.unlock();
-      if (chunked) {
-        stream_.expires_after(server_->config.write_timeout);
-        co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
-      }
+      if (chunked) co_await send_bytes(stream_, "0\r\n\r\n", server_->config.write_timeout);
       co_return false;
     }
     if (p->aborted) {
@@ -544,8 +630,8 @@ awaitable<bool> Connection::write_whole(Response r, const Headers& cors_headers,
   res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
-  stream_.expires_after(server_->config.write_timeout);
-  auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
+  bhttp::response_serializer<bhttp::string_body> sr{res};
+  auto ec = co_await send_message(stream_, sr, server_->config.write_timeout);
   co_return !ec && keep_alive;
 }
 

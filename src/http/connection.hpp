@@ -52,6 +52,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_;
   std::string client_;  // of the request being answered (the peer, or who a trusted proxy names)
   std::shared_ptr<Pending> current_;
+  // The metrics series of the last answer, looked up again only when route or status change.
+  struct Series {
+    std::string route;
+    int status = 0;
+    metrics::Counter* requests = nullptr;
+    metrics::Histogram* latency = nullptr;
+  } series_;
   int version_ = 11;
   bool idle_ = false;
   bool closing_ = false;

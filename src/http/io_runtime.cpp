@@ -1,12 +1,12 @@
 #include "http/io_runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <vector>
 
@@ -14,10 +14,18 @@ namespace chatglmd::http {
 
 namespace asio = boost::asio;
 
+namespace {
+// The loop the current thread runs, if it is an io thread of some runtime.
+thread_local asio::io_context* tl_loop = nullptr;
+}  // namespace
+
 struct IoRuntime::Impl {
+  using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
   int io_threads;
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  // One per io thread; the hint 1 tells Asio a single thread runs it.
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<Guard> guards;
+  std::atomic<unsigned> next{0};
   asio::thread_pool workers;
   std::vector<std::thread> threads;
   std::mutex mutex;
@@ -26,9 +34,11 @@ struct IoRuntime::Impl {
 
   Impl(int n, int w)
       : io_threads(std::clamp(n, 1, kMaxThreads)),
-        io(io_threads),
         workers(static_cast<std::size_t>(std::clamp(w, 1, kMaxThreads))) {
-    guard.emplace(io.get_executor());
+    for (int i = 0; i < io_threads; ++i) {
+      loops.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(loops.back()->get_executor());
+    }
   }
 };
 
@@ -40,8 +50,20 @@ IoRuntime::~IoRuntime() {
 }
 
 asio::io_context& IoRuntime::io() {
-  return impl_->io;
+  return *impl_->loops.front();
 }
+
+asio::io_context& IoRuntime::next_io() {
+  auto i = impl_->next.fetch_add(1, std::memory_order_relaxed);
+  return *impl_->loops[i % impl_->loops.size()];
+}
+
+asio::io_context& IoRuntime::io_here() {
+  for (auto& loop : impl_->loops)
+    if (loop.get() == tl_loop) return *loop;
+  return next_io();
+}
+
 int IoRuntime::io_threads() const {
   return impl_->io_threads;
 }
@@ -50,8 +72,12 @@ void IoRuntime::start() {
   std::lock_guard lock(impl_->mutex);
   if (impl_->started) return;
   impl_->started = true;
-  for (int i = 0; i < impl_->io_threads; ++i)
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  for (auto& loop : impl_->loops) {
+    impl_->threads.emplace_back([loop = loop.get()] {
+      tl_loop = loop;
+      loop->run();
+    });
+  }
 }
 
 void IoRuntime::stop() {
@@ -60,9 +86,9 @@ void IoRuntime::stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
   }
-  impl_->workers.join();  // blocking work may still post answers to the loop
-  impl_->guard.reset();
-  impl_->io.stop();
+  impl_->workers.join();  // blocking work may still post answers to the loops
+  for (auto& g : impl_->guards) g.reset();
+  for (auto& loop : impl_->loops) loop->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
 }

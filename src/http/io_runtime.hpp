@@ -1,6 +1,12 @@
 #pragma once
-// The event loop the front and the upstream clients share, its threads, and a small pool for
+// The event loops the front and the upstream clients share, their threads, and a small pool for
 // blocking work (store calls) so io threads never wait on a disk.
+//
+// One io_context per io thread, each run by that thread alone (the nginx worker model): a
+// connection, its timers and the upstream call it starts stay on one thread, so handing a piece
+// from the upstream to the client is a local queue push, not a wake-up of another thread. One
+// io_context run by every thread made each hand-off a futex wake and a context switch, which
+// was most of the front's CPU under load.
 #include <functional>
 #include <memory>
 
@@ -21,10 +27,16 @@ class IoRuntime {
   IoRuntime(const IoRuntime&) = delete;
   IoRuntime& operator=(const IoRuntime&) = delete;
 
+  // The first loop: signals, the scheduler, the watchdog and the accept loop live here.
   boost::asio::io_context& io();
+  // The loops in turn, for spreading new connections over the threads.
+  boost::asio::io_context& next_io();
+  // The loop of the calling io thread; from any other thread, next_io(). An upstream call
+  // started while answering a request runs on that request's thread.
+  boost::asio::io_context& io_here();
   // Starts the io threads (idempotent). Work posted before start() waits for it.
   void start();
-  // Stops the loop and joins all threads; pending blocking work is finished first.
+  // Stops the loops and joins all threads; pending blocking work is finished first.
   void stop();
   void post_blocking(std::function<void()> work);
   int io_threads() const;

@@ -1,6 +1,7 @@
 #include "http/request_reader.hpp"
 
 #include <boost/url/parse.hpp>
+#include <utility>
 
 namespace chatglmd::http {
 
@@ -10,7 +11,7 @@ bool body_length_unknown(const RequestParser& parser) {
   return parser.get().count(bhttp::field::transfer_encoding) != 0 && !parser.chunked();
 }
 
-std::optional<Request> to_request(const RequestMessage& msg, const std::string& peer,
+std::optional<Request> to_request(RequestMessage& msg, const std::string& peer,
                                   const TrustedProxies& trusted) {
   Request r;
   r.method = std::string(msg.method_string());
@@ -23,7 +24,7 @@ std::optional<Request> to_request(const RequestMessage& msg, const std::string& 
   if (url->has_query()) r.query = parse_form(url->encoded_query()).value_or(Form{});
   for (const auto& f : msg)
     r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  r.body = msg.body();
+  r.body = std::move(msg.body());
   r.peer = peer;
   r.client = client_address(peer, r.headers, trusted);
   return r;

@@ -21,8 +21,9 @@ using RequestMessage = boost::beast::http::request<boost::beast::http::string_bo
 // second request. Checked once the header is read.
 bool body_length_unknown(const RequestParser& parser);
 
-// The handler's view of a complete message; nullopt when the target is no origin-form URL.
-std::optional<Request> to_request(const RequestMessage& msg, const std::string& peer,
+// The handler's view of a complete message (its body is moved out); nullopt when the target is no
+// origin-form URL.
+std::optional<Request> to_request(RequestMessage& msg, const std::string& peer,
                                   const TrustedProxies& trusted);
 
 }  // namespace chatglmd::http

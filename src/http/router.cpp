@@ -50,12 +50,12 @@ void Router::add_blocking(std::string method, std::string pattern,
   });
 }
 
-// A match's score is its segment kinds in order (0 literal, 1 param, 2 rest); the smallest
-// score in lexicographic order is the most specific route.
-std::optional<std::vector<int>> Router::score(const Route& r,
-                                              const std::vector<std::string>& segments,
-                                              std::map<std::string, std::string>* params) {
-  std::vector<int> s;
+// A match's score is its segment kinds in order ('0' literal, '1' param, '2' rest); the smallest
+// score in lexicographic order is the most specific route. A short string, so scoring the
+// routes of every request allocates nothing.
+std::optional<std::string> Router::score(const Route& r, const std::vector<std::string>& segments,
+                                         std::map<std::string, std::string>* params) {
+  std::string s;
   std::size_t i = 0;
   for (const auto& seg : r.segments) {
     if (seg.kind == Segment::rest) {
@@ -66,17 +66,17 @@ std::optional<std::vector<int>> Router::score(const Route& r,
       }
       if (rest.empty()) return std::nullopt;
       if (params) (*params)[seg.text] = std::move(rest);
-      s.push_back(2);
+      s.push_back('2');
       return s;
     }
     if (i >= segments.size()) return std::nullopt;
     if (seg.kind == Segment::literal) {
       if (segments[i] != seg.text) return std::nullopt;
-      s.push_back(0);
+      s.push_back('0');
     } else {
       if (segments[i].empty()) return std::nullopt;
       if (params) (*params)[seg.text] = segments[i];
-      s.push_back(1);
+      s.push_back('1');
     }
     ++i;
   }
@@ -88,7 +88,7 @@ Router::Match Router::match(std::string_view method,
                             const std::vector<std::string>& segments) const {
   Match m;
   const Route* best = nullptr;
-  std::vector<int> best_score;
+  std::string best_score;
   for (const auto& r : routes_) {
     auto s = score(r, segments, nullptr);
     if (!s) continue;

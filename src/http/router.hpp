@@ -43,9 +43,8 @@ class Router {
     std::vector<Segment> segments;
     Handler handler;
   };
-  static std::optional<std::vector<int>> score(const Route& r,
-                                               const std::vector<std::string>& segments,
-                                               std::map<std::string, std::string>* params);
+  static std::optional<std::string> score(const Route& r, const std::vector<std::string>& segments,
+                                          std::map<std::string, std::string>* params);
   std::vector<Route> routes_;
 };
 

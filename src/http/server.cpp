@@ -65,7 +65,7 @@ asio::awaitable<void> reject(tcp::socket socket) {
 
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerImpl> self) {
   for (;;) {
-    auto strand = asio::make_strand(self->runtime.io());
+    auto strand = asio::make_strand(self->runtime.next_io());
     auto [ec, socket] = co_await self->acceptor.async_accept(strand, use_tuple);
     if (ec) {
       if (!self->acceptor.is_open() || self->draining) co_return;
@@ -83,7 +83,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerImpl> self) {
     socket.set_option(tcp::no_delay(true), ec);  // stream pieces must not wait for Nagle
     auto conn = std::make_shared<Connection>(self, std::move(socket), strand);
     self->add(conn);
-    asio::co_spawn(strand, conn->run(), log_exception);
+    // The lambda keeps the connection alive until run() holds itself: the connection's loop is
+    // usually another thread's, so run() starts later, after this iteration dropped `conn`.
+    asio::co_spawn(
+        strand, [conn] { return conn->run(); }, log_exception);
   }
 }
 

@@ -84,8 +84,12 @@ class CallState : public std::enable_shared_from_this<CallState> {
       saw_done_ = true;
       return true;
     }
+    // Each event is parsed once, into memory on the stack that is dropped with it: a token's
+    // chunk costs no heap allocation here.
+    unsigned char scratch[4096];
+    json::monotonic_resource arena(scratch, sizeof scratch);
     boost::system::error_code ec;
-    auto value = json::parse(event.data, ec);
+    auto value = json::parse(event.data, ec, &arena);
     if (ec || !value.is_object()) {
       fail(ChatErrorKind::Upstream, "malformed stream chunk");
       return false;

@@ -2,37 +2,64 @@
 
 namespace chatglmd::llm {
 
+// The first bytes of a stream, one at a time, until it is clear whether a BOM opens it.
+void SseParser::feed_start(char c, const Sink& sink) {
+  if (c == '\r' || c == '\n') {
+    skip_lf_ = c == '\r';
+    end_line(std::string_view{}, sink);
+    return;
+  }
+  line_.push_back(c);
+  if (line_ == "\xEF\xBB\xBF") {
+    line_.clear();
+    at_start_ = false;
+  } else if (std::string_view("\xEF\xBB\xBF").substr(0, line_.size()) != line_) {
+    at_start_ = false;
+  }
+}
+
 void SseParser::feed(std::string_view bytes, const Sink& sink) {
-  for (char c : bytes) {
+  while (!bytes.empty()) {
     if (skip_lf_) {
       skip_lf_ = false;
-      if (c == '\n') continue;
-    }
-    if (c == '\r' || c == '\n') {
-      skip_lf_ = c == '\r';
-      std::string text = std::move(line_);
-      line_.clear();
-      line(text, sink);
-      continue;
-    }
-    line_.push_back(c);
-    if (at_start_ && line_.size() <= 3) {
-      if (line_ == "\xEF\xBB\xBF") {
-        line_.clear();
-        at_start_ = false;
-      } else if (std::string_view("\xEF\xBB\xBF").substr(0, line_.size()) != line_) {
-        at_start_ = false;
+      if (bytes.front() == '\n') {
+        bytes.remove_prefix(1);
+        continue;
       }
     }
+    if (at_start_) {
+      feed_start(bytes.front(), sink);
+      bytes.remove_prefix(1);
+      continue;
+    }
+    const auto end = bytes.find_first_of("\r\n");
+    if (end == std::string_view::npos) {
+      line_.append(bytes);  // the rest of this line comes with a later piece
+      return;
+    }
+    skip_lf_ = bytes[end] == '\r';
+    end_line(bytes.substr(0, end), sink);
+    bytes.remove_prefix(end + 1);
   }
+}
+
+// A line ends: `tail` is its part in the current piece. A line that lies whole in one piece (the
+// usual case) is read where it is, without a copy.
+void SseParser::end_line(std::string_view tail, const Sink& sink) {
+  if (line_.empty()) {
+    line(tail, sink);
+    return;
+  }
+  line_.append(tail);
+  line(line_, sink);
+  line_.clear();
 }
 
 void SseParser::line(std::string_view text, const Sink& sink) {
   at_start_ = false;
   if (text.empty()) {
     if (has_data_) sink(pending_);
-    pending_ = SseEvent{};
-    has_data_ = false;
+    clear_pending();
     return;
   }
   if (text.front() == ':') return;  // comment / keep-alive
@@ -46,18 +73,25 @@ void SseParser::line(std::string_view text, const Sink& sink) {
     pending_.data.append(value);
     has_data_ = true;
   } else if (field == "event") {
-    pending_.event = std::string(value);
+    pending_.event.assign(value);
   } else if (field == "id") {
-    pending_.id = std::string(value);
+    pending_.id.assign(value);
   }
+}
+
+// Cleared rather than replaced, so the next event reuses the strings' memory.
+void SseParser::clear_pending() {
+  pending_.event.clear();
+  pending_.data.clear();
+  pending_.id.clear();
+  has_data_ = false;
 }
 
 void SseParser::reset() {
   line_.clear();
   skip_lf_ = false;
   at_start_ = true;
-  has_data_ = false;
-  pending_ = SseEvent{};
+  clear_pending();
 }
 
 }  // namespace chatglmd::llm

@@ -27,7 +27,10 @@ class SseParser {
   std::size_t buffered() const { return line_.size() + pending_.data.size(); }
 
  private:
+  void feed_start(char c, const Sink& sink);
+  void end_line(std::string_view tail, const Sink& sink);
   void line(std::string_view text, const Sink& sink);
+  void clear_pending();
 
   std::string line_;
   bool skip_lf_ = false;  // the previous piece ended in CR: a leading LF belongs to it

@@ -54,7 +54,9 @@ class ConnectionPool {
   static constexpr std::chrono::seconds kMaxIdleAge{30};
 
   explicit ConnectionPool(std::size_t max_idle_per_host) : max_idle_per_host_(max_idle_per_host) {}
-  std::unique_ptr<Connection> take(const std::string& key);
+  // The most recently used live connection, one on `loop` first when there is one (a request
+  // then stays on its caller's thread).
+  std::unique_ptr<Connection> take(const std::string& key, const asio::io_context* loop = nullptr);
   void give_back(const std::string& key, std::unique_ptr<Connection> connection);
   std::size_t idle_count(const std::string& key);
 

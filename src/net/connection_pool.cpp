@@ -1,8 +1,11 @@
+#include <iterator>
+
 #include "net/connection.hpp"
 
 namespace chatglmd::net::detail {
 
-std::unique_ptr<Connection> ConnectionPool::take(const std::string& key) {
+std::unique_ptr<Connection> ConnectionPool::take(const std::string& key,
+                                                 const asio::io_context* loop) {
   std::vector<std::unique_ptr<Connection>> stale;  // destroyed outside the lock
   std::unique_ptr<Connection> found;
   {
@@ -11,6 +14,14 @@ std::unique_ptr<Connection> ConnectionPool::take(const std::string& key) {
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
     const auto now = std::chrono::steady_clock::now();
+    if (loop) {
+      for (auto c = list.rbegin(); c != list.rend(); ++c) {
+        if (&(*c)->strand.context() != loop || now - (*c)->idle_since >= kMaxIdleAge) continue;
+        found = std::move(*c);
+        list.erase(std::next(c).base());
+        return found;
+      }
+    }
     while (!list.empty()) {
       auto connection = std::move(list.back());  // most recently used first: least likely closed
       list.pop_back();

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 
 namespace chatglmd::net::detail {
 
@@ -16,8 +17,8 @@ using boost::system::error_code;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-ClientShared::ClientShared(asio::io_context& io_context, HttpClient::Options opts)
-    : io(io_context),
+ClientShared::ClientShared(HttpClient::LoopPicker pick, HttpClient::Options opts)
+    : pick_io(std::move(pick)),
       options(opts),
       ssl(asio::ssl::context::tls_client),
       pool(opts.max_idle_per_host) {
@@ -43,8 +44,9 @@ Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequ
       body_limit_(body_limit) {}
 
 void Exchange::start() {
-  connection_ = shared_->pool.take(url_.pool_key());
-  strand_ = connection_ ? connection_->strand : asio::make_strand(shared_->io);
+  auto& loop = shared_->pick_io();
+  connection_ = shared_->pool.take(url_.pool_key(), &loop);
+  strand_ = connection_ ? connection_->strand : asio::make_strand(loop);
   {
     std::lock_guard lock(shared_->live_mutex);
     if (shared_->shut_down) cancelled_ = true;  // run() ends at once with Cancelled
@@ -123,6 +125,22 @@ NetError Exchange::error_for(const error_code& ec, NetErrorKind otherwise,
 asio::awaitable<std::optional<NetError>> Exchange::connect() {
   connection_ = std::make_unique<Connection>(*strand_, url_.tls, shared_->ssl);
   const auto deadline = std::chrono::steady_clock::now() + timeouts_.connect;
+  auto& tcp_stream = connection_->tcp();
+
+  // An address needs no lookup: Asio's resolver runs every lookup on one thread of its own, so
+  // K chats starting at once would queue there behind each other.
+  if (url_.host_is_ip) {
+    error_code aec;
+    auto address = asio::ip::make_address(url_.host, aec);
+    unsigned short port = 0;
+    auto [end, pec] = std::from_chars(url_.port.data(), url_.port.data() + url_.port.size(), port);
+    if (!aec && pec == std::errc() && end == url_.port.data() + url_.port.size()) {
+      tcp_stream.expires_at(deadline);
+      auto [cec] = co_await tcp_stream.async_connect(tcp::endpoint(address, port), use_tuple);
+      if (cec) co_return error_for(cec, NetErrorKind::Connect, "connect");
+      co_return co_await finish_connect();
+    }
+  }
 
   // The resolver has no timeout of its own; a timer on the same strand cancels it. The timer's
   // handler shares ownership of what it touches: when the deadline passes just as the resolve
@@ -149,10 +167,15 @@ asio::awaitable<std::optional<NetError>> Exchange::connect() {
   if (resolve->timed_out) co_return NetError{NetErrorKind::Timeout, "resolve timed out"};
   if (rec) co_return NetError{NetErrorKind::Connect, "resolve " + url_.host + ": " + rec.message()};
 
-  auto& tcp_stream = connection_->tcp();
   tcp_stream.expires_at(deadline);
   auto [cec, endpoint] = co_await tcp_stream.async_connect(results, use_tuple);
   if (cec) co_return error_for(cec, NetErrorKind::Connect, "connect");
+  co_return co_await finish_connect();
+}
+
+// After the TCP connect: no Nagle delay, the TLS handshake for https, no timer left running.
+asio::awaitable<std::optional<NetError>> Exchange::finish_connect() {
+  auto& tcp_stream = connection_->tcp();
   error_code ignored;
   tcp_stream.socket().set_option(tcp::no_delay(true), ignored);  // SSE pieces must not wait
 

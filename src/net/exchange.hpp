@@ -17,8 +17,8 @@ class Exchange;
 
 // What every exchange of one HttpClient shares; exchanges keep it alive past the client.
 struct ClientShared {
-  ClientShared(asio::io_context& io_context, HttpClient::Options opts);
-  asio::io_context& io;
+  ClientShared(HttpClient::LoopPicker pick, HttpClient::Options opts);
+  HttpClient::LoopPicker pick_io;
   HttpClient::Options options;
   asio::ssl::context ssl;
   ConnectionPool pool;
@@ -46,6 +46,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   asio::awaitable<void> run();
   asio::awaitable<std::optional<NetError>> connect();
+  asio::awaitable<std::optional<NetError>> finish_connect();
   template <class Stream>
   asio::awaitable<Outcome> exchange(Stream& stream);
   NetError error_for(const boost::system::error_code& ec, NetErrorKind otherwise,

@@ -45,7 +45,7 @@ struct HttpClient::Impl {
     std::string why;
     auto url = parse_url(request.url, why);
     if (!url) {
-      boost::asio::post(shared->io, [done = std::move(callbacks.on_done), why] {
+      boost::asio::post(shared->pick_io(), [done = std::move(callbacks.on_done), why] {
         if (done) done(NetError{NetErrorKind::BadUrl, why});
       });
       return nullptr;
@@ -58,8 +58,10 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient(boost::asio::io_context& io, Options options)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->shared = std::make_shared<detail::ClientShared>(io, options);
+    : HttpClient([&io]() -> boost::asio::io_context& { return io; }, options) {}
+
+HttpClient::HttpClient(LoopPicker pick, Options options) : impl_(std::make_unique<Impl>()) {
+  impl_->shared = std::make_shared<detail::ClientShared>(std::move(pick), options);
 }
 
 HttpClient::HttpClient(boost::asio::io_context& io) : HttpClient(io, Options{}) {}

@@ -86,6 +86,10 @@ class HttpClient {
   };
   HttpClient(boost::asio::io_context& io, Options options);
   explicit HttpClient(boost::asio::io_context& io);
+  // Each request runs on the loop `pick` names when it starts (the caller's own io thread, so a
+  // relayed stream stays on one thread from the upstream socket to the client's).
+  using LoopPicker = std::function<boost::asio::io_context&()>;
+  HttpClient(LoopPicker pick, Options options);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

@@ -146,12 +146,14 @@ void PgConn::ensure_connected() {
 void PgConn::fail(PGresult* result, std::string_view what) {
   std::string message = trimmed(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
   if (message.empty()) message = trimmed(PQerrorMessage(conn_));
-  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  // Copied before PQclear: the field points into the result.
+  const char* field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string state = field ? field : "";
   PQclear(result);
   if (PQstatus(conn_) != CONNECTION_OK)
     message = fmt::format("lost the connection to PostgreSQL at {}: {}", target_, message);
   throw StoreError(fmt::format("postgresql: {}: {}{}", what, message,
-                               state ? fmt::format(" (SQLSTATE {})", state) : ""),
+                               state.empty() ? "" : fmt::format(" (SQLSTATE {})", state)),
                    kPgErrorCode);
 }
 

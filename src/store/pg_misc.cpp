@@ -4,7 +4,12 @@
 namespace chatglmd::store {
 
 void bump_change_stamp(PgConn& db, const char* name) {
-  db.prepare("UPDATE change_stamp SET version = version + 1 WHERE name = $1").bind(1, name).exec();
+  // An upsert, so a stamp added after 001 (openai_product) needs no migration of its own.
+  db.prepare(
+        "INSERT INTO change_stamp (name, version) VALUES ($1, 1) "
+        "ON CONFLICT (name) DO UPDATE SET version = change_stamp.version + 1")
+      .bind(1, name)
+      .exec();
 }
 
 std::int64_t read_change_stamp(PgConn& db, const char* name) {

@@ -16,6 +16,8 @@ Product read_product(const PgQuery& st) {
   return p;
 }
 
+constexpr const char* kStamp = "openai_product";
+
 constexpr const char* kSelect =
     "SELECT product_id, product_name, product_desc, quota, price_fen, product_model_types, "
     "is_enabled, sort FROM openai_product ";
@@ -42,6 +44,7 @@ std::optional<Product> PgProducts::get(std::int64_t product_id) {
 
 bool PgProducts::add(const Product& p) {
   std::lock_guard lock(db_.mutex());
+  PgWriteTransaction tx(db_);
   const int inserted =
       db_.prepare(
              "INSERT INTO openai_product (product_id, product_name, product_desc, quota, "
@@ -57,17 +60,38 @@ bool PgProducts::add(const Product& p) {
           .bind(8, p.sort)
           .bind(9, wall_clock_ms())
           .exec();
+  if (inserted == 1) bump_change_stamp(db_, kStamp);
+  tx.commit();
   return inserted == 1;
 }
 
 bool PgProducts::set_enabled(std::int64_t product_id, bool enabled) {
   std::lock_guard lock(db_.mutex());
-  return db_.prepare(
-                "UPDATE openai_product SET is_enabled = $2, updated_at = $3 WHERE product_id = $1")
-             .bind(1, product_id)
-             .bind(2, enabled ? 1 : 0)
-             .bind(3, wall_clock_ms())
-             .exec() == 1;
+  PgWriteTransaction tx(db_);
+  const bool changed =
+      db_.prepare(
+             "UPDATE openai_product SET is_enabled = $2, updated_at = $3 WHERE product_id = $1")
+          .bind(1, product_id)
+          .bind(2, enabled ? 1 : 0)
+          .bind(3, wall_clock_ms())
+          .exec() == 1;
+  if (changed) bump_change_stamp(db_, kStamp);
+  tx.commit();
+  return changed;
+}
+
+std::int64_t PgProducts::version() {
+  std::lock_guard lock(db_.mutex());
+  return read_change_stamp(db_, kStamp);
+}
+
+VersionedProducts PgProducts::snapshot() {
+  std::lock_guard lock(db_.mutex());
+  PgReadTransaction tx(db_);
+  VersionedProducts out;
+  out.version = read_change_stamp(db_, kStamp);
+  out.items = list(false);
+  return out;
 }
 
 }  // namespace chatglmd::store

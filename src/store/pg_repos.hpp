@@ -22,6 +22,8 @@ class PgProducts final : public ProductRepository {
   std::optional<Product> get(std::int64_t product_id) override;
   bool add(const Product& product) override;
   bool set_enabled(std::int64_t product_id, bool enabled) override;
+  std::int64_t version() override;
+  VersionedProducts snapshot() override;
 
  private:
   PgConn& db_;

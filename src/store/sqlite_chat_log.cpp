@@ -110,7 +110,8 @@ std::vector<DayAmount> SqliteReports::paid_by_day(core::UtcMs since) {
   std::lock_guard lock(db_.mutex());
   auto st = db_.prepare("SELECT " CHATGLMD_BEIJING_DAY(
       "pay_time") " AS day, COUNT(*), SUM(total_amount_fen) FROM openai_order "
-                  "WHERE pay_time IS NOT NULL AND pay_time >= ?1 GROUP BY day ORDER BY day");
+                  "WHERE pay_time IS NOT NULL AND pay_time >= ?1 AND order_status <> 4 "
+                  "GROUP BY day ORDER BY day");
   st.bind(1, since.ms);
   std::vector<DayAmount> out;
   while (st.step())

@@ -3,8 +3,13 @@
 
 namespace chatglmd::store {
 
+// An upsert, so a stamp added after 001 (openai_product) needs no migration of its own.
 void bump_change_stamp(Db& db, const char* name) {
-  db.prepare("UPDATE change_stamp SET version = version + 1 WHERE name = ?1").bind(1, name).exec();
+  db.prepare(
+        "INSERT INTO change_stamp (name, version) VALUES (?1, 1) "
+        "ON CONFLICT (name) DO UPDATE SET version = version + 1")
+      .bind(1, name)
+      .exec();
 }
 
 std::int64_t read_change_stamp(Db& db, const char* name) {

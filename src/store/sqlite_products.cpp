@@ -16,6 +16,8 @@ Product read_product(const Query& st) {
   return p;
 }
 
+constexpr const char* kStamp = "openai_product";
+
 constexpr const char* kSelect =
     "SELECT product_id, product_name, product_desc, quota, price_fen, product_model_types, "
     "is_enabled, sort FROM openai_product ";
@@ -59,18 +61,39 @@ bool SqliteProducts::add(const Product& p) {
       .bind(8, p.sort)
       .bind(9, wall_clock_ms())
       .exec();
+  bump_change_stamp(db_, kStamp);
   tx.commit();
   return true;
 }
 
 bool SqliteProducts::set_enabled(std::int64_t product_id, bool enabled) {
   std::lock_guard lock(db_.mutex());
-  return db_.prepare(
-                "UPDATE openai_product SET is_enabled = ?2, updated_at = ?3 WHERE product_id = ?1")
-             .bind(1, product_id)
-             .bind(2, enabled ? 1 : 0)
-             .bind(3, wall_clock_ms())
-             .exec() == 1;
+  WriteTransaction tx(db_);
+  bool changed =
+      db_.prepare(
+             "UPDATE openai_product SET is_enabled = ?2, updated_at = ?3 WHERE product_id = ?1")
+          .bind(1, product_id)
+          .bind(2, enabled ? 1 : 0)
+          .bind(3, wall_clock_ms())
+          .exec() == 1;
+  if (changed) bump_change_stamp(db_, kStamp);
+  tx.commit();
+  return changed;
+}
+
+std::int64_t SqliteProducts::version() {
+  std::lock_guard lock(db_.mutex());
+  return read_change_stamp(db_, kStamp);
+}
+
+VersionedProducts SqliteProducts::snapshot() {
+  std::lock_guard lock(db_.mutex());
+  ReadTransaction tx(db_);
+  VersionedProducts out;
+  out.version = read_change_stamp(db_, kStamp);
+  auto st = db_.prepare(std::string(kSelect) + "ORDER BY sort, product_id");
+  while (st.step()) out.items.push_back(read_product(st));
+  return out;
 }
 
 }  // namespace chatglmd::store

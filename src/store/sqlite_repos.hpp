@@ -14,6 +14,8 @@ class SqliteProducts final : public ProductRepository {
   std::optional<Product> get(std::int64_t product_id) override;
   bool add(const Product& product) override;
   bool set_enabled(std::int64_t product_id, bool enabled) override;
+  std::int64_t version() override;
+  VersionedProducts snapshot() override;
 
  private:
   Db& db_;

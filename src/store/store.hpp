@@ -12,6 +12,12 @@
 
 namespace chatglmd::store {
 
+// Products and the change stamp they were read at, from one consistent read (as VersionedList).
+struct VersionedProducts {
+  std::int64_t version = 0;
+  std::vector<Product> items;  // enabled or not, in list() order
+};
+
 class ProductRepository {
  public:
   virtual ~ProductRepository() = default;
@@ -20,6 +26,10 @@ class ProductRepository {
   // False when the product id is taken.
   virtual bool add(const Product& product) = 0;
   virtual bool set_enabled(std::int64_t product_id, bool enabled) = 0;
+  // Bumps on every change (add, enable, disable): the front keeps the catalogue in memory and
+  // reads it again only when this moved.
+  virtual std::int64_t version() = 0;
+  virtual VersionedProducts snapshot() = 0;
 };
 
 class AccountRepository {

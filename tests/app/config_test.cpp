@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "app/durations.hpp"
+#include "http/client_address.hpp"
 #include "jobs/registry.hpp"
 #include "support/temp_dir.hpp"
 
@@ -128,7 +129,10 @@ TEST(Config, TrustedProxiesAreParsedAtLoad) {
   s.environment = {{"CHATGLMD_HTTP_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 ,2001:db8::/32"}};
   auto r = load_config(s, job_defaults());
   ASSERT_TRUE(r.config) << r.error;
-  const auto& t = r.config->http.trusted_proxies;
+  EXPECT_EQ(r.config->http.trusted_proxies,
+            (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "2001:db8::/32"}));
+  std::string error;
+  auto t = *http::TrustedProxies::parse(r.config->http.trusted_proxies, error);
   EXPECT_TRUE(t.contains(*http::parse_hop("10.200.0.1")));
   EXPECT_TRUE(t.contains(*http::parse_hop("2001:db8:ff::1")));
   EXPECT_FALSE(t.contains(*http::parse_hop("127.0.0.2")));

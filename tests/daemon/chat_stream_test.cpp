@@ -66,6 +66,38 @@ TEST_F(ChatCost, OneQuotaPerAnswerOnEveryPathAndFraming) {
   EXPECT_EQ(stat(d.sim(), "chat_requests"), upstream + 3);
 }
 
+// /v1 chunks are written around the escaped piece (not rebuilt as JSON per token): every chunk
+// must still be the same JSON object, and text JSON must escape must come through unchanged.
+TEST_F(ChatCost, OpenAiChunksKeepTheirShapeAndEscapeEveryPiece) {
+  run_ok(d, {"user", "add", "quoter", "--quota", "10"});
+  const std::string text = "say \"hi\"\\ then\nnew line\t\x01 你好 </script>";
+  auto streamed = chat(d, kOpenAiChat, "Bearer " + d.token_for("quoter"),
+                       chat_json("glm-4", text, R"("stream":true)"));
+  ASSERT_EQ(streamed.status, 200) << streamed.raw;
+  EXPECT_EQ(parse_openai_stream(streamed.body).text, "Echo: " + text);
+  std::string id;
+  int pieces = 0;
+  std::size_t at = 0;
+  while ((at = streamed.body.find("data: {", at)) != std::string::npos) {
+    auto end = streamed.body.find("\n\n", at);
+    auto chunk = boost::json::parse(streamed.body.substr(at + 6, end - at - 6)).as_object();
+    at = end;
+    const auto& choice = chunk.at("choices").as_array().at(0).as_object();
+    if (!choice.at("finish_reason").is_null()) continue;  // the last chunk
+    ++pieces;
+    EXPECT_EQ(chunk.at("object").as_string(), "chat.completion.chunk");
+    EXPECT_EQ(chunk.at("model").as_string(), "glm-4");
+    EXPECT_TRUE(chunk.at("created").is_int64());
+    if (id.empty()) id = std::string(chunk.at("id").as_string());
+    EXPECT_EQ(chunk.at("id").as_string(), id) << "one id for the whole answer";
+    EXPECT_EQ(choice.at("index").as_int64(), 0);
+    EXPECT_EQ(choice.at("delta").at("role").as_string(), "assistant");
+    EXPECT_EQ(choice.size(), 3u);
+    EXPECT_EQ(chunk.size(), 5u);
+  }
+  EXPECT_GT(pieces, 3);
+}
+
 TEST_F(ChatCost, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {
   run_ok(d, {"user", "add", "unlucky", "--quota", "3"});
   std::string auth = "Bearer " + d.token_for("unlucky");

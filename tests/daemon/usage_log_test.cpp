@@ -107,6 +107,62 @@ TEST_F(UsageLog, EveryChatLeavesOneRowWithItsOutcome) {
   EXPECT_EQ(d.cli({"usage", "--since", "yesterday"}).exit_code, 2);
 }
 
+// What a user can send at will must not grow the log: rate-limited and malformed requests are
+// only counted in the metrics, and a model the daemon does not serve is stored as "(other)".
+TEST(UsageLogBounded, RateLimitAndBadRequestsLeaveNoRowAndModelsAreServedOnes) {
+  DaemonOptions o;
+  o.config["chat.rate_limit"] = "2";
+  DaemonHarness d(o);
+  run_ok(d, {"user", "add", "flood-user", "--quota", "5"});
+  const std::string token = "Bearer " + d.token_for("flood-user");
+  ASSERT_EQ(chat(d, kOriginalChat, token, chat_json("glm-4", "hello")).status, 200);
+  ASSERT_EQ(chat(d, kOriginalChat, token, chat_json("glm-4", "hello")).status, 200);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(envelope_code(chat(d, kOriginalChat, token, chat_json("glm-4", "hello"))), "0005");
+  auto rows = wait_rows(d, "flood-user", 2);
+  EXPECT_EQ(rows.size(), 2u) << "the two answered chats only, no row per rate-limited request";
+  auto metrics = d.request("GET", "/metrics");
+  EXPECT_NE(metrics.body.find(R"(chatglmd_chat_refused_total{check="rate_limit"} 5)"),
+            std::string::npos)
+      << metrics.body;
+
+  run_ok(d, {"user", "add", "odd-user", "--quota", "5"});
+  const std::string odd = "Bearer " + d.token_for("odd-user");
+  auto too_long = chat(d, kOriginalChat, odd, chat_json(std::string(65, 'm'), "hello"));
+  EXPECT_EQ(envelope_code(too_long), "0002") << too_long.body;
+  auto odd_chars = chat(d, kOriginalChat, odd, chat_json("glm 4<script>", "hello"));
+  EXPECT_EQ(envelope_code(odd_chars), "0002") << odd_chars.body;
+  EXPECT_EQ(envelope_code(chat(d, kOriginalChat, odd, chat_json("glm-unknown", "hello"))), "0002")
+      << "a well-formed model that is not served is a bad request too";
+  run_ok(d, {"user", "freeze", "odd-user"});
+  EXPECT_EQ(envelope_code(chat(d, kOriginalChat, odd, chat_json("no-such-model", "hello"))),
+            "0007");
+  auto odd_rows = wait_rows(d, "odd-user", 1);
+  ASSERT_EQ(odd_rows.size(), 1u) << "only the frozen refusal is logged";
+  EXPECT_EQ(odd_rows[0][0], "(other)") << "a model not served is not stored verbatim";
+  EXPECT_EQ(odd_rows[0][2], "refused:frozen");
+}
+
+TEST(UsageLogReport, ACutListOfUsersSaysSo) {
+  DaemonHarness d;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  sql_exec(d.db(),
+           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001) "
+           "INSERT INTO chat_log (openid, model, endpoint, started_at, duration_ms, outcome) "
+           "SELECT 'many-' || i, 'glm-4', 'original', " +
+               std::to_string(now - 60'000) + ", 1, 'ok' FROM n");
+  auto all = d.cli({"usage", "--by", "user", "--json"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(json::parse(all.out).as_array().size(), 1000u);
+  EXPECT_NE(all.err.find("only the first 1000 users are shown"), std::string::npos) << all.err;
+  sql_exec(d.db(), "DELETE FROM chat_log WHERE openid = 'many-1'");
+  auto whole = d.cli({"usage", "--by", "user", "--json"});
+  EXPECT_EQ(json::parse(whole.out).as_array().size(), 1000u);
+  EXPECT_EQ(whole.err.find("only the first"), std::string::npos) << "1000 users: not cut";
+}
+
 TEST_F(UsageLog, ThePruneJobKeepsLogDays) {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -125,6 +181,27 @@ TEST_F(UsageLog, ThePruneJobKeepsLogDays) {
       << "rows older than chat.log_days = 30 are gone, the 29-day-old one stays";
   auto again = d.cli({"jobs", "run", "chat-log-prune", "--json"});
   EXPECT_EQ(json::parse(again.out).at("selected").to_number<int>(), 0) << "nothing due";
+}
+
+// A chat-only host (no [alipay] app_id) keeps its usage log pruned too: chat-log-prune never
+// asks Alipay, so it runs there; the order jobs still refuse without a gateway.
+TEST(UsageLogWithoutAlipay, ThePruneJobRunsOnAChatOnlyHost) {
+  DaemonOptions o;
+  o.config["alipay.app_id"] = "";
+  o.config["chat.log_days"] = "30";
+  DaemonHarness d(o);
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  sql_exec(d.db(),
+           "INSERT INTO chat_log (openid, model, endpoint, started_at, duration_ms, outcome) "
+           "VALUES ('old-user', 'glm-4', 'original', " +
+               std::to_string(now - 40 * std::int64_t{86'400'000}) + ", 1, 'ok')");
+  auto run = d.cli({"jobs", "run", "chat-log-prune", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  EXPECT_EQ(sql_int(d.db(), "SELECT COUNT(*) FROM chat_log"), 0);
+  EXPECT_EQ(d.cli({"jobs", "run", "timeout-close"}).exit_code, 2)
+      << "a job that asks Alipay still needs alipay.app_id";
 }
 
 TEST_F(UsageLog, TheAdminApiWantsItsToken) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <random>
@@ -214,6 +215,89 @@ TEST(WordFilter, RandomBytesKeepEveryUnitAndAgreeWithNaiveMasking) {
       ASSERT_TRUE(a == text.size() && b == masked.size()) << "round " << round;
       if (valid_utf8(text)) {
         ASSERT_TRUE(valid_utf8(masked)) << "round " << round;
+      }
+    }
+  }
+}
+
+// The naive answer's counts: positions where some word ends, and units masked.
+ScanCounts naive_counts(const std::vector<std::string>& words, std::string_view text) {
+  std::vector<char32_t> units;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const TextUnit unit = decode_unit(text, pos);
+    units.push_back(fold_unit(unit.value));
+    pos += unit.length;
+  }
+  std::vector<bool> ends(units.size(), false), masked(units.size(), false);
+  for (const std::string& word : words) {
+    std::vector<char32_t> w;
+    for (std::size_t pos = 0; pos < word.size();) {
+      const TextUnit unit = decode_unit(word, pos);
+      w.push_back(fold_unit(unit.value));
+      pos += unit.length;
+    }
+    if (w.empty() || w.size() > units.size()) continue;
+    for (std::size_t i = 0; i + w.size() <= units.size(); ++i) {
+      if (std::equal(w.begin(), w.end(), units.begin() + static_cast<std::ptrdiff_t>(i))) {
+        ends[i + w.size() - 1] = true;
+        std::fill(masked.begin() + static_cast<std::ptrdiff_t>(i),
+                  masked.begin() + static_cast<std::ptrdiff_t>(i + w.size()), true);
+      }
+    }
+  }
+  return {static_cast<std::size_t>(std::count(ends.begin(), ends.end(), true)),
+          static_cast<std::size_t>(std::count(masked.begin(), masked.end(), true))};
+}
+
+// Dictionaries large enough that states fan out past the linear probe into hashed slices, with
+// long failure chains, words longer than the scan's 64-unit memory, bad bytes and folded
+// variants; masking, counting, mask_into's appending and the whitelist's bypass all agree with
+// the naive answer.
+TEST(WordFilter, LargeDictionariesAgreeWithNaiveMaskingCountingAndWhitelist) {
+  std::vector<std::string> alphabet = {"a", "B", "ｃ", "Ｄ", "\xFF", "\xE4\xB8", "😀", "　", " "};
+  for (char32_t cp = 0x4E00; cp < 0x4E00 + 24; ++cp) {
+    std::string s;
+    s += static_cast<char>(0xE0 | (cp >> 12));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+    alphabet.push_back(s);
+  }
+  std::mt19937 rng(77);
+  auto random_text = [&](std::size_t min_len, std::size_t max_len) {
+    std::string s;
+    const std::size_t len = min_len + rng() % (max_len - min_len + 1);
+    // Mostly a few frequent units, so prefixes are shared and failure chains run long.
+    for (std::size_t i = 0; i < len; ++i)
+      s += alphabet[rng() % 3 == 0 ? rng() % alphabet.size() : rng() % 6];
+    return s;
+  };
+  FilterHolder holder;
+  holder.replace_whitelist({"vip"});
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::string> words;
+    const int count = 50 + static_cast<int>(rng() % 400);
+    for (int i = 0; i < count; ++i) words.push_back(random_text(1, 4));
+    if (round % 4 == 0) words.push_back(random_text(65, 90));  // longer than 64 units
+    const auto filter = WordFilter::build(words);
+    for (int t = 0; t < 25; ++t) {
+      std::string text = random_text(0, 200);
+      if (round % 4 == 0 && t % 5 == 0) text += words.back() + random_text(0, 5);
+      const std::string expected = naive_mask(words, text);
+      ASSERT_EQ(filter->mask(text), expected) << "round " << round;
+      std::string appended = "prefix|";
+      const ScanCounts counts = filter->mask_into(text, appended);
+      ASSERT_EQ(appended, "prefix|" + expected) << "round " << round;
+      const ScanCounts naive = naive_counts(words, text);
+      EXPECT_EQ(counts.hits, naive.hits) << "round " << round;
+      EXPECT_EQ(counts.masked, naive.masked) << "round " << round;
+      const ScanCounts counted = filter->count(text);
+      EXPECT_EQ(counted.hits, naive.hits) << "round " << round;
+      EXPECT_EQ(counted.masked, naive.masked) << "round " << round;
+      ASSERT_EQ(filter->contains_any(text), expected != text);
+      // The chat's rule: a whitelisted user's text passes as it is, everyone else's is masked.
+      for (const std::string user : {"vip", "someone"}) {
+        const std::string seen = holder.is_whitelisted(user) ? text : filter->mask(text);
+        ASSERT_EQ(seen, user == "vip" ? text : expected);
       }
     }
   }

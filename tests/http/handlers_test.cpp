@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <future>
+#include <thread>
 
 #include "filter/filter_holder.hpp"
 #include "http/handlers/app_services.hpp"
@@ -150,6 +151,66 @@ TEST_F(HandlersTest, OpsEndpointsAndStaticFiles) {
   auto metrics = http_get(srv.port(), "/metrics");
   EXPECT_NE(metrics.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(metrics.find("probe_total 1\n"), std::string::npos) << metrics;
+}
+
+// A dashboard report reads through its own connection: a write unit holding the main
+// connection (the group commit's) does not hold the report up, nor does the report hold it.
+TEST_F(HandlersTest, AdminReportsDoNotWaitForTheWriteConnection) {
+  auto reader = store::open_sqlite_store({dir.file("t.db"), "FULL", 5000, false});
+  ASSERT_EQ(reader.error, "");
+  auto s = services();
+  s.settings.admin_token = "admin-token-for-the-test-0123";
+  s.reports = reader.store.get();
+  Router r;
+  register_admin_routes(r, s);
+  TestServer srv(std::move(r));
+
+  std::promise<void> holding;
+  std::promise<void> release;
+  auto released = release.get_future();
+  std::thread writer([&] {
+    store->in_transaction([&] {
+      holding.set_value();
+      released.wait();  // the main connection stays taken until the report has answered
+    });
+  });
+  holding.get_future().wait();
+  auto report = std::async(std::launch::async, [&] {
+    return raw_http(srv.port(),
+                    "GET /admin/api/summary HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+                    "admin-token-for-the-test-0123\r\nConnection: close\r\n\r\n",
+                    20'000);
+  });
+  const bool answered = report.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  release.set_value();
+  writer.join();
+  EXPECT_TRUE(answered) << "the report waited for the write connection";
+  EXPECT_EQ(status_of(report.get()), 200);
+}
+
+// The summary is kept 30 s per window length: a dashboard left open costs one report per 30 s.
+TEST_F(HandlersTest, TheAdminSummaryIsKeptThirtySeconds) {
+  auto s = services();
+  s.settings.admin_token = "admin-token-for-the-test-0123";
+  Router r;
+  register_admin_routes(r, s);
+  TestServer srv(std::move(r));
+  auto summary = [&] {
+    return json_of(raw_http(srv.port(),
+                            "GET /admin/api/summary?days=1 HTTP/1.1\r\nHost: t\r\nAuthorization: "
+                            "Bearer admin-token-for-the-test-0123\r\nConnection: close\r\n\r\n"));
+  };
+  auto first = summary();
+  EXPECT_EQ(first.at("chats").at("total").to_number<int>(), 0);
+  store->chat_log().append({"u1", "glm-4", "original", clock.now(), 5, 10, 1, 2, "ok"});
+  clock.advance(std::chrono::seconds(29));
+  auto kept = summary();
+  EXPECT_EQ(kept.at("generatedAt"), first.at("generatedAt")) << "served from the cache";
+  EXPECT_EQ(kept.at("chats").at("total").to_number<int>(), 0);
+  clock.advance(std::chrono::seconds(1));
+  auto fresh = summary();
+  EXPECT_NE(fresh.at("generatedAt"), first.at("generatedAt")) << "30 s later it is made again";
+  EXPECT_EQ(fresh.at("chats").at("total").to_number<int>(), 1);
 }
 
 TEST_F(HandlersTest, WeChatCodeLoginAndQuota) {
@@ -359,11 +420,17 @@ TEST_F(ChatTest, ChatStartsAndGiveBacksGoThroughTheGroupCommit) {
   auto res = chat_request("/v1/chat/completions", token("u3"), "glm-4", R"(,"stream":true)");
   EXPECT_EQ(status_of(res), 200) << res;
   EXPECT_EQ(store->accounts().get("u3")->surplus_quota, 1);
-  EXPECT_EQ(commits->units(), 1u) << "the charge went through the group commit";
+  // Each chat's usage-log row is a unit of its own too, written after the answer.
+  auto units_become = [&](std::uint64_t n) {
+    return chatglmd::testing::eventually([&] { return commits->units() == n; },
+                                         std::chrono::seconds(5));
+  };
+  EXPECT_TRUE(units_become(2)) << commits->units() << ": the charge and the log row";
   upstream_fail = true;
   EXPECT_EQ(status_of(chat_request("/v1/chat/completions", token("u3"))), 502);
   EXPECT_EQ(store->accounts().get("u3")->surplus_quota, 1) << "given back before the answer";
-  EXPECT_EQ(commits->units(), 3u) << "charge and give-back, both through the group commit";
+  EXPECT_TRUE(units_become(5)) << commits->units()
+                               << ": charge and give-back through the group commit, and the row";
 }
 
 TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {

@@ -107,6 +107,11 @@ TEST(EmbeddedPage, HoldsEveryFileOfWebButItsTestsAndDeps) {
   EXPECT_EQ(header(*index, "Cache-Control"), "no-cache");
   ASSERT_TRUE(serve_embedded({""}, "")) << "GET / arrives as one empty segment";
   EXPECT_EQ(header(*serve_embedded({"app.js"}, ""), "Cache-Control"), "public, max-age=300");
+  auto admin = serve_embedded({"admin", "index.html"}, "");
+  ASSERT_TRUE(admin);
+  EXPECT_EQ(header(*admin, "Cache-Control"), "no-cache") << "the dashboard page is a page too";
+  EXPECT_EQ(header(*serve_embedded({"admin", "admin.js"}, ""), "Cache-Control"),
+            "public, max-age=300");
 }
 
 TEST(EmbeddedPage, UnknownTestAndTraversalNamesAreNotThere) {

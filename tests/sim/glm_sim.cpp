@@ -14,6 +14,8 @@ namespace json = boost::json;
 
 namespace {
 
+constexpr std::string_view kStampMarker = "@@STAMP@@";
+
 constexpr std::string_view kChatPath = "/api/paas/v4/chat/completions";
 
 std::string path_of(const std::string& target) {
@@ -172,6 +174,7 @@ SimReply GlmSim::handle(const SimRequest& request) {
         s.options.split_bytes = static_cast<std::size_t>(v->as_int64());
       if (const auto* v = o.if_contains("piece_chars"); v && v->is_int64() && v->as_int64() > 0)
         s.options.piece_chars = static_cast<std::size_t>(v->as_int64());
+      if (const auto* v = o.if_contains("stamp"); v && v->is_bool()) s.options.stamp = v->as_bool();
       return json_response(200, json::object{{"ok", true}});
     }
     if (path == "/sim/glm/reset") {
@@ -270,6 +273,7 @@ SimReply GlmSim::handle(const SimRequest& request) {
     std::string piece;
     for (std::size_t j = i; j < std::min(chars.size(), i + s.options.piece_chars); ++j)
       piece += chars[j];
+    if (s.options.stamp) piece = "T" + std::string(kStampMarker) + "|";
     events.push_back(event(piece, nullptr, false));
   }
   const bool partial = fault == "mid_stream_error" || fault == "stall" || fault == "disconnect" ||
@@ -299,6 +303,7 @@ SimReply GlmSim::handle(const SimRequest& request) {
 
   SimStream stream;
   stream.pace = s.options.chunk_delay;
+  if (s.options.stamp && s.options.split_bytes == 0) stream.stamp_marker = kStampMarker;
   if (s.options.split_bytes > 0) {
     std::string all;
     for (const auto& e : events) all += e;

@@ -14,7 +14,9 @@
 //        hang (no answer at all) | disconnect (some pieces, then the socket closes) | truncate
 //   POST /sim/glm/faults/clear
 //   POST /sim/glm/config  {"chunk_delay_ms", "split_bytes" (0 = one write per event, else writes
-//        of that many bytes, cut inside UTF-8 characters), "piece_chars" (characters per delta)}
+//        of that many bytes, cut inside UTF-8 characters), "piece_chars" (characters per delta),
+//        "stamp" (true: each delta is "T<16 digits>|", the microseconds of the steady clock when
+//        the piece was written, for the relay benchmarks)}
 //   POST /sim/glm/reset   faults cleared, counters zeroed
 //   GET  /sim/glm/stats   {"requests","chat_requests","auth_failures","streams_open",
 //        "streams_completed","streams_cancelled","streams_server_closed","last_request_body",
@@ -32,6 +34,8 @@ struct GlmSimOptions {
   std::chrono::milliseconds chunk_delay{0};
   std::size_t split_bytes = 0;
   std::size_t piece_chars = 4;
+  // Each piece's text is "T<send time, steady clock, 16 digits of microseconds>|" instead.
+  bool stamp = false;
 };
 
 class GlmSim {

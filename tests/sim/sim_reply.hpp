@@ -18,6 +18,9 @@ struct SimStream {
   std::string content_type = "text/event-stream;charset=UTF-8";
   std::vector<std::string> pieces;    // each one HTTP chunk and one write, cut anywhere
   std::chrono::milliseconds pace{0};  // before each piece
+  // When set, this text in a piece is replaced, as it is written, by the send time (steady
+  // clock, microseconds, 16 digits): the relay benchmarks measure per-token latency with it.
+  std::string stamp_marker;
   enum class End {
     Finish,      // last chunk, connection stays usable
     Stall,       // keep the connection open, send nothing more, until the client goes away

@@ -59,6 +59,18 @@ asio::awaitable<bool> write_pieces(tcp::socket& socket, const SimStream& stream)
       auto [ec] = co_await timer.async_wait(use_tuple);
       if (ec) co_return false;
     }
+    if (!stream.stamp_marker.empty()) {
+      std::string stamped = piece;
+      const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
+      char digits[24];
+      std::snprintf(digits, sizeof digits, "%016lld", static_cast<long long>(micros));
+      for (std::size_t at; (at = stamped.find(stream.stamp_marker)) != std::string::npos;)
+        stamped.replace(at, stream.stamp_marker.size(), digits);
+      if (!co_await write_all(socket, chunk(stamped))) co_return false;
+      continue;
+    }
     if (!co_await write_all(socket, chunk(piece))) co_return false;
   }
   switch (stream.end) {

@@ -174,6 +174,37 @@ TEST(SqliteStore, DueQueriesSearchAnIndexInsteadOfScanning) {
   }
 }
 
+// The dashboard's reports (the queries of sqlite_chat_log.cpp) search an index by time instead
+// of reading every order or notify.
+TEST(SqliteStore, ReportQueriesSearchAnIndexInsteadOfScanning) {
+  testing::TempDir dir;
+  Db db({dir.file("a.db")});
+  ASSERT_TRUE(migrate(db).ok);
+  auto plan_of = [&db](const std::string& sql) {
+    auto st = db.prepare("EXPLAIN QUERY PLAN " + sql);
+    std::string plan;
+    while (st.step()) plan += st.text(3) + "\n";
+    return plan;
+  };
+  const std::vector<std::pair<std::string, std::string>> reports{
+      {"SELECT COUNT(*), SUM(total_amount_fen) FROM openai_order WHERE pay_time IS NOT NULL AND "
+       "pay_time >= 1 AND order_status <> 4",
+       "openai_order_pay_time"},
+      {"SELECT COUNT(*), COALESCE(SUM(order_status = 4), 0) FROM openai_order WHERE order_time >= "
+       "1",
+       "openai_order_order_time"},
+      {"SELECT notify_id, out_trade_no, trade_status, verdict, received_at FROM pay_notify WHERE "
+       "verdict <> 'ok' ORDER BY received_at DESC, id DESC LIMIT 20",
+       "pay_notify_rejected"}};
+  for (const auto& [sql, index] : reports) {
+    const auto plan = plan_of(sql);
+    SCOPED_TRACE(sql);
+    EXPECT_NE(plan.find("INDEX " + index), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("SCAN openai_order\n"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("SCAN pay_notify\n"), std::string::npos) << plan;
+  }
+}
+
 // Orders an older chatglmd closed on ACQ.TRADE_NOT_EXIST in the last week get their follow-up
 // when 002 is applied; older closes, other closes and orders paid since do not.
 TEST(SqliteMigrations, Migration002FollowsUpRecentClosesOnTradeNotExist) {

@@ -8,6 +8,8 @@
   const SVG = 'http://www.w3.org/2000/svg';
   const COLORS = ['#0969da', '#1a7f37', '#bf8700', '#8250df', '#cf222e', '#1b7c83', '#953800'];
   const $ = (id) => document.getElementById(id);
+  const MAX_MODELS = 6; // one colour each; COLORS keeps one more for OTHER_MODELS
+  const OTHER_MODELS = '其他';
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -99,6 +101,7 @@
     $('kpi-revenue').textContent = '¥' + data.revenue.totalYuan;
     $('kpi-orders').textContent = String(data.revenue.orders);
     $('kpi-chats').textContent = String(data.chats.total);
+    $('kpi-answered').textContent = `成功 ${data.chats.answered}，拒绝或失败 ${data.chats.total - data.chats.answered}`;
     $('kpi-ttft').textContent = [data.ttft.p50, data.ttft.p90, data.ttft.p99].map(ms).join(' / ');
 
     barChart($('chart-revenue'), data.revenue.days.map((d) => d.day),
@@ -122,12 +125,23 @@
     });
     $('chart-funnel').replaceChildren(funnel);
 
-    const models = [...new Set(data.chats.rows.map((r) => r.model))].sort();
+    // The MAX_MODELS models with the most chats get a colour each; the rest are summed as one
+    // series, so a long list of models neither runs out of colours nor crowds the chart.
+    const perModel = new Map();
+    for (const r of data.chats.rows) perModel.set(r.model, (perModel.get(r.model) || 0) + r.chats);
+    const ranked = [...perModel.keys()].sort((a, b) => perModel.get(b) - perModel.get(a) || (a < b ? -1 : 1));
+    const top = ranked.slice(0, MAX_MODELS).sort();
+    const models = ranked.length > MAX_MODELS ? [...top, OTHER_MODELS] : top;
+    const seriesOf = (m) => (top.includes(m) ? m : OTHER_MODELS);
     const color = (m) => COLORS[models.indexOf(m) % COLORS.length];
-    const stacks = data.chats.days.map((day) => models.map((m) => {
-      const row = data.chats.rows.find((r) => r.day === day && r.model === m);
-      return { value: row ? row.chats : 0, color: color(m), label: m };
-    }));
+    // One pass over the rows, indexed by day and series: each cell is a Map look-up.
+    const cells = new Map();
+    for (const r of data.chats.rows) {
+      const key = `${r.day}\u0000${seriesOf(r.model)}`;
+      cells.set(key, (cells.get(key) || 0) + r.chats);
+    }
+    const stacks = data.chats.days.map((day) => models.map((m) => (
+      { value: cells.get(`${day}\u0000${m}`) || 0, color: color(m), label: m })));
     barChart($('chart-chats'), data.chats.days, stacks, { name: 'chats', width: 1280, whole: true, format: (v) => String(Math.round(v)) });
     const legend = el('div', { class: 'legend' });
     for (const m of models) {

@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <map>
+#include <mutex>
+#include <optional>
 
 #include "core/money.hpp"
 #include "core/usage.hpp"
@@ -192,6 +194,33 @@ json::value notify_rejections(store::Store& s, const Window&) {
   return out;
 }
 
+// The summary reads the whole window of the usage log and the orders: one per window length
+// is kept kSummaryTtl, so a dashboard left open (or several) costs one report per 30 s.
+constexpr core::Millis kSummaryTtl{30'000};
+
+class SummaryCache {
+ public:
+  std::optional<json::object> get(int days, core::UtcMs now) {
+    std::lock_guard lock(mutex_);
+    auto it = by_days_.find(days);
+    if (it == by_days_.end() || now - it->second.made_at >= kSummaryTtl || now < it->second.made_at)
+      return std::nullopt;
+    return it->second.summary;
+  }
+  void put(int days, core::UtcMs now, json::object summary) {
+    std::lock_guard lock(mutex_);
+    by_days_[days] = {now, std::move(summary)};
+  }
+
+ private:
+  struct Entry {
+    core::UtcMs made_at;
+    json::object summary;
+  };
+  std::mutex mutex_;
+  std::map<int, Entry> by_days_;  // at most kMaxAdminDays entries
+};
+
 using Section = json::value (*)(store::Store&, const Window&);
 struct NamedSection {
   std::string_view name;
@@ -236,7 +265,9 @@ void register_admin_routes(Router& router, const AppServices& s) {
   router.add_sync("GET", "/admin/", page);
   router.add_sync("GET", "/admin/{file}", page);
 
-  router.add_blocking("GET", "/admin/api/{section}", [s, expected, failures](const Request& req) {
+  auto cache = std::make_shared<SummaryCache>();
+  constexpr const char* kApiRoute = "/admin/api/{section}";
+  router.add_blocking("GET", kApiRoute, [s, expected, failures, cache](const Request& req) {
     const core::UtcMs now = now_of(s);
     // Like logins: every attempt takes a slot and a right token gives it back, so after
     // kAdminFailuresPerMinute wrong tokens an address waits out the minute, right token or not.
@@ -251,21 +282,24 @@ void register_admin_routes(Router& router, const AppServices& s) {
     }
     failures->give_back(address);
     if (!s.store) return api_error(503, "no store");
+    store::Store& reports = s.reports ? *s.reports : *s.store;
     std::string error;
     Window w = window_of(req, now, error);
     if (!error.empty()) return api_error(400, error);
     const auto section = req.param("section");
     try {
       if (section == "summary") {
+        if (auto cached = cache->get(w.days, now)) return Response::json(200, *cached);
         json::object all{{"days", w.days},
                          {"since", w.day_keys.front()},
                          {"until", w.day_keys.back()},
                          {"generatedAt", now.ms}};
-        for (const auto& sec : kSections) all[sec.name] = sec.build(*s.store, w);
+        for (const auto& sec : kSections) all[sec.name] = sec.build(reports, w);
+        cache->put(w.days, now, all);
         return Response::json(200, all);
       }
       for (const auto& sec : kSections) {
-        if (sec.name == section) return Response::json(200, sec.build(*s.store, w));
+        if (sec.name == section) return Response::json(200, sec.build(reports, w));
       }
     } catch (const std::exception& e) {
       spdlog::error("admin: {}: {}", section, e.what());

@@ -79,8 +79,16 @@ struct HandlerSettings {
   std::size_t login_limiter_keys = WindowCounter::kDefaultMaxKeys;
 };
 
+class ProductCatalogue;
+
 struct AppServices {
   store::Store* store = nullptr;
+  // The dashboard's reports: on SQLite a connection of their own, so that a long report never
+  // holds the connection the group commit writes through; null: `store`.
+  store::Store* reports = nullptr;
+  // query_product_list from memory, its change stamp checked per request (checked_answer);
+  // null: read the store on each request.
+  ProductCatalogue* catalogue = nullptr;
   store::GroupCommitter* commits = nullptr;  // notifies share commits through it; null: one each
   pay::PaymentGateway* gateway = nullptr;
   NotifyChecker notify;

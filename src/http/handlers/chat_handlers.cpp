@@ -23,6 +23,8 @@ std::string_view code_of(Refusal r) {
       return code::quota_exhausted;
     case Refusal::Unavailable:
       return code::unknown_error;
+    case Refusal::StoreUnavailable:
+      return code::store_unavailable;
   }
   return code::unknown_error;
 }

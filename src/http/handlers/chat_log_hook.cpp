@@ -24,6 +24,8 @@ std::string refusal_outcome(Refusal refusal) {
       return "refused:quota";
     case Refusal::Unavailable:
       return "refused:unavailable";
+    case Refusal::StoreUnavailable:
+      return "refused:store";
   }
   return "refused:unknown";
 }

@@ -10,8 +10,10 @@
 #include "http/handlers/common.hpp"
 #include "http/handlers/durable_write.hpp"
 #include "http/handlers/window_counter.hpp"
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 #include "store/store_error.hpp"
+#include "store/store_error_log.hpp"
 
 namespace chatglmd::http {
 
@@ -70,6 +72,22 @@ bool model_listed(std::string_view list, std::string_view model) {
   return false;
 }
 
+// Refusals a user can cause at will (rate limit, a malformed request) are only counted in
+// chatglmd_chat_refused_total{check}: a row each would let one user fill the disk. The model is
+// stored only when this daemon serves it, so a client's string never lands in the log verbatim.
+bool refusal_logged(Refusal r) {
+  return r != Refusal::RateLimited && r != Refusal::BadRequest;
+}
+
+void count_refusal(const AppServices& s, Refusal r) {
+  if (!s.registry) return;
+  s.registry
+      ->counter("chatglmd_chat_refused_total", "Chats refused, by the check that said no.",
+                {"check"})
+      .labels({refusal_outcome(r).substr(std::string_view("refused:").size())})
+      .inc();
+}
+
 // The same framing, whose refusals also go into the usage log with the check that said no.
 std::shared_ptr<ChatFraming> with_logged_refusals(const std::shared_ptr<ChatContext>& ctx,
                                                   std::shared_ptr<ChatFraming> framing,
@@ -77,10 +95,14 @@ std::shared_ptr<ChatFraming> with_logged_refusals(const std::shared_ptr<ChatCont
                                                   const std::string& model,
                                                   core::UtcMs started_at) {
   auto logged = std::make_shared<ChatFraming>(*framing);
-  logged->refuse = [ctx, framing, openid, model, started_at](Refusal r, const std::string& m) {
-    record_chat(ctx->services, {openid, model, framing->endpoint, started_at, std::nullopt,
-                                (now_of(ctx->services) - started_at).count(), std::nullopt,
-                                std::nullopt, refusal_outcome(r)});
+  std::string logged_model = ctx->services.chat->serves_model(model) ? model : "(other)";
+  logged->refuse = [ctx, framing, openid, logged_model, started_at](Refusal r,
+                                                                    const std::string& m) {
+    count_refusal(ctx->services, r);
+    if (refusal_logged(r))
+      record_chat(ctx->services, {openid, logged_model, framing->endpoint, started_at, std::nullopt,
+                                  (now_of(ctx->services) - started_at).count(), std::nullopt,
+                                  std::nullopt, refusal_outcome(r)});
     return framing->refuse(r, m);
   };
   return logged;
@@ -295,8 +317,15 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
             [ctx, ex, request = std::move(request), framing, openid, now,
              paid](bool committed) mutable {
               if (!committed) {
-                ex->respond(framing->refuse(Refusal::Unavailable,
-                                            "the chat could not be recorded, try again"));
+                // An in-memory free chat (SQLite) is not undone by the rollback: given back
+                // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
+                if (*paid == Paid::FreeChat && !ctx->limits->shared())
+                  ctx->limits->give_back_free_chat(openid);
+                store::store_error_log().report("http: chat start",
+                                                "its charge could not be committed");
+                ex->respond(framing->refuse(Refusal::StoreUnavailable,
+                                            "the service cannot save anything right now; nothing "
+                                            "was charged, try again later"));
                 return;
               }
               if (!*paid) {

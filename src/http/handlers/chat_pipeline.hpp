@@ -22,7 +22,9 @@ enum class Refusal {
   Frozen,
   ModelNotAllowed,
   NoQuota,
-  Unavailable
+  Unavailable,
+  // The store takes no writes now (full disk, a moved file, a lost server): nothing charged.
+  StoreUnavailable
 };
 
 // How one path speaks.

@@ -26,6 +26,8 @@ Response refuse(Refusal r, const std::string& message) {
       return openai_error(429, message, "insufficient_quota", "insufficient_quota");
     case Refusal::Unavailable:
       return openai_error(503, message, "server_error");
+    case Refusal::StoreUnavailable:
+      return openai_error(503, message, "server_error", "store_unavailable");
   }
   return openai_error(500, message, "server_error");
 }
@@ -43,6 +45,14 @@ std::string completion_id() {
   static std::atomic<std::uint64_t> counter{0};
   return "chatcmpl-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) +
          "-" + std::to_string(counter++);
+}
+
+// `text` as a JSON string literal, the way Boost.JSON writes it, appended without a temporary.
+void append_json_string(std::string& out, std::string_view text) {
+  boost::json::serializer sr;
+  sr.reset(text);
+  char buffer[1024];
+  while (!sr.done()) out += sr.read(buffer, sizeof buffer);
 }
 
 std::string finish_reason_of(const llm::ChatResult& r) {
@@ -77,8 +87,19 @@ std::shared_ptr<ChatFraming> openai_framing(const std::string& model, bool strea
   };
   if (stream) {
     f->start = [](Exchange& ex) { ex.start_stream(200, "text/event-stream; charset=utf-8"); };
-    f->piece = [chunk](std::string_view piece) {
-      return chunk(boost::json::object{{"role", "assistant"}, {"content", piece}}, nullptr);
+    // A piece's chunk is the same JSON as chunk() builds, written around the escaped text: the
+    // parts that never change are serialised once per answer, not once per token.
+    std::string head = chunk(boost::json::object{{"role", "assistant"}, {"content", ""}}, nullptr);
+    const auto hole = head.rfind("\"content\":\"\"") + std::string_view("\"content\":").size();
+    std::string tail = head.substr(hole + 2);
+    head.resize(hole);
+    f->piece = [head = std::move(head), tail = std::move(tail)](std::string_view piece) {
+      std::string out;
+      out.reserve(head.size() + piece.size() + piece.size() / 8 + 2 + tail.size());
+      out += head;
+      append_json_string(out, piece);
+      out += tail;
+      return out;
     };
     f->end = [chunk](const llm::ChatResult& r) {
       std::string out;

@@ -7,6 +7,7 @@
 
 #include "core/order_id.hpp"
 #include "http/handlers/common.hpp"
+#include "http/handlers/product_catalogue.hpp"
 #include "pay/payment_gateway.hpp"
 #include "store/store.hpp"
 
@@ -23,21 +24,6 @@ std::optional<std::int64_t> parse_id(std::string_view text) {
   return v;
 }
 
-// Product list JSON by hand: `price` must read 9.99, which Boost.JSON would print as 9.99E0.
-std::string products_json(const std::vector<store::Product>& products) {
-  std::string out = "[";
-  for (const auto& p : products) {
-    if (out.size() > 1) out += ',';
-    out += "{\"productId\":" + std::to_string(p.product_id) +
-           ",\"productName\":" + boost::json::serialize(boost::json::string(p.name)) +
-           ",\"productDesc\":" + boost::json::serialize(boost::json::string(p.desc)) +
-           ",\"quota\":" + std::to_string(p.quota) + ",\"price\":" + core::format_yuan(p.price) +
-           ",\"priceFen\":" + std::to_string(p.price.value) +
-           ",\"modelTypes\":" + boost::json::serialize(boost::json::string(p.model_types)) + "}";
-  }
-  return out + "]";
-}
-
 struct OrderIds {
   std::mutex mutex;
   core::OrderIdGenerator generator;
@@ -50,10 +36,16 @@ struct OrderIds {
 }  // namespace
 
 void register_sale_routes(Router& router, const AppServices& s) {
-  router.add_blocking("GET", "/api/v1/sale/query_product_list", [s](const Request&) {
-    if (!s.store) return not_configured("the store");
-    return envelope_raw(code::ok, "success", products_json(s.store->products().list(true)));
-  });
+  if (s.catalogue) {
+    // From memory, on the io thread: a stamp check that never waits, no hop to the worker pool.
+    router.add_sync("GET", "/api/v1/sale/query_product_list",
+                    [s](const Request&) { return *s.catalogue->checked_answer(); });
+  } else {
+    router.add_blocking("GET", "/api/v1/sale/query_product_list", [s](const Request&) {
+      if (!s.store) return not_configured("the store");
+      return product_list_answer(s.store->products().list(true));
+    });
+  }
 
   auto ids = std::make_shared<OrderIds>();
   // Store work runs on the worker pool; the gateway call (a precreate round trip to Alipay) is

@@ -22,6 +22,12 @@ bool safe_segment(const std::string& s) {
 void add_cache_headers(Response& r, bool is_page) {
   r.headers.emplace_back("Cache-Control", is_page ? "no-cache" : "public, max-age=300");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  // Second line behind the page's sanitiser: nothing but our own files is loaded or called
+  // (images only as data: URLs, the QR code), and no other site may frame the page.
+  if (is_page)
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; img-src 'self' data:; media-src 'none'; "
+                           "object-src 'none'; frame-ancestors 'none'; base-uri 'none'");
 }
 
 // Any of the comma-separated entity tags, or *, matches (RFC 9110 13.1.2, weak comparison).
@@ -99,7 +105,8 @@ std::optional<Response> serve_embedded(const std::vector<std::string>& segments,
     Response r = Response::text(not_modified ? 304 : 200, not_modified ? "" : std::string(f.body),
                                 std::string(content_type_for(f.name)));
     r.headers.emplace_back("ETag", std::string(f.etag));
-    add_cache_headers(r, name == "index.html");
+    add_cache_headers(
+        r, segments.empty() || segments.back().empty() || segments.back() == "index.html");
     return r;
   }
   return std::nullopt;

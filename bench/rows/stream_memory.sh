@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Memory per open stream: K chat streams held open through the relay to chatglmd-sim answering
+# its first piece 5 s later (1 s in a smoke run); the relay's RSS with K open minus idle,
+# divided by K. chatglmd
+# (POST /api/v1/chatgpt/chat/completions) beside nginx (proxy_buffering off, HTTP/1.1 to the
+# same upstream, 1 worker). Target: <= nginx's.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../nginx.sh"
+source "$(dirname "$0")/../daemon.sh"
+bench_need nginx
+k=1000 delay_ms=5000; [ "$BENCH_QUICK" = 1 ] && k=50 delay_ms=1000
+ulimit -n 65536 2> /dev/null || ulimit -n "$(ulimit -Hn)"  # K streams take 2K descriptors per relay
+glm_key="sim-key-id.sim-key-secret"
+
+bench_spawn "$BENCH_BUILD/bin/chatglmd-sim" --port 0 --port-file "$BENCH_TMP/sim.port" --threads 2 \
+  --chunk-delay-ms "$delay_ms"
+sim_pid=$BENCH_LAST_PID
+for _ in $(seq 200); do [ -s "$BENCH_TMP/sim.port" ] && break; sleep 0.05; done
+sim_port=$(cat "$BENCH_TMP/sim.port")
+bench_wait_port "$sim_port" "$sim_pid"
+
+echo "$glm_key" > "$BENCH_TMP/glm_key"
+bench_daemon_start "
+[chatglm]
+base_url = http://127.0.0.1:$sim_port/api/paas/v4
+api_key_file = $BENCH_TMP/glm_key
+models = glm-4
+
+[chat]
+rate_limit = 0"
+bench_cli user add bench --quota 1000000 --models glm-4 > /dev/null
+token=$(bench_cli user token bench 2> /dev/null)
+bench_daemon_serve
+
+nginx_port=$(bench_free_port)
+bench_nginx_start "$nginx_port" "    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\";
+                 proxy_buffering off; proxy_cache off; proxy_read_timeout 300s; }" \
+  "  upstream up { server 127.0.0.1:$sim_port; keepalive 256; }"
+nginx_master=$BENCH_LAST_PID
+nginx_worker=$(pgrep -P "$nginx_master" | head -1)
+
+ours=() peer=() ratios=()
+for _ in $(seq "$BENCH_RUNS"); do
+  bench_wait_quiet
+  a=$("$BENCH_BUILD/bin/bench_stream_hold" "$BENCH_DAEMON_PORT" /api/v1/chatgpt/chat/completions \
+    "Bearer $token" '{"model":"glm-4","messages":[{"role":"user","content":"hi"}]}' "$k" "$BENCH_DAEMON_PID")
+  b=$("$BENCH_BUILD/bin/bench_stream_hold" "$nginx_port" /api/paas/v4/chat/completions \
+    "zhipu:$glm_key" '{"model":"glm-4","stream":true,"messages":[{"role":"user","content":"hi"}]}' "$k" "$nginx_worker")
+  ours+=("$a") peer+=("$b") ratios+=("$(bench_ratio "$a" "$b")")
+done
+bench_figure stream_memory "memory per open stream, K=$k" KiB "$(bench_median "${ours[@]}")" \
+  "nginx relay, 1 worker" "$(bench_median "${peer[@]}")" "$(bench_median "${ratios[@]}")" 1 \
+  "$(bench_spread "${ratios[@]}")" lower
+bench_done
