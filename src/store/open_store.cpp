@@ -8,10 +8,6 @@
 
 namespace chatglmd::store {
 
-bool is_postgres_url(const std::string& url) {
-  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
-}
-
 std::string describe_store(const StoreTarget& target) {
   if (target.url.empty()) return target.path;
 #ifdef CHATGLMD_WITH_POSTGRES
