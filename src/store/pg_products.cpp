@@ -1,26 +1,12 @@
 #include "store/pg_repos.hpp"
+#include "store/row_readers.hpp"
 
 namespace chatglmd::store {
+using rows::read_product;
+constexpr const char* kSelect = rows::kProductSelect;
 namespace {
 
-Product read_product(const PgQuery& st) {
-  Product p;
-  p.product_id = st.int64(0);
-  p.name = st.text(1);
-  p.desc = st.text(2);
-  p.quota = st.int64(3);
-  p.price = core::Fen{st.int64(4)};
-  p.model_types = st.text(5);
-  p.enabled = st.int64(6) != 0;
-  p.sort = static_cast<int>(st.int64(7));
-  return p;
-}
-
 constexpr const char* kStamp = "openai_product";
-
-constexpr const char* kSelect =
-    "SELECT product_id, product_name, product_desc, quota, price_fen, product_model_types, "
-    "is_enabled, sort FROM openai_product ";
 
 }  // namespace
 

@@ -1,6 +1,8 @@
+#include "store/row_readers.hpp"
 #include "store/sqlite_repos.hpp"
 
 namespace chatglmd::store {
+using rows::read_run;
 
 bool SqliteJobs::try_acquire(const std::string& name, const std::string& owner, core::UtcMs now,
                              core::UtcMs expires_at) {
@@ -46,21 +48,6 @@ std::int64_t SqliteJobs::record_run(const JobRunRow& r) {
 }
 
 namespace {
-JobRunRow read_run(const Query& st) {
-  JobRunRow r;
-  r.id = st.int64(0);
-  r.name = st.text(1);
-  r.owner = st.text(2);
-  r.started_at = core::UtcMs{st.int64(3)};
-  r.finished_at = core::UtcMs{st.int64(4)};
-  r.outcome = st.text(5);
-  r.selected = static_cast<int>(st.int64(6));
-  r.succeeded = static_cast<int>(st.int64(7));
-  r.failed = static_cast<int>(st.int64(8));
-  r.skipped = static_cast<int>(st.int64(9));
-  r.detail = st.text(10);
-  return r;
-}
 constexpr const char* kRunColumns =
     "SELECT id, name, owner, started_at, finished_at, outcome, selected, succeeded, failed, "
     "skipped, detail FROM job_run ";

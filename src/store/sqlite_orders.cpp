@@ -1,63 +1,24 @@
 #include <fmt/format.h>
 
+#include "store/row_readers.hpp"
 #include "store/sqlite_repos.hpp"
 
 namespace chatglmd::store {
+using rows::kOrderColumns;
+using rows::qualified_order_columns;
+using rows::read_order;
+using rows::read_orders;
 namespace {
 
 using core::Order;
 using core::OrderState;
 using core::UtcMs;
 
-constexpr const char* kOrderColumns =
-    "id, order_id, openid, product_id, product_name, product_quota, product_models, order_status, "
-    "total_amount_fen, order_time, pay_time, trade_no, pay_info, attempts, next_attempt_at, "
-    "last_error";
-
-Order read_order(const Query& st) {
-  Order o;
-  o.id = st.int64(0);
-  o.order_id = st.text(1);
-  o.openid = st.text(2);
-  o.product_id = st.int64(3);
-  o.product_name = st.text(4);
-  o.quota = st.int64(5);
-  o.model_types = st.text(6);
-  o.state = static_cast<OrderState>(st.int64(7));
-  o.amount = core::Fen{st.int64(8)};
-  o.order_time = UtcMs{st.int64(9)};
-  if (!st.is_null(10)) o.pay_time = UtcMs{st.int64(10)};
-  o.trade_no = st.text(11);
-  o.pay_info = st.text(12);
-  o.attempts = static_cast<int>(st.int64(13));
-  o.next_attempt_at = UtcMs{st.int64(14)};
-  o.last_error = st.text(15);
-  return o;
-}
-
-std::vector<Order> read_orders(Query& st) {
-  std::vector<Order> out;
-  while (st.step()) out.push_back(read_order(st));
-  return out;
-}
-
 std::string sql(const char* tail) {
   return fmt::format("SELECT {} FROM openai_order {}", kOrderColumns, tail);
 }
 
 // kOrderColumns qualified with the table name, for queries that join another table.
-std::string qualified_order_columns() {
-  std::string out;
-  std::string_view rest = kOrderColumns;
-  while (!rest.empty()) {
-    const auto comma = rest.find(", ");
-    out += (out.empty() ? "openai_order." : ", openai_order.");
-    out += rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
-  }
-  return out;
-}
-
 // The due queries, kept in one place so the EXPLAIN QUERY PLAN test checks what runs.
 const std::string kDueCreated =
     sql("WHERE order_status = 0 AND pay_status = 0 AND order_time >= ?1 AND order_time <= ?2 "

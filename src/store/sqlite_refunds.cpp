@@ -1,39 +1,20 @@
 // The refund table: one full refund per order, the quota it takes back, and its decision.
 #include <fmt/format.h>
 
+#include "store/row_readers.hpp"
 #include "store/sqlite_repos.hpp"
 
 namespace chatglmd::store {
+using rows::kRefundColumns;
+using rows::read_refund;
 namespace {
 
 using core::OrderState;
 using core::RefundStatus;
 using core::UtcMs;
 
-constexpr const char* kRefundColumns =
-    "id, refund_id, order_id, amount_fen, reason, cause, status, quota_revoked, attempts, "
-    "next_attempt_at, last_error, requested_at, decided_at";
-
 std::string sql(const char* tail) {
   return fmt::format("SELECT {} FROM refund {}", kRefundColumns, tail);
-}
-
-Refund read_refund(const Query& st) {
-  Refund r;
-  r.id = st.int64(0);
-  r.refund_id = st.text(1);
-  r.order_id = st.text(2);
-  r.amount = core::Fen{st.int64(3)};
-  r.reason = st.text(4);
-  r.cause = st.text(5);
-  r.status = core::parse_refund_status(st.text(6)).value_or(RefundStatus::Requested);
-  r.quota_revoked = st.int64(7);
-  r.attempts = static_cast<int>(st.int64(8));
-  r.next_attempt_at = UtcMs{st.int64(9)};
-  r.last_error = st.text(10);
-  r.requested_at = UtcMs{st.int64(11)};
-  if (!st.is_null(12)) r.decided_at = UtcMs{st.int64(12)};
-  return r;
 }
 
 // The due query, kept in one place so the plan test checks what runs.
