@@ -491,8 +491,14 @@
       return null;
     }
 
+    // The list is loaded at start and again after a login; only the newest load fills the
+    // menu, and data-loaded marks it filled (the browser tests wait for it).
+    let modelLoads = 0;
     async function loadModels() {
+      const mine = ++modelLoads;
+      delete ui.model.dataset.loaded;
       const models = await api.models();
+      if (mine !== modelLoads) return;
       const saved = storage.getItem(KEYS.model);
       ui.model.replaceChildren();
       const list = models.length ? models : ['glm-4'];
@@ -503,6 +509,7 @@
         ui.model.append(option);
       }
       if (saved && list.includes(saved)) ui.model.value = saved;
+      ui.model.dataset.loaded = 'true';
     }
 
     async function loadProducts() {

@@ -181,6 +181,8 @@ async function chatLogin(openid, quota, models) {
   await page.evaluate((t) => { document.getElementById('login-token').value = t; }, token);
   await page.click('#login-btn');
   await eventually(async () => (await text('#quota')) === String(quota), { what: `quota ${quota} shown` });
+  // The model menu is refilled after the login; a model picked before that would be lost.
+  await page.waitForSelector('#model[data-loaded]', { state: 'attached' });
 }
 
 async function ask(prompt) {
@@ -262,7 +264,8 @@ test('every refusal shows its Chinese text', async () => {
   assert.deepEqual(openai, [texts['0006'], texts['0007'], '模型服务响应超时，请稍后再试。']);
 
   const refusedWith = async (code, what) => {
-    await eventually(async () => (await text('#error')) === texts[code], { what: `${what}: ${texts[code]} (shown: ${await text('#error')})` });
+    await eventually(async () => (await text('#error')) === texts[code], { what: `${what}: ${texts[code]}` })
+      .catch(async (e) => { throw new Error(`${e.message} (shown: ${await text('#error')}; answer: ${await text('#answer')})`); });
     assert.equal(await text('#answer'), texts[code]);
   };
 
