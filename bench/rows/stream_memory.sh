@@ -3,7 +3,9 @@
 # its first piece 5 s later (1 s in a smoke run); the relay's RSS with K open minus idle,
 # divided by K. chatglmd
 # (POST /api/v1/chatgpt/chat/completions) beside nginx (proxy_buffering off, HTTP/1.1 to the
-# same upstream, 1 worker). Target: <= nginx's.
+# same upstream, 1 worker). Target: <= nginx's. Both servers are started afresh for every run:
+# a second run in the same process finds the first run's freed memory in its allocator and
+# would measure nearly nothing.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../nginx.sh"
 source "$(dirname "$0")/../daemon.sh"
@@ -30,22 +32,23 @@ models = glm-4
 rate_limit = 0"
 bench_cli user add bench --quota 1000000 --models glm-4 > /dev/null
 token=$(bench_cli user token bench 2> /dev/null)
-bench_daemon_serve
-
-nginx_port=$(bench_free_port)
-bench_nginx_start "$nginx_port" "    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\";
-                 proxy_buffering off; proxy_cache off; proxy_read_timeout 300s; }" \
-  "  upstream up { server 127.0.0.1:$sim_port; keepalive 256; }"
-nginx_master=$BENCH_LAST_PID
-nginx_worker=$(pgrep -P "$nginx_master" | head -1)
 
 ours=() peer=() ratios=()
 for _ in $(seq "$BENCH_RUNS"); do
+  bench_daemon_serve
+  nginx_port=$(bench_free_port)
+  bench_nginx_start "$nginx_port" "    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\";
+                 proxy_buffering off; proxy_cache off; proxy_read_timeout 300s; }" \
+    "  upstream up { server 127.0.0.1:$sim_port; keepalive 256; }"
+  nginx_master=$BENCH_LAST_PID
+  nginx_worker=$(pgrep -P "$nginx_master" | head -1)
   bench_wait_quiet
   a=$("$BENCH_BUILD/bin/bench_stream_hold" "$BENCH_DAEMON_PORT" /api/v1/chatgpt/chat/completions \
     "Bearer $token" '{"model":"glm-4","messages":[{"role":"user","content":"hi"}]}' "$k" "$BENCH_DAEMON_PID")
   b=$("$BENCH_BUILD/bin/bench_stream_hold" "$nginx_port" /api/paas/v4/chat/completions \
     "zhipu:$glm_key" '{"model":"glm-4","stream":true,"messages":[{"role":"user","content":"hi"}]}' "$k" "$nginx_worker")
+  bench_stop "$nginx_master"
+  bench_stop "$BENCH_DAEMON_PID"
   ours+=("$a") peer+=("$b") ratios+=("$(bench_ratio "$a" "$b")")
 done
 bench_figure stream_memory "memory per open stream, K=$k" KiB "$(bench_median "${ours[@]}")" \

@@ -326,7 +326,10 @@ awaitable<void> Connection::reply_error_and_close(int status, std::string info, 
   }
 }
 
-awaitable<bool> Connection::serve_one() {
+// Reads the next request whole. nullopt ends the connection: the peer closed, or an error
+// was answered. A coroutine of its own so that the parser and its buffers are gone (not held
+// in serve_one's frame) while a long answer streams.
+awaitable<std::optional<Connection::Incoming>> Connection::read_request() {
   const auto& cfg = server_->config;
   if (buffer_.size() == 0) {
     // Waiting for the next request: only the idle timeout applies.
@@ -334,7 +337,7 @@ awaitable<bool> Connection::serve_one() {
     stream_.expires_after(cfg.idle_timeout);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
     idle_ = false;
-    if (ec) co_return false;
+    if (ec) co_return std::nullopt;
     buffer_.commit(n);
   }
 
@@ -353,7 +356,7 @@ awaitable<bool> Connection::serve_one() {
   if (!hec && body_length_unknown(parser)) {
     co_await reply_error_and_close(400, "Transfer-Encoding must end in chunked",
                                    is_openai_path(parser.get().target()));
-    co_return false;
+    co_return std::nullopt;
   }
   if (!hec && !parser.is_done()) {
     if (!timer_armed) stream_.expires_after(cfg.read_timeout);
@@ -362,7 +365,7 @@ awaitable<bool> Connection::serve_one() {
     if (beast::iequals(expect, "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
       auto [wec, wn] = co_await bhttp::async_write(stream_, cont, use_tuple);
-      if (wec) co_return false;
+      if (wec) co_return std::nullopt;
     }
     parse_buffered(parser, buffer_, true, hec);
     if (!hec && !parser.is_done()) {
@@ -374,7 +377,7 @@ awaitable<bool> Connection::serve_one() {
     // The request line is parsed before any header field, so its target tells the convention to
     // answer in even when a field or the declared length failed; without one it is the envelope.
     const bool openai = is_openai_path(parser.get().target());
-    if (hec == bhttp::error::end_of_stream || hec == asio::error::eof) co_return false;
+    if (hec == bhttp::error::end_of_stream || hec == asio::error::eof) co_return std::nullopt;
     if (hec == bhttp::error::body_limit) {
       co_await reply_error_and_close(
           413, "request body larger than " + std::to_string(cfg.max_body) + " bytes", openai);
@@ -385,19 +388,28 @@ awaitable<bool> Connection::serve_one() {
     } else if (hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
       co_await reply_error_and_close(400, "malformed request: " + hec.message(), openai);
     }
-    co_return false;
+    co_return std::nullopt;
   }
 
-  auto started = std::chrono::steady_clock::now();
   auto msg = parser.release();
   version_ = static_cast<int>(msg.version());
-  bool keep_alive = msg.keep_alive() && !closing_ && !server_->draining;
+  const bool keep_alive = msg.keep_alive() && !closing_ && !server_->draining;
   auto request = to_request(msg, peer_, server_->config.trusted_proxies);
   client_ = request ? request->client : peer_;
   if (!request) {
     co_await reply_error_and_close(400, "malformed request target", false);
-    co_return false;
+    co_return std::nullopt;
   }
+  co_return Incoming{std::move(*request), keep_alive};
+}
+
+awaitable<bool> Connection::serve_one() {
+  auto incoming = co_await read_request();
+  if (!incoming) co_return false;
+  auto started = std::chrono::steady_clock::now();
+  auto request = std::make_optional(std::move(incoming->request));
+  const bool keep_alive = incoming->keep_alive;
+  incoming.reset();
 
   std::string origin(request->header("Origin"));
   Headers cors_headers = server_->cors.response_headers(origin);
@@ -405,73 +417,84 @@ awaitable<bool> Connection::serve_one() {
   int status = 0;
   bool keep = false;
 
+  // An answer that needs no handler is built here and written by the one co_await below, so
+  // the coroutine frame holds one Response for all of them.
+  std::optional<Response> direct;
+  bool direct_cors = true;
+  bool direct_keep = keep_alive;
+  std::optional<Router::Match> match;
   if (server_->draining) {
     // Stopping: a request that arrives now (on a connection that was busy when the drain began)
     // is refused clearly instead of starting work the stop budget may have to cut.
     route = "draining";
-    Response r = is_openai_path(request->path)
-                     ? openai_error(503, "the server is shutting down", "server_error")
-                     : envelope_status(503, code::unknown_error, "the server is shutting down");
-    r.headers.emplace_back("Retry-After", "1");
-    status = r.status;
-    keep = co_await write_whole(std::move(r), cors_headers, false, request->version);
+    direct = is_openai_path(request->path)
+                 ? openai_error(503, "the server is shutting down", "server_error")
+                 : envelope_status(503, code::unknown_error, "the server is shutting down");
+    direct->headers.emplace_back("Retry-After", "1");
+    direct_keep = false;
   } else if (request->method == "OPTIONS" && !origin.empty() &&
              !request->header("Access-Control-Request-Method").empty()) {
     route = "preflight";
-    Response r = server_->cors.preflight(origin, request->header("Access-Control-Request-Headers"));
-    status = r.status;
-    keep = co_await write_whole(std::move(r), {}, keep_alive, request->version);
+    direct = server_->cors.preflight(origin, request->header("Access-Control-Request-Headers"));
+    direct_cors = false;
   } else {
-    auto match = server_->router.match(request->method, request->segments);
+    match = server_->router.match(request->method, request->segments);
     const bool openai = is_openai_path(request->path);
-    if (!match.handler) {
-      Response r;
-      if (!match.allowed_methods.empty()) {
-        route = "method_not_allowed";
-        r = openai ? openai_error(405, "method not allowed", "invalid_request_error")
-                   : envelope_status(405, code::bad_parameter, "method not allowed");
-        std::string allow;
-        for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
-        r.headers.emplace_back("Allow", allow);
-      } else {
-        route = "not_found";
-        r = openai
-                ? openai_error(404, "no such endpoint: " + request->path, "invalid_request_error")
-                : envelope_status(404, code::not_found, "no such endpoint: " + request->path);
-      }
-      status = r.status;
-      keep = co_await write_whole(std::move(r), cors_headers, keep_alive, request->version);
-    } else {
-      route = match.route;
-      request->params = std::move(match.params);
-      auto p = std::make_shared<Pending>();
-      std::weak_ptr<Connection> weak = weak_from_this();
-      auto executor = executor_;
-      p->wake = [weak, executor] {
-        // On the connection's own strand (a quick handler answering inline, a piece written
-        // from a task posted to it) the wake-up needs no trip through the loop.
-        if (executor.running_in_this_thread()) {
-          if (auto c = weak.lock()) c->signal_.cancel();
-          return;
-        }
-        asio::post(executor, [weak] {
-          if (auto c = weak.lock()) c->signal_.cancel();
-        });
-      };
-      current_ = p;
-      {
-        auto ex = std::make_shared<ExchangeImpl>(p, std::move(*request), server_, executor_);
-        try {
-          (*match.handler)(ex);
-        } catch (const std::exception& e) {
-          spdlog::error("http: handler for {} threw: {}", route, e.what());
-          ex->respond(openai ? openai_error(500, "internal error", "server_error")
-                             : envelope(code::unknown_error, "internal error"));
-        }
-      }
-      keep = co_await drive(p, cors_headers, keep_alive, status);
-      current_.reset();
+    if (!match->handler && !match->allowed_methods.empty()) {
+      route = "method_not_allowed";
+      direct = openai ? openai_error(405, "method not allowed", "invalid_request_error")
+                      : envelope_status(405, code::bad_parameter, "method not allowed");
+      std::string allow;
+      for (const auto& m : match->allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+      direct->headers.emplace_back("Allow", allow);
+    } else if (!match->handler) {
+      route = "not_found";
+      direct =
+          openai ? openai_error(404, "no such endpoint: " + request->path, "invalid_request_error")
+                 : envelope_status(404, code::not_found, "no such endpoint: " + request->path);
     }
+  }
+
+  if (direct) {
+    status = direct->status;
+    // A preflight answer carries its own CORS fields. (Not a conditional expression inside the
+    // co_await: g++ 12 destroys such a temporary twice.)
+    if (!direct_cors) cors_headers.clear();
+    keep = co_await write_whole(std::move(*direct), cors_headers, direct_keep, request->version);
+  } else {
+    const bool openai = is_openai_path(request->path);
+    route = match->route;
+    request->params = std::move(match->params);
+    const auto handler = match->handler;
+    match.reset();
+    auto p = std::make_shared<Pending>();
+    std::weak_ptr<Connection> weak = weak_from_this();
+    auto executor = executor_;
+    p->wake = [weak, executor] {
+      // On the connection's own strand (a quick handler answering inline, a piece written
+      // from a task posted to it) the wake-up needs no trip through the loop.
+      if (executor.running_in_this_thread()) {
+        if (auto c = weak.lock()) c->signal_.cancel();
+        return;
+      }
+      asio::post(executor, [weak] {
+        if (auto c = weak.lock()) c->signal_.cancel();
+      });
+    };
+    current_ = p;
+    {
+      auto ex = std::make_shared<ExchangeImpl>(p, std::move(*request), server_, executor_);
+      request.reset();
+      try {
+        (*handler)(ex);
+      } catch (const std::exception& e) {
+        spdlog::error("http: handler for {} threw: {}", route, e.what());
+        ex->respond(openai ? openai_error(500, "internal error", "server_error")
+                           : envelope(code::unknown_error, "internal error"));
+      }
+    }
+    keep = co_await drive(p, cors_headers, keep_alive, status);
+    current_.reset();
   }
 
   double seconds =
@@ -511,6 +534,10 @@ awaitable<bool> Connection::drive(const std::shared_ptr<Pending>& p, const Heade
       co_return co_await stream(p, cors_headers, status);
     }
     lock.unlock();
+    // The answer is not ready at once (a chat waits for its upstream, then streams for
+    // seconds): the read buffer is given back meanwhile, a few KiB less for each of thousands
+    // of open streams. The next request on a kept-alive connection allocates it again.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
     start_watch(p);
     co_await wait_signal();
   }
@@ -543,9 +570,11 @@ awaitable<void> Connection::watch(std::shared_ptr<Pending> p) {
   }
 }
 
-awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
-                                   int& status) {
-  metrics::GaugeGuard open_stream(server_->metrics.open_streams);
+// The status line and header of a streamed answer; a coroutine of its own so that the header
+// fields and the serializer are freed before the answer's long life begins.
+awaitable<bool> Connection::write_stream_head(const std::shared_ptr<Pending>& p,
+                                              const Headers& cors_headers, int& status,
+                                              bool chunked) {
   bhttp::response<bhttp::empty_body> head;
   {
     std::lock_guard lock(p->mutex);
@@ -554,9 +583,6 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     head.set(bhttp::field::content_type, p->stream_content_type);
     set_headers(head, p->stream_headers);
   }
-  // HTTP/1.0 has no chunked encoding (RFC 9112 6.1): such a client reads raw bytes until the
-  // close, which ends every stream anyway.
-  const bool chunked = version_ != 10;
   head.version(chunked ? 11 : 10);
   set_headers(head, cors_headers);
   head.set(bhttp::field::cache_control, "no-cache");
@@ -566,7 +592,16 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
   bhttp::response_serializer<bhttp::empty_body> sr{head};
   stream_.expires_after(server_->config.write_timeout);
   auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
-  if (hec) {
+  co_return !hec;
+}
+
+awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
+                                   int& status) {
+  metrics::GaugeGuard open_stream(server_->metrics.open_streams);
+  // HTTP/1.0 has no chunked encoding (RFC 9112 6.1): such a client reads raw bytes until the
+  // close, which ends every stream anyway.
+  const bool chunked = version_ != 10;
+  if (!co_await write_stream_head(p, cors_headers, status, chunked)) {
     cancel_pending(p);
     co_return false;
   }
@@ -610,7 +645,10 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
     }
     lock.unlock();
     stream_.expires_never();
-    co_await wait_signal();
+    // Waited for here rather than through wait_signal(): a nested coroutine's frame would be
+    // one more allocation held by each of thousands of idle streams.
+    signal_.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await signal_.async_wait(use_tuple);
   }
   {
     std::lock_guard lock(p->mutex);

@@ -31,7 +31,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Executor executor() { return executor_; }
 
  private:
+  struct Incoming {
+    Request request;
+    bool keep_alive = false;
+  };
+  boost::asio::awaitable<std::optional<Incoming>> read_request();
   boost::asio::awaitable<bool> serve_one();
+  boost::asio::awaitable<bool> write_stream_head(const std::shared_ptr<Pending>& p,
+                                                 const Headers& cors_headers, int& status,
+                                                 bool chunked);
   boost::asio::awaitable<void> wait_signal();
   boost::asio::awaitable<bool> drive(const std::shared_ptr<Pending>& p, const Headers& cors_headers,
                                      bool keep_alive, int& status);

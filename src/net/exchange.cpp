@@ -206,8 +206,10 @@ bool dead_connection(const error_code& ec) {
 
 }  // namespace
 
+// The request message lives only in this coroutine's frame, so its fields and body copy are
+// freed before a streamed answer's long read begins.
 template <class Stream>
-asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
+asio::awaitable<error_code> Exchange::send_request(Stream& stream) {
   auto& tcp_stream = connection_->tcp();
   http::request<http::string_body> req;
   req.method_string(request_.method);
@@ -222,6 +224,13 @@ asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
 
   tcp_stream.expires_after(timeouts_.write);
   auto [wec, written] = co_await http::async_write(stream, req, use_tuple);
+  co_return wec;
+}
+
+template <class Stream>
+asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
+  auto& tcp_stream = connection_->tcp();
+  const error_code wec = co_await send_request(stream);
   if (wec) co_return Outcome{error_for(wec, NetErrorKind::Io, "write"), dead_connection(wec)};
 
   http::response_parser<http::string_body> parser;

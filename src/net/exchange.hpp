@@ -49,6 +49,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   asio::awaitable<std::optional<NetError>> finish_connect();
   template <class Stream>
   asio::awaitable<Outcome> exchange(Stream& stream);
+  template <class Stream>
+  asio::awaitable<boost::system::error_code> send_request(Stream& stream);
   NetError error_for(const boost::system::error_code& ec, NetErrorKind otherwise,
                      const char* phase) const;
   void finish(std::optional<NetError> error);
