@@ -288,6 +288,37 @@ TEST_F(BrokenStore, ADeletedDatabaseFileIsRefusedLikeAFullDiskUntilItIsBack) {
   expect_recovered(waiting, quota);
 }
 
+// A chat to be given back (its user left before the first token) while the disk is full: the
+// give-back waits for space instead of being lost, and is made once.
+TEST_F(BrokenStore, AChatToGiveBackWhileTheDiskIsFullIsGivenBackOnceSpaceReturns) {
+  const auto quota = surplus();
+  glm_fault(d->sim(), "hang");
+  const auto upstream_before = glm_stats(d->sim()).at("chat_requests").as_int64();
+  RawClient client(d->port());
+  const std::string body = chat_json("glm-4", "hello");
+  client.send("POST " + kOriginalChat + " HTTP/1.1\r\nHost: chatglmd\r\nAuthorization: Bearer " +
+              token + "\r\nContent-Type: application/json\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body);
+  // The upstream call starts only once the charge has committed.
+  ASSERT_TRUE(eventually(
+      [&] { return glm_stats(d->sim()).at("chat_requests").as_int64() > upstream_before; }, 10s))
+      << log->text();
+  EXPECT_EQ(surplus(), quota - 1);
+
+  limit_file_size(d->pid(), 0);
+  client.close();  // before the first token: the chat is to be given back
+  ASSERT_TRUE(eventually([&] { return log->count("chat for buyer ended: cancelled") == 1; }, 10s))
+      << log->text();
+  // A charge queued after the give-back fails on the full disk: so has the give-back's first try.
+  EXPECT_EQ(envelope_code(chat_now(kOriginalChat)), "0010");
+  EXPECT_EQ(surplus(), quota - 1);
+
+  limit_file_size(d->pid(), RLIM_INFINITY);
+  EXPECT_TRUE(eventually([&] { return surplus() == quota; }, 20s)) << log->text();
+  EXPECT_EQ(d->terminate(), 0) << log->text();
+  EXPECT_EQ(surplus(), quota) << "given back once";
+}
+
 // A read-only copy put in the file's place while the daemon runs (a restore done as the wrong
 // user, say): a chmod alone changes nothing for the open file, but the path now names another
 // one, and commits are refused until the original is back.
