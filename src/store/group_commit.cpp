@@ -180,6 +180,10 @@ void GroupCommitter::loop() {
     } catch (...) {
       commit_error = "an exception that is not a std::exception";
     }
+    // Said here, before any unit hears of it: the log's first line about a broken store then
+    // names the store's own reason, whichever request or tick met it first (the units only say
+    // that their write was lost).
+    if (!committed) store_error_log().report("group commit", commit_error);
     std::size_t kept = 0;
     for (const auto& f : failures) kept += committed && !f;
     {

@@ -95,6 +95,9 @@ struct BrokenStore : ::testing::Test {
   std::string read_db;  // where the test reads the store: the file, or its kept link
   int payers = 0;
 
+  // A variant's changes to the configuration below.
+  virtual void configure(DaemonOptions&) {}
+
   void SetUp() override {
     DaemonOptions o;
     o.start = false;
@@ -104,6 +107,7 @@ struct BrokenStore : ::testing::Test {
     for (const char* job : {"timeout-close", "replenish-shipment", "reconcile"})
       o.config[fmt::format("jobs.{}.interval", job)] = "1s";
     o.config["jobs.reconcile.after"] = "10m";
+    configure(o);
     d = std::make_unique<DaemonHarness>(o);
     run_ok(*d, {"product", "add", "--id", kProduct, "--name", "ten chats", "--price", "1.00",
                 "--quota", std::to_string(kProductQuota), "--models", "glm-4"});
@@ -286,6 +290,31 @@ TEST_F(BrokenStore, ADeletedDatabaseFileIsRefusedLikeAFullDiskUntilItIsBack) {
   ASSERT_EQ(::link(kept.c_str(), d->db().c_str()), 0);
   read_db = d->db();
   expect_recovered(waiting, quota);
+}
+
+// No job ticks, so a request is the first to meet the broken store.
+struct BrokenStoreWithoutJobs : BrokenStore {
+  void configure(DaemonOptions& o) override {
+    for (const char* job : {"timeout-close", "replenish-shipment", "reconcile", "close-followup",
+                            "refund-query", "chat-log-prune"})
+      o.config[fmt::format("jobs.{}.enabled", job)] = "false";
+  }
+};
+
+// Whoever meets a broken store first, the log's one line about it names the store's own reason:
+// here a chat start, whose own report only says that its charge was lost. (The tests above
+// passed when a job tick happened to fail first, and failed when a chat or a notify did.)
+TEST_F(BrokenStoreWithoutJobs, TheOneLineNamesTheStoresReasonWhoeverMeetsItFirst) {
+  const std::string kept = d->dir() + "/kept.db";
+  ASSERT_EQ(::link(d->db().c_str(), kept.c_str()), 0);
+  ASSERT_EQ(::unlink(d->db().c_str()), 0);
+  read_db = kept;
+  EXPECT_EQ(envelope_code(chat_now(kOriginalChat)), "0010");
+  EXPECT_TRUE(eventually([&] { return log->count("store error:") >= 1; }, 10s)) << log->text();
+  EXPECT_NE(log->text().find("deleted or replaced"), std::string::npos) << log->text();
+  EXPECT_EQ(log->count("store error:"), 1) << log->text();
+  ASSERT_EQ(::link(kept.c_str(), d->db().c_str()), 0);
+  read_db = d->db();
 }
 
 // A chat to be given back (its user left before the first token) while the disk is full: the
