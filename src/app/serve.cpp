@@ -214,6 +214,9 @@ int run_serve(CommandContext& ctx) {
   services.settings.rate_limit = cfg.chat.rate_limit;
   services.settings.free_chats = cfg.chat.free_chats;
   services.settings.free_window = cfg.chat.free_window;
+  for (const auto& [name, job_settings] : cfg.jobs)
+    services.settings.job_after[name] = job_settings.after;
+  services.settings.chat_log_keep = std::chrono::hours(24) * cfg.chat.log_days;
 
   http::Router router;
   http::register_routes(router, services);
@@ -336,6 +339,15 @@ int run_serve(CommandContext& ctx) {
   } else if (scheduler) {
     scheduler->join();
   }
+  // A request can outlive its connection: a chat charged in the group commit's last batch after
+  // its client left (or the budget cut it) continues on an io loop, to start its answer or, with
+  // nobody to read it, give the chat back. So the loops stop only once no handler holds a request,
+  // and the committer (destroyed after them) is left with writes that need no continuation.
+  // Short of the last-resort exit, so that this says what it leaves behind.
+  if (!server.wait_released(deadline + kCancelGrace / 2))
+    spdlog::error(
+        "stop: {} requests still wait for the store; a chat charged after this is not given back",
+        server.held_requests());
   watchdog.stop();
   signals.cancel();
   runtime.stop();

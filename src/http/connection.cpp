@@ -40,9 +40,12 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
       : p_(std::move(p)),
         request_(std::move(request)),
         server_(std::move(server)),
-        executor_(executor) {}
+        executor_(executor) {
+    server_->exchange_began();
+  }
 
   ~ExchangeImpl() override {
+    server_->exchange_ended();
     bool wake = false;
     {
       std::lock_guard lock(p_->mutex);

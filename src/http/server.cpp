@@ -127,6 +127,16 @@ void ServerImpl::remove(Connection* c) {
   conns_changed.notify_all();
 }
 
+void ServerImpl::exchange_began() {
+  exchanges.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ServerImpl::exchange_ended() {
+  if (exchanges.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  { std::lock_guard lock(conns_mutex); }  // a waiter is either asleep or will see 0
+  conns_changed.notify_all();
+}
+
 std::size_t ServerImpl::count() {
   std::lock_guard lock(conns_mutex);
   return conns.size();
@@ -196,6 +206,15 @@ void Server::begin_drain() {
 bool Server::wait_drained(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(impl_->conns_mutex);
   return impl_->conns_changed.wait_until(lock, deadline, [&] { return impl_->conns.empty(); });
+}
+
+bool Server::wait_released(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(impl_->conns_mutex);
+  return impl_->conns_changed.wait_until(lock, deadline, [&] { return impl_->exchanges == 0; });
+}
+
+std::size_t Server::held_requests() const {
+  return impl_->exchanges.load();
 }
 
 std::size_t Server::force_close() {

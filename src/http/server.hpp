@@ -72,6 +72,12 @@ class Server {
   void begin_drain();
   bool wait_drained(std::chrono::steady_clock::time_point deadline);
   std::size_t force_close();
+  // Blocks until no handler holds a request any more (true) or `deadline` passes (false). A
+  // request can outlive its connection (a chat whose charge is still in the group commit when
+  // its client leaves or the drain cuts it): its handler goes on, on an io loop, to start the
+  // answer or give the chat back, so the loops must run until this returns.
+  bool wait_released(std::chrono::steady_clock::time_point deadline);
+  std::size_t held_requests() const;
   std::size_t open_connections() const;
 
  private:

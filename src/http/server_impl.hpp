@@ -45,10 +45,15 @@ struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
   std::mutex conns_mutex;
   std::condition_variable conns_changed;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> conns;
+  // Requests some handler still holds: one can outlive its connection, e.g. a chat whose charge
+  // is in the group commit when its client leaves. Its drop to 0 wakes conns_changed.
+  std::atomic<std::size_t> exchanges{0};
 
   void add(const std::shared_ptr<Connection>& c);
   void remove(Connection* c);
   std::size_t count();
+  void exchange_began();
+  void exchange_ended();
   // Runs fn(connection) on each live connection's strand.
   template <class Fn>
   void for_each_connection(Fn fn);

@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "store/store_error.hpp"
+#include "store/store_error_log.hpp"
+
 namespace chatglmd::store {
 
 namespace {
@@ -18,6 +21,35 @@ class BatchScope {
   BatchScope(const BatchScope&) = delete;
   BatchScope& operator=(const BatchScope&) = delete;
 };
+
+// A unit worth another try: the store failed it (its own statement, or the shared COMMIT when
+// the unit itself threw nothing). Any other exception is the unit's own bug and would fail again.
+bool failed_by_store(const std::exception_ptr& unit_failure) {
+  if (!unit_failure) return true;
+  try {
+    std::rethrow_exception(unit_failure);
+  } catch (const StoreError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void report_retry(const std::exception_ptr& unit_failure, const std::string& commit_error,
+                  std::chrono::milliseconds pause) {
+  std::string why = commit_error;
+  if (unit_failure) {
+    try {
+      std::rethrow_exception(unit_failure);
+    } catch (const std::exception& e) {
+      why = e.what();
+    } catch (...) {
+    }
+  }
+  store_error_log().report("group commit: a write that must not be lost, tried again in " +
+                               std::to_string(pause.count()) + " ms",
+                           why);
+}
 }  // namespace
 
 bool in_group_batch() {
@@ -47,6 +79,14 @@ void GroupCommitter::enqueue(Item item) {
 void GroupCommitter::submit(Work work, Done done) {
   enqueue({std::move(work), [done = std::move(done)](bool committed, const std::exception_ptr&,
                                                      const std::string&) { done(committed); }});
+}
+
+void GroupCommitter::submit_until_committed(Work work, Done done) {
+  Item item{std::move(work), [done = std::move(done)](bool committed, const std::exception_ptr&,
+                                                      const std::string&) { done(committed); }};
+  item.until_committed = true;
+  item.next_pause = kFirstRetryPause;
+  enqueue(std::move(item));
 }
 
 void GroupCommitter::run(const std::function<void()>& body) {
@@ -92,10 +132,24 @@ void GroupCommitter::loop() {
   pthread_setname_np(pthread_self(), "group-commit");  // for top -H and perf
   for (;;) {
     std::vector<Item> batch;
+    bool last_try = false;  // stopping: a unit that fails now is not tried again
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything submitted is done
+      for (;;) {
+        // Retries join the queue when due, and all at once for a last try when stopping.
+        const auto now = std::chrono::steady_clock::now();
+        while (!retries_.empty() && (stopping_ || retries_.begin()->first <= now)) {
+          queue_.push_back(std::move(retries_.begin()->second));
+          retries_.erase(retries_.begin());
+        }
+        if (!queue_.empty()) break;
+        if (stopping_) return;  // everything submitted is done
+        if (retries_.empty())
+          wake_.wait(lock);
+        else
+          wake_.wait_until(lock, retries_.begin()->first);
+      }
+      last_try = stopping_;
       // Whatever arrived while the previous commit was syncing goes into this one.
       while (!queue_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(queue_.front()));
@@ -105,6 +159,7 @@ void GroupCommitter::loop() {
     std::vector<std::exception_ptr> failures(batch.size());
     std::string commit_error;
     bool committed = false;
+    bool outcome_unknown = false;  // it may have committed: nothing is tried again
     try {
       store_.in_transaction([&] {
         BatchScope scope;
@@ -117,11 +172,18 @@ void GroupCommitter::loop() {
         }
       });
       committed = true;
+    } catch (const CommitOutcomeUnknown& e) {
+      commit_error = e.what();
+      outcome_unknown = true;
     } catch (const std::exception& e) {
       commit_error = e.what();
     } catch (...) {
       commit_error = "an exception that is not a std::exception";
     }
+    // Said here, before any unit hears of it: the log's first line about a broken store then
+    // names the store's own reason, whichever request or tick met it first (the units only say
+    // that their write was lost).
+    if (!committed) store_error_log().report("group commit", commit_error);
     std::size_t kept = 0;
     for (const auto& f : failures) kept += committed && !f;
     {
@@ -129,8 +191,20 @@ void GroupCommitter::loop() {
       if (committed) ++commits_;
       units_ += kept;
     }
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      batch[i].done(committed && !failures[i], failures[i], commit_error);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Item& item = batch[i];
+      const bool kept_unit = committed && !failures[i];
+      if (!kept_unit && item.until_committed && !last_try && !outcome_unknown &&
+          failed_by_store(failures[i])) {
+        report_retry(failures[i], commit_error, item.next_pause);
+        const auto due = std::chrono::steady_clock::now() + item.next_pause;
+        item.next_pause = std::min(item.next_pause * 2, kMaxRetryPause);
+        std::lock_guard lock(mutex_);
+        retries_.emplace(due, std::move(item));
+        continue;
+      }
+      item.done(kept_unit, failures[i], commit_error);
+    }
   }
 }
 

@@ -4,10 +4,12 @@
 // failing unit rolls back alone; every unit's `done` runs only after the shared COMMIT is
 // durable, so a reply such as `success`, the first byte of an answer or a job's count never
 // goes out for a change that could still be lost.
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +18,11 @@
 namespace chatglmd::store {
 
 inline constexpr std::size_t kDefaultGroupCommitBatch = 256;
+// A unit that must not be lost (submit_until_committed) waits this long before its first retry,
+// twice as long before each next one, up to the bound: a full disk or a restarting server is
+// tried a few times a second at first, then every few seconds, never in a busy loop.
+inline constexpr std::chrono::milliseconds kFirstRetryPause{100};
+inline constexpr std::chrono::milliseconds kMaxRetryPause{5000};
 
 class GroupCommitter {
  public:
@@ -31,6 +38,15 @@ class GroupCommitter {
   // commit, `done(false)` when the work threw or the commit failed (nothing of it was kept).
   // `done` runs on the committer thread: keep it short (answer, post, count).
   void submit(Work work, Done done);
+
+  // For a write whose loss would cost a user (a chat given back after a failed answer): when the
+  // store fails it (the unit throws a StoreError, or the shared COMMIT fails) it is rolled back
+  // and tried again after a pause (kFirstRetryPause, doubling to kMaxRetryPause) until it
+  // commits; then `done(true)`, once. A rolled-back try leaves nothing, so the change is made
+  // once however many tries it takes. `done(false)` only when the unit throws anything else (a
+  // bug), when the COMMIT's outcome is unknown (CommitOutcomeUnknown: trying again could make
+  // the change twice), or when it still fails in the last try the committer makes when it stops.
+  void submit_until_committed(Work work, Done done);
 
   // The blocking form, with Store::in_transaction's contract: `body` runs as one unit of the
   // next shared commit and this returns once that commit is durable. Throws what `body` threw
@@ -48,6 +64,8 @@ class GroupCommitter {
     Work work;
     // committed, and when not: the unit's own exception (null when the COMMIT failed)
     std::function<void(bool, const std::exception_ptr&, const std::string&)> done;
+    bool until_committed = false;
+    std::chrono::milliseconds next_pause{0};  // before its next try, when it fails again
   };
   void enqueue(Item item);
   void loop();
@@ -57,6 +75,7 @@ class GroupCommitter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
+  std::multimap<std::chrono::steady_clock::time_point, Item> retries_;  // by when they are due
   bool stopping_ = false;
   std::uint64_t commits_ = 0;
   std::uint64_t units_ = 0;

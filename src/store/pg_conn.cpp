@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <thread>
 
 namespace chatglmd::store {
 namespace {
@@ -215,13 +216,72 @@ void PgConn::commit_top() {
                                  "transaction was rolled back",
                                  target_),
                      kPgErrorCode);
+  // Asked before COMMIT, so that a COMMIT whose reply never comes can be looked up afterwards.
+  const std::string transaction_id = current_transaction_id();
   PGresult* r = PQexec(conn_, "COMMIT");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK && PQstatus(conn_) != CONNECTION_OK) {
+    const std::string lost = trimmed(PQerrorMessage(conn_));
+    PQclear(r);
+    std::string why;
+    switch (outcome_of(transaction_id, why)) {
+      case Outcome::Committed:
+        note_committed_write();
+        return;
+      case Outcome::RolledBack:
+        throw StoreError(fmt::format("lost the connection to PostgreSQL at {} at COMMIT ({}): the "
+                                     "transaction was rolled back",
+                                     target_, lost),
+                         kPgErrorCode);
+      case Outcome::Unknown:
+        throw CommitOutcomeUnknown(
+            fmt::format("lost the connection to PostgreSQL at {} at COMMIT ({}): "
+                        "whether transaction {} committed is unknown: {}",
+                        target_, lost, transaction_id, why),
+            kPgErrorCode);
+    }
+  }
   if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "COMMIT");
   const bool committed = std::strcmp(PQcmdStatus(r), "COMMIT") == 0;
   PQclear(r);
   if (!committed)
     throw StoreError("postgresql: the transaction was rolled back by the server", kPgErrorCode);
   note_committed_write();
+}
+
+std::string PgConn::current_transaction_id() {
+  PGresult* r = PQexec(conn_, "SELECT txid_current()");
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) fail(r, "txid_current()");
+  std::string id = PQgetvalue(r, 0, 0);
+  PQclear(r);
+  return id;
+}
+
+// On a new session: the old one may still be finishing the COMMIT it read before the drop, so
+// "in progress" is asked again until the wait ends.
+PgConn::Outcome PgConn::outcome_of(const std::string& transaction_id, std::string& why) {
+  const auto until = Clock::now() + kCommitOutcomeWait;
+  auto pause = kFirstBackoff;
+  for (;;) {
+    PQreset(conn_);
+    if (PQstatus(conn_) == CONNECTION_OK) {
+      prepared_.clear();  // a new session has none of the old one's statements
+      PQclear(PQexec(conn_, "SET TIME ZONE 'UTC'; SET client_min_messages = warning"));
+      const char* values[] = {transaction_id.c_str()};
+      PGresult* r = PQexecParams(conn_, "SELECT txid_status($1::bigint)", 1, nullptr, values,
+                                 nullptr, nullptr, 0);
+      const bool answered = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+      const std::string status = answered ? PQgetvalue(r, 0, 0) : "";
+      why = answered ? "its status is \"" + status + "\"" : trimmed(PQerrorMessage(conn_));
+      PQclear(r);
+      if (status == "committed") return Outcome::Committed;
+      if (status == "aborted") return Outcome::RolledBack;
+    } else {
+      why = trimmed(PQerrorMessage(conn_));
+    }
+    if (Clock::now() + pause > until) return Outcome::Unknown;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(kMaxBackoff, pause * 2);
+  }
 }
 
 PgWriteTransaction::PgWriteTransaction(PgConn& conn) : conn_(conn), nested_(conn.in_transaction()) {

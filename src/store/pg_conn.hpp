@@ -94,7 +94,10 @@ class PgConn {
   void begin(const char* sql);  // BEGIN ... or SAVEPOINT: depth + 1
   void end(const char* sql);    // COMMIT, RELEASE or ROLLBACK ...: depth - 1
   // COMMIT that fails unless the server really committed (an aborted transaction "commits" as a
-  // ROLLBACK without an error).
+  // ROLLBACK without an error). When the connection drops after COMMIT was sent, its reply lost,
+  // a new session asks the server what became of the transaction (txid_status): committed
+  // returns normally, rolled back throws, and only a server that cannot be asked within
+  // kCommitOutcomeWait throws saying the outcome is unknown.
   void commit_top();
   // Recursive: a group commit holds it across many repository calls that take it again.
   std::recursive_mutex& mutex() { return mutex_; }
@@ -106,9 +109,15 @@ class PgConn {
   PGresult* run_prepared(const std::string& sql, const std::string& name,
                          const std::vector<std::optional<std::string>>& params);
 
+  // How long a commit whose reply was lost may spend finding out what became of it.
+  static constexpr std::chrono::seconds kCommitOutcomeWait{5};
+
  private:
+  enum class Outcome { Committed, RolledBack, Unknown };
   void ensure_connected();
   [[noreturn]] void fail(PGresult* result, std::string_view what);
+  std::string current_transaction_id();
+  Outcome outcome_of(const std::string& transaction_id, std::string& why);
   PgOptions options_;
   std::string target_;
   PGconn* conn_ = nullptr;

@@ -16,4 +16,11 @@ class StoreError : public std::runtime_error {
   int code_;
 };
 
+// A COMMIT whose reply was lost and whose outcome the server could not be asked: the writes may
+// or may not stand, so nothing that would be wrong twice may be tried again on the strength of it.
+class CommitOutcomeUnknown : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 }  // namespace chatglmd::store

@@ -153,6 +153,12 @@ TEST_F(ChatCost, FailureAfterTheFirstTokenIsNotGivenBack) {
     EXPECT_GT(original.body.size(), 0u);
     EXPECT_EQ(original.body.compare(0, 12, full, 0, 12), 0) << original.body;
     EXPECT_NE(original.body, full);
+    // The note is in the page's language, on a line of its own at the end.
+    const std::string note = fault == "sensitive_finish" ? "\n\n[回答中断：内容未通过安全审核]"
+                             : fault == "stall" ? "\n\n[回答中断：模型服务响应超时，请重试]"
+                                                : "\n\n[回答中断：模型服务出错，请重试]";
+    ASSERT_GE(original.body.size(), note.size()) << original.body;
+    EXPECT_EQ(original.body.substr(original.body.size() - note.size()), note) << original.body;
     EXPECT_EQ(surplus_quota(d, "half-answer"), --quota);
 
     glm_fault(d.sim(), fault);

@@ -95,6 +95,9 @@ struct BrokenStore : ::testing::Test {
   std::string read_db;  // where the test reads the store: the file, or its kept link
   int payers = 0;
 
+  // A variant's changes to the configuration below.
+  virtual void configure(DaemonOptions&) {}
+
   void SetUp() override {
     DaemonOptions o;
     o.start = false;
@@ -104,6 +107,7 @@ struct BrokenStore : ::testing::Test {
     for (const char* job : {"timeout-close", "replenish-shipment", "reconcile"})
       o.config[fmt::format("jobs.{}.interval", job)] = "1s";
     o.config["jobs.reconcile.after"] = "10m";
+    configure(o);
     d = std::make_unique<DaemonHarness>(o);
     run_ok(*d, {"product", "add", "--id", kProduct, "--name", "ten chats", "--price", "1.00",
                 "--quota", std::to_string(kProductQuota), "--models", "glm-4"});
@@ -286,6 +290,62 @@ TEST_F(BrokenStore, ADeletedDatabaseFileIsRefusedLikeAFullDiskUntilItIsBack) {
   ASSERT_EQ(::link(kept.c_str(), d->db().c_str()), 0);
   read_db = d->db();
   expect_recovered(waiting, quota);
+}
+
+// No job ticks, so a request is the first to meet the broken store.
+struct BrokenStoreWithoutJobs : BrokenStore {
+  void configure(DaemonOptions& o) override {
+    for (const char* job : {"timeout-close", "replenish-shipment", "reconcile", "close-followup",
+                            "refund-query", "chat-log-prune"})
+      o.config[fmt::format("jobs.{}.enabled", job)] = "false";
+  }
+};
+
+// Whoever meets a broken store first, the log's one line about it names the store's own reason:
+// here a chat start, whose own report only says that its charge was lost. (The tests above
+// passed when a job tick happened to fail first, and failed when a chat or a notify did.)
+TEST_F(BrokenStoreWithoutJobs, TheOneLineNamesTheStoresReasonWhoeverMeetsItFirst) {
+  const std::string kept = d->dir() + "/kept.db";
+  ASSERT_EQ(::link(d->db().c_str(), kept.c_str()), 0);
+  ASSERT_EQ(::unlink(d->db().c_str()), 0);
+  read_db = kept;
+  EXPECT_EQ(envelope_code(chat_now(kOriginalChat)), "0010");
+  EXPECT_TRUE(eventually([&] { return log->count("store error:") >= 1; }, 10s)) << log->text();
+  EXPECT_NE(log->text().find("deleted or replaced"), std::string::npos) << log->text();
+  EXPECT_EQ(log->count("store error:"), 1) << log->text();
+  ASSERT_EQ(::link(kept.c_str(), d->db().c_str()), 0);
+  read_db = d->db();
+}
+
+// A chat to be given back (its user left before the first token) while the disk is full: the
+// give-back waits for space instead of being lost, and is made once.
+TEST_F(BrokenStore, AChatToGiveBackWhileTheDiskIsFullIsGivenBackOnceSpaceReturns) {
+  const auto quota = surplus();
+  glm_fault(d->sim(), "hang");
+  const auto upstream_before = glm_stats(d->sim()).at("chat_requests").as_int64();
+  RawClient client(d->port());
+  const std::string body = chat_json("glm-4", "hello");
+  client.send("POST " + kOriginalChat + " HTTP/1.1\r\nHost: chatglmd\r\nAuthorization: Bearer " +
+              token + "\r\nContent-Type: application/json\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body);
+  // The upstream call starts only once the charge has committed.
+  ASSERT_TRUE(eventually(
+      [&] { return glm_stats(d->sim()).at("chat_requests").as_int64() > upstream_before; }, 10s))
+      << log->text();
+  EXPECT_EQ(surplus(), quota - 1);
+
+  limit_file_size(d->pid(), 0);
+  client.close();  // before the first token: the chat is to be given back
+  ASSERT_TRUE(eventually([&] { return log->count("chat for buyer ended: cancelled") == 1; }, 10s))
+      << log->text();
+  // A charge queued after the give-back fails on the full disk: so has the give-back's first try.
+  EXPECT_EQ(envelope_code(chat_now(kOriginalChat)), "0010");
+  EXPECT_EQ(surplus(), quota - 1);
+
+  limit_file_size(d->pid(), RLIM_INFINITY);
+  EXPECT_TRUE(eventually([&] { return surplus() == quota; }, 20s)) << log->text();
+  EXPECT_EQ(d->terminate(), 0) << log->text();
+  EXPECT_EQ(surplus(), quota) << "given back once";
 }
 
 // A read-only copy put in the file's place while the daemon runs (a restore done as the wrong

@@ -3,6 +3,7 @@
 // (exit 0 and a log line saying what was cut short), and a watchdog that never delays a stop.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -168,6 +169,71 @@ TEST(Stop, WhatOutlastsTheBudgetIsCancelledJoinedAndNamedAndTheExitIsClean) {
   EXPECT_EQ(sql_rows(d.db(), "SELECT outcome FROM job_run WHERE name = 'reconcile'"),
             (std::vector<std::vector<std::string>>{{"partial"}}));
   EXPECT_EQ(sql_int(d.db(), "SELECT count(*) FROM job_lease"), 0);
+}
+
+// SQLite's write lock on the daemon's store, held as another process's long transaction holds
+// it: the daemon's commits wait (its busy timeout is 5 s) until it is released.
+class WriteLock {
+ public:
+  explicit WriteLock(const std::string& db) {
+    if (sqlite3_open(db.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("open " + db);
+    exec("BEGIN IMMEDIATE");
+    held_ = true;
+  }
+  ~WriteLock() {
+    release();
+    sqlite3_close(db_);
+  }
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
+  void release() {
+    if (held_) exec("ROLLBACK");
+    held_ = false;
+  }
+
+ private:
+  void exec(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string(sql) + ": " + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_ = nullptr;
+  bool held_ = false;
+};
+
+// A chat whose charge is still waiting for the store when the stop budget cuts its connection:
+// the charge commits after the cut, and the chat must then be given back (nobody reads its
+// answer) before the io loops stop, not be charged with nothing started.
+TEST(Stop, AChatChargedAfterTheBudgetCutItsClientIsGivenBackBeforeTheLoopsStop) {
+  DaemonOptions o;
+  o.config = {{"http.drain", "1s"}, {"log.level", "debug"}};
+  // No job tick may wait on the lock too: the stop would wait for it before cutting anything.
+  for (const char* job : {"timeout-close", "replenish-shipment", "reconcile", "close-followup",
+                          "refund-query", "chat-log-prune"})
+    o.config[fmt::format("jobs.{}.enabled", job)] = "false";
+  DaemonHarness d(o);
+  run_ok(d, {"user", "add", "last-chat", "--quota", "1"});
+  const std::string token = d.token_for("last-chat");
+
+  WriteLock lock(d.db());
+  auto c = open_stream(d.port(), token, "hello");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return d.log().find("chat for last-chat: charging it in the next commit") !=
+               std::string::npos;
+      },
+      10s))
+      << d.log();
+  d.signal(SIGTERM);
+  ASSERT_TRUE(eventually(
+      [&] { return d.log().find("stop budget of 1s passed") != std::string::npos; }, 10s))
+      << d.log();
+  lock.release();  // the charge commits now, after its connection was cut
+
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+  EXPECT_TRUE(c->read_to_eof(5s));
+  EXPECT_EQ(status_of(c->received()), 0) << c->received();
+  EXPECT_EQ(surplus_quota(d, "last-chat"), 1) << d.log();
+  EXPECT_EQ(d.log().find("still wait for the store"), std::string::npos) << d.log();
 }
 
 TEST(Stop, AnIdleDaemonUnderTheUnitsThirtySecondWatchdogStopsWithinASecond) {

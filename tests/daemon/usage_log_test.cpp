@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "daemon/daemon_client.hpp"
+#include "jobs/job_world.hpp"
 
 namespace chatglmd::testing {
 namespace {
@@ -222,6 +223,44 @@ TEST_F(UsageLog, TheAdminApiWantsItsToken) {
   auto page = d.request("GET", "/admin/");
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("admin.js"), std::string::npos);
+}
+
+// A cron-only host: the scheduler runs no job (`jobs run` from cron does), so the dashboard
+// measures each job's backlog from the store, not from this process's ticks.
+TEST(AdminJobs, OnACronOnlyHostTheBacklogComesFromTheStore) {
+  TempDir dir;
+  std::ofstream(dir.file("admin_token")) << kAdminToken << "\n";
+  DaemonOptions o;
+  o.config["auth.admin_token_file"] = dir.file("admin_token");
+  for (const char* job : {"timeout-close", "replenish-shipment", "reconcile", "close-followup",
+                          "refund-query", "chat-log-prune"})
+    o.config[std::string("jobs.") + job + ".enabled"] = "false";
+  DaemonHarness d(o);
+  {
+    auto store = open_store(d.db());
+    core::SystemClock clock;
+    // Due for timeout-close (after 30m): placed 40 and 50 minutes ago; due for reconcile (after
+    // 1m, until timeout-close takes them): placed 5 minutes ago.
+    insert_order(*store, "500000000001", clock.now() - core::Millis{std::chrono::minutes(40)}, "a");
+    insert_order(*store, "500000000002", clock.now() - core::Millis{std::chrono::minutes(50)}, "b");
+    insert_order(*store, "500000000003", clock.now() - core::Millis{std::chrono::minutes(5)}, "c");
+  }
+  auto r = d.request("GET", "/admin/api/jobs", "",
+                     {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  std::map<std::string, json::object> jobs;
+  const json::value parsed = json::parse(r.body);
+  for (const auto& j : parsed.as_array())
+    jobs[std::string(j.at("name").as_string())] = j.as_object();
+  ASSERT_EQ(jobs.count("timeout-close"), 1u) << r.body;
+  EXPECT_EQ(jobs["timeout-close"].at("backlog").to_number<std::int64_t>(), 2) << r.body;
+  // The age of the oldest due order, as the job's gauge has it: placed 50 minutes ago.
+  const double oldest = jobs["timeout-close"].at("oldestDueSeconds").to_number<double>();
+  EXPECT_GE(oldest, 50 * 60.0) << r.body;
+  EXPECT_LT(oldest, 50 * 60.0 + 60) << r.body;
+  EXPECT_EQ(jobs["reconcile"].at("backlog").to_number<std::int64_t>(), 1) << r.body;
+  EXPECT_EQ(jobs["replenish-shipment"].at("backlog").to_number<std::int64_t>(), 0) << r.body;
+  EXPECT_TRUE(jobs["timeout-close"].at("lastRun").is_null()) << "no tick ran anywhere";
 }
 
 TEST(AdminOff, WithoutATokenFileTheDashboardDoesNotExist) {

@@ -1,14 +1,20 @@
 // What only the PostgreSQL backend has: its migrations, its connection messages, and the test
 // cluster's promise to leave nothing behind.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "store/migrations.hpp"
 #include "store/pg_conn.hpp"
@@ -144,6 +150,150 @@ bool process_mentions(const std::string& needle) {
 }
 
 // A test process killed with SIGKILL (no destructor, no atexit) leaves no server and no folder.
+// A TCP relay between a store and the test cluster that can lose the end of one transaction the
+// way a dropped network path or a restarted pooler does: forward its COMMIT and close both sides
+// without passing the reply on, or close them instead of forwarding the COMMIT.
+class CommitLosingProxy {
+ public:
+  enum class Mode { Pass, DropReplyToCommit, DropCommit };
+
+  explicit CommitLosingProxy(int server_port) : server_port_(server_port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(listener_, 16) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("proxy: cannot listen");
+    port_ = ntohs(a.sin_port);
+    threads_.emplace_back([this] { accept_loop(); });
+  }
+  ~CommitLosingProxy() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+    ::close(listener_);
+  }
+  int port() const { return port_; }
+  void lose_next_commit(Mode mode) { mode_ = mode; }
+  int losses() const { return losses_; }
+
+ private:
+  void accept_loop() {
+    std::vector<std::thread> relays;
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int client = ::accept(listener_, nullptr, nullptr);
+      if (client < 0) continue;
+      const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<std::uint16_t>(server_port_));
+      if (::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(client);
+        ::close(server);
+        continue;
+      }
+      relays.emplace_back([this, client, server] { relay(client, server); });
+    }
+    for (auto& t : relays) t.join();
+  }
+
+  // The simple-query message libpq sends for PQexec(conn, "COMMIT").
+  static bool holds_commit(std::string_view bytes) {
+    static const std::string kCommit(
+        "Q\0\0\0\x0b"
+        "COMMIT\0",
+        12);
+    return bytes.find(kCommit) != std::string_view::npos;
+  }
+
+  void relay(int client, int server) {
+    char buf[65536];
+    bool open = true;
+    while (open && !stop_) {
+      pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      if (::poll(p, 2, 50) <= 0) continue;
+      for (int i = 0; i < 2 && open; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        const int from = i == 0 ? client : server, to = i == 0 ? server : client;
+        const auto n = ::read(from, buf, sizeof buf);
+        if (n <= 0) {
+          open = false;
+          break;
+        }
+        const std::string_view bytes(buf, static_cast<std::size_t>(n));
+        const Mode mode = mode_;
+        if (i == 0 && mode != Mode::Pass && holds_commit(bytes)) {
+          mode_ = Mode::Pass;
+          if (mode == Mode::DropReplyToCommit) {
+            send_all(to, bytes);
+            pollfd reply{server, POLLIN, 0};
+            ::poll(&reply, 1, 5000);  // the server has committed once it answers
+          }
+          ++losses_;
+          open = false;
+          break;
+        }
+        if (!send_all(to, bytes)) open = false;
+      }
+    }
+    ::shutdown(client, SHUT_RDWR);
+    ::shutdown(server, SHUT_RDWR);
+    ::close(client);
+    ::close(server);
+  }
+
+  static bool send_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+      const auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  int server_port_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<Mode> mode_{Mode::Pass};
+  std::atomic<int> losses_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+// A COMMIT whose reply is lost (the connection dropped after the server read it): the store asks
+// a new session what became of the transaction, and reports a committed charge as committed, so a
+// chat is never refused "nothing charged" while its charge stands; a COMMIT the server never got
+// is still a failure, with nothing kept.
+TEST(PgLostCommit, TheOutcomeIsLookedUpNotGuessed) {
+  auto& cluster = PgCluster::shared();
+  const std::string url = cluster.create_database("lost_commit");
+  ASSERT_TRUE(open_pg_store({url, "", true}).store);
+  CommitLosingProxy proxy(cluster.port());
+  const std::string via_proxy = "postgresql://postgres@127.0.0.1:" + std::to_string(proxy.port()) +
+                                url.substr(url.rfind('/'));
+  auto opened = open_pg_store({via_proxy, "", false});
+  ASSERT_TRUE(opened.store) << opened.error;
+  Store& s = *opened.store;
+  s.accounts().grant("payer", 3, "");
+
+  proxy.lose_next_commit(CommitLosingProxy::Mode::DropReplyToCommit);
+  bool charged = false;
+  EXPECT_NO_THROW(s.in_transaction([&] { charged = s.accounts().consume_one("payer"); }));
+  EXPECT_EQ(proxy.losses(), 1) << "the COMMIT's reply was lost";
+  EXPECT_TRUE(charged);
+  EXPECT_EQ(s.accounts().get("payer")->surplus_quota, 2) << "charged once, and told so";
+
+  proxy.lose_next_commit(CommitLosingProxy::Mode::DropCommit);
+  EXPECT_THROW(s.in_transaction([&] { s.accounts().consume_one("payer"); }), StoreError);
+  EXPECT_EQ(proxy.losses(), 2);
+  EXPECT_EQ(s.accounts().get("payer")->surplus_quota, 2) << "a COMMIT never sent kept nothing";
+}
+
 TEST(PgTestCluster, IsStoppedAndRemovedWhenItsOwnerIsKilled) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

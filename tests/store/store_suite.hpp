@@ -564,11 +564,13 @@ TYPED_TEST_P(StoreSuite, GroupCommitAnswersOnlyAfterTheCommit) {
   }
 }
 
-// The store, but the COMMIT of its second batch fails (as on a full disk or an I/O error): that
-// outer transaction throws once its body has run, so the real store rolls all of it back.
-class SecondCommitFails final : public Store {
+// The store, but the COMMIT of the batches `fails(n)` picks (n counts from 1) fails, as on a full
+// disk or an I/O error: that outer transaction throws once its body has run, so the real store
+// rolls all of it back.
+class FailingCommits final : public Store {
  public:
-  explicit SecondCommitFails(Store& real) : real_(real) {}
+  FailingCommits(Store& real, std::function<bool(int batch)> fails)
+      : real_(real), fails_(std::move(fails)) {}
   ProductRepository& products() override { return real_.products(); }
   AccountRepository& accounts() override { return real_.accounts(); }
   OrderRepository& orders() override { return real_.orders(); }
@@ -586,7 +588,7 @@ class SecondCommitFails final : public Store {
       int& depth;
       ~Leave() { --depth; }
     } leave{depth_};
-    if (outer && ++batches_ == 2) {
+    if (outer && fails_(++batches_)) {
       real_.in_transaction([&] {
         body();
         throw std::runtime_error("COMMIT: disk I/O error");
@@ -598,6 +600,7 @@ class SecondCommitFails final : public Store {
 
  private:
   Store& real_;
+  std::function<bool(int)> fails_;
   int depth_ = 0;
   int batches_ = 0;
 };
@@ -606,7 +609,7 @@ TYPED_TEST_P(StoreSuite, GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch) {
   const int n = 20;
   auto id_of = [](int i) { return core::order_id_from(static_cast<std::uint64_t>(8000 + i)); };
   for (int i = 0; i < n; ++i) this->order_in(id_of(i), OrderState::Created);
-  SecondCommitFails failing(this->s());
+  FailingCommits failing(this->s(), [](int batch) { return batch == 2; });
   std::atomic<int> ok{0}, failed{0};
   {
     store::GroupCommitter committer(failing);
@@ -640,6 +643,51 @@ TYPED_TEST_P(StoreSuite, GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch) {
         [&] { this->orders().apply(id_of(0), OrderEvent::CloseConfirmed, Cause::Admin, "", kT0); });
   }
   EXPECT_EQ(this->orders().get(id_of(0))->state, OrderState::Closed);
+}
+
+// A write that must not be lost (a chat given back) is tried again while the store fails it, is
+// answered once it commits, and is made once; one still failing when the committer stops hears
+// false after a last try.
+TYPED_TEST_P(StoreSuite, GroupCommitTriesAWriteThatMustNotBeLostAgainUntilItCommitsOnce) {
+  auto& a = this->s().accounts();
+  a.grant("giver", 1, "");
+  ASSERT_TRUE(a.consume_one("giver"));
+  std::atomic<bool> broken{true};
+  std::atomic<int> batches{0};
+  FailingCommits failing(this->s(), [&](int) {
+    ++batches;
+    return broken.load();
+  });
+  std::atomic<int> answers{0};
+  std::promise<bool> given_back, plain;
+  {
+    store::GroupCommitter committer(failing);
+    committer.submit_until_committed([&] { failing.accounts().refund_one("giver"); },
+                                     [&](bool committed) {
+                                       if (answers++ == 0) given_back.set_value(committed);
+                                     });
+    committer.submit([] {}, [&](bool committed) { plain.set_value(committed); });
+    EXPECT_FALSE(plain.get_future().get()) << "an ordinary unit fails with its commit";
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (batches < 3 && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
+    ASSERT_GE(batches.load(), 3) << "tried again after failed commits";
+    EXPECT_EQ(answers.load(), 0) << "not answered while it fails";
+    EXPECT_EQ(a.get("giver")->surplus_quota, 0);
+    broken = false;
+    EXPECT_TRUE(given_back.get_future().get());
+  }
+  EXPECT_EQ(answers.load(), 1);
+  EXPECT_EQ(a.get("giver")->surplus_quota, 1) << "given back once, however many tries";
+
+  broken = true;
+  std::atomic<int> last{-1};
+  {
+    store::GroupCommitter committer(failing);
+    committer.submit_until_committed([&] { failing.accounts().refund_one("giver"); },
+                                     [&](bool committed) { last = committed ? 1 : 0; });
+  }  // stops while the store still fails: one last try, then false
+  EXPECT_EQ(last.load(), 0);
+  EXPECT_EQ(a.get("giver")->surplus_quota, 1);
 }
 
 TYPED_TEST_P(StoreSuite, CloseFollowupsAreDueFromTimeExpireUntilFinished) {
@@ -1055,7 +1103,8 @@ TYPED_TEST_P(StoreSuite, ReportsListRejectedNotifiesNewestFirst) {
 REGISTER_TYPED_TEST_SUITE_P(
     StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
     GroupCommitSharesCommitsAndReportsEachUnit, GroupCommitAnswersOnlyAfterTheCommit,
-    GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch, ProductsAddListEnableDisable,
+    GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch,
+    GroupCommitTriesAWriteThatMustNotBeLostAgainUntilItCommitsOnce, ProductsAddListEnableDisable,
     ProductChangesBumpTheirVersion, AccountsGrantConsumeRefundFreeze,
     ConcurrentConsumersNeverOverdraw, OrderInsertGetAndUniqueId, EveryStateEventPairThroughTheStore,
     UnknownOrdersAreReportedNotCreated, PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce,

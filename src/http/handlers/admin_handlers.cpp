@@ -17,8 +17,8 @@
 #include "http/handlers/app_services.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/static_files.hpp"
-#include "jobs/job_metrics.hpp"
 #include "jobs/registry.hpp"
+#include "pay/no_payment_gateway.hpp"
 #include "store/store.hpp"
 
 namespace chatglmd::http {
@@ -90,7 +90,23 @@ Window window_of(const Request& req, core::UtcMs now, std::string& error) {
   return w;
 }
 
-json::value revenue(store::Store& s, const Window& w) {
+// The due work of one job, as its tick would select it now.
+struct JobBacklog {
+  std::int64_t count = 0;
+  double oldest_due_seconds = 0;  // age of the oldest due item (as the job's gauge); 0: none
+};
+using JobBacklogs = std::map<std::string, JobBacklog>;
+
+// What a report is built from.
+struct ReportInput {
+  store::Store& s;
+  const Window& w;
+  const JobBacklogs& backlogs;
+};
+
+json::value revenue(const ReportInput& in) {
+  auto& s = in.s;
+  const auto& w = in.w;
   std::map<std::string, store::DayAmount> by_day;
   for (auto& d : s.reports().paid_by_day(w.since)) by_day[d.day] = d;
   json::array days;
@@ -111,7 +127,9 @@ json::value revenue(store::Store& s, const Window& w) {
                       {"totalYuan", core::format_yuan(core::Fen{total})}};
 }
 
-json::value funnel(store::Store& s, const Window& w) {
+json::value funnel(const ReportInput& in) {
+  auto& s = in.s;
+  const auto& w = in.w;
   auto f = s.reports().funnel(w.since);
   return json::object{{"created", f.created},
                       {"paid", f.paid},
@@ -122,7 +140,9 @@ json::value funnel(store::Store& s, const Window& w) {
                       {"refunded", f.refunded}};
 }
 
-json::value chats(store::Store& s, const Window& w) {
+json::value chats(const ReportInput& in) {
+  auto& s = in.s;
+  const auto& w = in.w;
   store::UsageQuery q;
   q.since = w.since;
   q.by = store::UsageGrouping::DayModel;
@@ -142,7 +162,9 @@ json::value chats(store::Store& s, const Window& w) {
                       {"answered", answered}};
 }
 
-json::value first_token(store::Store& s, const Window& w) {
+json::value first_token(const ReportInput& in) {
+  auto& s = in.s;
+  const auto& w = in.w;
   auto values = s.chat_log().first_token_times(w.since, kMaxTtftSamples);
   json::object o{{"samples", static_cast<std::int64_t>(values.size())}};
   for (auto [name, p] : {std::pair{"p50", 50.0}, {"p90", 90.0}, {"p99", 99.0}}) {
@@ -152,7 +174,9 @@ json::value first_token(store::Store& s, const Window& w) {
   return o;
 }
 
-json::value top_users(store::Store& s, const Window& w) {
+json::value top_users(const ReportInput& in) {
+  auto& s = in.s;
+  const auto& w = in.w;
   store::UsageQuery q;
   q.since = w.since;
   q.by = store::UsageGrouping::User;
@@ -160,15 +184,16 @@ json::value top_users(store::Store& s, const Window& w) {
   return usage_rows(s.chat_log().usage(q), "openid");
 }
 
-json::value job_health(store::Store& s, const Window& w) {
+json::value job_health(const ReportInput& in) {
+  auto& s = in.s;
+  const auto& w = in.w;
   json::array out;
-  auto& metrics = jobs::JobMetrics::global();
   for (const auto& job : jobs::make_jobs()) {
     const std::string name(job->name());
-    json::object o{{"name", name},
-                   // As measured at the end of this process's last tick of the job.
-                   {"backlog", static_cast<std::int64_t>(metrics.backlog(name).value())},
-                   {"oldestDueSeconds", metrics.oldest_due_seconds(name).value()}};
+    const auto it = in.backlogs.find(name);
+    const JobBacklog due = it == in.backlogs.end() ? JobBacklog{} : it->second;
+    json::object o{
+        {"name", name}, {"backlog", due.count}, {"oldestDueSeconds", due.oldest_due_seconds}};
     if (auto run = s.jobs().last_run(name)) {
       o["lastRun"] =
           json::object{{"startedAt", run->started_at.ms}, {"finishedAt", run->finished_at.ms},
@@ -183,7 +208,8 @@ json::value job_health(store::Store& s, const Window& w) {
   return out;
 }
 
-json::value notify_rejections(store::Store& s, const Window&) {
+json::value notify_rejections(const ReportInput& in) {
+  auto& s = in.s;
   json::array out;
   for (const auto& n : s.reports().rejected_notifies(kRecentRejections))
     out.push_back(json::object{{"notifyId", n.notify_id},
@@ -198,8 +224,46 @@ json::value notify_rejections(store::Store& s, const Window&) {
 // is kept kSummaryTtl, so a dashboard left open (or several) costs one report per 30 s.
 constexpr core::Millis kSummaryTtl{30'000};
 
+// Each job's backlog, measured from the store with the jobs' own indexed due queries when the
+// dashboard asks: the jobs may tick elsewhere (`jobs run` from cron, another node), so this
+// process's last tick, if it ran one at all, is no measure. Kept kSummaryTtl, like the summary.
+class BacklogCache {
+ public:
+  JobBacklogs get(store::Store& s, const HandlerSettings& settings, core::UtcMs now) {
+    std::lock_guard lock(mutex_);  // one measurement at a time; the others take its result
+    if (made_at_ && now - *made_at_ < kSummaryTtl && now >= *made_at_) return figures_;
+    figures_ = measure(s, settings, now);
+    made_at_ = now;
+    return figures_;
+  }
+
+ private:
+  static JobBacklogs measure(store::Store& s, const HandlerSettings& settings, core::UtcMs now) {
+    const core::ManualClock at(now);
+    pay::NoPaymentGateway no_gateway;  // a backlog is a store query; nothing asks the gateway
+    JobBacklogs out;
+    for (const auto& job : jobs::make_jobs()) {
+      const std::string name(job->name());
+      jobs::JobContext ctx{at, s, no_gateway, job->defaults()};
+      if (auto it = settings.job_after.find(name); it != settings.job_after.end())
+        ctx.settings.after = it->second;
+      ctx.close_after = settings.close_after;
+      ctx.chat_log_keep = settings.chat_log_keep;
+      const auto b = job->backlog(ctx);
+      out[name] = {static_cast<std::int64_t>(b.count),
+                   b.oldest ? static_cast<double>((now - *b.oldest).count()) / 1000.0 : 0.0};
+    }
+    return out;
+  }
+  std::mutex mutex_;
+  std::optional<core::UtcMs> made_at_;
+  JobBacklogs figures_;
+};
+
 class SummaryCache {
  public:
+  BacklogCache backlogs;  // the jobs section's figures, for the summary and on their own
+
   std::optional<json::object> get(int days, core::UtcMs now) {
     std::lock_guard lock(mutex_);
     auto it = by_days_.find(days);
@@ -221,7 +285,7 @@ class SummaryCache {
   std::map<int, Entry> by_days_;  // at most kMaxAdminDays entries
 };
 
-using Section = json::value (*)(store::Store&, const Window&);
+using Section = json::value (*)(const ReportInput&);
 struct NamedSection {
   std::string_view name;
   Section build;
@@ -294,12 +358,16 @@ void register_admin_routes(Router& router, const AppServices& s) {
                          {"since", w.day_keys.front()},
                          {"until", w.day_keys.back()},
                          {"generatedAt", now.ms}};
-        for (const auto& sec : kSections) all[sec.name] = sec.build(reports, w);
+        const JobBacklogs backlogs = cache->backlogs.get(reports, s.settings, now);
+        for (const auto& sec : kSections) all[sec.name] = sec.build({reports, w, backlogs});
         cache->put(w.days, now, all);
         return Response::json(200, all);
       }
       for (const auto& sec : kSections) {
-        if (sec.name == section) return Response::json(200, sec.build(reports, w));
+        if (sec.name != section) continue;
+        const JobBacklogs backlogs =
+            section == "jobs" ? cache->backlogs.get(reports, s.settings, now) : JobBacklogs{};
+        return Response::json(200, sec.build({reports, w, backlogs}));
       }
     } catch (const std::exception& e) {
       spdlog::error("admin: {}: {}", section, e.what());

@@ -4,6 +4,7 @@
 // clear "not configured" answer instead of a crash, so the front also runs for partial setups.
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,10 @@ struct HandlerSettings {
   core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver;  // [alipay]
   // Client addresses the failed-login limiter tracks at once (tests make it small).
   std::size_t login_limiter_keys = WindowCounter::kDefaultMaxKeys;
+  // [jobs.<name>] after per job (missing: the job's default) and [chat] log_days: the dashboard
+  // measures each job's backlog from the store as the job's ticks select it.
+  std::map<std::string, core::Millis> job_after;
+  core::Millis chat_log_keep{std::chrono::hours(24 * 90)};
 };
 
 class ProductCatalogue;

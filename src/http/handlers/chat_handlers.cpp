@@ -29,6 +29,30 @@ std::string_view code_of(Refusal r) {
   return code::unknown_error;
 }
 
+// The last line of an answer the upstream cut short (the original path serves the Chinese page).
+std::string cut_short_note(llm::ChatErrorKind kind) {
+  std::string_view why;
+  switch (kind) {
+    case llm::ChatErrorKind::Sensitive:
+      why = "内容未通过安全审核";
+      break;
+    case llm::ChatErrorKind::Timeout:
+      why = "模型服务响应超时，请重试";
+      break;
+    case llm::ChatErrorKind::RateLimited:
+    case llm::ChatErrorKind::Balance:
+      why = "模型服务繁忙，请稍后再试";
+      break;
+    case llm::ChatErrorKind::Cancelled:
+      why = "请求已取消";
+      break;
+    default:
+      why = "模型服务出错，请重试";
+      break;
+  }
+  return "\n\n[回答中断：" + std::string(why) + "]";
+}
+
 std::shared_ptr<ChatFraming> original_framing() {
   auto f = std::make_shared<ChatFraming>();
   f->endpoint = "original";
@@ -39,13 +63,10 @@ std::shared_ptr<ChatFraming> original_framing() {
   };
   f->start = [](Exchange& ex) { ex.start_stream(200, "text/event-stream; charset=utf-8"); };
   f->piece = [](std::string_view piece) { return std::string(piece); };
-  // A cut-short answer says so in the text: the stream has no other channel for it.
+  // A cut-short answer says so in the text: the stream has no other channel for it. The page
+  // shows the text as it is, so the note is in the page's language.
   f->end = [](const llm::ChatResult& result) {
-    return result.ok()
-               ? std::string()
-               : "\n\n[" +
-                     (result.message.empty() ? std::string("answer interrupted") : result.message) +
-                     "]";
+    return result.ok() ? std::string() : cut_short_note(result.error);
   };
   return f;
 }

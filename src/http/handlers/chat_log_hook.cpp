@@ -5,6 +5,7 @@
 #include "http/handlers/chat_pipeline.hpp"
 #include "store/group_commit.hpp"
 #include "store/store.hpp"
+#include "store/store_error_log.hpp"
 
 namespace chatglmd::http {
 
@@ -43,7 +44,8 @@ void record_chat(const AppServices& services, store::ChatLogEntry entry) {
     try {
       store->chat_log().append(entry);
     } catch (const std::exception& e) {
-      spdlog::warn("usage log: chat of {} not recorded: {}", entry.openid, e.what());
+      store::store_error_log().report("usage log: chat of " + entry.openid + " not recorded",
+                                      e.what());
     }
     return;
   }
@@ -51,7 +53,9 @@ void record_chat(const AppServices& services, store::ChatLogEntry entry) {
   services.commits->submit([store, row] { store->chat_log().append(*row); },
                            [row](bool committed) {
                              if (!committed)
-                               spdlog::warn("usage log: chat of {} not recorded", row->openid);
+                               store::store_error_log().report(
+                                   "usage log: chat of " + row->openid + " not recorded",
+                                   "its commit failed");
                            });
 }
 

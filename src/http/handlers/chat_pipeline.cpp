@@ -196,11 +196,17 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
     if (!result.ok() && !result.delivered_any) {
       // Nothing reached the user: the chat is given back (DESIGN), before the error goes out so
       // that a client reading its quota right after the error sees the chat back.
-      // Both through the durable path, off this io thread: on PostgreSQL the free-chat
-      // counter is a shared row.
-      auto* store = ctx->services.store;
       auto limits = ctx->limits;
-      write_durably(
+      if (paid == Paid::FreeChat && !limits->shared()) {
+        limits->give_back_free_chat(openid);  // this process's memory: nothing to commit
+        answer(result);
+        return;
+      }
+      // Through the durable path, off this io thread (on PostgreSQL the free-chat counter is a
+      // shared row), and tried again while the store fails: a give-back lost to a full disk
+      // would cost the user the chat. A failed try rolls back whole, so it is never given twice.
+      auto* store = ctx->services.store;
+      write_until_committed(
           ctx->services, ex,
           [store, limits, openid, paid] {
             if (paid == Paid::FreeChat) {
@@ -304,6 +310,7 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
         // nodes and must not be touched from the committer's reply.
         auto paid = std::make_shared<std::optional<Paid>>();
         auto* store = s.store;
+        spdlog::debug("chat for {}: charging it in the next commit", openid);
         const int free_chats = s.settings.free_chats;
         write_durably(
             s, ex,

@@ -25,4 +25,13 @@ void write_durably(const AppServices& s, const ExchangePtr& ex, std::function<vo
   });
 }
 
+void write_until_committed(const AppServices& s, const ExchangePtr& ex, std::function<void()> work,
+                           std::function<void(bool committed)> done) {
+  if (s.commits) {
+    s.commits->submit_until_committed(std::move(work), std::move(done));
+    return;
+  }
+  write_durably(s, ex, std::move(work), std::move(done));
+}
+
 }  // namespace chatglmd::http

@@ -16,4 +16,10 @@ namespace chatglmd::http {
 void write_durably(const AppServices& s, const ExchangePtr& ex, std::function<void()> work,
                    std::function<void(bool committed)> done);
 
+// The same for a write whose loss would cost a user (a chat given back): through the group commit
+// it is tried again until it commits (GroupCommitter::submit_until_committed), so a store that
+// fails for a moment delays it instead of losing it; without one, it is tried once.
+void write_until_committed(const AppServices& s, const ExchangePtr& ex, std::function<void()> work,
+                           std::function<void(bool committed)> done);
+
 }  // namespace chatglmd::http

@@ -10,6 +10,7 @@
 #include "metrics/metrics.hpp"
 #include "pay/alipay_notify.hpp"
 #include "store/store.hpp"
+#include "store/store_error_log.hpp"
 
 namespace chatglmd::http {
 
@@ -114,8 +115,10 @@ void register_notify_routes(Router& router, const AppServices& s) {
       if (committed) {
         outcome->count(*m);
       } else {
-        spdlog::error("notify {} not stored (answered fail; Alipay re-sends)",
-                      parsed->fields.notify_id);
+        // Throttled with every other store error: an outage must not cost a line per resend.
+        store::store_error_log().report(
+            "notify " + parsed->fields.notify_id + " not stored (answered fail; Alipay re-sends)",
+            "its commit failed");
       }
       ex->respond(reply(committed && outcome->ok));
     };
