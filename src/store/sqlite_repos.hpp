@@ -30,6 +30,7 @@ class SqliteAccounts final : public AccountRepository {
   bool set_status(const std::string& openid, AccountStatus status) override;
   bool consume_one(const std::string& openid) override;
   void refund_one(const std::string& openid) override;
+  std::optional<std::int64_t> version() override;
 
  private:
   Db& db_;

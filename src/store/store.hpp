@@ -45,6 +45,11 @@ class AccountRepository {
   virtual bool consume_one(const std::string& openid) = 0;
   // Gives one back (upstream failed before the first token).
   virtual void refund_one(const std::string& openid) = 0;
+  // A stamp that moves in the same transaction as any change of an existing account's status
+  // or models (freeze, unfreeze, a grant that adds a model), so the front may keep those in
+  // memory and check only the stamp per request. Quota is not covered: it is charged in the
+  // store. Nothing: this backend keeps no such stamp (read the account per request).
+  virtual std::optional<std::int64_t> version() { return std::nullopt; }
 };
 
 class OrderRepository {
