@@ -452,8 +452,7 @@ awaitable<bool> Connection::serve_one() {
         // an upstream stream, which runs on the caller's loop) the wake-up needs no trip through
         // it: each loop is run by exactly one thread (IoRuntime), so nothing of this connection
         // runs meanwhile, whichever strand of the loop calls.
-        if (executor.running_in_this_thread() ||
-            executor.get_inner_executor().running_in_this_thread()) {
+        if (executor.running_in_this_thread()) {
           if (auto c = weak.lock()) c->signal_.cancel();
           return;
         }
