@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
 #include "store/group_commit.hpp"
 
@@ -84,7 +85,22 @@ std::string Statement::text(int col) const {
   return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
+namespace {
+
+// SQLite keeps allocation statistics by default, taking a global mutex around every malloc and
+// free: about a tenth of the group committer's instructions per notify. Nothing here reads
+// them (sqlite3_memory_used, a soft heap limit). Must precede SQLite's initialisation, so it is
+// done before the first connection opens; if something initialised SQLite earlier the call
+// fails harmlessly and the statistics stay on.
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+}  // namespace
+
 Db::Db(const DbOptions& options) {
+  configure_sqlite_once();
   const std::string& sync = options.synchronous;
   if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
     throw StoreError("store.synchronous must be FULL, NORMAL, EXTRA or OFF", SQLITE_MISUSE);
