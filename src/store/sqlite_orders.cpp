@@ -229,19 +229,31 @@ std::optional<DeliveryOutcome> SqliteOrders::pay_and_deliver_created(const std::
   std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
   // One compare-and-set from CREATED straight to the delivered row (a CREATED order never had
-  // a refund request, which would hold delivery back); both transitions are audited.
-  auto moved = db_.prepare(
-      "UPDATE openai_order SET order_status = 2, pay_status = 1, pay_time = ?2, trade_no = ?3, "
-      "attempts = 0, next_attempt_at = 0, last_error = '', updated_at = ?4 "
-      "WHERE order_id = ?1 AND order_status = 0 "
-      "RETURNING openid, product_quota, product_models");
-  moved.bind(1, order_id).bind(2, payment.paid_at.ms).bind(3, payment.trade_no).bind(4, now.ms);
-  if (!moved.step()) return std::nullopt;
-  const std::string openid = moved.text(0);
-  const std::int64_t quota = moved.int64(1);
-  const std::string models = moved.text(2);
-  while (moved.step()) {
+  // a refund request, which would hold delivery back); both transitions are audited. The row
+  // is read first rather than through UPDATE ... RETURNING, which costs SQLite an ephemeral
+  // table per statement.
+  std::string openid, models;
+  std::int64_t quota = 0;
+  {
+    auto row = db_.prepare(
+        "SELECT openid, product_quota, product_models FROM openai_order "
+        "WHERE order_id = ?1 AND order_status = 0");
+    if (!row.bind(1, order_id).step()) return std::nullopt;
+    openid = row.text(0);
+    quota = row.int64(1);
+    models = row.text(2);
   }
+  const int moved =
+      db_.prepare(
+             "UPDATE openai_order SET order_status = 2, pay_status = 1, pay_time = ?2, "
+             "trade_no = ?3, attempts = 0, next_attempt_at = 0, last_error = '', updated_at = ?4 "
+             "WHERE order_id = ?1 AND order_status = 0")
+          .bind(1, order_id)
+          .bind(2, payment.paid_at.ms)
+          .bind(3, payment.trade_no)
+          .bind(4, now.ms)
+          .exec();
+  if (moved != 1) return std::nullopt;
   audit_locked(order_id, OrderState::Created, OrderState::Paid, cause, detail, now);
   grant_locked(db_, openid, quota, models, now.ms);
   audit_locked(order_id, OrderState::Paid, OrderState::Delivered, cause,
