@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "jobs/backoff.hpp"
+#include "jobs/gateway_slots.hpp"
 #include "jobs/job_metrics.hpp"
 #include "store/store_error_log.hpp"
 
@@ -303,12 +304,19 @@ void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, J
     own_commits = std::make_unique<store::GroupCommitter>(ctx.store);
     ctx.commits = own_commits.get();
   }
-  TickQueue queue(job, ctx, options, report);
-  const int workers = std::max(1, ctx.settings.concurrency);
+  // `concurrency` bounds the gateway calls in flight, not the workers: a worker whose call has
+  // answered then waits for its outcome's commit (and its page read), and meanwhile a second
+  // worker keeps that call slot busy. With one worker per slot the tick held C calls in flight
+  // minus those committing, well under C/L closes/s.
+  const int slots = std::max(1, ctx.settings.concurrency);
+  const int workers = 2 * slots;
+  GatewaySlots gateway(ctx.gateway, slots);
+  JobContext bounded = ctx.with_gateway(gateway);
+  TickQueue queue(job, bounded, options, report);
   std::vector<std::thread> threads;
   for (int i = 1; i < workers; ++i)
-    threads.emplace_back([&] { work_through(job, ctx, options, queue, workers, metrics); });
-  work_through(job, ctx, options, queue, workers, metrics);
+    threads.emplace_back([&] { work_through(job, bounded, options, queue, workers, metrics); });
+  work_through(job, bounded, options, queue, workers, metrics);
   for (auto& t : threads) t.join();
   if (own_commits) {
     ctx.commits = nullptr;

@@ -51,25 +51,43 @@ store::DeliveryOutcome deliver(store::Store& store, const std::string& order_id,
 SettleResult record_payment(store::Store& store, const PaymentConfirmation& payment,
                             core::Cause cause, core::UtcMs now,
                             core::LatePaymentPolicy late_payment) {
+  auto order = store.orders().get(payment.order_id);
+  if (!order)
+    return {SettleOutcome::UnknownOrder, false, false, payment.order_id, payment.trade_no, cause};
+  return record_payment(store, payment, *order, cause, now, late_payment);
+}
+
+SettleResult record_payment(store::Store& store, const PaymentConfirmation& payment,
+                            const core::Order& order, core::Cause cause, core::UtcMs now,
+                            core::LatePaymentPolicy late_payment) {
   SettleResult result{
       SettleOutcome::UnknownOrder, false, false, payment.order_id, payment.trade_no, cause};
-  auto order = store.orders().get(payment.order_id);
-  if (!order) return result;
-  if (payment.amount != order->amount) {
+  if (payment.amount != order.amount) {
     // Integer fen, exact: a different amount is not this order's payment. Logged at once: it
     // is about what the gateway said, true whether or not anything commits.
     spdlog::error("order {}: gateway reports {} fen paid, order is {} fen; not delivering",
-                  payment.order_id, payment.amount.value, order->amount.value);
+                  payment.order_id, payment.amount.value, order.amount.value);
     result.outcome = SettleOutcome::AmountMismatch;
     return result;
   }
   result.outcome = SettleOutcome::AlreadyDelivered;
+  const std::string detail = fmt::format("trade_no={}", payment.trade_no);
+  const store::PaymentFacts facts{payment.trade_no, payment.paid_at};
+  // The usual case (an unpaid order, its first confirmation) in one step; anything else (late,
+  // repeated, raced) takes the general path below.
+  if (order.state == core::OrderState::Created) {
+    if (auto delivered =
+            store.orders().pay_and_deliver_created(payment.order_id, cause, detail, now, facts)) {
+      if (*delivered == store::DeliveryOutcome::Delivered)
+        result.outcome = SettleOutcome::Delivered;
+      return result;
+    }
+  }
   // PAID and the refund request of a late payment commit together (the caller's transaction):
   // a crash between them must not leave a PAID order that replenish-shipment would deliver
   // against the policy.
-  auto t = store.orders().apply(payment.order_id, core::OrderEvent::PaymentConfirmed, cause,
-                                fmt::format("trade_no={}", payment.trade_no), now,
-                                store::PaymentFacts{payment.trade_no, payment.paid_at});
+  auto t = store.orders().apply(payment.order_id, core::OrderEvent::PaymentConfirmed, cause, detail,
+                                now, facts);
   result.late_payment = t.outcome == store::TransitionOutcome::Applied && t.late_payment;
   if (result.late_payment && late_payment == core::LatePaymentPolicy::Refund) {
     store.refunds().request(payment.order_id, "late payment", core::Cause::LatePayment, now, now);

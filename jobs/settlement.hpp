@@ -47,6 +47,12 @@ SettleResult record_payment(
     store::Store& store, const PaymentConfirmation& payment, core::Cause cause, core::UtcMs now,
     core::LatePaymentPolicy late_payment = core::LatePaymentPolicy::Deliver);
 
+// The same for an order the caller has just read in this transaction (the notify endpoint reads
+// it for the merchant check): one read less per notify on the committer thread.
+SettleResult record_payment(store::Store& store, const PaymentConfirmation& payment,
+                            const core::Order& order, core::Cause cause, core::UtcMs now,
+                            core::LatePaymentPolicy late_payment);
+
 // The "delivered" log line and the delivery and late-payment counters of a committed
 // settlement.
 void announce_settlement(const SettleResult& result);

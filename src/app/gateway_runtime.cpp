@@ -6,6 +6,7 @@
 #include <thread>
 #include <variant>
 
+#include "jobs/job.hpp"
 #include "net/http_client.hpp"
 #include "pay/alipay_gateway.hpp"
 
@@ -59,7 +60,11 @@ std::unique_ptr<GatewayRuntime> GatewayRuntime::create(const AlipaySection& sect
   cfg.private_key = *key;
   cfg.alipay_public_key = *pub;
   std::unique_ptr<GatewayRuntime> rt(new GatewayRuntime());
-  rt->impl_->client = std::make_unique<net::HttpClient>(rt->impl_->io);
+  // A tick keeps up to [jobs.*] concurrency calls in flight: each finds a kept-alive
+  // connection afterwards instead of most of them connecting afresh (the default keeps 16).
+  net::HttpClient::Options http_options;
+  http_options.max_idle_per_host = jobs::kMaxConcurrency;
+  rt->impl_->client = std::make_unique<net::HttpClient>(rt->impl_->io, http_options);
   auto made = pay::AlipayGateway::create(cfg, *rt->impl_->client, clock);
   if (auto* msg = std::get_if<std::string>(&made)) {
     error = *msg;

@@ -26,6 +26,7 @@
 #include "app/watchdog.hpp"
 #include "filter/filter_holder.hpp"
 #include "filter/word_filter.hpp"
+#include "http/handlers/account_cache.hpp"
 #include "http/handlers/app_services.hpp"
 #include "http/handlers/product_catalogue.hpp"
 #include "http/io_runtime.hpp"
@@ -165,6 +166,10 @@ int run_serve(CommandContext& ctx) {
   // Before the reloader, whose poll thread refreshes it until the reloader is gone.
   http::ProductCatalogue catalogue(stamp_reader ? stamp_reader->products() : store->products(),
                                    stamp_reader != nullptr);
+  // Chat starts check the account stamp on the same connection of its own, and otherwise take
+  // status and models from memory (PostgreSQL: read per request, as above).
+  std::unique_ptr<http::AccountCache> account_cache;
+  if (stamp_reader) account_cache = std::make_unique<http::AccountCache>(stamp_reader->accounts());
   FilterReloader reloader(*store, filter, cfg.auth.whitelist);
   reloader.follow([&catalogue](bool force) {
     if (force)
@@ -185,6 +190,7 @@ int run_serve(CommandContext& ctx) {
   services.store = store;
   services.reports = report_reader.get();
   services.catalogue = &catalogue;
+  services.accounts = account_cache.get();
   services.commits = &commits;
   services.clock = &ctx.clock;
   services.registry = &registry;

@@ -474,8 +474,10 @@ awaitable<bool> Connection::serve_one() {
     std::weak_ptr<Connection> weak = weak_from_this();
     auto executor = executor_;
     p->wake = [weak, executor] {
-      // On the connection's own strand (a quick handler answering inline, a piece written
-      // from a task posted to it) the wake-up needs no trip through the loop.
+      // On the connection's own loop (a quick handler answering inline, a piece relayed from
+      // an upstream stream, which runs on the caller's loop) the wake-up needs no trip through
+      // it: each loop is run by exactly one thread (IoRuntime), so nothing of this connection
+      // runs meanwhile, whichever strand of the loop calls.
       if (executor.running_in_this_thread()) {
         if (auto c = weak.lock()) c->signal_.cancel();
         return;

@@ -18,13 +18,16 @@ struct Pending;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  using Executor = boost::asio::strand<boost::asio::io_context::executor_type>;
-  // `socket` must use `executor` (the connection's strand), so Beast's timers run on it too.
+  // The loop's own executor, no strand: each loop of IoRuntime is run by exactly one thread, so
+  // the connection's handlers never run at once, and a strand would only add a locked queue to
+  // every completion (one per relayed token and per wake-up).
+  using Executor = boost::asio::io_context::executor_type;
+  // `socket` must use `executor` (the connection's loop), so Beast's timers run on it too.
   Connection(std::shared_ptr<ServerImpl> server, boost::asio::ip::tcp::socket socket,
              Executor executor);
   ~Connection();
   boost::asio::awaitable<void> run();
-  // Both run on the connection's strand.
+  // Both run on the connection's loop.
   void on_drain();     // idle: close now; busy: close after the current answer
   void force_close();  // cancel the answer in flight and close
 

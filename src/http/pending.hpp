@@ -1,5 +1,5 @@
 #pragma once
-// The state one request shares between its Exchange (any thread) and its Connection (strand).
+// The state one request shares between its Exchange (any thread) and its Connection (its loop).
 #include <functional>
 #include <mutex>
 #include <string>
@@ -23,7 +23,7 @@ struct Pending {
   bool overflow = false;   // queued passed the bound: the client reads too slowly
   bool cancelled = false;  // client gone or drain bound passed
   std::function<void()> on_cancel;
-  std::function<void()> wake;  // posts a wake-up to the connection's strand
+  std::function<void()> wake;  // wakes the connection on its loop
 
   // Strand-only fields.
   bool watching = false;

@@ -65,7 +65,7 @@ asio::awaitable<void> reject(tcp::socket socket) {
 
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerImpl> self) {
   for (;;) {
-    auto strand = asio::make_strand(self->runtime.next_io());
+    auto strand = self->runtime.next_io().get_executor();  // one thread runs it (Connection)
     auto [ec, socket] = co_await self->acceptor.async_accept(strand, use_tuple);
     if (ec) {
       if (!self->acceptor.is_open() || self->draining) co_return;

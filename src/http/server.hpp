@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP/1.1 front: Beast over Asio with C++20 coroutines, one strand per connection.
-// Beast and Asio stay in server.cpp and connection.cpp.
+// The HTTP/1.1 front: Beast over Asio with C++20 coroutines, each connection on one single-threaded
+// loop. Beast and Asio stay in server.cpp and connection.cpp.
 #include <chrono>
 #include <cstddef>
 #include <functional>

@@ -198,6 +198,41 @@ bool is_http_error(const error_code& ec) {
   return ec.category() == beast::http::make_error_code(http::error::end_of_stream).category();
 }
 
+// The idle timeout of a response body: one timer for the whole body instead of one armed and
+// cancelled around every read (a relayed stream reads once per token, and each re-arm cost a
+// timer operation and one more completion through the strand). A read only notes its time;
+// when the timer fires it closes the socket if nothing came for `idle`, else waits for what is
+// left. The handler shares ownership of what it touches (as the resolver's timer does): it may
+// already be queued when the body ends.
+struct IdleWatch {
+  IdleWatch(const Strand& strand, std::chrono::milliseconds idle, beast::tcp_stream& stream)
+      : timer(strand), idle(idle), stream(&stream) {}
+  static void arm(const std::shared_ptr<IdleWatch>& self) {
+    self->timer.expires_at(self->last_read + self->idle);
+    self->timer.async_wait([self](error_code ec) {
+      if (ec || self->stream == nullptr) return;
+      if (std::chrono::steady_clock::now() - self->last_read < self->idle) return arm(self);
+      self->expired = true;
+      error_code ignored;
+      self->stream->socket().close(ignored);  // the read in progress ends with an error
+    });
+  }
+  asio::steady_timer timer;
+  std::chrono::milliseconds idle;
+  beast::tcp_stream* stream;  // null once the body has ended: the connection may be reused
+  std::chrono::steady_clock::time_point last_read = std::chrono::steady_clock::now();
+  bool expired = false;
+};
+
+// Ends the watch when the body loop is left, by whatever path.
+struct IdleWatchStop {
+  std::shared_ptr<IdleWatch> watch;
+  ~IdleWatchStop() {
+    watch->stream = nullptr;
+    watch->timer.cancel();
+  }
+};
+
 bool dead_connection(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -262,11 +297,19 @@ asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
     body.clear();  // the parser appends at the current size, so the piece is not kept
     return keep_going;
   };
+  tcp_stream.expires_never();
+  std::optional<IdleWatchStop> watching;  // only for a body that did not come with the head
+  if (!parser.is_done()) {
+    watching.emplace(std::make_shared<IdleWatch>(*strand_, timeouts_.idle, tcp_stream));
+    IdleWatch::arm(watching->watch);
+  }
   while (!parser.is_done()) {
-    tcp_stream.expires_after(timeouts_.idle);
     auto [rec, n] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+    watching->watch->last_read = std::chrono::steady_clock::now();
     if (!deliver()) co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
     if (rec) {
+      if (watching->watch->expired && !cancelled_)
+        co_return Outcome{NetError{NetErrorKind::Timeout, "response body timed out"}};
       NetErrorKind kind = NetErrorKind::Io;
       if (rec == http::error::partial_message)
         kind = NetErrorKind::BadResponse;

@@ -26,6 +26,8 @@ void grant_locked(Db& db, const std::string& openid, std::int64_t quota, const s
   st.bind(1, openid);
   if (st.step()) {
     std::string merged = merge_models(st.text(0), models);
+    // The front keeps an account's models in memory (AccountRepository::version).
+    if (merged != st.text(0)) bump_change_stamp(db, "user_account");
     db.prepare(
           "UPDATE user_account SET total_quota = total_quota + ?2, surplus_quota = surplus_quota + "
           "?2, "
@@ -87,11 +89,22 @@ void SqliteAccounts::grant(const std::string& openid, std::int64_t quota,
 
 bool SqliteAccounts::set_status(const std::string& openid, AccountStatus status) {
   std::lock_guard lock(db_.mutex());
-  return db_.prepare("UPDATE user_account SET status = ?2, updated_at = ?3 WHERE openid = ?1")
-             .bind(1, openid)
-             .bind(2, static_cast<int>(status))
-             .bind(3, wall_clock_ms())
-             .exec() == 1;
+  WriteTransaction tx(db_);
+  const bool changed =
+      db_.prepare("UPDATE user_account SET status = ?2, updated_at = ?3 WHERE openid = ?1")
+          .bind(1, openid)
+          .bind(2, static_cast<int>(status))
+          .bind(3, wall_clock_ms())
+          .exec() == 1;
+  // In the same transaction: a freeze reaches the front's memory with its commit.
+  if (changed) bump_change_stamp(db_, "user_account");
+  tx.commit();
+  return changed;
+}
+
+std::optional<std::int64_t> SqliteAccounts::version() {
+  std::lock_guard lock(db_.mutex());
+  return read_change_stamp(db_, "user_account");
 }
 
 bool SqliteAccounts::consume_one(const std::string& openid) {

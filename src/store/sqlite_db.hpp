@@ -117,7 +117,12 @@ class Db {
   std::recursive_mutex& mutex() { return mutex_; }
 
  private:
+  friend class WriteTransaction;
   sqlite3* db_ = nullptr;
+  // WriteTransactions open on this connection (under mutex_), and whether one that shared its
+  // parent's savepoint ended with rows changed but not committed (see WriteTransaction).
+  int write_depth_ = 0;
+  bool nested_write_abandoned_ = false;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
   std::recursive_mutex mutex_;
   std::string journal_mode_;
@@ -127,17 +132,29 @@ class Db {
 // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never deadlocks into
 // SQLITE_BUSY halfway; destruction without commit() rolls back. Inside an open transaction it
 // becomes a SAVEPOINT, so repository calls compose into one group commit and a failing one
-// rolls back alone.
+// rolls back alone (each unit of a group commit is such a savepoint).
+// One level further in (a repository call inside a unit, or inside a call that is itself
+// nested) it issues no statement and shares its parent's savepoint: the group committer's
+// units would otherwise pay a SAVEPOINT and a RELEASE for every repository call. Should such a
+// shared one end without commit() after changing rows (its body threw, or returned early after
+// a write), its parent's commit() rolls the parent back and throws instead of keeping half of
+// the change: the unit fails as a whole, as it would have had the exception reached it.
 class WriteTransaction {
  public:
   explicit WriteTransaction(Db& db);
   ~WriteTransaction();
+  WriteTransaction(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(const WriteTransaction&) = delete;
   void commit();
 
  private:
+  enum class Kind { Begin, Savepoint, Shared };
+  void roll_back();
   Db& db_;
-  bool nested_ = false;
+  Kind kind_ = Kind::Begin;
   bool done_ = false;
+  std::int64_t changes_at_start_ = 0;  // Shared: rows changed on the connection so far
+  bool outer_abandoned_ = false;  // Begin, Savepoint: the flag it replaced, restored at its end
 };
 
 // A deferred transaction for reads that must agree with each other (a list and its change

@@ -150,21 +150,24 @@ VersionedList SqliteWhitelist::snapshot() {
 NotifySaveOutcome SqliteNotifies::save(const NotifyRecord& r) {
   std::lock_guard lock(db_.mutex());
   // Alipay re-sends a notify with the same notify_id until it hears `success`: keep the first
-  // body, count the repeats.
-  auto st = db_.prepare(
-      "INSERT INTO pay_notify (notify_id, out_trade_no, trade_status, verdict, raw_body, "
-      "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-      "ON CONFLICT (notify_id) DO UPDATE SET times_seen = times_seen + 1 RETURNING times_seen");
-  st.bind(1, r.notify_id)
-      .bind(2, r.out_trade_no)
-      .bind(3, r.trade_status)
-      .bind(4, r.verdict)
-      .bind(5, r.raw_body)
-      .bind(6, r.received_at.ms);
-  std::int64_t times_seen = st.step() ? st.int64(0) : 0;
-  while (st.step()) {
-  }
-  return times_seen == 1 ? NotifySaveOutcome::Inserted : NotifySaveOutcome::Duplicate;
+  // body, count the repeats. Insert first and count only a repeat: the usual notify is new, and
+  // an upsert with RETURNING costs SQLite an ephemeral table per statement.
+  const int inserted =
+      db_.prepare(
+             "INSERT INTO pay_notify (notify_id, out_trade_no, trade_status, verdict, raw_body, "
+             "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (notify_id) DO NOTHING")
+          .bind(1, r.notify_id)
+          .bind(2, r.out_trade_no)
+          .bind(3, r.trade_status)
+          .bind(4, r.verdict)
+          .bind(5, r.raw_body)
+          .bind(6, r.received_at.ms)
+          .exec();
+  if (inserted == 1) return NotifySaveOutcome::Inserted;
+  db_.prepare("UPDATE pay_notify SET times_seen = times_seen + 1 WHERE notify_id = ?1")
+      .bind(1, r.notify_id)
+      .exec();
+  return NotifySaveOutcome::Duplicate;
 }
 
 std::optional<NotifyRecord> SqliteNotifies::get(const std::string& notify_id) {

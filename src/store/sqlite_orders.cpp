@@ -221,6 +221,47 @@ DeliveryOutcome SqliteOrders::deliver(const std::string& order_id, core::Cause c
   return DeliveryOutcome::Delivered;
 }
 
+std::optional<DeliveryOutcome> SqliteOrders::pay_and_deliver_created(const std::string& order_id,
+                                                                     core::Cause cause,
+                                                                     const std::string& detail,
+                                                                     UtcMs now,
+                                                                     const PaymentFacts& payment) {
+  std::lock_guard lock(db_.mutex());
+  WriteTransaction tx(db_);
+  // One compare-and-set from CREATED straight to the delivered row (a CREATED order never had
+  // a refund request, which would hold delivery back); both transitions are audited. The row
+  // is read first rather than through UPDATE ... RETURNING, which costs SQLite an ephemeral
+  // table per statement.
+  std::string openid, models;
+  std::int64_t quota = 0;
+  {
+    auto row = db_.prepare(
+        "SELECT openid, product_quota, product_models FROM openai_order "
+        "WHERE order_id = ?1 AND order_status = 0");
+    if (!row.bind(1, order_id).step()) return std::nullopt;
+    openid = row.text(0);
+    quota = row.int64(1);
+    models = row.text(2);
+  }
+  const int moved =
+      db_.prepare(
+             "UPDATE openai_order SET order_status = 2, pay_status = 1, pay_time = ?2, "
+             "trade_no = ?3, attempts = 0, next_attempt_at = 0, last_error = '', updated_at = ?4 "
+             "WHERE order_id = ?1 AND order_status = 0")
+          .bind(1, order_id)
+          .bind(2, payment.paid_at.ms)
+          .bind(3, payment.trade_no)
+          .bind(4, now.ms)
+          .exec();
+  if (moved != 1) return std::nullopt;
+  audit_locked(order_id, OrderState::Created, OrderState::Paid, cause, detail, now);
+  grant_locked(db_, openid, quota, models, now.ms);
+  audit_locked(order_id, OrderState::Paid, OrderState::Delivered, cause,
+               fmt::format("granted {} quota to {}", quota, openid), now);
+  tx.commit();
+  return DeliveryOutcome::Delivered;
+}
+
 std::vector<Order> SqliteOrders::due_created(UtcMs placed_from, UtcMs placed_until, UtcMs now,
                                              std::int64_t after_id, int limit) {
   std::lock_guard lock(db_.mutex());

@@ -45,6 +45,11 @@ class AccountRepository {
   virtual bool consume_one(const std::string& openid) = 0;
   // Gives one back (upstream failed before the first token).
   virtual void refund_one(const std::string& openid) = 0;
+  // A stamp that moves in the same transaction as any change of an existing account's status
+  // or models (freeze, unfreeze, a grant that adds a model), so the front may keep those in
+  // memory and check only the stamp per request. Quota is not covered: it is charged in the
+  // store. Nothing: this backend keeps no such stamp (read the account per request).
+  virtual std::optional<std::int64_t> version() { return std::nullopt; }
 };
 
 class OrderRepository {
@@ -71,6 +76,23 @@ class OrderRepository {
   // PAID -> DELIVERED in one transaction; never twice.
   virtual DeliveryOutcome deliver(const std::string& order_id, core::Cause cause,
                                   core::UtcMs now) = 0;
+
+  // A confirmed payment of a CREATED order: CREATED -> PAID -> DELIVERED as apply
+  // (PaymentConfirmed) then deliver() would do it, with both audit rows (the first with
+  // `detail`), in one call. Nothing when the order is not CREATED (any more): the caller takes
+  // the general path, which knows late payments. A backend may do it in fewer statements (the
+  // notify endpoint's path, on the group committer's one thread).
+  virtual std::optional<DeliveryOutcome> pay_and_deliver_created(const std::string& order_id,
+                                                                 core::Cause cause,
+                                                                 const std::string& detail,
+                                                                 core::UtcMs now,
+                                                                 const PaymentFacts& payment) {
+    auto order = get(order_id);
+    if (!order || order->state != core::OrderState::Created) return std::nullopt;
+    auto t = apply(order_id, core::OrderEvent::PaymentConfirmed, cause, detail, now, payment);
+    if (t.outcome != TransitionOutcome::Applied) return std::nullopt;  // moved meanwhile
+    return deliver(order_id, cause, now);
+  }
 
   // Due CREATED orders placed in [placed_from, placed_until], ready for another attempt at
   // `now`, with id > after_id, ORDER BY id.

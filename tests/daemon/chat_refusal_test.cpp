@@ -124,6 +124,20 @@ TEST_F(ChatRefusals, ModelOutsideThePlanOrNotServed) {
   expect_answered(d, kOpenAiChat, d.token_for("any-model-user"), "glm-3-turbo");
 }
 
+// The front keeps a chat start's account status and models in memory: a grant from another
+// process that adds a model moves the account stamp and applies to the next chat.
+TEST_F(ChatRefusals, AGrantThatAddsAModelAppliesAtOnce) {
+  run_ok(d, {"user", "add", "growing-plan", "--quota", "5", "--models", "glm-4"});
+  std::string token = d.token_for("growing-plan");
+  expect_answered(d, kOriginalChat, token, "glm-4");
+  expect_answered(d, kOpenAiChat, token, "glm-4");  // the account from memory this time
+  expect_refused(d, "Bearer " + token, chat_json("glm-3-turbo", "hello"),
+                 {"0008", 403, "model_not_allowed"}, "not in the plan yet");
+  run_ok(d, {"user", "grant", "growing-plan", "1", "--models", "glm-3-turbo"});
+  expect_answered(d, kOpenAiChat, token, "glm-3-turbo");
+  EXPECT_EQ(surplus_quota(d, "growing-plan"), 3);
+}
+
 TEST_F(ChatRefusals, QuotaUsedUpAndNoAccount) {
   run_ok(d, {"user", "add", "last-chat", "--quota", "1"});
   std::string token = d.token_for("last-chat");

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <set>
 
 #include "job_world.hpp"
@@ -11,6 +13,8 @@
 #include "jobs/replenish_shipment_job.hpp"
 #include "jobs/settlement.hpp"
 #include "jobs/timeout_close_job.hpp"
+#include "pay/payment_gateway.hpp"
+#include "support/process.hpp"
 
 namespace chatglmd::testing {
 namespace {
@@ -93,6 +97,90 @@ TEST_F(JobOutcomes, OutcomesOfATickAreUnitsOfTheGroupCommit) {
   int closed = 0;
   for (const auto& id : ids) closed += w.order(id).state == OrderState::Closed;
   EXPECT_EQ(closed, 10);
+}
+
+// Watches the real gateway's calls: how many are in flight, the most at once, and how many
+// have been answered.
+class CallWatch final : public pay::PaymentGateway {
+ public:
+  explicit CallWatch(pay::PaymentGateway& inner) : inner_(inner) {}
+  void async_query(const std::string& id,
+                   std::function<void(pay::TradeQueryResult)> done) override {
+    begin();
+    inner_.async_query(id, [this, done = std::move(done)](pay::TradeQueryResult r) {
+      end();
+      done(std::move(r));
+    });
+  }
+  void async_close(const std::string& id,
+                   std::function<void(pay::TradeCloseResult)> done) override {
+    begin();
+    inner_.async_close(id, [this, done = std::move(done)](pay::TradeCloseResult r) {
+      end();
+      done(std::move(r));
+    });
+  }
+  void async_create_pay_form(const core::Order& o,
+                             std::function<void(pay::PayFormResult)> done) override {
+    inner_.async_create_pay_form(o, std::move(done));
+  }
+  int answered() const { return answered_.load(); }
+  int peak() const { return peak_.load(); }
+
+ private:
+  void begin() {
+    int now = ++in_flight_;
+    int seen = peak_.load();
+    while (now > seen && !peak_.compare_exchange_weak(seen, now)) {
+    }
+  }
+  void end() {
+    --in_flight_;
+    ++answered_;
+  }
+  pay::PaymentGateway& inner_;
+  std::atomic<int> in_flight_{0}, peak_{0}, answered_{0};
+};
+
+// `concurrency` bounds the gateway calls, not the workers: while the outcomes of answered calls
+// wait for their commit, other workers go on asking the gateway, never more than `concurrency`
+// at once. (With one worker per call slot the tick stalled at `concurrency` answered calls.)
+TEST_F(JobOutcomes, GatewayCallsGoOnWhileOutcomesWaitForTheirCommit) {
+  constexpr int kConcurrency = 4;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3 * kConcurrency; ++i) {
+    ids.push_back(w.add_order(overdue()));
+    w.trade(ids.back(), "WAIT_BUYER_PAY");
+  }
+  CallWatch calls(w.gateway());
+  store::GroupCommitter commits(w.store());
+  // The committer is held in the reply of an empty unit: the store stays free for the tick's
+  // lease and page reads, but no outcome commits until the test lets go.
+  std::promise<void> holding, release;
+  auto released = release.get_future().share();
+  commits.submit([] {},
+                 [&holding, released](bool) {
+                   holding.set_value();
+                   released.wait();
+                 });
+  holding.get_future().wait();
+  auto settings = timeout_close.defaults();
+  settings.concurrency = kConcurrency;
+  jobs::JobContext ctx{w.clock, w.store(), calls, settings};
+  ctx.commits = &commits;
+  auto tick = std::async(std::launch::async, [&] {
+    return jobs::run_tick(timeout_close, ctx, {"test:1:serve", 0});
+  });
+  const bool went_on =
+      eventually([&] { return calls.answered() >= 2 * kConcurrency; }, std::chrono::seconds(10));
+  const int answered_while_held = calls.answered();
+  release.set_value();
+  auto report = tick.get();
+  EXPECT_TRUE(went_on) << "only " << answered_while_held
+                       << " calls answered while the outcomes waited for a commit";
+  EXPECT_LE(calls.peak(), kConcurrency) << "never more calls in flight than `concurrency`";
+  EXPECT_EQ(report.done, 3 * kConcurrency);
+  for (const auto& id : ids) EXPECT_EQ(w.order(id).state, OrderState::Closed);
 }
 
 TEST_F(JobOutcomes, TimeoutCloseClosesAnOrderWhoseTradeNeverExisted) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <future>
 #include <thread>
+#include <tuple>
 
 #include "core/order_id.hpp"
 #include "core/refund.hpp"
@@ -241,6 +242,56 @@ TYPED_TEST_P(StoreSuite, PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce) {
   ASSERT_TRUE(acc) << "delivery creates the account";
   EXPECT_EQ(acc->total_quota, 50);
   EXPECT_EQ(acc->model_types, "glm-4");
+}
+
+// The notify path's one step from CREATED to DELIVERED leaves what apply then deliver leave:
+// the same row, the same audit trail, the same grant; anything not CREATED is left alone.
+TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedEqualsApplyThenDeliver) {
+  const auto paid_at = kT0 + std::chrono::minutes(2);
+  const PaymentFacts facts{"2024TRADE", paid_at};
+  this->order_in("100000000011", OrderState::Created);  // one step
+  this->order_in("100000000012", OrderState::Created);  // two steps
+  auto one = this->orders().pay_and_deliver_created("100000000011", Cause::Notify,
+                                                    "trade_no=2024TRADE", paid_at, facts);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(*one, DeliveryOutcome::Delivered);
+  ASSERT_EQ(this->orders()
+                .apply("100000000012", OrderEvent::PaymentConfirmed, Cause::Notify,
+                       "trade_no=2024TRADE", paid_at, facts)
+                .outcome,
+            TransitionOutcome::Applied);
+  ASSERT_EQ(this->orders().deliver("100000000012", Cause::Notify, paid_at),
+            DeliveryOutcome::Delivered);
+  auto a = *this->orders().get("100000000011");
+  auto b = *this->orders().get("100000000012");
+  EXPECT_EQ(a.state, OrderState::Delivered);
+  EXPECT_EQ(std::tie(a.state, a.trade_no, a.pay_time, a.attempts, a.next_attempt_at),
+            std::tie(b.state, b.trade_no, b.pay_time, b.attempts, b.next_attempt_at));
+  auto ea = this->orders().events("100000000011");
+  auto eb = this->orders().events("100000000012");
+  ASSERT_EQ(ea.size(), eb.size());
+  for (std::size_t i = 0; i < ea.size(); ++i) {
+    EXPECT_EQ(ea[i].from, eb[i].from) << i;
+    EXPECT_EQ(ea[i].to, eb[i].to) << i;
+    EXPECT_EQ(ea[i].cause, eb[i].cause) << i;
+    EXPECT_EQ(ea[i].at, eb[i].at) << i;
+  }
+  EXPECT_EQ(ea[1].detail, "trade_no=2024TRADE");
+  EXPECT_EQ(ea.back().detail, "granted 50 quota to user-100000000011");
+  auto acc = this->s().accounts().get("user-100000000011");
+  ASSERT_TRUE(acc);
+  EXPECT_EQ(acc->total_quota, 50);
+  EXPECT_EQ(acc->model_types, "glm-4");
+  // Not CREATED (any more): nothing happens, the general path decides.
+  EXPECT_FALSE(
+      this->orders().pay_and_deliver_created("100000000011", Cause::Notify, "", paid_at, facts));
+  this->order_in("100000000013", OrderState::Closed);
+  EXPECT_FALSE(
+      this->orders().pay_and_deliver_created("100000000013", Cause::Notify, "", paid_at, facts));
+  EXPECT_EQ(this->orders().get("100000000013")->state, OrderState::Closed);
+  EXPECT_FALSE(
+      this->orders().pay_and_deliver_created("999999999999", Cause::Notify, "", paid_at, facts));
+  EXPECT_EQ(this->s().accounts().get("user-100000000011")->total_quota, 50) << "granted once";
 }
 
 TYPED_TEST_P(StoreSuite, TwoConnectionsRacingOnOneTransitionOneWins) {
@@ -1108,10 +1159,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     ProductChangesBumpTheirVersion, AccountsGrantConsumeRefundFreeze,
     ConcurrentConsumersNeverOverdraw, OrderInsertGetAndUniqueId, EveryStateEventPairThroughTheStore,
     UnknownOrdersAreReportedNotCreated, PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce,
-    TwoConnectionsRacingOnOneTransitionOneWins, SameTransitionRacedByManyConnectionsAppliesOnce,
-    AThousandConcurrentDeliveriesGrantOnce, DueSelectionHonoursWindowsBackoffAndPaging,
-    ReusableOrderIsTheNewestCreatedForUserAndProduct, LeaseIsExclusiveUntilItExpires,
-    JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
+    PayAndDeliverCreatedEqualsApplyThenDeliver, TwoConnectionsRacingOnOneTransitionOneWins,
+    SameTransitionRacedByManyConnectionsAppliesOnce, AThousandConcurrentDeliveriesGrantOnce,
+    DueSelectionHonoursWindowsBackoffAndPaging, ReusableOrderIsTheNewestCreatedForUserAndProduct,
+    LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
     WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId,
     CloseFollowupsAreDueFromTimeExpireUntilFinished,
     RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce, RefundTakesBackOnlyWhatWasNotSpent,

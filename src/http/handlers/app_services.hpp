@@ -85,6 +85,7 @@ struct HandlerSettings {
 };
 
 class ProductCatalogue;
+class AccountCache;
 
 struct AppServices {
   store::Store* store = nullptr;
@@ -94,6 +95,9 @@ struct AppServices {
   // query_product_list from memory, its change stamp checked per request (checked_answer);
   // null: read the store on each request.
   ProductCatalogue* catalogue = nullptr;
+  // A chat start's account status and models from memory, the account stamp checked per
+  // request; null: read the account on each chat start.
+  AccountCache* accounts = nullptr;
   store::GroupCommitter* commits = nullptr;  // notifies share commits through it; null: one each
   pay::PaymentGateway* gateway = nullptr;
   NotifyChecker notify;

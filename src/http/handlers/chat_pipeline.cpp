@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "filter/filter_holder.hpp"
+#include "http/handlers/account_cache.hpp"
 #include "http/handlers/chat_log_hook.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/durable_write.hpp"
@@ -248,6 +249,73 @@ auto refusing_on_store_error(ExchangePtr ex, std::shared_ptr<ChatFraming> framin
   };
 }
 
+// The rest of the pipeline once the account is known (nothing: the user has none): account
+// status, model allowed, then the charge. Runs on an io thread (the account came from memory)
+// or on a worker (it was read from the store).
+void charge_and_start(const std::shared_ptr<ChatContext>& ctx, const ExchangePtr& ex,
+                      llm::ChatRequest request, std::shared_ptr<ChatFraming> framing,
+                      const std::string& openid, core::UtcMs now,
+                      const std::optional<AccountCache::Known>& account) {
+  const AppServices& s = ctx->services;
+  if (account && account->status == store::AccountStatus::Frozen) {
+    ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
+    return;
+  }
+  if (!s.chat->serves_model(request.model)) {
+    ex->respond(
+        framing->refuse(Refusal::BadRequest, "model " + request.model + " is not served here"));
+    return;
+  }
+  bool has_models = account && !account->model_types.empty();
+  if (has_models && !model_listed(account->model_types, request.model)) {
+    ex->respond(framing->refuse(Refusal::ModelNotAllowed,
+                                "your plan does not include model " + request.model));
+    return;
+  }
+  // The chat is paid for in the group commit: the starts in flight share one fsync, and
+  // the upstream call (so the answer's first byte) begins only once it is durable. A free
+  // chat is taken inside the same unit: on PostgreSQL its counter is a row shared by the
+  // nodes and must not be touched from the committer's reply.
+  auto paid = std::make_shared<std::optional<Paid>>();
+  auto* store = s.store;
+  const int free_chats = s.settings.free_chats;
+  write_durably(
+      s, ex,
+      [ctx, store, openid, now, free_chats, paid] {
+        if (store->accounts().consume_one(openid)) {
+          *paid = Paid::Quota;
+        } else if (free_chats > 0 && ctx->limits->take_free_chat(openid, now, free_chats)) {
+          *paid = Paid::FreeChat;
+        }
+      },
+      [ctx, ex, request = std::move(request), framing, openid, now, paid](bool committed) mutable {
+        if (!committed) {
+          // An in-memory free chat (SQLite) is not undone by the rollback: given back
+          // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
+          if (*paid == Paid::FreeChat && !ctx->limits->shared())
+            ctx->limits->give_back_free_chat(openid);
+          store::store_error_log().report("http: chat start", "its charge could not be committed");
+          ex->respond(framing->refuse(Refusal::StoreUnavailable,
+                                      "the service cannot save anything right now; nothing "
+                                      "was charged, try again later"));
+          return;
+        }
+        if (!*paid) {
+          ex->respond(framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
+          return;
+        }
+        ex->post(
+            [ctx, ex, request = std::move(request), framing, openid, paid = **paid, now]() mutable {
+              start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
+            });
+      });
+}
+
+std::optional<AccountCache::Known> known_of(const std::optional<store::Account>& account) {
+  if (!account) return std::nullopt;
+  return AccountCache::Known{account->status, account->model_types};
+}
+
 }  // namespace
 
 void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest request,
@@ -277,11 +345,24 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
     for (auto& m : request.messages) m.content = words->mask(m.content);
   }
   request.user_id = *openid;
-  // Account and quota are read per request so that a freeze takes effect at once.
+  // Account status and models come from memory while the store's account stamp says they are
+  // current (a freeze moves it, so it applies at once): the chat is then charged from this io
+  // thread, with no trip through the worker pool. An account not in memory, and shared rate
+  // counters (PostgreSQL), are read on a worker.
+  std::optional<std::int64_t> stamp;
+  if (s.accounts && !(rate_limited_here && ctx->limits->shared())) {
+    stamp = s.accounts->current_stamp();
+    if (stamp) {
+      if (auto known = s.accounts->find(*openid, *stamp)) {
+        charge_and_start(ctx, ex, std::move(request), framing, *openid, now, known);
+        return;
+      }
+    }
+  }
   ex->run_blocking(refusing_on_store_error(
       ex, framing,
-      [ctx, ex, request = std::move(request), framing, openid = *openid, now,
-       rate_limited_here]() mutable {
+      [ctx, ex, request = std::move(request), framing, openid = *openid, now, rate_limited_here,
+       stamp]() mutable {
         const AppServices& s = ctx->services;
         if (rate_limited_here && ctx->limits->shared() &&
             !ctx->limits->allow_request(openid, now, s.settings.rate_limit)) {
@@ -289,62 +370,8 @@ void run_chat(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest
           return;
         }
         auto account = s.store->accounts().get(openid);
-        if (account && account->status == store::AccountStatus::Frozen) {
-          ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
-          return;
-        }
-        if (!s.chat->serves_model(request.model)) {
-          ex->respond(framing->refuse(Refusal::BadRequest,
-                                      "model " + request.model + " is not served here"));
-          return;
-        }
-        bool has_models = account && !account->model_types.empty();
-        if (has_models && !model_listed(account->model_types, request.model)) {
-          ex->respond(framing->refuse(Refusal::ModelNotAllowed,
-                                      "your plan does not include model " + request.model));
-          return;
-        }
-        // The chat is paid for in the group commit: the starts in flight share one fsync, and
-        // the upstream call (so the answer's first byte) begins only once it is durable. A free
-        // chat is taken inside the same unit: on PostgreSQL its counter is a row shared by the
-        // nodes and must not be touched from the committer's reply.
-        auto paid = std::make_shared<std::optional<Paid>>();
-        auto* store = s.store;
-        spdlog::debug("chat for {}: charging it in the next commit", openid);
-        const int free_chats = s.settings.free_chats;
-        write_durably(
-            s, ex,
-            [ctx, store, openid, now, free_chats, paid] {
-              if (store->accounts().consume_one(openid)) {
-                *paid = Paid::Quota;
-              } else if (free_chats > 0 && ctx->limits->take_free_chat(openid, now, free_chats)) {
-                *paid = Paid::FreeChat;
-              }
-            },
-            [ctx, ex, request = std::move(request), framing, openid, now,
-             paid](bool committed) mutable {
-              if (!committed) {
-                // An in-memory free chat (SQLite) is not undone by the rollback: given back
-                // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
-                if (*paid == Paid::FreeChat && !ctx->limits->shared())
-                  ctx->limits->give_back_free_chat(openid);
-                store::store_error_log().report("http: chat start",
-                                                "its charge could not be committed");
-                ex->respond(framing->refuse(Refusal::StoreUnavailable,
-                                            "the service cannot save anything right now; nothing "
-                                            "was charged, try again later"));
-                return;
-              }
-              if (!*paid) {
-                ex->respond(
-                    framing->refuse(Refusal::NoQuota, "no chats left, buy more to continue"));
-                return;
-              }
-              ex->post([ctx, ex, request = std::move(request), framing, openid, paid = **paid,
-                        now]() mutable {
-                start_upstream(ctx, ex, std::move(request), framing, openid, paid, now);
-              });
-            });
+        if (account && stamp) s.accounts->remember(*account, *stamp);
+        charge_and_start(ctx, ex, std::move(request), framing, openid, now, known_of(account));
       }));
 }
 

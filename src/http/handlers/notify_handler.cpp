@@ -68,11 +68,12 @@ NotifyOutcome settle_verified(const AppServices& s, const pay::ParsedNotify& par
       // Also on a duplicate: a resend after a crash between save and delivery finishes the job.
       // The merchant check compared the amount already; record_payment compares it again
       // because it is the one path every confirmation takes.
+      if (!order) return {false, "unknown_order", {}};
       auto r = jobs::record_payment(
           *s.store,
           jobs::PaymentConfirmation{f.out_trade_no, f.trade_no, *f.total_amount,
                                     f.gmt_payment.value_or(now)},
-          core::Cause::Notify, now, s.settings.late_payment);
+          *order, core::Cause::Notify, now, s.settings.late_payment);
       if (r.outcome == jobs::SettleOutcome::UnknownOrder) return {false, "unknown_order", {}};
       if (r.outcome == jobs::SettleOutcome::AmountMismatch) return {false, "wrong_amount", {}};
       return {true, "", r};
