@@ -8,7 +8,7 @@ set -uo pipefail
 build="$(cd "${1:-build}" && pwd)"
 here="$(cd "$(dirname "$0")" && pwd)"
 export BENCH_BUILD="$build"
-rows="${BENCH_ROWS:-filter product_list notify sweep stream_memory relay}"
+rows="${BENCH_ROWS:-filter product_list notify sweep postgres stream_memory relay}"
 failed=() skipped=()
 for row in $rows; do
   echo "== $row"
