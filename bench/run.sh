@@ -20,7 +20,7 @@ for row in $rows; do
   esac
   echo
 done
-[ ${#skipped[@]} -gt 0 ] && echo "rows skipped (a peer is not installed): ${skipped[*]}"
+[ ${#skipped[@]} -gt 0 ] && echo "rows skipped (a peer or PostgreSQL is not installed): ${skipped[*]}"
 echo "figures: ${BENCH_OUT:-$build/bench}/*.jsonl"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "rows that missed a target or failed: ${failed[*]}"
