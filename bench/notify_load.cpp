@@ -144,8 +144,7 @@ int main(int argc, char** argv) {
     for (std::string port; std::getline(list, port, ',');) ports.push_back(std::stoi(port));
     if (!ports.empty()) return fire(ports, args[2], std::stoi(args[3]));
   }
-  std::cerr
-      << "usage: bench_notify_load prepare STORE COUNT IDS_FILE [AGE_MINUTES] | fire "
-         "PORT[,PORT...] IDS_FILE IN_FLIGHT\n";
+  std::cerr << "usage: bench_notify_load prepare STORE COUNT IDS_FILE [AGE_MINUTES] | fire "
+               "PORT[,PORT...] IDS_FILE IN_FLIGHT\n";
   return 2;
 }
