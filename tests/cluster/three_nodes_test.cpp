@@ -130,7 +130,7 @@ class ClusterTest : public ::testing::Test {
       config["jobs." + job + ".lease"] = "5s";
     }
     config["jobs.replenish-shipment.after"] = "5s";  // a node killed between paid and delivered
-    config["jobs.close-followup.after"] = "30s";     // the window to pay a closed trade in
+    config["jobs.close-followup.after"] = "45s";     // the window to pay a closed trade in
     config["jobs.refund-query.after"] = "1s";
     nodes_.push_back(std::make_unique<DaemonHarness>(DaemonOptions{config, {}, false}));
     for (int i = 1; i < kNodes; ++i) {
@@ -296,7 +296,7 @@ class ClusterTest : public ::testing::Test {
 };
 
 TEST_F(ClusterTest, ThreeNodesOnePostgresKillsAndRestartsNothingLostOrDoubled) {
-  // Closed before their trade exists, asked again 30 s after their time_expire: the buyer pays
+  // Closed before their trade exists, asked 45 s after their time_expire: the buyer pays
   // in between.
   for (int i = 0; i < 3; ++i) add(Kind::LatePaid, minutes_ago(30, 1));
   for (int round = 0; round < kRounds; ++round) {
