@@ -2,11 +2,13 @@
 // `jobs run` one-shots, all sharing one chatglmd-sim (one Alipay, one ChatGLM). A storm of paid
 // notifies spread over the nodes (with duplicates and resends to other nodes), orders of every
 // kind aged past each job's threshold (order and pay times in the past, nothing sleeps), and
-// kill -9 of random nodes with restarts throughout. At the end every paid order is delivered
-// exactly once and never closed, the quota granted is the delivered orders' quota, every audit
-// chain is legal, every node wrote job_run rows, and no order was ever claimed by two owners at
-// once: a trigger the test puts on job_lease records every claim, renewal and release with the
-// database's time, and every change a job made to an order falls inside that job's claim on it.
+// kill -9 of random nodes with restarts throughout; a few delivered orders are refunded while
+// Alipay answers unclearly, for refund-query to finish. At the end every paid order is delivered
+// exactly once and never closed, each refund was made once, the quota granted is the delivered
+// orders' quota, every audit chain is legal, every notify a node acknowledged is paid, every node
+// wrote job_run rows, and no order was ever claimed by two owners at once: a trigger the test
+// puts on job_lease records every claim, renewal and release with the database's time, and every
+// change a job made to an order falls inside a claim on it.
 //
 // The random choices come from one seed, printed first; CLUSTER_SEED=N repeats a run.
 #include <fmt/format.h>
@@ -95,6 +97,7 @@ enum class Kind {
   ReconcileWait,    // a minute old, still waiting: stays CREATED
   PaidUndelivered,  // PAID but the delivery never happened: delivered (replenish-shipment)
   LatePaid,         // closed before its trade existed, then paid: delivered (close-followup)
+  Refunded,  // a delivered storm order refunded while Alipay answered unclearly (refund-query)
 };
 
 bool paid_kind(Kind k) {
@@ -102,6 +105,7 @@ bool paid_kind(Kind k) {
 }
 
 core::OrderState final_state(Kind k) {
+  if (k == Kind::Refunded) return core::OrderState::Refunded;
   if (paid_kind(k)) return core::OrderState::Delivered;
   return k == Kind::ReconcileWait ? core::OrderState::Created : core::OrderState::Closed;
 }
@@ -232,6 +236,22 @@ class ClusterTest : public ::testing::Test {
     for (int v : victims) start(v);
   }
 
+  // An admin refunds a delivered order; Alipay's first refund answer is unclear, so the refund
+  // stays requested and the refund-query job (on any node) finishes it.
+  void refund_a_delivered_order() {
+    for (auto& [id, kind] : kinds_) {
+      if (kind != Kind::Storm || store_->orders().get(id)->state != core::OrderState::Delivered)
+        continue;
+      sim_control(sim_port(), "/sim/alipay/fault",
+                  R"({"kind":"system_error","method":"alipay.trade.refund","count":1})");
+      const auto r = nodes_[pick(kNodes)]->cli({"order", "refund", id});
+      // 75: queued for refund-query; 0 when a refund-query resend took the unclear answer.
+      EXPECT_TRUE(r.exit_code == 75 || r.exit_code == 0) << id << ": " << r.out << r.err;
+      kind = Kind::Refunded;
+      return;
+    }
+  }
+
   // Orders whose notify the sim saw answered `success`.
   std::set<std::string> acknowledged() {
     auto r = http_request(sim_port(), "GET", "/sim/alipay/notifies");
@@ -249,7 +269,9 @@ class ClusterTest : public ::testing::Test {
     for (const auto& id : acknowledged()) {
       const auto o = store_->orders().get(id);
       ASSERT_TRUE(o) << id;
-      EXPECT_TRUE(o->state == core::OrderState::Paid || o->state == core::OrderState::Delivered)
+      // (Refunded: a refund the test asked for after the delivery.)
+      EXPECT_TRUE(o->state == core::OrderState::Paid || o->state == core::OrderState::Delivered ||
+                  o->state == core::OrderState::Refunded)
           << "notify of " << id << " acknowledged but the order is " << core::name_of(o->state);
     }
   }
@@ -306,6 +328,7 @@ TEST_F(ClusterTest, ThreeNodesOnePostgresKillsAndRestartsNothingLostOrDoubled) {
     kill_and_restart();
     check_acknowledged_are_paid();
     pay_closed_late_orders();
+    if (round >= 1 && round <= 4) refund_a_delivered_order();
   }
 
   const bool done = eventually(
@@ -320,7 +343,8 @@ TEST_F(ClusterTest, ThreeNodesOnePostgresKillsAndRestartsNothingLostOrDoubled) {
   ASSERT_TRUE(done) << "orders did not reach their end states (seed " << seed_ << ")";
 
   // Every order: its end state, a legal audit chain, paid ones delivered exactly once, never
-  // closed (a late payment was closed first, as it should), and the quota granted once.
+  // closed (a late payment was closed first, as it should), and the quota granted once; a
+  // refunded one refunded once at Alipay, with its quota taken back.
   int delivered = 0;
   std::int64_t granted = 0;
   for (const auto& [id, kind] : kinds_) {
@@ -330,11 +354,21 @@ TEST_F(ClusterTest, ThreeNodesOnePostgresKillsAndRestartsNothingLostOrDoubled) {
     EXPECT_TRUE(legal_event_chain(events, final_state(kind))) << id;
     int deliveries = 0, closes = 0;
     for (const auto& e : events) {
-      deliveries += e.to == core::OrderState::Delivered;
+      // A refund's request is audited as a row from DELIVERED to DELIVERED: not a delivery.
+      deliveries += e.to == core::OrderState::Delivered && e.from != core::OrderState::Delivered;
       closes += e.to == core::OrderState::Closed;
     }
     const auto account = store_->accounts().get("u" + id);
-    if (paid_kind(kind)) {
+    const auto trade = sim_trade(sim_port(), id);
+    const std::int64_t refunds = trade ? trade->at("refund_count").as_int64() : 0;
+    EXPECT_EQ(refunds, kind == Kind::Refunded ? 1 : 0)
+        << id << ": money refunded " << refunds << " times";
+    if (kind == Kind::Refunded) {
+      EXPECT_EQ(deliveries, 1) << id;
+      EXPECT_EQ(closes, 0) << id;
+      ASSERT_TRUE(account) << id;
+      EXPECT_EQ(account->total_quota, 0) << id << ": the refund took the unspent quota back";
+    } else if (paid_kind(kind)) {
       ++delivered;
       EXPECT_EQ(deliveries, 1) << id << " delivered " << deliveries << " times";
       EXPECT_EQ(closes, kind == Kind::LatePaid ? 1 : 0) << id << " was closed";
