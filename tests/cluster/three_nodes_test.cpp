@@ -247,6 +247,7 @@ class ClusterTest : public ::testing::Test {
       const auto r = nodes_[pick(kNodes)]->cli({"order", "refund", id});
       // 75: queued for refund-query; 0 when a refund-query resend took the unclear answer.
       EXPECT_TRUE(r.exit_code == 75 || r.exit_code == 0) << id << ": " << r.out << r.err;
+      refunds_queued_ += r.exit_code == 75;
       kind = Kind::Refunded;
       return;
     }
@@ -315,6 +316,7 @@ class ClusterTest : public ::testing::Test {
   int next_ = 0;
   int kills_ = 0;
   int one_shots_ = 0;
+  int refunds_queued_ = 0;
 };
 
 TEST_F(ClusterTest, ThreeNodesOnePostgresKillsAndRestartsNothingLostOrDoubled) {
@@ -463,8 +465,10 @@ TEST_F(ClusterTest, ThreeNodesOnePostgresKillsAndRestartsNothingLostOrDoubled) {
   EXPECT_GT(checked, 0);
   std::cout << fmt::format(
                    "cluster test: seed {}, {} orders ({} delivered), {} kills, {} cron "
-                   "one-shots, {} claim records, {} job changes checked against them",
-                   seed_, kinds_.size(), delivered, kills_, one_shots_, log.size(), checked)
+                   "one-shots, {} refunds left to refund-query, {} claim records, {} job "
+                   "changes checked against them",
+                   seed_, kinds_.size(), delivered, kills_, one_shots_, refunds_queued_, log.size(),
+                   checked)
             << std::endl;
 }
 
