@@ -103,16 +103,21 @@ bench_spread() {
 BENCH_FAILED=0
 # bench_figure ROW NAME UNIT VALUE PEER PEER_VALUE RATIO TARGET SPREAD [lower]
 # RATIO is ours / peer's (or the figure / the bound); TARGET is the ratio it must reach
-# (at most TARGET when the 10th argument is "lower"). Prints one line and appends one JSON line.
+# (at most TARGET when the 10th argument is "lower"; "none": a figure recorded beside its peer
+# with no target, TARGET is ignored). Prints one line and appends one JSON line.
 bench_figure() {
   local row=$1 name=$2 unit=$3 value=$4 peer=$5 peer_value=$6 ratio=$7 target=$8 spread=$9
   local direction=${10:-higher} ok verdict
-  if [ "$direction" = lower ]; then
+  if [ "$direction" = none ]; then
+    ok=true target=none
+  elif [ "$direction" = lower ]; then
     ok=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r <= t) ? "true" : "false" }')
   else
     ok=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t) ? "true" : "false" }')
   fi
-  if [ "$BENCH_QUICK" = 1 ]; then
+  if [ "$direction" = none ]; then
+    verdict="recorded, no target"
+  elif [ "$BENCH_QUICK" = 1 ]; then
     verdict="smoke run, target not checked"
   elif [ "$ok" = true ]; then
     verdict="meets the target"
@@ -120,7 +125,7 @@ bench_figure() {
     verdict="MISSES the target"
     BENCH_FAILED=1
   fi
-  local sign='>='; [ "$direction" = lower ] && sign='<='
+  local sign='>='; [ "$direction" = lower ] && sign='<='; [ "$direction" = none ] && sign='-'
   printf '  %-34s %12s %-8s | %-26s %12s | ratio %6s (target %s %s) spread %s%% over %s runs: %s\n' \
     "$name" "$value" "$unit" "$peer" "$peer_value" "$ratio" "$sign" "$target" "$spread" "$BENCH_RUNS" "$verdict"
   printf '{"row":"%s","name":"%s","value":%s,"unit":"%s","peer":"%s","peer_value":%s,"ratio":%s,"target":"%s %s","met":%s,"spread_pct":%s,"runs":%s,"quick":%s,"quiet":%s,"git":"%s","time":"%s"}\n' \

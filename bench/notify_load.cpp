@@ -3,10 +3,13 @@
 // connections; prints notifies/s that got `success` (each one a verified, saved, PAID and
 // delivered order, acknowledged only after its commit).
 //
-//   bench_notify_load prepare DB_FILE COUNT IDS_FILE [AGE_MINUTES]
-//       CREATED orders of 9.99 in a migrated store, made AGE_MINUTES ago (default 0; the sweep
-//       benchmark makes overdue ones); their ids are appended to IDS_FILE
-//   bench_notify_load fire PORT IDS_FILE IN_FLIGHT     the notifies (signed before the clock runs)
+//   bench_notify_load prepare STORE COUNT IDS_FILE [AGE_MINUTES]
+//       CREATED orders of 9.99 in a migrated store (a SQLite file, or a postgresql:// URL),
+//       made AGE_MINUTES ago (default 0; the sweep benchmark makes overdue ones); their ids are
+//       appended to IDS_FILE
+//   bench_notify_load fire PORT[,PORT...] IDS_FILE IN_FLIGHT
+//       the notifies (signed before the clock runs); with several ports (nodes sharing one
+//       store) the connections are spread over them in turn
 #include <fmt/format.h>
 
 #include <atomic>
@@ -17,12 +20,13 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "core/order_id.hpp"
 #include "pay/alipay_notify.hpp"
 #include "pay/rsa.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/open_store.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace chatglmd;
@@ -35,7 +39,11 @@ constexpr const char* kAppId = "2021000000000001";
 constexpr const char* kSellerId = "2088102177649450";
 
 int prepare(const std::string& db, int count, const std::string& ids_file, int age_minutes) {
-  auto opened = store::open_sqlite_store({db, "NORMAL", 10000, false});
+  store::StoreTarget target;
+  (store::is_postgres_url(db) ? target.url : target.path) = db;
+  target.synchronous = "NORMAL";
+  target.migrate = false;
+  auto opened = store::open_store(target);
   if (!opened.store) {
     std::cerr << "bench_notify_load: " << opened.error << "\n";
     return 1;
@@ -64,7 +72,7 @@ int prepare(const std::string& db, int count, const std::string& ids_file, int a
   return 0;
 }
 
-int fire(int port, const std::string& ids_file, int in_flight) {
+int fire(const std::vector<int>& ports, const std::string& ids_file, int in_flight) {
   auto signer = pay::RsaSigner::from_text(testing::read_file(testing::fixture("ali_pkcs1.pem")));
   std::vector<std::string> bodies;
   std::ifstream ids(ids_file);
@@ -93,7 +101,8 @@ int fire(int port, const std::string& ids_file, int in_flight) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> callers;
   for (int c = 0; c < in_flight; ++c) {
-    callers.emplace_back([&] {
+    const int port = ports[static_cast<std::size_t>(c) % ports.size()];
+    callers.emplace_back([&, port] {
       boost::asio::io_context io;
       boost::beast::tcp_stream stream(io);
       stream.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
@@ -129,10 +138,13 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if ((args.size() == 4 || args.size() == 5) && args[0] == "prepare")
     return prepare(args[1], std::stoi(args[2]), args[3], args.size() == 5 ? std::stoi(args[4]) : 0);
-  if (args.size() == 4 && args[0] == "fire")
-    return fire(std::stoi(args[1]), args[2], std::stoi(args[3]));
-  std::cerr
-      << "usage: bench_notify_load prepare DB COUNT IDS_FILE [AGE_MINUTES] | fire PORT IDS_FILE "
-         "IN_FLIGHT\n";
+  if (args.size() == 4 && args[0] == "fire") {
+    std::vector<int> ports;
+    std::stringstream list(args[1]);
+    for (std::string port; std::getline(list, port, ',');) ports.push_back(std::stoi(port));
+    if (!ports.empty()) return fire(ports, args[2], std::stoi(args[3]));
+  }
+  std::cerr << "usage: bench_notify_load prepare STORE COUNT IDS_FILE [AGE_MINUTES] | fire "
+               "PORT[,PORT...] IDS_FILE IN_FLIGHT\n";
   return 2;
 }

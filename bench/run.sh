@@ -8,7 +8,7 @@ set -uo pipefail
 build="$(cd "${1:-build}" && pwd)"
 here="$(cd "$(dirname "$0")" && pwd)"
 export BENCH_BUILD="$build"
-rows="${BENCH_ROWS:-filter product_list notify sweep stream_memory relay}"
+rows="${BENCH_ROWS:-filter product_list notify sweep postgres stream_memory relay}"
 failed=() skipped=()
 for row in $rows; do
   echo "== $row"
@@ -20,7 +20,7 @@ for row in $rows; do
   esac
   echo
 done
-[ ${#skipped[@]} -gt 0 ] && echo "rows skipped (a peer is not installed): ${skipped[*]}"
+[ ${#skipped[@]} -gt 0 ] && echo "rows skipped (a peer or PostgreSQL is not installed): ${skipped[*]}"
 echo "figures: ${BENCH_OUT:-$build/bench}/*.jsonl"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "rows that missed a target or failed: ${failed[*]}"

@@ -206,13 +206,15 @@ class TickQueue {
   const bool claims_;
 };
 
-// Renews this node's claim on an order just before handling it: a claim read with its page may
-// have run out while the order waited in the queue, and another node may have taken it since.
+// Renews this node's claim on an order just before handling it. Only a claim still live is
+// renewed, never taken again: one that ran out while the order waited in the queue may have been
+// taken by another node, handled and given back in the meantime, so the order as queued is stale
+// and handling it would handle it twice. Such an order is skipped; if it is still due, the next
+// tick reads and claims it afresh.
 bool still_ours(Job& job, JobContext& ctx, const TickOptions& options, const core::Order& order) {
   if (!TickQueue::claims_items(ctx)) return true;
-  return !ctx.store.jobs()
-              .claim(std::string(job.name()), options.owner, {order.order_id}, ctx.settings.lease)
-              .empty();
+  return ctx.store.jobs().renew_claim(std::string(job.name()), options.owner, order.order_id,
+                                      ctx.settings.lease);
 }
 
 // Gives the order back once its outcome is committed, so a node that finds it due again (an

@@ -53,6 +53,21 @@ std::vector<std::string> PgJobs::claim(const std::string& job, const std::string
   return out;
 }
 
+bool PgJobs::renew_claim(const std::string& job, const std::string& owner, const std::string& item,
+                         core::Millis ttl) {
+  std::lock_guard lock(db_.mutex());
+  // Never takes the item afresh: a lapsed claim is not the caller's any more, even when no row
+  // names another owner (that owner may have finished with it and deleted its row).
+  return db_.prepare("UPDATE job_lease SET expires_at = " CHATGLMD_PG_DB_NOW_MS
+                     " + $4 WHERE name = $1 || '/' || $2 AND owner = $3 AND expires_at "
+                     "> " CHATGLMD_PG_DB_NOW_MS)
+             .bind(1, job)
+             .bind(2, item)
+             .bind(3, owner)
+             .bind(4, static_cast<std::int64_t>(ttl.count()))
+             .exec() == 1;
+}
+
 void PgJobs::release_claims(const std::string& job, const std::string& owner,
                             const std::string& item) {
   std::lock_guard lock(db_.mutex());

@@ -129,6 +129,8 @@ class PgJobs final : public JobRepository {
   bool claims_items() const override { return true; }
   std::vector<std::string> claim(const std::string& job, const std::string& owner,
                                  const std::vector<std::string>& items, core::Millis ttl) override;
+  bool renew_claim(const std::string& job, const std::string& owner, const std::string& item,
+                   core::Millis ttl) override;
   void release_claims(const std::string& job, const std::string& owner,
                       const std::string& item) override;
 

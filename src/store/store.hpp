@@ -189,6 +189,14 @@ class JobRepository {
     (void)job, (void)owner, (void)ttl;
     return items;
   }
+  // Extends `owner`'s claim on `item` by `ttl` from the store's clock, only while that claim is
+  // still live: false when it ran out (another owner may have taken the item, handled it and
+  // given it back since, so what the caller read about it is stale) or is held by another.
+  virtual bool renew_claim(const std::string& job, const std::string& owner,
+                           const std::string& item, core::Millis ttl) {
+    (void)job, (void)owner, (void)item, (void)ttl;
+    return true;
+  }
   // Gives up `owner`'s claim on `item`, or on every item of `job` when `item` is empty.
   virtual void release_claims(const std::string& job, const std::string& owner,
                               const std::string& item) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -28,7 +29,9 @@ class WatchedJob final : public jobs::Job {
   jobs::JobSettings defaults() const override { return real_.defaults(); }
   std::vector<core::Order> select_due(jobs::JobContext& ctx, std::int64_t after_id,
                                       int limit) override {
-    return real_.select_due(ctx, after_id, limit);
+    auto due = real_.select_due(ctx, after_id, limit);
+    if (after_select) after_select();
+    return due;
   }
   store::OrderRepository::Backlog backlog(jobs::JobContext& ctx) override {
     return real_.backlog(ctx);
@@ -44,6 +47,9 @@ class WatchedJob final : public jobs::Job {
     in_hand_.erase(order.order_id);
     return r;
   }
+
+  // Runs after every page read: lets a test put another node's work between two steps of a tick.
+  std::function<void()> after_select;
 
   std::map<std::string, int> handled() {
     std::lock_guard lock(mutex_);
@@ -122,6 +128,74 @@ TEST(PgJobClaims, TwoRunnersShareOneBacklogEachOrderHandledOnce) {
       node_a->jobs().claim("timeout-close", "node-c:3:serve", ids, core::Millis{1000}).size() ==
       ids.size())
       << "the runners gave their claims back";
+}
+
+// A claim runs out while its order still waits in a node's queue (a long queue or a slow
+// gateway; here the lease is negative, so every claim has run out by the database's clock as
+// soon as it is taken). Another node takes the orders, handles them and gives them back. The
+// first node must not take them again for the orders it queued before: they are stale, and
+// handling them would handle each order twice.
+TEST(PgJobClaims, AClaimThatRanOutWhileQueuedIsNotTakenAgainByItsFormerHolder) {
+  JobWorld w;
+  const std::string url = PgCluster::shared().create_database("claim_lapse");
+  auto node_a = open_pg(url);
+  auto node_b = open_pg(url);
+  node_a->products().add({1002, "100 chats", "d", kQuota, core::Fen{kPriceFen}, "glm-4", true, 1});
+  constexpr int kOrders = 5;
+  std::vector<std::string> ids;
+  for (int n = 1; n <= kOrders; ++n) {
+    const auto id = fmt::format("7{:011d}", n);
+    insert_order(*node_a, id, kStart - core::Millis{std::chrono::minutes(31)}, "buyer");
+    w.trade(id, "WAIT_BUYER_PAY");
+    ids.push_back(id);
+  }
+
+  jobs::TimeoutCloseJob real;
+  WatchedJob job(real);
+  auto settings_a = real.defaults();
+  settings_a.batch = kOrders;
+  settings_a.concurrency = 1;
+  settings_a.lease = core::Millis{-1};  // run out as soon as taken
+  jobs::JobContext ctx_a{w.clock, *node_a, w.gateway(), settings_a};
+  jobs::JobContext ctx_b{w.clock, *node_b, w.gateway(), real.defaults()};
+  jobs::TickReport report_b;
+  int page_reads = 0;
+  job.after_select = [&] {
+    // Node a's second read is the one under its claims: its queue fills right after it. Node b's
+    // whole tick runs in between (its own reads come back here and do nothing).
+    if (++page_reads == 2) report_b = jobs::run_tick(job, ctx_b, {"node-b:2:serve", 0});
+  };
+  const auto report_a = jobs::run_tick(job, ctx_a, {"node-a:1:serve", 0});
+
+  EXPECT_EQ(report_b.done, kOrders) << "node b took the lapsed claims and closed every order";
+  EXPECT_EQ(report_a.selected, kOrders);
+  EXPECT_EQ(report_a.done, 0) << "node a handled orders whose claim it had lost";
+  EXPECT_EQ(report_a.skipped, kOrders);
+  const auto handled = job.handled();
+  for (const auto& id : ids) {
+    EXPECT_EQ(handled.count(id) ? handled.at(id) : 0, 1) << id << " handled more than once";
+    EXPECT_EQ(node_a->orders().get(id)->state, core::OrderState::Closed) << id;
+    EXPECT_TRUE(legal_event_chain(node_a->orders().events(id), core::OrderState::Closed)) << id;
+  }
+}
+
+TEST(PgJobClaims, ALiveClaimIsRenewedButALapsedOneIsNot) {
+  const std::string url = PgCluster::shared().create_database("claim_renew");
+  auto node_a = open_pg(url);
+  auto node_b = open_pg(url);
+  ASSERT_EQ(node_a->jobs().claim("reconcile", "a", {"o1", "o2"}, core::Millis{60000}).size(), 2u);
+  EXPECT_TRUE(node_a->jobs().renew_claim("reconcile", "a", "o1", core::Millis{60000}));
+  EXPECT_FALSE(node_b->jobs().renew_claim("reconcile", "b", "o1", core::Millis{60000}))
+      << "another owner's claim is not renewed";
+  EXPECT_FALSE(node_a->jobs().renew_claim("reconcile", "a", "o3", core::Millis{60000}))
+      << "an item never claimed is not taken by a renewal";
+  node_a->jobs().release_claims("reconcile", "a", "o2");
+  EXPECT_FALSE(node_a->jobs().renew_claim("reconcile", "a", "o2", core::Millis{60000}))
+      << "a released claim is gone";
+  // By the database's clock: a claim taken with a negative length has already run out.
+  ASSERT_EQ(node_a->jobs().claim("reconcile", "a", {"o4"}, core::Millis{-1}).size(), 1u);
+  EXPECT_FALSE(node_a->jobs().renew_claim("reconcile", "a", "o4", core::Millis{60000}))
+      << "a lapsed claim is not its former holder's any more";
 }
 
 TEST(PgJobClaims, AClaimHeldByOneNodeIsRefusedToAnotherUntilItExpires) {

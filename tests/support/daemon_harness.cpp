@@ -121,11 +121,15 @@ HttpReply submit_pay_form(const std::string& form_html) {
 }
 
 DaemonHarness::DaemonHarness(DaemonOptions options) : serve_env_(options.serve_env) {
-  std::vector<std::string> sim_args = {"--alipay-key",     fixture("ali_pkcs1.pem"),
-                                       "--app-public-key", fixture("app_pub.pem"),
-                                       "--seller-id",      kSellerId};
-  sim_args.insert(sim_args.end(), options.sim_args.begin(), options.sim_args.end());
-  sim_ = std::make_unique<SimProcess>(sim_args);
+  sim_ = options.shared_sim;
+  if (sim_ == nullptr) {
+    std::vector<std::string> sim_args = {"--alipay-key",     fixture("ali_pkcs1.pem"),
+                                         "--app-public-key", fixture("app_pub.pem"),
+                                         "--seller-id",      kSellerId};
+    sim_args.insert(sim_args.end(), options.sim_args.begin(), options.sim_args.end());
+    own_sim_ = std::make_unique<SimProcess>(sim_args);
+    sim_ = own_sim_.get();
+  }
   port_ = free_port();
   write_ini(options);
   auto migrated = cli({"migrate"});

@@ -40,6 +40,9 @@ struct DaemonOptions {
   bool start = true;  // false: write config and migrate only
   // Extra environment of `serve` (NOTIFY_SOCKET, WATCHDOG_USEC, ...).
   std::map<std::string, std::string> serve_env;
+  // Several nodes of one deployment: talk to this simulator (another harness's, which must
+  // outlive this one) instead of starting an own, so Alipay and ChatGLM are one world.
+  SimProcess* shared_sim = nullptr;
 };
 
 class DaemonHarness {
@@ -87,7 +90,8 @@ class DaemonHarness {
   void write_ini(const DaemonOptions& options);
   std::map<std::string, std::string> serve_env_;
   TempDir dir_;
-  std::unique_ptr<SimProcess> sim_;
+  std::unique_ptr<SimProcess> own_sim_;
+  SimProcess* sim_ = nullptr;  // own_sim_, or options.shared_sim
   std::unique_ptr<BackgroundProcess> serve_;
   std::string ini_;
   int port_ = 0;
