@@ -17,13 +17,20 @@ namespace asio = boost::asio;
 namespace {
 // The loop the current thread runs, if it is an io thread of some runtime.
 thread_local asio::io_context* tl_loop = nullptr;
+
+// An io_context whose services can be shut down ahead of its destruction (see ~IoRuntime).
+class Loop : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  void shut_down_services() { shutdown(); }
+};
 }  // namespace
 
 struct IoRuntime::Impl {
   using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
   int io_threads;
   // One per io thread; the hint 1 tells Asio a single thread runs it.
-  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<std::unique_ptr<Loop>> loops;
   std::vector<Guard> guards;
   std::atomic<unsigned> next{0};
   asio::thread_pool workers;
@@ -36,7 +43,7 @@ struct IoRuntime::Impl {
       : io_threads(std::clamp(n, 1, kMaxThreads)),
         workers(static_cast<std::size_t>(std::clamp(w, 1, kMaxThreads))) {
     for (int i = 0; i < io_threads; ++i) {
-      loops.push_back(std::make_unique<asio::io_context>(1));
+      loops.push_back(std::make_unique<Loop>(1));
       guards.emplace_back(loops.back()->get_executor());
     }
   }
@@ -47,6 +54,11 @@ IoRuntime::IoRuntime(int io_threads, int worker_threads)
 
 IoRuntime::~IoRuntime() {
   stop();
+  // Every loop's pending handlers are destroyed before any loop is: a handler on one loop can
+  // hold the last reference to an object with a strand or timer on another (a connection keeps
+  // its server, whose accept strand is on the first loop). Destroying the loops one by one
+  // released it after that loop's services were freed (use-after-free found by ASan).
+  for (auto& loop : impl_->loops) loop->shut_down_services();
 }
 
 asio::io_context& IoRuntime::io() {

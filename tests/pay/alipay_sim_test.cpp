@@ -2,11 +2,15 @@
 // judged by our own verifier, so sim and adapter must agree on every byte that is signed.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 
 #include "alipay_gateway_sim.hpp"
+#include "alipay_notifier.hpp"
 #include "pay/alipay_request.hpp"
 #include "pay/alipay_response.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "test_keys.hpp"
 
@@ -252,6 +256,23 @@ TEST_F(SimFixture, FaultsArePerMethodAndPermanentUntilCleared) {
   control("POST", "/sim/alipay/faults/clear");
   EXPECT_EQ(close("300000000002").kind, CK::Closed);
   EXPECT_EQ(control("POST", "/sim/alipay/fault", R"({"kind":"meteor"})").status, 400);
+}
+
+// A retry still waiting when the notifier goes away held the notifier's state, which owns the
+// loop that holds the retry: a cycle nothing freed (LeakSanitizer in chatglmd-sim). The state
+// keeps the attempt callback, so the callback's own captures show whether it was freed.
+TEST(AlipayNotifier, APendingRetryDoesNotKeepItAliveAfterItIsDestroyed) {
+  auto token = std::make_shared<int>(0);
+  std::atomic<int> attempts{0};
+  {
+    sim::AlipayNotifier notifier([token, &attempts](const sim::NotifyAttempt&) { ++attempts; });
+    // Nothing listens there: the first attempt fails at once and a retry waits for an hour.
+    notifier.send("T1", "http://127.0.0.1:" + std::to_string(chatglmd::testing::free_port()) + "/n",
+                  "a=1", {std::chrono::hours(1)});
+    ASSERT_TRUE(chatglmd::testing::eventually([&] { return attempts.load() == 1; },
+                                              std::chrono::seconds(10)));
+  }
+  EXPECT_EQ(token.use_count(), 1);
 }
 
 }  // namespace

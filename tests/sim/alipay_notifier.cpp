@@ -37,24 +37,29 @@ struct AlipayNotifier::Impl : std::enable_shared_from_this<Impl> {
                    {"User-Agent", "Mozilla/4.0"}};
     req.body = job->body;
     const auto t = std::chrono::milliseconds(3000);
-    client.async_fetch(
-        std::move(req), net::Timeouts{t, t, t, t},
-        [self = shared_from_this(), job](net::FetchResult r) {
-          NotifyAttempt a{job->out_trade_no, job->url, job->attempt};
-          if (r.ok()) {
-            a.status = r.response->status;
-            a.reply = r.response->body;
-            a.ok = a.status == 200 && a.reply == "success";
-          } else {
-            a.reply = r.error.message;
-          }
-          if (self->on_attempt) self->on_attempt(a);
-          const auto index = static_cast<std::size_t>(job->attempt - 1);
-          if (a.ok || index >= job->schedule.size()) return;
-          auto timer = std::make_shared<boost::asio::steady_timer>(self->io);
-          timer->expires_after(job->schedule[index]);
-          timer->async_wait([self, job, timer](boost::system::error_code) { self->attempt(job); });
-        });
+    // Handlers hold the state weakly: it owns the loop that holds them, so a strong reference in
+    // a retry still waiting at shutdown was a cycle that was never freed.
+    client.async_fetch(std::move(req), net::Timeouts{t, t, t, t},
+                       [weak = weak_from_this(), job](net::FetchResult r) {
+                         auto self = weak.lock();
+                         if (!self) return;
+                         NotifyAttempt a{job->out_trade_no, job->url, job->attempt};
+                         if (r.ok()) {
+                           a.status = r.response->status;
+                           a.reply = r.response->body;
+                           a.ok = a.status == 200 && a.reply == "success";
+                         } else {
+                           a.reply = r.error.message;
+                         }
+                         if (self->on_attempt) self->on_attempt(a);
+                         const auto index = static_cast<std::size_t>(job->attempt - 1);
+                         if (a.ok || index >= job->schedule.size()) return;
+                         auto timer = std::make_shared<boost::asio::steady_timer>(self->io);
+                         timer->expires_after(job->schedule[index]);
+                         timer->async_wait([weak, job, timer](boost::system::error_code) {
+                           if (auto again = weak.lock()) again->attempt(job);
+                         });
+                       });
   }
 };
 
@@ -78,7 +83,9 @@ void AlipayNotifier::send(std::string out_trade_no, std::string url, std::string
   job->body = std::move(body);
   job->schedule = std::move(schedule);
   job->generation = impl_->generation.load();
-  boost::asio::post(impl_->io, [impl = impl_, job] { impl->attempt(job); });
+  boost::asio::post(impl_->io, [weak = std::weak_ptr<Impl>(impl_), job] {
+    if (auto impl = weak.lock()) impl->attempt(job);
+  });
 }
 
 void AlipayNotifier::cancel_all() {
