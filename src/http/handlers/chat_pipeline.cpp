@@ -278,6 +278,7 @@ void charge_and_start(const std::shared_ptr<ChatContext>& ctx, const ExchangePtr
   // nodes and must not be touched from the committer's reply.
   auto paid = std::make_shared<std::optional<Paid>>();
   auto* store = s.store;
+  spdlog::debug("chat for {}: charging it in the next commit", openid);
   const int free_chats = s.settings.free_chats;
   write_durably(
       s, ex,
