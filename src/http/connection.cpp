@@ -45,7 +45,6 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
   }
 
   ~ExchangeImpl() override {
-    server_->exchange_ended();
     bool wake = false;
     {
       std::lock_guard lock(p_->mutex);
@@ -62,6 +61,9 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
       }
     }
     if (wake) p_->wake();
+    // Last: the stop waits for this count, and the wake-up above must be posted before the
+    // loops may stop.
+    server_->exchange_ended();
   }
 
   const Request& request() const override { return request_; }
@@ -308,6 +310,9 @@ awaitable<void> Connection::run() {
   boost::system::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
+  // An answer still in progress (the connection ended by an exception or an error) is
+  // cancelled, so its upstream call stops instead of running on for nobody.
+  if (current_) cancel_pending(current_);
   current_.reset();
   server_->remove(this);
 }
