@@ -316,6 +316,9 @@ void run_tick_unguarded(Job& job, JobContext& ctx, const TickOptions& options, J
   JobContext bounded = ctx.with_gateway(gateway);
   TickQueue queue(job, bounded, options, report);
   std::vector<std::thread> threads;
+  // spdlog builds its registry on first use; built here, before the workers exist, it is not
+  // first built by a worker inside the uninstrumented libspdlog, which TSan reports as a race.
+  spdlog::default_logger_raw();
   for (int i = 1; i < workers; ++i)
     threads.emplace_back([&] { work_through(job, bounded, options, queue, workers, metrics); });
   work_through(job, bounded, options, queue, workers, metrics);

@@ -96,6 +96,9 @@ struct SimServer::Impl {
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer idle_timer{io};
+  // The accept loop and stop() touch the acceptor; io is run by several threads, so both run on
+  // this strand (TSan saw stop() close it while the loop read it on another thread).
+  asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
   std::atomic<std::int64_t> last_activity_ms{0};
   std::atomic<int> busy{0};
 
@@ -213,7 +216,7 @@ struct SimServer::Impl {
   }
 
   void stop() {
-    asio::post(io, [this] {
+    asio::post(accept_strand, [this] {
       boost::system::error_code ignored;
       acceptor.close(ignored);
       signals.cancel(ignored);
@@ -241,7 +244,7 @@ std::uint16_t SimServer::port() const {
 
 void SimServer::run() {
   impl_->last_activity_ms = Impl::now_ms();
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->accept_strand, impl_->accept_loop(), asio::detached);
   impl_->signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) stop();
   });
