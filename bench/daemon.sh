@@ -31,3 +31,28 @@ bench_daemon_serve() {
 }
 
 bench_cli() { "$BENCH_BUILD/bin/chatglmd" -c "$BENCH_DAEMON_INI" "$@"; }
+
+# chatglmd-sim on a free port (extra ARGS passed on); sets BENCH_SIM_PORT.
+bench_sim_start() {
+  bench_spawn "$BENCH_BUILD/bin/chatglmd-sim" --port 0 --port-file "$BENCH_TMP/sim.port" --threads 2 "$@"
+  local pid=$BENCH_LAST_PID
+  for _ in $(seq 200); do [ -s "$BENCH_TMP/sim.port" ] && break; sleep 0.05; done
+  BENCH_SIM_PORT=$(cat "$BENCH_TMP/sim.port")
+  bench_wait_port "$BENCH_SIM_PORT" "$pid"
+}
+
+# A chat daemon (not yet serving) relaying to the simulator on SIM_PORT with KEY, no rate
+# limit, and a user "bench" with QUOTA chats; sets BENCH_TOKEN.
+bench_glm_daemon_start() {  # SIM_PORT KEY QUOTA
+  echo "$2" > "$BENCH_TMP/glm_key"
+  bench_daemon_start "
+[chatglm]
+base_url = http://127.0.0.1:$1/api/paas/v4
+api_key_file = $BENCH_TMP/glm_key
+models = glm-4
+
+[chat]
+rate_limit = 0"
+  bench_cli user add bench --quota "$3" --models glm-4 > /dev/null
+  BENCH_TOKEN=$(bench_cli user token bench 2> /dev/null)
+}

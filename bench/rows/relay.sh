@@ -14,23 +14,10 @@ glm_key="sim-key-id.sim-key-secret"
 cells="1000:100 5000:500" window=10
 [ "$BENCH_QUICK" = 1 ] && cells="50:100" window=1
 
-bench_spawn "$BENCH_BUILD/bin/chatglmd-sim" --port 0 --port-file "$BENCH_TMP/sim.port" --threads 2
-sim_pid=$BENCH_LAST_PID
-for _ in $(seq 200); do [ -s "$BENCH_TMP/sim.port" ] && break; sleep 0.05; done
-sim_port=$(cat "$BENCH_TMP/sim.port")
-bench_wait_port "$sim_port" "$sim_pid"
-
-echo "$glm_key" > "$BENCH_TMP/glm_key"
-bench_daemon_start "
-[chatglm]
-base_url = http://127.0.0.1:$sim_port/api/paas/v4
-api_key_file = $BENCH_TMP/glm_key
-models = glm-4
-
-[chat]
-rate_limit = 0"
-bench_cli user add bench --quota 100000000 --models glm-4 > /dev/null
-token=$(bench_cli user token bench 2> /dev/null)
+bench_sim_start
+sim_port=$BENCH_SIM_PORT
+bench_glm_daemon_start "$sim_port" "$glm_key" 100000000
+token=$BENCH_TOKEN
 bench_daemon_serve
 nginx_port=$(bench_free_port)
 bench_nginx_start "$nginx_port" "    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\";

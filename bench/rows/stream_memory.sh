@@ -14,24 +14,10 @@ k=1000 delay_ms=5000; [ "$BENCH_QUICK" = 1 ] && k=50 delay_ms=1000
 ulimit -n 65536 2> /dev/null || ulimit -n "$(ulimit -Hn)"  # K streams take 2K descriptors per relay
 glm_key="sim-key-id.sim-key-secret"
 
-bench_spawn "$BENCH_BUILD/bin/chatglmd-sim" --port 0 --port-file "$BENCH_TMP/sim.port" --threads 2 \
-  --chunk-delay-ms "$delay_ms"
-sim_pid=$BENCH_LAST_PID
-for _ in $(seq 200); do [ -s "$BENCH_TMP/sim.port" ] && break; sleep 0.05; done
-sim_port=$(cat "$BENCH_TMP/sim.port")
-bench_wait_port "$sim_port" "$sim_pid"
-
-echo "$glm_key" > "$BENCH_TMP/glm_key"
-bench_daemon_start "
-[chatglm]
-base_url = http://127.0.0.1:$sim_port/api/paas/v4
-api_key_file = $BENCH_TMP/glm_key
-models = glm-4
-
-[chat]
-rate_limit = 0"
-bench_cli user add bench --quota 1000000 --models glm-4 > /dev/null
-token=$(bench_cli user token bench 2> /dev/null)
+bench_sim_start --chunk-delay-ms "$delay_ms"
+sim_port=$BENCH_SIM_PORT
+bench_glm_daemon_start "$sim_port" "$glm_key" 1000000
+token=$BENCH_TOKEN
 
 ours=() peer=() ratios=()
 for _ in $(seq "$BENCH_RUNS"); do
