@@ -77,12 +77,12 @@ void GroupCommitter::enqueue(Item item) {
 }
 
 void GroupCommitter::submit(Work work, Done done) {
-  enqueue({std::move(work), [done = std::move(done)](bool committed, const std::exception_ptr&,
+  enqueue({std::move(work), [done = std::move(done)](bool committed, std::exception_ptr,
                                                      const std::string&) { done(committed); }});
 }
 
 void GroupCommitter::submit_until_committed(Work work, Done done) {
-  Item item{std::move(work), [done = std::move(done)](bool committed, const std::exception_ptr&,
+  Item item{std::move(work), [done = std::move(done)](bool committed, std::exception_ptr,
                                                       const std::string&) { done(committed); }};
   item.until_committed = true;
   item.next_pause = kFirstRetryPause;
@@ -103,11 +103,11 @@ void GroupCommitter::run(const std::function<void()>& body) {
     std::string error;
   } wait;
   enqueue({[&body] { body(); },
-           [&wait](bool committed, const std::exception_ptr& failure, const std::string& error) {
+           [&wait](bool committed, std::exception_ptr failure, const std::string& error) {
              std::lock_guard lock(wait.mutex);
              wait.finished = true;
              wait.committed = committed;
-             wait.failure = failure;
+             wait.failure = std::move(failure);
              wait.error = error;
              wait.cv.notify_one();  // under the lock: `wait` lives on the caller's stack
            }});
@@ -203,7 +203,7 @@ void GroupCommitter::loop() {
         retries_.emplace(due, std::move(item));
         continue;
       }
-      item.done(kept_unit, failures[i], commit_error);
+      item.done(kept_unit, std::move(failures[i]), commit_error);
     }
   }
 }

@@ -62,8 +62,10 @@ class GroupCommitter {
  private:
   struct Item {
     Work work;
-    // committed, and when not: the unit's own exception (null when the COMMIT failed)
-    std::function<void(bool, const std::exception_ptr&, const std::string&)> done;
+    // committed, and when not: the unit's own exception (null when the COMMIT failed). The
+    // committer hands its only reference over, so the waiter alone ever releases it: the
+    // reference count lives in libstdc++, which ThreadSanitizer cannot see ordering.
+    std::function<void(bool, std::exception_ptr, const std::string&)> done;
     bool until_committed = false;
     std::chrono::milliseconds next_pause{0};  // before its next try, when it fails again
   };
