@@ -36,7 +36,7 @@ class PgAccounts final : public AccountRepository {
   bool create(const Account& account) override;
   void grant(const std::string& openid, std::int64_t quota, const std::string& models) override;
   bool set_status(const std::string& openid, AccountStatus status) override;
-  bool consume_one(const std::string& openid) override;
+  Charge consume_one(const std::string& openid) override;
   void refund_one(const std::string& openid) override;
 
  private:

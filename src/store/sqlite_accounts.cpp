@@ -107,13 +107,18 @@ std::optional<std::int64_t> SqliteAccounts::version() {
   return read_change_stamp(db_, "user_account");
 }
 
-bool SqliteAccounts::consume_one(const std::string& openid) {
+Charge SqliteAccounts::consume_one(const std::string& openid) {
   std::lock_guard lock(db_.mutex());
-  return db_.prepare(
-                "UPDATE user_account SET surplus_quota = surplus_quota - 1 "
-                "WHERE openid = ?1 AND surplus_quota > 0")
-             .bind(1, openid)
-             .exec() == 1;
+  const bool charged = db_.prepare(
+                              "UPDATE user_account SET surplus_quota = surplus_quota - 1 "
+                              "WHERE openid = ?1 AND surplus_quota > 0 AND status = ?2")
+                           .bind(1, openid)
+                           .bind(2, static_cast<int>(AccountStatus::Ok))
+                           .exec() == 1;
+  if (charged) return Charge::Charged;
+  auto frozen = db_.prepare("SELECT 1 FROM user_account WHERE openid = ?1 AND status = ?2");
+  frozen.bind(1, openid).bind(2, static_cast<int>(AccountStatus::Frozen));
+  return frozen.step() ? Charge::Frozen : Charge::NothingLeft;
 }
 
 void SqliteAccounts::refund_one(const std::string& openid) {

@@ -28,7 +28,7 @@ class SqliteAccounts final : public AccountRepository {
   bool create(const Account& account) override;
   void grant(const std::string& openid, std::int64_t quota, const std::string& models) override;
   bool set_status(const std::string& openid, AccountStatus status) override;
-  bool consume_one(const std::string& openid) override;
+  Charge consume_one(const std::string& openid) override;
   void refund_one(const std::string& openid) override;
   std::optional<std::int64_t> version() override;
 

@@ -32,6 +32,10 @@ class ProductRepository {
   virtual VersionedProducts snapshot() = 0;
 };
 
+// What charging one chat found: a frozen account is never charged, also when its freeze
+// commits between the front's check and the charge.
+enum class Charge { Charged, NothingLeft, Frozen };
+
 class AccountRepository {
  public:
   virtual ~AccountRepository() = default;
@@ -41,8 +45,9 @@ class AccountRepository {
   // Adds quota and models (union), creating the account when missing.
   virtual void grant(const std::string& openid, std::int64_t quota, const std::string& models) = 0;
   virtual bool set_status(const std::string& openid, AccountStatus status) = 0;
-  // Atomic `surplus_quota - 1 WHERE surplus_quota > 0`; false when nothing was left.
-  virtual bool consume_one(const std::string& openid) = 0;
+  // Atomic `surplus_quota - 1 WHERE surplus_quota > 0` on an account that is not frozen.
+  // NothingLeft also for an unknown account.
+  virtual Charge consume_one(const std::string& openid) = 0;
   // Gives one back (upstream failed before the first token).
   virtual void refund_one(const std::string& openid) = 0;
   // A stamp that moves in the same transaction as any change of an existing account's status

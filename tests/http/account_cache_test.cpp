@@ -48,7 +48,7 @@ TEST_F(AccountCacheTest, AnAccountReadOnceIsAnsweredFromMemory) {
   EXPECT_EQ(known->model_types, "glm-4");
   EXPECT_FALSE(now(cache, "u2"));
   // Quota is charged in the store, never from here: using it up leaves the stamp alone.
-  EXPECT_TRUE(main->accounts().consume_one("u1"));
+  EXPECT_EQ(main->accounts().consume_one("u1"), store::Charge::Charged);
   main->accounts().grant("u1", 3, "glm-4");  // no new model
   EXPECT_TRUE(now(cache, "u1"));
 }

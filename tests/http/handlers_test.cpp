@@ -1,6 +1,7 @@
 // The endpoints over real sockets, with a real SQLite store, the real notify verification with
 // the test keys, and a fake ChatGLM upstream served by our own server.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "filter/filter_holder.hpp"
+#include "http/handlers/account_cache.hpp"
 #include "http/handlers/app_services.hpp"
 #include "llm/chatglm_client.hpp"
 #include "llm/jwt.hpp"
@@ -362,6 +364,7 @@ class ChatTest : public HandlersTest {
     auto s = services();
     s.chat = chat.get();
     s.commits = commits.get();
+    s.accounts = account_cache.get();
     s.settings.rate_limit = 3;
     Router r;
     register_chat_routes(r, s);
@@ -392,6 +395,8 @@ class ChatTest : public HandlersTest {
   std::unique_ptr<net::HttpClient> http_client;
   std::unique_ptr<llm::ChatGlmClient> chat;
   std::unique_ptr<store::GroupCommitter> commits;  // set before start(): the daemon's write path
+  std::unique_ptr<store::Store> cache_reader;      // with account_cache, set before start()
+  std::unique_ptr<AccountCache> account_cache;     // account status from memory, as the daemon's
   std::unique_ptr<Server> front;
 };
 
@@ -431,6 +436,34 @@ TEST_F(ChatTest, ChatStartsAndGiveBacksGoThroughTheGroupCommit) {
   EXPECT_EQ(store->accounts().get("u3")->surplus_quota, 1) << "given back before the answer";
   EXPECT_TRUE(units_become(5)) << commits->units()
                                << ": charge and give-back through the group commit, and the row";
+}
+
+// A freeze that commits between the front's account check and the charge: the charge finds it
+// and nothing is charged, no free chat taken. Made here by freezing the row behind the front's
+// back (no account stamp moves, so the front still believes the account is open).
+TEST_F(ChatTest, AFreezeTheFrontDidNotSeeYetIsFoundByTheCharge) {
+  store->accounts().grant("u5", 3, "glm-4");
+  commits = std::make_unique<store::GroupCommitter>(*store);
+  auto reader = store::open_sqlite_store({dir.file("t.db"), "FULL", 0, false});
+  ASSERT_TRUE(reader.store) << reader.error;
+  cache_reader = std::move(reader.store);
+  account_cache = std::make_unique<AccountCache>(cache_reader->accounts());
+  start();
+  ASSERT_EQ(status_of(chat_request("/v1/chat/completions", token("u5"))), 200);
+  ASSERT_EQ(store->accounts().get("u5")->surplus_quota, 2);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("t.db").c_str(), &raw), SQLITE_OK);
+  sqlite3_busy_timeout(raw, 5000);
+  EXPECT_EQ(sqlite3_exec(raw, "UPDATE user_account SET status = 1 WHERE openid = 'u5'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  const int calls_before = upstream_calls.load();
+  auto res = chat_request("/v1/chat/completions", token("u5"));
+  EXPECT_EQ(status_of(res), 403) << res;
+  EXPECT_NE(res.find("frozen"), std::string::npos) << res;
+  EXPECT_EQ(store->accounts().get("u5")->surplus_quota, 2) << "nothing charged";
+  EXPECT_EQ(upstream_calls.load(), calls_before) << "no upstream call";
 }
 
 TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {

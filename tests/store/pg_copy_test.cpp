@@ -52,7 +52,7 @@ void fill(Store& s) {
   ASSERT_EQ(s.refunds().request(refunded, "test", Cause::Admin, kT0, kT0).outcome,
             RefundRequestOutcome::Requested);
   s.accounts().grant("vip", 7, "glm-4");
-  ASSERT_TRUE(s.accounts().consume_one("vip"));
+  ASSERT_EQ(s.accounts().consume_one("vip"), Charge::Charged);
   s.notifies().save({"N1", core::order_id_from(2), "TRADE_SUCCESS", "ok", "a=b", kT0});
   s.words().add({"bad", "worse"}, kT0);
   s.whitelist().add("vip", kT0);

@@ -283,7 +283,8 @@ TEST(PgLostCommit, TheOutcomeIsLookedUpNotGuessed) {
 
   proxy.lose_next_commit(CommitLosingProxy::Mode::DropReplyToCommit);
   bool charged = false;
-  EXPECT_NO_THROW(s.in_transaction([&] { charged = s.accounts().consume_one("payer"); }));
+  EXPECT_NO_THROW(
+      s.in_transaction([&] { charged = s.accounts().consume_one("payer") == Charge::Charged; }));
   EXPECT_EQ(proxy.losses(), 1) << "the COMMIT's reply was lost";
   EXPECT_TRUE(charged);
   EXPECT_EQ(s.accounts().get("payer")->surplus_quota, 2) << "charged once, and told so";

@@ -130,15 +130,20 @@ TYPED_TEST_P(StoreSuite, AccountsGrantConsumeRefundFreeze) {
   EXPECT_EQ(acc->total_quota, 3);
   EXPECT_EQ(acc->surplus_quota, 3);
   EXPECT_EQ(acc->model_types, "glm-4,glm-3-turbo");
-  EXPECT_TRUE(a.consume_one("u1"));
-  EXPECT_TRUE(a.consume_one("u1"));
-  EXPECT_TRUE(a.consume_one("u1"));
-  EXPECT_FALSE(a.consume_one("u1")) << "quota never goes below zero";
+  EXPECT_EQ(a.consume_one("u1"), Charge::Charged);
+  EXPECT_EQ(a.consume_one("u1"), Charge::Charged);
+  EXPECT_EQ(a.consume_one("u1"), Charge::Charged);
+  EXPECT_EQ(a.consume_one("u1"), Charge::NothingLeft) << "quota never goes below zero";
   a.refund_one("u1");
   EXPECT_EQ(a.get("u1")->surplus_quota, 1);
-  EXPECT_FALSE(a.consume_one("nobody"));
+  EXPECT_EQ(a.consume_one("nobody"), Charge::NothingLeft);
   EXPECT_TRUE(a.set_status("u1", AccountStatus::Frozen));
   EXPECT_EQ(a.get("u1")->status, AccountStatus::Frozen);
+  EXPECT_EQ(a.consume_one("u1"), Charge::Frozen) << "a frozen account is never charged";
+  EXPECT_EQ(a.get("u1")->surplus_quota, 1);
+  EXPECT_TRUE(a.set_status("u1", AccountStatus::Ok));
+  EXPECT_EQ(a.consume_one("u1"), Charge::Charged);
+  EXPECT_EQ(a.consume_one("u1"), Charge::NothingLeft) << "not frozen, and nothing left";
   EXPECT_FALSE(a.set_status("nobody", AccountStatus::Frozen));
   EXPECT_FALSE(a.create(Account{"u1", 0, 0, "", AccountStatus::Ok}));
   EXPECT_TRUE(a.create(Account{"u2", 5, 5, "glm-4", AccountStatus::Ok}));
@@ -151,7 +156,8 @@ TYPED_TEST_P(StoreSuite, ConcurrentConsumersNeverOverdraw) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       auto conn = this->another();
-      for (int i = 0; i < 50; ++i) won += conn->accounts().consume_one("u") ? 1 : 0;
+      for (int i = 0; i < 50; ++i)
+        won += conn->accounts().consume_one("u") == Charge::Charged ? 1 : 0;
     });
   }
   for (auto& th : threads) th.join();
@@ -702,7 +708,7 @@ TYPED_TEST_P(StoreSuite, GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch) {
 TYPED_TEST_P(StoreSuite, GroupCommitTriesAWriteThatMustNotBeLostAgainUntilItCommitsOnce) {
   auto& a = this->s().accounts();
   a.grant("giver", 1, "");
-  ASSERT_TRUE(a.consume_one("giver"));
+  ASSERT_EQ(a.consume_one("giver"), Charge::Charged);
   std::atomic<bool> broken{true};
   std::atomic<int> batches{0};
   FailingCommits failing(this->s(), [&](int) {
@@ -801,8 +807,9 @@ TYPED_TEST_P(StoreSuite, RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce) {
   this->order_in("100000000070", OrderState::Delivered);
   auto& acc = this->s().accounts();
   const std::string user = "user-100000000070";
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(acc.consume_one(user));  // 20 of 50 chats spent
-  acc.grant(user, 100, "");                                         // another purchase
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(acc.consume_one(user), Charge::Charged);  // 20 of 50 chats spent
+  acc.grant(user, 100, "");                             // another purchase
   auto r = this->refunds().request("100000000070", "complaint", Cause::Admin, kT0,
                                    kT0 + std::chrono::minutes(1));
   ASSERT_EQ(r.outcome, RefundRequestOutcome::Requested);
@@ -840,19 +847,19 @@ TYPED_TEST_P(StoreSuite, RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce) {
 TYPED_TEST_P(StoreSuite, RefundTakesBackOnlyWhatWasNotSpent) {
   this->order_in("100000000071", OrderState::Delivered);
   const std::string user = "user-100000000071";
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(this->s().accounts().consume_one(user));
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(this->s().accounts().consume_one(user), Charge::Charged);
   auto r = this->refunds().request("100000000071", "", Cause::Admin, kT0, kT0);
   EXPECT_EQ(r.refund->quota_revoked, 20);
   auto a = this->s().accounts().get(user);
   EXPECT_EQ(a->surplus_quota, 0);
   EXPECT_EQ(a->total_quota, 30);
-  EXPECT_FALSE(this->s().accounts().consume_one(user));
+  EXPECT_EQ(this->s().accounts().consume_one(user), Charge::NothingLeft);
 }
 
 TYPED_TEST_P(StoreSuite, AFailedRefundGivesTheQuotaBackOnce) {
   this->order_in("100000000072", OrderState::Delivered);
   const std::string user = "user-100000000072";
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(this->s().accounts().consume_one(user));
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(this->s().accounts().consume_one(user), Charge::Charged);
   ASSERT_EQ(this->refunds().request("100000000072", "", Cause::Admin, kT0, kT0).outcome,
             RefundRequestOutcome::Requested);
   EXPECT_EQ(this->s().accounts().get(user)->surplus_quota, 0);
@@ -941,7 +948,8 @@ TYPED_TEST_P(StoreSuite, ARefundRacingChatsNeverTakesMoreThanWasLeft) {
     RefundRequestResult r;
     std::thread chatting([&] {
       auto conn = this->another();
-      for (int i = 0; i < 60; ++i) chats += conn->accounts().consume_one(user) ? 1 : 0;
+      for (int i = 0; i < 60; ++i)
+        chats += conn->accounts().consume_one(user) == Charge::Charged ? 1 : 0;
     });
     std::thread refunding([&] {
       auto conn = this->another();

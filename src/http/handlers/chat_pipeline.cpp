@@ -277,19 +277,25 @@ void charge_and_start(const std::shared_ptr<ChatContext>& ctx, const ExchangePtr
   // chat is taken inside the same unit: on PostgreSQL its counter is a row shared by the
   // nodes and must not be touched from the committer's reply.
   auto paid = std::make_shared<std::optional<Paid>>();
+  // A freeze that committed after the check above is found by the charge itself.
+  auto frozen = std::make_shared<bool>(false);
   auto* store = s.store;
   spdlog::debug("chat for {}: charging it in the next commit", openid);
   const int free_chats = s.settings.free_chats;
   write_durably(
       s, ex,
-      [ctx, store, openid, now, free_chats, paid] {
-        if (store->accounts().consume_one(openid)) {
+      [ctx, store, openid, now, free_chats, paid, frozen] {
+        const store::Charge charge = store->accounts().consume_one(openid);
+        *frozen = charge == store::Charge::Frozen;
+        if (charge == store::Charge::Charged) {
           *paid = Paid::Quota;
-        } else if (free_chats > 0 && ctx->limits->take_free_chat(openid, now, free_chats)) {
+        } else if (!*frozen && free_chats > 0 &&
+                   ctx->limits->take_free_chat(openid, now, free_chats)) {
           *paid = Paid::FreeChat;
         }
       },
-      [ctx, ex, request = std::move(request), framing, openid, now, paid](bool committed) mutable {
+      [ctx, ex, request = std::move(request), framing, openid, now, paid,
+       frozen](bool committed) mutable {
         if (!committed) {
           // An in-memory free chat (SQLite) is not undone by the rollback: given back
           // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
@@ -299,6 +305,10 @@ void charge_and_start(const std::shared_ptr<ChatContext>& ctx, const ExchangePtr
           ex->respond(framing->refuse(Refusal::StoreUnavailable,
                                       "the service cannot save anything right now; nothing "
                                       "was charged, try again later"));
+          return;
+        }
+        if (*frozen) {
+          ex->respond(framing->refuse(Refusal::Frozen, "this account is frozen"));
           return;
         }
         if (!*paid) {
