@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { buildDir, eventually, sleep, startStack } from './harness.mjs';
+import { buildDir, eventually, isForeignMarkupRefusal, sleep, startStack } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = join(buildDir, 'e2e-screenshots');
@@ -23,7 +23,9 @@ let context;
 let page;
 const problems = [];
 
-const shot = (p, name) => p.screenshot({ path: join(shots, name), fullPage: true });
+// caret 'initial': Playwright would hide the caret with an inline <style>, which the page's
+// Content-Security-Policy refuses (and reports as a console error).
+const shot = (p, name) => p.screenshot({ path: join(shots, name), fullPage: true, caret: 'initial' });
 const text = (selector) => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
 const answerText = () => text('#answer');
 const quotaShown = async () => Number(await text('#quota'));
@@ -46,7 +48,7 @@ before(async () => {
   page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !isForeignMarkupRefusal(m.text())) problems.push(`console: ${m.text()} (at ${m.location().url}:${m.location().lineNumber})`);
   });
 });
 

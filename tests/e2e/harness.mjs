@@ -22,6 +22,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const sourceDir = resolve(here, '../..');
 export const fixtures = join(sourceDir, 'tests/fixtures');
 export const buildDir = resolve(process.env.CHATGLMD_BUILD_DIR ?? join(sourceDir, 'build'));
+
+// The pages' Content-Security-Policy refuses inline styles and event handlers, and Chromium
+// reports every one it meets, also in the inert documents where foreign HTML is parsed before
+// use (DOMPurify's parse of a model's answer, the page-pay form read out of the gateway's page
+// with DOMParser). Those refusals are of foreign markup, not errors of the page. Any other
+// refusal (a script, a connection, an image the page itself needs) stays an error.
+export const isForeignMarkupRefusal = (text) =>
+  /^(Applying inline style|Executing inline event handler) violates the following Content Security Policy directive/.test(text);
 export const bin = (name) => {
   const path = join(buildDir, 'bin', name);
   if (!existsSync(path)) throw new Error(`${path} is missing: build it (CHATGLMD_BUILD_DIR=${buildDir})`);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { buildDir, eventually, sourceDir, startStack } from './harness.mjs';
+import { buildDir, eventually, isForeignMarkupRefusal, sourceDir, startStack } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
@@ -50,7 +50,7 @@ before(async () => {
   page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/the server responded with a status of (401|429)/.test(m.text())) problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !/the server responded with a status of (401|429)/.test(m.text()) && !isForeignMarkupRefusal(m.text())) problems.push(`console: ${m.text()} (at ${m.location().url}:${m.location().lineNumber})`);
   });
 });
 
@@ -169,7 +169,7 @@ test('the dashboard refuses a wrong token, then shows the seeded week', async ()
   assert.ok(jobs.includes('chat-log-prune') && jobs.includes('timeout-close'), jobs.join());
   assert.match(await text('#rejections tbody'), /wrong_amount/);
   assert.ok(/ms/.test(await text('#kpi-ttft')), 'time to first token shown');
-  await page.screenshot({ path: join(sourceDir, 'docs', 'admin-dashboard.png') });
+  await page.screenshot({ path: join(sourceDir, 'docs', 'admin-dashboard.png'), caret: 'initial' });
 });
 
 async function chatLogin(openid, quota, models) {
@@ -249,7 +249,7 @@ test('a streamed answer renders as Markdown and nothing in it runs', async () =>
   await eventually(async () => (await text('#answer pre .copy-code')) === '已复制', { what: 'copied' });
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'def add(a, b):\n    return a + b\n');
   await page.$eval('#answer', (e) => e.scrollIntoView());
-  await page.screenshot({ path: join(sourceDir, 'docs', 'chat-markdown.png') });
+  await page.screenshot({ path: join(sourceDir, 'docs', 'chat-markdown.png'), caret: 'initial' });
 });
 
 test('every refusal shows its Chinese text', async () => {

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "support/temp_dir.hpp"
 
@@ -112,6 +115,45 @@ TEST(EmbeddedPage, HoldsEveryFileOfWebButItsTestsAndDeps) {
   EXPECT_EQ(header(*admin, "Cache-Control"), "no-cache") << "the dashboard page is a page too";
   EXPECT_EQ(header(*serve_embedded({"admin", "admin.js"}, ""), "Cache-Control"),
             "public, max-age=300");
+}
+
+// Markup the page policy below forbids: a <script> without src, a <style> element, a style
+// attribute or an inline event handler (on...=). Lower-case markup, as the pages are written.
+std::string needs_more_than_own_files(const std::string& html) {
+  for (std::size_t at = html.find("<script"); at != std::string::npos;
+       at = html.find("<script", at + 1)) {
+    const std::string tag = html.substr(at, html.find('>', at) - at);
+    if (tag.find(" src=") == std::string::npos) return "an inline script: " + tag;
+  }
+  if (html.find("<style") != std::string::npos) return "a <style> element";
+  if (html.find(" style=") != std::string::npos) return "a style attribute";
+  for (std::size_t at = html.find(" on"); at != std::string::npos; at = html.find(" on", at + 1)) {
+    std::size_t end = at + 3;
+    while (end < html.size() && std::islower(static_cast<unsigned char>(html[end]))) ++end;
+    if (end > at + 3 && end < html.size() && html[end] == '=')
+      return "an event handler: " + html.substr(at, end - at);
+  }
+  return "";
+}
+
+// Both pages are served under a policy that allows only their own files, and nothing in them
+// needs more (the browser suite runs them under it).
+TEST(EmbeddedPage, PagesAreServedUnderAPolicyTheirOwnMarkupKeeps) {
+  for (const auto& page : std::vector<std::vector<std::string>>{{}, {"admin", "index.html"}}) {
+    auto r = serve_embedded(page, "");
+    ASSERT_TRUE(r);
+    const std::string policy = header(*r, "Content-Security-Policy");
+    EXPECT_NE(policy.find("default-src 'self'"), std::string::npos) << policy;
+    EXPECT_NE(policy.find("script-src 'self';"), std::string::npos) << policy;
+    EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos) << policy;
+    EXPECT_EQ(policy.find("unsafe"), std::string::npos) << policy;
+    EXPECT_EQ(needs_more_than_own_files(r->body), "");
+  }
+  EXPECT_EQ(needs_more_than_own_files(R"html(<p onclick="x()">)html"),
+            "an event handler:  onclick");
+  EXPECT_EQ(needs_more_than_own_files("<script>alert(1)</script>"), "an inline script: <script");
+  EXPECT_EQ(header(*serve_embedded({"app.js"}, ""), "Content-Security-Policy"), "")
+      << "a policy is for documents";
 }
 
 TEST(EmbeddedPage, UnknownTestAndTraversalNamesAreNotThere) {

@@ -18,10 +18,22 @@ bool safe_segment(const std::string& s) {
   return s.find_first_of(std::string_view("/\\\0", 3)) == std::string::npos;
 }
 
+// The pages load nothing but their own files: no inline script or style, no other origin. So
+// an answer's Markdown that got past the sanitiser can run nothing, load nothing from elsewhere
+// (a tracking image) and the page cannot be framed. form-action stays open: the page-pay form
+// posts to the configured Alipay gateway.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 // The page changes with deployments: revalidate it; assets may be cached briefly.
 void add_cache_headers(Response& r, bool is_page) {
   r.headers.emplace_back("Cache-Control", is_page ? "no-cache" : "public, max-age=300");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  if (is_page) {
+    r.headers.emplace_back("Content-Security-Policy", kPagePolicy);
+    r.headers.emplace_back("Referrer-Policy", "same-origin");
+  }
 }
 
 // Any of the comma-separated entity tags, or *, matches (RFC 9110 13.1.2, weak comparison).
