@@ -13,14 +13,8 @@ constexpr std::uint32_t kRoot = 0;
 constexpr char32_t kBmpEnd = 0x10000;
 
 using Edge = std::pair<std::uint32_t, std::uint32_t>;  // (class, target)
-// Up to this many edges a state's slice is probed linearly; beyond, it is hashed.
-constexpr std::size_t kLinearEdges = 8;
-
-// Classes are numbered densely, so distinct classes mostly differ in their low bits already;
-// the odd multiplier spreads runs of neighbouring classes over the table.
-inline std::uint32_t slot_of(std::uint32_t cls, std::uint32_t slots) {
-  return (cls * 0x9E3779B9u) & (slots - 1);
-}
+// The check of a double-array slot that holds no state: no state has this number.
+constexpr std::uint32_t kFree = 0xFFFFFFFFu;
 
 std::vector<char32_t> folded_units(std::string_view word) {
   std::vector<char32_t> units;
@@ -42,6 +36,51 @@ struct BuildNode {
     auto it = std::lower_bound(children.begin(), children.end(), Edge{cls, 0u});
     return it != children.end() && it->first == cls ? it->second : kRoot;
   }
+};
+
+// Free slots of the double array while states are placed: "the first free slot at or after x"
+// through links that skip taken runs (union-find with path halving), so placing a state costs
+// about the number of places tried, not the length of the array.
+class SlotPlanner {
+ public:
+  bool taken(std::size_t slot) const { return slot < next_.size() && next_[slot] != slot; }
+  void take(std::size_t slot) {
+    grow(slot + 2);
+    next_[slot] = slot + 1;
+  }
+  std::size_t end() const { return next_.size(); }
+
+  // The smallest base at which every class in `children` (sorted, not empty) meets a free slot.
+  std::size_t first_fit(const std::vector<Edge>& children) {
+    const std::size_t first = children.front().first;
+    std::size_t tries = 0;
+    for (std::size_t slot = free_from(std::max(start_, first));; slot = free_from(slot + 1)) {
+      const std::size_t base = slot - first;
+      const bool fits = std::none_of(children.begin() + 1, children.end(),
+                                     [&](const Edge& e) { return taken(base + e.first); });
+      if (fits) return base;
+      // Holes that many child sets did not fit are left to later searches' other children;
+      // a first child is sought after them, so a dense array costs no quadratic build.
+      if (++tries == kMaxTries) start_ = slot;
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxTries = 64;
+
+  void grow(std::size_t size) {
+    for (std::size_t slot = next_.size(); slot < size; ++slot) next_.push_back(slot);
+  }
+  std::size_t free_from(std::size_t slot) {
+    while (slot < next_.size() && next_[slot] != slot) {
+      if (next_[slot] < next_.size()) next_[slot] = next_[next_[slot]];
+      slot = next_[slot];
+    }
+    return slot;
+  }
+
+  std::vector<std::size_t> next_;  // next_[s] == s: free; else a slot at or before the next free
+  std::size_t start_ = 1;          // slot 0 is the root
 };
 
 }  // namespace
@@ -94,17 +133,13 @@ std::shared_ptr<const WordFilter> WordFilter::build(const std::vector<std::strin
   const std::size_t count = nodes.size();
   std::vector<std::uint32_t> fail(count, kRoot);
   std::vector<std::uint32_t> longest(count, 0);
-  // States are renumbered in the same order, so the shallow states that a scan visits most
-  // sit together in memory.
-  std::vector<std::uint32_t> order{kRoot};
-  std::vector<std::uint32_t> renumbered(count, kRoot);
+  std::vector<std::uint32_t> order;  // breadth first, the root left out
   order.reserve(count);
   std::deque<std::uint32_t> queue;
   for (const auto& [cls, child] : nodes[kRoot].children) queue.push_back(child);
   while (!queue.empty()) {
     const std::uint32_t state = queue.front();
     queue.pop_front();
-    renumbered[state] = static_cast<std::uint32_t>(order.size());
     order.push_back(state);
     const std::uint32_t link = fail[state];
     longest[state] = nodes[state].terminal ? nodes[state].depth : longest[link];
@@ -120,34 +155,49 @@ std::shared_ptr<const WordFilter> WordFilter::build(const std::vector<std::strin
     }
   }
 
+  // Slots: the root's children first, side by side (the scan visits them most), then each
+  // state's children, breadth first, at the first base where they all find a free slot.
+  SlotPlanner planner;
+  planner.take(kRoot);
+  std::vector<std::uint32_t> slot(count, kRoot);
+  std::vector<std::uint32_t> base(count, 0);
   filter->root_next_.assign(class_count, kRoot);
-  for (const auto& [cls, child] : nodes[kRoot].children)
-    filter->root_next_[cls] = renumbered[child];
-  filter->states_.resize(count);
-  for (std::size_t id = 0; id < count; ++id) {
-    const std::uint32_t old = order[id];
-    State& state = filter->states_[id];
-    std::vector<Edge> edges = nodes[old].children;
-    for (Edge& edge : edges) edge.second = renumbered[edge.second];
-    state.longest = longest[old];
-    state.fail = renumbered[fail[old]];
-    state.begin = static_cast<std::uint32_t>(filter->edges_.size());
-    if (id == kRoot) continue;  // the root's transitions are root_next_
-    if (edges.size() <= kLinearEdges) {
-      state.size = static_cast<std::uint32_t>(edges.size());
-      filter->edges_.insert(filter->edges_.end(), edges.begin(), edges.end());
-      continue;
-    }
-    state.size = 16;
-    while (state.size < 2 * edges.size()) state.size *= 2;
-    filter->edges_.resize(filter->edges_.size() + state.size, Edge{0, kRoot});
-    Edge* slots = filter->edges_.data() + state.begin;
-    for (const Edge& edge : edges) {
-      std::uint32_t slot = slot_of(edge.first, state.size);
-      while (slots[slot].first != 0) slot = (slot + 1) & (state.size - 1);
-      slots[slot] = edge;
-    }
+  for (const auto& [cls, child] : nodes[kRoot].children) {
+    slot[child] = static_cast<std::uint32_t>(planner.end() - 1);
+    planner.take(slot[child]);
+    filter->root_next_[cls] = slot[child];
   }
+  std::size_t max_base = 0;
+  for (const std::uint32_t state : order) {
+    const auto& children = nodes[state].children;
+    if (children.empty()) continue;
+    const std::size_t at = planner.first_fit(children);
+    for (const auto& [cls, child] : children) {
+      slot[child] = static_cast<std::uint32_t>(at + cls);
+      planner.take(slot[child]);
+    }
+    base[state] = static_cast<std::uint32_t>(at);
+    max_base = std::max(max_base, at);
+  }
+  // Every probe, base + any class, stays inside the array.
+  filter->units_.assign(std::max(planner.end(), max_base + class_count), Unit{0, kFree, 0, 0});
+  filter->units_[kRoot] = Unit{0, kRoot, kRoot, 0};
+  std::vector<std::uint32_t> useful_fail(count, kRoot);  // the link, past states without children
+  for (const std::uint32_t state : order) {
+    const std::uint32_t link = fail[state];
+    useful_fail[state] = link == kRoot || !nodes[link].children.empty() ? link : useful_fail[link];
+  }
+  for (const std::uint32_t state : order) {
+    for (const auto& [cls, child] : nodes[state].children)
+      filter->units_[slot[child]].check = slot[state];
+    Unit& unit = filter->units_[slot[state]];
+    unit.base = base[state];
+    unit.fail = slot[useful_fail[state]];
+    unit.longest = longest[state];
+  }
+  // The root's children are reached through root_next_; their check names the root, which is
+  // never probed.
+  for (const auto& [cls, child] : nodes[kRoot].children) filter->units_[slot[child]].check = kRoot;
   return filter;
 }
 
@@ -179,21 +229,12 @@ inline std::uint32_t WordFilter::next_class(std::string_view text, std::size_t& 
   return class_of(unit.value);
 }
 
-inline std::uint32_t WordFilter::next_state(std::uint32_t id, std::uint32_t cls) const {
-  while (id != kRoot) {
-    const State& state = states_[id];
-    const Edge* slots = edges_.data() + state.begin;
-    if (state.size <= kLinearEdges) {
-      for (std::uint32_t i = 0; i < state.size; ++i) {
-        if (slots[i].first == cls) return slots[i].second;
-      }
-    } else {
-      for (std::uint32_t slot = slot_of(cls, state.size);; slot = (slot + 1) & (state.size - 1)) {
-        if (slots[slot].first == cls) return slots[slot].second;
-        if (slots[slot].first == 0) break;
-      }
-    }
-    id = state.fail;
+inline std::uint32_t WordFilter::next_state(std::uint32_t state, std::uint32_t cls) const {
+  while (state != kRoot) {
+    const Unit& unit = units_[state];
+    const std::uint32_t child = unit.base + cls;
+    if (units_[child].check == state) return child;
+    state = unit.fail;
   }
   return root_next_[cls];
 }
@@ -206,7 +247,7 @@ void WordFilter::scan(std::string_view text, OnMatch&& on_match) const {
     const std::uint32_t cls = next_class(text, pos);
     // A character that is in no word cannot extend any match.
     state = cls == 0 ? kRoot : next_state(state, cls);
-    if (states_[state].longest != 0 && !on_match(index, states_[state].longest, pos)) return;
+    if (units_[state].longest != 0 && !on_match(index, units_[state].longest, pos)) return;
   }
 }
 
@@ -269,7 +310,7 @@ ScanCounts WordFilter::cover(std::string_view text, std::vector<Range>& covered)
     starts[index % kRecent] = pos;
     const std::uint32_t cls = next_class(text, pos);
     state = cls == 0 ? kRoot : next_state(state, cls);
-    const std::uint32_t length = states_[state].longest;
+    const std::uint32_t length = units_[state].longest;
     if (length == 0) continue;
     ++counts.hits;
     Range range{index + 1 - length, index, starts[(index + 1 - length) % kRecent], pos};

@@ -61,21 +61,21 @@ class WordFilter {
   std::uint32_t ascii_class_[128] = {};
   std::vector<std::uint32_t> bmp_class_;
   std::vector<std::pair<char32_t, std::uint32_t>> far_class_;  // sorted; astral and bad bytes
-  // The automaton, flat: the root's transitions are a dense table by class; every other state
-  // owns a slice of edges_ with its children. A short slice is probed linearly, a long one is an
-  // open-addressing table (class 0 marks a free slot), so a step costs one or two probes
-  // whatever a state's fan-out. (Folding each failure chain into the slices would save the
-  // walk, but copies the wide first-character states into most others: 30x the memory for
-  // 10,000 words, and the scan then waits on cache misses instead.)
-  struct State {
-    std::uint32_t begin = 0;    // first edge in edges_
-    std::uint32_t size = 0;     // edges, probed linearly up to kLinearEdges; else hash slots
-    std::uint32_t fail = 0;     // the longest proper suffix that is a state
+  // The automaton as a double array: state t's child by class c is slot units_[t].base + c
+  // when that slot's check names t, so a step costs one probe into a line that also holds the
+  // next state's base, failure link and output. The root's transitions are a dense table by
+  // class instead (nearly every class has one). Failure links skip states without children,
+  // which could only pass the walk on. (A full table per state would save the failure walk,
+  // but copies the wide first-character states into most others: 30x the memory for 10,000
+  // words, and the scan then waits on cache misses instead.)
+  struct Unit {
+    std::uint32_t base = 0;     // children at base + class
+    std::uint32_t check = 0;    // the parent state; kFree for a slot that is no state
+    std::uint32_t fail = 0;     // the longest proper suffix that is a state with children
     std::uint32_t longest = 0;  // units in the longest word ending here, or 0
   };
   std::vector<std::uint32_t> root_next_;
-  std::vector<State> states_;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges_;  // (class, target)
+  std::vector<Unit> units_;
 };
 
 }  // namespace chatglmd::filter
