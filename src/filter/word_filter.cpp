@@ -1,205 +1,15 @@
 #include "filter/word_filter.hpp"
 
 #include <algorithm>
-#include <deque>
-#include <unordered_map>
 
 #include "filter/text_units.hpp"
 
 namespace chatglmd::filter {
 namespace {
 
-constexpr std::uint32_t kRoot = 0;
 constexpr char32_t kBmpEnd = 0x10000;
 
-using Edge = std::pair<std::uint32_t, std::uint32_t>;  // (class, target)
-// The check of a double-array slot that holds no state: no state has this number.
-constexpr std::uint32_t kFree = 0xFFFFFFFFu;
-
-std::vector<char32_t> folded_units(std::string_view word) {
-  std::vector<char32_t> units;
-  for (std::size_t pos = 0; pos < word.size();) {
-    const TextUnit unit = decode_unit(word, pos);
-    units.push_back(fold_unit(unit.value));
-    pos += unit.length;
-  }
-  return units;
-}
-
-// The trie while it is being built; flattened into WordFilter's arrays afterwards.
-struct BuildNode {
-  std::vector<Edge> children;  // sorted by class
-  std::uint32_t depth = 0;
-  bool terminal = false;
-
-  std::uint32_t child(std::uint32_t cls) const {
-    auto it = std::lower_bound(children.begin(), children.end(), Edge{cls, 0u});
-    return it != children.end() && it->first == cls ? it->second : kRoot;
-  }
-};
-
-// Free slots of the double array while states are placed: "the first free slot at or after x"
-// through links that skip taken runs (union-find with path halving), so placing a state costs
-// about the number of places tried, not the length of the array.
-class SlotPlanner {
- public:
-  bool taken(std::size_t slot) const { return slot < next_.size() && next_[slot] != slot; }
-  void take(std::size_t slot) {
-    grow(slot + 2);
-    next_[slot] = slot + 1;
-  }
-  std::size_t end() const { return next_.size(); }
-
-  // The smallest base at which every class in `children` (sorted, not empty) meets a free slot.
-  std::size_t first_fit(const std::vector<Edge>& children) {
-    const std::size_t first = children.front().first;
-    std::size_t tries = 0;
-    for (std::size_t slot = free_from(std::max(start_, first));; slot = free_from(slot + 1)) {
-      const std::size_t base = slot - first;
-      const bool fits = std::none_of(children.begin() + 1, children.end(),
-                                     [&](const Edge& e) { return taken(base + e.first); });
-      if (fits) return base;
-      // Holes that many child sets did not fit are left to later searches' other children;
-      // a first child is sought after them, so a dense array costs no quadratic build.
-      if (++tries == kMaxTries) start_ = slot;
-    }
-  }
-
- private:
-  static constexpr std::size_t kMaxTries = 64;
-
-  void grow(std::size_t size) {
-    for (std::size_t slot = next_.size(); slot < size; ++slot) next_.push_back(slot);
-  }
-  std::size_t free_from(std::size_t slot) {
-    while (slot < next_.size() && next_[slot] != slot) {
-      if (next_[slot] < next_.size()) next_[slot] = next_[next_[slot]];
-      slot = next_[slot];
-    }
-    return slot;
-  }
-
-  std::vector<std::size_t> next_;  // next_[s] == s: free; else a slot at or before the next free
-  std::size_t start_ = 1;          // slot 0 is the root
-};
-
 }  // namespace
-
-std::shared_ptr<const WordFilter> WordFilter::build(const std::vector<std::string>& words) {
-  std::shared_ptr<WordFilter> filter(new WordFilter());
-  filter->bmp_class_.assign(kBmpEnd, 0);
-  std::unordered_map<char32_t, std::uint32_t> far_classes;
-  std::uint32_t class_count = 1;
-  auto class_for = [&](char32_t cp) -> std::uint32_t {
-    std::uint32_t& slot = cp < kBmpEnd ? filter->bmp_class_[cp] : far_classes[cp];
-    if (slot == 0) slot = class_count++;
-    return slot;
-  };
-
-  std::vector<BuildNode> nodes(1);
-  for (const std::string& word : words) {
-    const std::vector<char32_t> units = folded_units(word);
-    if (units.empty()) continue;
-    std::uint32_t state = kRoot;
-    for (char32_t cp : units) {
-      const std::uint32_t cls = class_for(cp);
-      std::uint32_t next = nodes[state].child(cls);
-      if (next == kRoot) {
-        next = static_cast<std::uint32_t>(nodes.size());
-        auto& children = nodes[state].children;
-        children.insert(std::lower_bound(children.begin(), children.end(), Edge{cls, 0u}),
-                        {cls, next});
-        const std::uint32_t depth = nodes[state].depth + 1;
-        nodes.emplace_back().depth = depth;
-      }
-      state = next;
-    }
-    if (!nodes[state].terminal) ++filter->word_count_;
-    nodes[state].terminal = true;
-    filter->max_word_units_ =
-        std::max(filter->max_word_units_, static_cast<std::uint32_t>(units.size()));
-  }
-  filter->far_class_.assign(far_classes.begin(), far_classes.end());
-  std::sort(filter->far_class_.begin(), filter->far_class_.end());
-  // Folding baked into the table: the variants (upper case, full width, the ideographic
-  // space) take the class of what they fold to, so a scan looks a BMP character up unfolded.
-  // Astral characters and bad bytes fold to themselves.
-  for (char32_t cp = 0; cp < kBmpEnd; ++cp) {
-    if (fold_unit(cp) != cp) filter->bmp_class_[cp] = filter->bmp_class_[fold_unit(cp)];
-  }
-  for (char32_t b = 0; b < 128; ++b) filter->ascii_class_[b] = filter->bmp_class_[b];
-
-  // Failure links breadth first, so a state's link (always shallower) is final before its use.
-  const std::size_t count = nodes.size();
-  std::vector<std::uint32_t> fail(count, kRoot);
-  std::vector<std::uint32_t> longest(count, 0);
-  std::vector<std::uint32_t> order;  // breadth first, the root left out
-  order.reserve(count);
-  std::deque<std::uint32_t> queue;
-  for (const auto& [cls, child] : nodes[kRoot].children) queue.push_back(child);
-  while (!queue.empty()) {
-    const std::uint32_t state = queue.front();
-    queue.pop_front();
-    order.push_back(state);
-    const std::uint32_t link = fail[state];
-    longest[state] = nodes[state].terminal ? nodes[state].depth : longest[link];
-    for (const auto& [cls, child] : nodes[state].children) {
-      std::uint32_t f = link;
-      std::uint32_t target = nodes[f].child(cls);
-      while (target == kRoot && f != kRoot) {
-        f = fail[f];
-        target = nodes[f].child(cls);
-      }
-      fail[child] = target;
-      queue.push_back(child);
-    }
-  }
-
-  // Slots: the root's children first, side by side (the scan visits them most), then each
-  // state's children, breadth first, at the first base where they all find a free slot.
-  SlotPlanner planner;
-  planner.take(kRoot);
-  std::vector<std::uint32_t> slot(count, kRoot);
-  std::vector<std::uint32_t> base(count, 0);
-  filter->root_next_.assign(class_count, kRoot);
-  for (const auto& [cls, child] : nodes[kRoot].children) {
-    slot[child] = static_cast<std::uint32_t>(planner.end() - 1);
-    planner.take(slot[child]);
-    filter->root_next_[cls] = slot[child];
-  }
-  std::size_t max_base = 0;
-  for (const std::uint32_t state : order) {
-    const auto& children = nodes[state].children;
-    if (children.empty()) continue;
-    const std::size_t at = planner.first_fit(children);
-    for (const auto& [cls, child] : children) {
-      slot[child] = static_cast<std::uint32_t>(at + cls);
-      planner.take(slot[child]);
-    }
-    base[state] = static_cast<std::uint32_t>(at);
-    max_base = std::max(max_base, at);
-  }
-  // Every probe, base + any class, stays inside the array.
-  filter->units_.assign(std::max(planner.end(), max_base + class_count), Unit{0, kFree, 0, 0});
-  filter->units_[kRoot] = Unit{0, kRoot, kRoot, 0};
-  std::vector<std::uint32_t> useful_fail(count, kRoot);  // the link, past states without children
-  for (const std::uint32_t state : order) {
-    const std::uint32_t link = fail[state];
-    useful_fail[state] = link == kRoot || !nodes[link].children.empty() ? link : useful_fail[link];
-  }
-  for (const std::uint32_t state : order) {
-    for (const auto& [cls, child] : nodes[state].children)
-      filter->units_[slot[child]].check = slot[state];
-    Unit& unit = filter->units_[slot[state]];
-    unit.base = base[state];
-    unit.fail = slot[useful_fail[state]];
-    unit.longest = longest[state];
-  }
-  // The root's children are reached through root_next_; their check names the root, which is
-  // never probed.
-  for (const auto& [cls, child] : nodes[kRoot].children) filter->units_[slot[child]].check = kRoot;
-  return filter;
-}
 
 std::uint32_t WordFilter::class_of(char32_t unit) const {
   if (unit < kBmpEnd) return bmp_class_[unit];
@@ -230,13 +40,35 @@ inline std::uint32_t WordFilter::next_class(std::string_view text, std::size_t& 
 }
 
 inline std::uint32_t WordFilter::next_state(std::uint32_t state, std::uint32_t cls) const {
-  while (state != kRoot) {
+  // Unsigned: the root (0) and a link marked kHashed both end the walk.
+  while (state - 1 < kHashed - 1) {
     const Unit& unit = units_[state];
     const std::uint32_t child = unit.base + cls;
     if (units_[child].check == state) return child;
     state = unit.fail;
   }
-  return root_next_[cls];
+  return state == kRoot ? root_next_[cls] : next_state_slow(state - kHashed, cls);
+}
+
+// The walk from a hashed state whose probe missed: its slice, then on along the failure links.
+std::uint32_t WordFilter::next_state_slow(std::uint32_t hashed, std::uint32_t cls) const {
+  for (;;) {
+    const Slice& slice = slices_[units_[hashed].base - hashed_base_];
+    const auto* entries = slice_edges_.data() + slice.begin;
+    for (std::uint32_t i = hashed_slot(cls, slice.size);; i = (i + 1) & (slice.size - 1)) {
+      if (entries[i].first == cls) return entries[i].second;
+      if (entries[i].first == 0) break;
+    }
+    std::uint32_t state = slice.fail;
+    while (state - 1 < kHashed - 1) {
+      const Unit& unit = units_[state];
+      const std::uint32_t child = unit.base + cls;
+      if (units_[child].check == state) return child;
+      state = unit.fail;
+    }
+    if (state == kRoot) return root_next_[cls];
+    hashed = state - kHashed;
+  }
 }
 
 template <class OnMatch>
