@@ -28,7 +28,7 @@ namespace {
 
 constexpr int kLatencyMs = 20;
 
-// Counts the gateway calls in flight (from the call, signing included, to its answer): the
+// Counts the gateway calls in flight (from the call, signed before, to its answer): the
 // time-weighted mean and the peak say whether the runner keeps `concurrency` calls going.
 class InFlightGateway final : public pay::PaymentGateway {
  public:
@@ -43,15 +43,22 @@ class InFlightGateway final : public pay::PaymentGateway {
   }
   void async_close(const std::string& id,
                    std::function<void(pay::TradeCloseResult)> done) override {
-    begin();
-    auto sent = std::chrono::steady_clock::now();
-    inner_.async_close(id, [this, done = std::move(done)](pay::TradeCloseResult r) {
-      end();
-      done(std::move(r));
-    });
+    prepare_close(id)(std::move(done));
+  }
+  // Signing is timed apart; a call is in flight from its send to its answer.
+  pay::PreparedCall<pay::TradeCloseResult> prepare_close(const std::string& id) override {
+    auto started = std::chrono::steady_clock::now();
+    auto send = inner_.prepare_close(id);
     signing_us_ += std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::steady_clock::now() - sent)
+                       std::chrono::steady_clock::now() - started)
                        .count();
+    return [this, send](std::function<void(pay::TradeCloseResult)> done) {
+      begin();
+      send([this, done = std::move(done)](pay::TradeCloseResult r) {
+        end();
+        done(std::move(r));
+      });
+    };
   }
   void async_create_pay_form(const core::Order& o,
                              std::function<void(pay::PayFormResult)> done) override {

@@ -4,14 +4,15 @@ namespace chatglmd::jobs {
 
 void GatewaySlots::async_query(const std::string& order_id,
                                std::function<void(pay::TradeQueryResult)> done) {
-  with_slot(std::move(done),
-            [&](auto slot_done) { inner_.async_query(order_id, std::move(slot_done)); });
+  // Signed before the slot is taken: a slot is held only while the gateway has the call.
+  auto send = inner_.prepare_query(order_id);
+  with_slot(std::move(done), [&](auto slot_done) { send(std::move(slot_done)); });
 }
 
 void GatewaySlots::async_close(const std::string& order_id,
                                std::function<void(pay::TradeCloseResult)> done) {
-  with_slot(std::move(done),
-            [&](auto slot_done) { inner_.async_close(order_id, std::move(slot_done)); });
+  auto send = inner_.prepare_close(order_id);
+  with_slot(std::move(done), [&](auto slot_done) { send(std::move(slot_done)); });
 }
 
 void GatewaySlots::async_create_pay_form(const core::Order& order,

@@ -1,7 +1,8 @@
 #pragma once
-// The gateway as a tick's workers see it: at most `slots` calls in flight, from the call
-// (signing included) to its answer. A worker whose call has answered goes on to wait for its
-// outcome's commit outside the bound, so the tick can run more workers than `concurrency`
+// The gateway as a tick's workers see it: at most `slots` calls in flight, from the call to its
+// answer. A query or close is signed before its slot is taken (PaymentGateway::prepare_*), so a
+// freed slot goes to a call that is ready to go. A worker whose call has answered goes on to wait
+// for its outcome's commit outside the bound, so the tick can run more workers than `concurrency`
 // and keep that many calls going while others commit.
 #include <atomic>
 #include <memory>

@@ -1,155 +1,15 @@
 #include "filter/word_filter.hpp"
 
 #include <algorithm>
-#include <deque>
-#include <unordered_map>
 
 #include "filter/text_units.hpp"
 
 namespace chatglmd::filter {
 namespace {
 
-constexpr std::uint32_t kRoot = 0;
 constexpr char32_t kBmpEnd = 0x10000;
 
-using Edge = std::pair<std::uint32_t, std::uint32_t>;  // (class, target)
-// Up to this many edges a state's slice is probed linearly; beyond, it is hashed.
-constexpr std::size_t kLinearEdges = 8;
-
-// Classes are numbered densely, so distinct classes mostly differ in their low bits already;
-// the odd multiplier spreads runs of neighbouring classes over the table.
-inline std::uint32_t slot_of(std::uint32_t cls, std::uint32_t slots) {
-  return (cls * 0x9E3779B9u) & (slots - 1);
-}
-
-std::vector<char32_t> folded_units(std::string_view word) {
-  std::vector<char32_t> units;
-  for (std::size_t pos = 0; pos < word.size();) {
-    const TextUnit unit = decode_unit(word, pos);
-    units.push_back(fold_unit(unit.value));
-    pos += unit.length;
-  }
-  return units;
-}
-
-// The trie while it is being built; flattened into WordFilter's arrays afterwards.
-struct BuildNode {
-  std::vector<Edge> children;  // sorted by class
-  std::uint32_t depth = 0;
-  bool terminal = false;
-
-  std::uint32_t child(std::uint32_t cls) const {
-    auto it = std::lower_bound(children.begin(), children.end(), Edge{cls, 0u});
-    return it != children.end() && it->first == cls ? it->second : kRoot;
-  }
-};
-
 }  // namespace
-
-std::shared_ptr<const WordFilter> WordFilter::build(const std::vector<std::string>& words) {
-  std::shared_ptr<WordFilter> filter(new WordFilter());
-  filter->bmp_class_.assign(kBmpEnd, 0);
-  std::unordered_map<char32_t, std::uint32_t> far_classes;
-  std::uint32_t class_count = 1;
-  auto class_for = [&](char32_t cp) -> std::uint32_t {
-    std::uint32_t& slot = cp < kBmpEnd ? filter->bmp_class_[cp] : far_classes[cp];
-    if (slot == 0) slot = class_count++;
-    return slot;
-  };
-
-  std::vector<BuildNode> nodes(1);
-  for (const std::string& word : words) {
-    const std::vector<char32_t> units = folded_units(word);
-    if (units.empty()) continue;
-    std::uint32_t state = kRoot;
-    for (char32_t cp : units) {
-      const std::uint32_t cls = class_for(cp);
-      std::uint32_t next = nodes[state].child(cls);
-      if (next == kRoot) {
-        next = static_cast<std::uint32_t>(nodes.size());
-        auto& children = nodes[state].children;
-        children.insert(std::lower_bound(children.begin(), children.end(), Edge{cls, 0u}),
-                        {cls, next});
-        const std::uint32_t depth = nodes[state].depth + 1;
-        nodes.emplace_back().depth = depth;
-      }
-      state = next;
-    }
-    if (!nodes[state].terminal) ++filter->word_count_;
-    nodes[state].terminal = true;
-    filter->max_word_units_ =
-        std::max(filter->max_word_units_, static_cast<std::uint32_t>(units.size()));
-  }
-  filter->far_class_.assign(far_classes.begin(), far_classes.end());
-  std::sort(filter->far_class_.begin(), filter->far_class_.end());
-  // Folding baked into the table: the variants (upper case, full width, the ideographic
-  // space) take the class of what they fold to, so a scan looks a BMP character up unfolded.
-  // Astral characters and bad bytes fold to themselves.
-  for (char32_t cp = 0; cp < kBmpEnd; ++cp) {
-    if (fold_unit(cp) != cp) filter->bmp_class_[cp] = filter->bmp_class_[fold_unit(cp)];
-  }
-  for (char32_t b = 0; b < 128; ++b) filter->ascii_class_[b] = filter->bmp_class_[b];
-
-  // Failure links breadth first, so a state's link (always shallower) is final before its use.
-  const std::size_t count = nodes.size();
-  std::vector<std::uint32_t> fail(count, kRoot);
-  std::vector<std::uint32_t> longest(count, 0);
-  // States are renumbered in the same order, so the shallow states that a scan visits most
-  // sit together in memory.
-  std::vector<std::uint32_t> order{kRoot};
-  std::vector<std::uint32_t> renumbered(count, kRoot);
-  order.reserve(count);
-  std::deque<std::uint32_t> queue;
-  for (const auto& [cls, child] : nodes[kRoot].children) queue.push_back(child);
-  while (!queue.empty()) {
-    const std::uint32_t state = queue.front();
-    queue.pop_front();
-    renumbered[state] = static_cast<std::uint32_t>(order.size());
-    order.push_back(state);
-    const std::uint32_t link = fail[state];
-    longest[state] = nodes[state].terminal ? nodes[state].depth : longest[link];
-    for (const auto& [cls, child] : nodes[state].children) {
-      std::uint32_t f = link;
-      std::uint32_t target = nodes[f].child(cls);
-      while (target == kRoot && f != kRoot) {
-        f = fail[f];
-        target = nodes[f].child(cls);
-      }
-      fail[child] = target;
-      queue.push_back(child);
-    }
-  }
-
-  filter->root_next_.assign(class_count, kRoot);
-  for (const auto& [cls, child] : nodes[kRoot].children)
-    filter->root_next_[cls] = renumbered[child];
-  filter->states_.resize(count);
-  for (std::size_t id = 0; id < count; ++id) {
-    const std::uint32_t old = order[id];
-    State& state = filter->states_[id];
-    std::vector<Edge> edges = nodes[old].children;
-    for (Edge& edge : edges) edge.second = renumbered[edge.second];
-    state.longest = longest[old];
-    state.fail = renumbered[fail[old]];
-    state.begin = static_cast<std::uint32_t>(filter->edges_.size());
-    if (id == kRoot) continue;  // the root's transitions are root_next_
-    if (edges.size() <= kLinearEdges) {
-      state.size = static_cast<std::uint32_t>(edges.size());
-      filter->edges_.insert(filter->edges_.end(), edges.begin(), edges.end());
-      continue;
-    }
-    state.size = 16;
-    while (state.size < 2 * edges.size()) state.size *= 2;
-    filter->edges_.resize(filter->edges_.size() + state.size, Edge{0, kRoot});
-    Edge* slots = filter->edges_.data() + state.begin;
-    for (const Edge& edge : edges) {
-      std::uint32_t slot = slot_of(edge.first, state.size);
-      while (slots[slot].first != 0) slot = (slot + 1) & (state.size - 1);
-      slots[slot] = edge;
-    }
-  }
-  return filter;
-}
 
 std::uint32_t WordFilter::class_of(char32_t unit) const {
   if (unit < kBmpEnd) return bmp_class_[unit];
@@ -179,23 +39,36 @@ inline std::uint32_t WordFilter::next_class(std::string_view text, std::size_t& 
   return class_of(unit.value);
 }
 
-inline std::uint32_t WordFilter::next_state(std::uint32_t id, std::uint32_t cls) const {
-  while (id != kRoot) {
-    const State& state = states_[id];
-    const Edge* slots = edges_.data() + state.begin;
-    if (state.size <= kLinearEdges) {
-      for (std::uint32_t i = 0; i < state.size; ++i) {
-        if (slots[i].first == cls) return slots[i].second;
-      }
-    } else {
-      for (std::uint32_t slot = slot_of(cls, state.size);; slot = (slot + 1) & (state.size - 1)) {
-        if (slots[slot].first == cls) return slots[slot].second;
-        if (slots[slot].first == 0) break;
-      }
-    }
-    id = state.fail;
+inline std::uint32_t WordFilter::next_state(std::uint32_t state, std::uint32_t cls) const {
+  // Unsigned: the root (0) and a link marked kHashed both end the walk.
+  while (state - 1 < kHashed - 1) {
+    const Unit& unit = units_[state];
+    const std::uint32_t child = unit.base + cls;
+    if (units_[child].check == state) return child;
+    state = unit.fail;
   }
-  return root_next_[cls];
+  return state == kRoot ? root_next_[cls] : next_state_slow(state - kHashed, cls);
+}
+
+// The walk from a hashed state whose probe missed: its slice, then on along the failure links.
+std::uint32_t WordFilter::next_state_slow(std::uint32_t hashed, std::uint32_t cls) const {
+  for (;;) {
+    const Slice& slice = slices_[units_[hashed].base - hashed_base_];
+    const auto* entries = slice_edges_.data() + slice.begin;
+    for (std::uint32_t i = hashed_slot(cls, slice.size);; i = (i + 1) & (slice.size - 1)) {
+      if (entries[i].first == cls) return entries[i].second;
+      if (entries[i].first == 0) break;
+    }
+    std::uint32_t state = slice.fail;
+    while (state - 1 < kHashed - 1) {
+      const Unit& unit = units_[state];
+      const std::uint32_t child = unit.base + cls;
+      if (units_[child].check == state) return child;
+      state = unit.fail;
+    }
+    if (state == kRoot) return root_next_[cls];
+    hashed = state - kHashed;
+  }
 }
 
 template <class OnMatch>
@@ -206,7 +79,7 @@ void WordFilter::scan(std::string_view text, OnMatch&& on_match) const {
     const std::uint32_t cls = next_class(text, pos);
     // A character that is in no word cannot extend any match.
     state = cls == 0 ? kRoot : next_state(state, cls);
-    if (states_[state].longest != 0 && !on_match(index, states_[state].longest, pos)) return;
+    if (units_[state].longest != 0 && !on_match(index, units_[state].longest, pos)) return;
   }
 }
 
@@ -269,7 +142,7 @@ ScanCounts WordFilter::cover(std::string_view text, std::vector<Range>& covered)
     starts[index % kRecent] = pos;
     const std::uint32_t cls = next_class(text, pos);
     state = cls == 0 ? kRoot : next_state(state, cls);
-    const std::uint32_t length = states_[state].longest;
+    const std::uint32_t length = units_[state].longest;
     if (length == 0) continue;
     ++counts.hits;
     Range range{index + 1 - length, index, starts[(index + 1 - length) % kRecent], pos};

@@ -1,6 +1,7 @@
 #pragma once
 // Sensitive-word matching: an Aho-Corasick automaton over folded code points. A scan costs one
 // transition per character of the text (amortised), whatever the size of the dictionary.
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -18,10 +19,27 @@ struct ScanCounts {
   std::size_t masked = 0;
 };
 
+// How build lays the automaton out (see WordFilter's tables). The defaults suit any dictionary;
+// tests vary them to reach every layout with small dictionaries.
+struct LayoutOptions {
+  // Places tried for a state's children in the double array before they go to a hashed slice
+  // (0: every state but the root hashed).
+  std::size_t placement_tries = 1024;
+};
+
+// What a build made, for tests and for sizing large dictionaries.
+struct Layout {
+  std::size_t states = 0;         // trie states, the root included
+  std::size_t slots = 0;          // double-array slots: states, holes, the hashed states' block
+  std::size_t hashed_states = 0;  // states whose children are in hashed slices
+  std::size_t bytes = 0;          // the tables a scan reads
+};
+
 class WordFilter {
  public:
   // Words are folded (see text_units.hpp); empty words and duplicates are dropped.
-  static std::shared_ptr<const WordFilter> build(const std::vector<std::string>& words);
+  static std::shared_ptr<const WordFilter> build(const std::vector<std::string>& words,
+                                                 const LayoutOptions& options = {});
 
   // The text with every code point covered by some word replaced by one '*'; overlapping and
   // nested words are all covered. Bad bytes count as one code point each, so the result is
@@ -33,6 +51,7 @@ class WordFilter {
   bool contains_any(std::string_view text) const;
   // Distinct words after folding.
   std::size_t size() const { return word_count_; }
+  Layout layout() const;
 
  private:
   WordFilter() = default;
@@ -61,21 +80,47 @@ class WordFilter {
   std::uint32_t ascii_class_[128] = {};
   std::vector<std::uint32_t> bmp_class_;
   std::vector<std::pair<char32_t, std::uint32_t>> far_class_;  // sorted; astral and bad bytes
-  // The automaton, flat: the root's transitions are a dense table by class; every other state
-  // owns a slice of edges_ with its children. A short slice is probed linearly, a long one is an
-  // open-addressing table (class 0 marks a free slot), so a step costs one or two probes
-  // whatever a state's fan-out. (Folding each failure chain into the slices would save the
-  // walk, but copies the wide first-character states into most others: 30x the memory for
-  // 10,000 words, and the scan then waits on cache misses instead.)
-  struct State {
-    std::uint32_t begin = 0;    // first edge in edges_
-    std::uint32_t size = 0;     // edges, probed linearly up to kLinearEdges; else hash slots
-    std::uint32_t fail = 0;     // the longest proper suffix that is a state
+  // The automaton as a double array: state t's child by class c is slot units_[t].base + c
+  // when that slot's check names t, so a step costs one probe into a line that also holds the
+  // next state's base, failure link and output. The root's transitions are a dense table by
+  // class instead (nearly every class has one). Failure links skip states without children,
+  // which could only pass the walk on. (A full table per state would save the failure walk,
+  // but copies the wide first-character states into most others: 30x the memory for 10,000
+  // words, and the scan then waits on cache misses instead.)
+  //
+  // A state whose children find no free places together within a bounded search (a wide
+  // fan-out over a large alphabet) keeps them in a hashed slice instead, so a huge dictionary
+  // costs neither a quadratic build nor a sparse array. Its base points into a block of free
+  // slots at the array's end, so its probe misses like any other, and its failure link carries
+  // kHashed, which ends the common walk: only then is the slice looked up (next_state_slow).
+  struct Unit {
+    std::uint32_t base = 0;     // children at base + class; hashed: hashed_base_ + slice
+    std::uint32_t check = 0;    // the parent state; kFree for a slot that is no state
+    std::uint32_t fail = 0;     // the longest proper suffix that is a state with children;
+                                // hashed: kHashed + this state
     std::uint32_t longest = 0;  // units in the longest word ending here, or 0
   };
+  // Open addressing, a power of two in size, class 0 marking a free slot.
+  struct Slice {
+    std::uint32_t begin = 0;  // first entry in slice_edges_
+    std::uint32_t size = 0;
+    std::uint32_t fail = 0;  // the state's failure link
+  };
+  static constexpr std::uint32_t kRoot = 0;
+  static constexpr std::uint32_t kFree = 0xFFFFFFFFu;
+  static constexpr std::uint32_t kHashed = 0x80000000u;  // above every slot of the array
+  std::uint32_t next_state_slow(std::uint32_t hashed, std::uint32_t cls) const;
+  // Fibonacci hashing: the product's high bits, which depend on every bit of the class.
+  static std::uint32_t hashed_slot(std::uint32_t cls, std::uint32_t size) {
+    return size == 1 ? 0 : (cls * 0x9E3779B9u) >> (32 - std::countr_zero(size));
+  }
+
+  std::uint32_t hashed_base_ = 0;
+  std::size_t state_count_ = 0;
   std::vector<std::uint32_t> root_next_;
-  std::vector<State> states_;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges_;  // (class, target)
+  std::vector<Unit> units_;
+  std::vector<Slice> slices_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> slice_edges_;  // (class, target)
 };
 
 }  // namespace chatglmd::filter

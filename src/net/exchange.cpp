@@ -25,12 +25,16 @@ ClientShared::ClientShared(HttpClient::LoopPicker pick, HttpClient::Options opts
   ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                   asio::ssl::context::no_tlsv1_1);
-  if (options.verify_tls) {
-    ssl.set_default_verify_paths();
-    ssl.set_verify_mode(asio::ssl::verify_peer);
-  } else {
-    ssl.set_verify_mode(asio::ssl::verify_none);
-  }
+  ssl.set_verify_mode(options.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
+}
+
+// The system's trust store takes about 15 ms to parse: read at the first TLS connection, so a
+// client that speaks only plain HTTP (a `jobs run` against a loopback gateway) never pays it.
+asio::ssl::context& ClientShared::tls_context() {
+  std::call_once(trust_store_read, [this] {
+    if (options.verify_tls) ssl.set_default_verify_paths();
+  });
+  return ssl;
 }
 
 Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequest request,
@@ -123,7 +127,8 @@ NetError Exchange::error_for(const error_code& ec, NetErrorKind otherwise,
 }
 
 asio::awaitable<std::optional<NetError>> Exchange::connect() {
-  connection_ = std::make_unique<Connection>(*strand_, url_.tls, shared_->ssl);
+  connection_ = std::make_unique<Connection>(*strand_, url_.tls,
+                                             url_.tls ? shared_->tls_context() : shared_->ssl);
   const auto deadline = std::chrono::steady_clock::now() + timeouts_.connect;
   auto& tcp_stream = connection_->tcp();
 

@@ -20,8 +20,10 @@ struct ClientShared {
   ClientShared(HttpClient::LoopPicker pick, HttpClient::Options opts);
   HttpClient::LoopPicker pick_io;
   HttpClient::Options options;
-  asio::ssl::context ssl;
+  asio::ssl::context ssl;  // TLS connections take it through tls_context()
   ConnectionPool pool;
+  asio::ssl::context& tls_context();
+  std::once_flag trust_store_read;
 
   // Exchanges in flight, so a shutdown can cancel them; after it, no new exchange starts.
   std::mutex live_mutex;

@@ -41,22 +41,36 @@ net::Timeouts AlipayGateway::timeouts() const {
 
 void AlipayGateway::async_query(const std::string& order_id,
                                 std::function<void(TradeQueryResult)> done) {
-  client_.async_fetch(
-      builder_.query(order_id), timeouts(),
-      [this, order_id, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_query(
-            check_fetch(fetched, kMethodQuery, alipay_key_, builder_.config().gateway), order_id));
-      });
+  prepare_query(order_id)(std::move(done));
 }
 
 void AlipayGateway::async_close(const std::string& order_id,
                                 std::function<void(TradeCloseResult)> done) {
-  client_.async_fetch(
-      builder_.close(order_id), timeouts(),
-      [this, order_id, done = std::move(done)](net::FetchResult fetched) {
-        done(interpret_close(
-            check_fetch(fetched, kMethodClose, alipay_key_, builder_.config().gateway), order_id));
-      });
+  prepare_close(order_id)(std::move(done));
+}
+
+PreparedCall<TradeQueryResult> AlipayGateway::prepare_query(const std::string& order_id) {
+  return [this, order_id,
+          request = builder_.query(order_id)](std::function<void(TradeQueryResult)> done) {
+    client_.async_fetch(
+        request, timeouts(), [this, order_id, done = std::move(done)](net::FetchResult fetched) {
+          done(interpret_query(
+              check_fetch(fetched, kMethodQuery, alipay_key_, builder_.config().gateway),
+              order_id));
+        });
+  };
+}
+
+PreparedCall<TradeCloseResult> AlipayGateway::prepare_close(const std::string& order_id) {
+  return [this, order_id,
+          request = builder_.close(order_id)](std::function<void(TradeCloseResult)> done) {
+    client_.async_fetch(
+        request, timeouts(), [this, order_id, done = std::move(done)](net::FetchResult fetched) {
+          done(interpret_close(
+              check_fetch(fetched, kMethodClose, alipay_key_, builder_.config().gateway),
+              order_id));
+        });
+  };
 }
 
 void AlipayGateway::async_create_pay_form(const core::Order& order,

@@ -26,6 +26,9 @@ class AlipayGateway final : public PaymentGateway {
                    std::function<void(TradeCloseResult)> done) override;
   void async_create_pay_form(const core::Order& order,
                              std::function<void(PayFormResult)> done) override;
+  // The request is built and signed here, the call made by the function returned.
+  PreparedCall<TradeQueryResult> prepare_query(const std::string& order_id) override;
+  PreparedCall<TradeCloseResult> prepare_close(const std::string& order_id) override;
   void async_refund(const RefundRequest& request, std::function<void(RefundResult)> done) override;
   void async_refund_query(const RefundRequest& request,
                           std::function<void(RefundQueryResult)> done) override;

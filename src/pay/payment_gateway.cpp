@@ -15,6 +15,18 @@ Result wait_for(Start start) {
 }
 }  // namespace
 
+PreparedCall<TradeQueryResult> PaymentGateway::prepare_query(const std::string& order_id) {
+  return [this, order_id](std::function<void(TradeQueryResult)> done) {
+    async_query(order_id, std::move(done));
+  };
+}
+
+PreparedCall<TradeCloseResult> PaymentGateway::prepare_close(const std::string& order_id) {
+  return [this, order_id](std::function<void(TradeCloseResult)> done) {
+    async_close(order_id, std::move(done));
+  };
+}
+
 TradeQueryResult PaymentGateway::query(const std::string& order_id) {
   return wait_for<TradeQueryResult>([&](auto done) { async_query(order_id, done); });
 }

@@ -79,6 +79,11 @@ struct RefundQueryResult {
   std::string detail;
 };
 
+// A gateway call whose local work (the request built and signed) is done: calling it makes the
+// call itself.
+template <typename Result>
+using PreparedCall = std::function<void(std::function<void(Result)>)>;
+
 class PaymentGateway {
  public:
   virtual ~PaymentGateway() = default;
@@ -94,6 +99,12 @@ class PaymentGateway {
   // Asks about `request` (its out_trade_no and out_request_no; the rest checks the answer).
   virtual void async_refund_query(const RefundRequest& request,
                                   std::function<void(RefundQueryResult)> done);
+
+  // The query and the close in two steps, so a bound on calls in flight (jobs::GatewaySlots)
+  // can wait between them: the next calls are signed while the bound is full, and a slot is
+  // held only for the call itself. By default nothing is done ahead.
+  virtual PreparedCall<TradeQueryResult> prepare_query(const std::string& order_id);
+  virtual PreparedCall<TradeCloseResult> prepare_close(const std::string& order_id);
 
   // Blocking forms for one-shot commands and worker threads (never on an io thread).
   TradeQueryResult query(const std::string& order_id);

@@ -160,12 +160,16 @@ TEST(WordFilter, AgreesWithNaiveMaskingOnRandomInput) {
     std::vector<std::string> words;
     const int count = static_cast<int>(rng() % 8);
     for (int i = 0; i < count; ++i) words.push_back(random_text(4));
-    const auto filter = WordFilter::build(words);
+    // Every layout: the double array, every state hashed, and a mix of both.
+    const auto filters = {WordFilter::build(words), WordFilter::build(words, {0}),
+                          WordFilter::build(words, {1})};
     for (int t = 0; t < 20; ++t) {
       const std::string text = random_text(24);
       const std::string expected = naive_mask(words, text);
-      ASSERT_EQ(filter->mask(text), expected) << "round " << round;
-      ASSERT_EQ(filter->contains_any(text), expected != text);
+      for (const auto& filter : filters) {
+        ASSERT_EQ(filter->mask(text), expected) << "round " << round;
+        ASSERT_EQ(filter->contains_any(text), expected != text);
+      }
     }
   }
 }
@@ -249,10 +253,10 @@ ScanCounts naive_counts(const std::vector<std::string>& words, std::string_view 
           static_cast<std::size_t>(std::count(masked.begin(), masked.end(), true))};
 }
 
-// Dictionaries large enough that states fan out past the linear probe into hashed slices, with
-// long failure chains, words longer than the scan's 64-unit memory, bad bytes and folded
-// variants; masking, counting, mask_into's appending and the whitelist's bypass all agree with
-// the naive answer.
+// Dictionaries with wide states, long failure chains, words longer than the scan's 64-unit
+// memory, bad bytes and folded variants, laid out as a double array, as hashed slices only and
+// mixed; masking, counting, mask_into's appending and the whitelist's bypass all agree with the
+// naive answer.
 TEST(WordFilter, LargeDictionariesAgreeWithNaiveMaskingCountingAndWhitelist) {
   std::vector<std::string> alphabet = {"a", "B", "ｃ", "Ｄ", "\xFF", "\xE4\xB8", "😀", "　", " "};
   for (char32_t cp = 0x4E00; cp < 0x4E00 + 24; ++cp) {
@@ -278,7 +282,8 @@ TEST(WordFilter, LargeDictionariesAgreeWithNaiveMaskingCountingAndWhitelist) {
     const int count = 50 + static_cast<int>(rng() % 400);
     for (int i = 0; i < count; ++i) words.push_back(random_text(1, 4));
     if (round % 4 == 0) words.push_back(random_text(65, 90));  // longer than 64 units
-    const auto filter = WordFilter::build(words);
+    const LayoutOptions layouts[] = {{}, {0}, {1}};
+    const auto filter = WordFilter::build(words, layouts[round % 3]);
     for (int t = 0; t < 25; ++t) {
       std::string text = random_text(0, 200);
       if (round % 4 == 0 && t % 5 == 0) text += words.back() + random_text(0, 5);
@@ -300,6 +305,77 @@ TEST(WordFilter, LargeDictionariesAgreeWithNaiveMaskingCountingAndWhitelist) {
         ASSERT_EQ(seen, user == "vip" ? text : expected);
       }
     }
+  }
+}
+
+// The answer by a set of folded words: every span up to the longest word's length looked up.
+// Independent of the automaton, and fast enough for thousands of words.
+std::string set_mask(const std::vector<std::string>& words, std::string_view text) {
+  auto folded = [](std::string_view s) {
+    std::u32string out;
+    for (std::size_t pos = 0; pos < s.size();) {
+      const TextUnit unit = decode_unit(s, pos);
+      out.push_back(fold_unit(unit.value));
+      pos += unit.length;
+    }
+    return out;
+  };
+  std::set<std::u32string> dictionary;
+  std::size_t longest = 0;
+  for (const std::string& word : words) {
+    dictionary.insert(folded(word));
+    longest = std::max(longest, folded(word).size());
+  }
+  std::vector<std::string_view> pieces;  // the text's units as bytes
+  for (std::size_t pos = 0; pos < text.size();) {
+    const TextUnit unit = decode_unit(text, pos);
+    pieces.push_back(text.substr(pos, unit.length));
+    pos += unit.length;
+  }
+  const std::u32string units = folded(text);
+  std::vector<bool> masked(units.size(), false);
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    for (std::size_t n = 1; n <= longest && i + n <= units.size(); ++n) {
+      if (dictionary.count(units.substr(i, n)) == 0) continue;
+      std::fill(masked.begin() + static_cast<std::ptrdiff_t>(i),
+                masked.begin() + static_cast<std::ptrdiff_t>(i + n), true);
+    }
+  }
+  std::string out;
+  for (std::size_t i = 0; i < units.size(); ++i) out += masked[i] ? "*" : pieces[i];
+  return out;
+}
+
+// Families too wide and too spread out for the double array's bounded placement (20 first
+// characters, each followed by 150 of 20,000): the build hashes them by itself, stays compact,
+// and masks as the set of words says, through chains that pass hashed and placed states.
+TEST(WordFilter, WideFamiliesOverALargeAlphabetAreHashedAndStillAgree) {
+  auto han = [](char32_t offset) {
+    const char32_t cp = 0x4E00 + offset;
+    return std::string{static_cast<char>(0xE0 | (cp >> 12)),
+                       static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
+                       static_cast<char>(0x80 | (cp & 0x3F))};
+  };
+  std::mt19937 rng(3000);
+  std::vector<std::string> words;
+  for (int i = 0; i < 3000; ++i) words.push_back(han(rng() % 20) + han(rng() % 20000));
+  // Suffixes of longer words that are words themselves make failure links into the families.
+  for (int i = 0; i < 300; ++i) words.push_back(han(20000 + rng() % 5) + words[rng() % 3000]);
+  const auto filter = WordFilter::build(words);
+  const Layout layout = filter->layout();
+  EXPECT_GT(layout.hashed_states, 0u);
+  EXPECT_LT(layout.slots, 4 * layout.states);
+  EXPECT_LT(layout.bytes, 2u << 20);
+  for (int t = 0; t < 200; ++t) {
+    std::string text;
+    for (int piece = 0, n = 1 + static_cast<int>(rng() % 30); piece < n; ++piece) {
+      const unsigned kind = rng() % 4;
+      text += kind == 0   ? words[rng() % words.size()]
+              : kind == 1 ? han(rng() % 20)
+              : kind == 2 ? han(20000 + rng() % 5)
+                          : han(rng() % 20000);
+    }
+    ASSERT_EQ(filter->mask(text), set_mask(words, text)) << "text " << t;
   }
 }
 

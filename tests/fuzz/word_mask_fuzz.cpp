@@ -9,11 +9,14 @@ using namespace chatglmd;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   fuzz::Cursor in(fuzz::as_text(data, size));
-  // Up to eight words, one per line, then the text.
+  // Up to eight words, one per line, then the text. The first byte also picks the layout: the
+  // double array, every state hashed, or a mix.
+  const auto first = in.byte();
   std::vector<std::string> words;
-  for (auto n = in.byte() % 9; n > 0; --n) words.emplace_back(in.until('\n'));
+  for (auto n = first % 9; n > 0; --n) words.emplace_back(in.until('\n'));
   std::string_view text = in.rest();
-  auto filter = filter::WordFilter::build(words);
+  const filter::LayoutOptions layouts[] = {{}, {0}, {1}};
+  auto filter = filter::WordFilter::build(words, layouts[first / 9 % 3]);
   auto masked = filter->mask(text);
   FUZZ_CHECK(masked.size() <= text.size());
   if (fuzz::valid_utf8(text)) FUZZ_CHECK(fuzz::valid_utf8(masked));

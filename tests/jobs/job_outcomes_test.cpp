@@ -183,6 +183,65 @@ TEST_F(JobOutcomes, GatewayCallsGoOnWhileOutcomesWaitForTheirCommit) {
   for (const auto& id : ids) EXPECT_EQ(w.order(id).state, OrderState::Closed);
 }
 
+// Watches the real gateway's closes in their two steps: how many were prepared (built and
+// signed), how many sent, and how many had been prepared when the first answer came.
+class PrepareWatch final : public pay::PaymentGateway {
+ public:
+  explicit PrepareWatch(pay::PaymentGateway& inner) : inner_(inner) {}
+  void async_query(const std::string& id,
+                   std::function<void(pay::TradeQueryResult)> done) override {
+    inner_.async_query(id, std::move(done));
+  }
+  void async_close(const std::string& id,
+                   std::function<void(pay::TradeCloseResult)> done) override {
+    prepare_close(id)(std::move(done));
+  }
+  void async_create_pay_form(const core::Order& o,
+                             std::function<void(pay::PayFormResult)> done) override {
+    inner_.async_create_pay_form(o, std::move(done));
+  }
+  pay::PreparedCall<pay::TradeCloseResult> prepare_close(const std::string& id) override {
+    auto send = inner_.prepare_close(id);
+    ++prepared_;
+    return [this, send](std::function<void(pay::TradeCloseResult)> done) {
+      ++sent_;
+      send([this, done = std::move(done)](pay::TradeCloseResult r) {
+        if (answered_++ == 0) prepared_at_first_answer_ = prepared_.load();
+        done(std::move(r));
+      });
+    };
+  }
+  int sent() const { return sent_.load(); }
+  int prepared_at_first_answer() const { return prepared_at_first_answer_.load(); }
+
+ private:
+  pay::PaymentGateway& inner_;
+  std::atomic<int> prepared_{0}, sent_{0}, answered_{0}, prepared_at_first_answer_{0};
+};
+
+// A close is signed before it waits for a call slot: while the only slot is held by a call the
+// gateway does not answer, the second worker's close is already built and signed, so a freed
+// slot goes at once to a call that is ready. (Signed inside the slot, each call held its slot
+// for its signing too, and only one close was ever prepared while the slot was busy.)
+TEST_F(JobOutcomes, TheNextCloseIsSignedWhileTheCallSlotIsBusy) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(w.add_order(overdue()));
+    w.trade(ids.back(), "WAIT_BUYER_PAY");
+  }
+  w.fault("hang", "alipay.trade.close", 1);  // the first close holds the slot until its timeout
+  PrepareWatch closes(w.gateway());
+  auto settings = timeout_close.defaults();
+  settings.concurrency = 1;
+  jobs::JobContext ctx{w.clock, w.store(), closes, settings};
+  auto report = jobs::run_tick(timeout_close, ctx, {"test:1:serve", 0});
+  EXPECT_EQ(closes.prepared_at_first_answer(), 2)
+      << "the second worker's close waited for the slot before it was signed";
+  EXPECT_EQ(closes.sent(), 3);
+  EXPECT_EQ(report.done, 2);
+  EXPECT_EQ(report.unclear, 1);  // the hung close: changed nothing, retried later
+}
+
 TEST_F(JobOutcomes, TimeoutCloseClosesAnOrderWhoseTradeNeverExisted) {
   auto id = w.add_order(overdue());
   expect_decided(w.tick(timeout_close), 1);

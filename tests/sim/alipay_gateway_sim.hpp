@@ -24,7 +24,8 @@
 //   POST /sim/alipay/fault   {kind, method?: "alipay.trade.query" | "*" (default), count?: N
 //                             (default 0 = permanent), delay_ms?, status?, sub_code?, field?,
 //                             value?}
-//        kind: latency (delay_ms, then a normal answer) | hang | drop | http_error (status, default
+//        kind: latency (a normal answer, delay_ms after the request arrived) | hang | drop |
+//        http_error (status, default
 //              502) | system_error (40004 ACQ.SYSTEM_ERROR) | bad_sign | no_sign | truncate |
 //              business_error (sub_code: a signed 40004 with it; the call does nothing) |
 //              no_fund_change (a refund answers fund_change N and moves no money) |

@@ -36,7 +36,7 @@ struct SimResponse {
   std::string content_type = "text/plain";
   std::string body;
   net::Headers headers;   // extra headers (Content-Type comes from content_type)
-  int delay_ms = 0;       // sleep before answering
+  int delay_ms = 0;       // answer this long after the request arrived
   bool hang = false;      // never answer (keep the connection open until the client gives up)
   long truncate_at = -1;  // send only that many body bytes (Content-Length stays full), then close
   bool drop = false;      // close the connection without any answer

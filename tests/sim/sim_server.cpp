@@ -128,6 +128,7 @@ struct SimServer::Impl {
       parser.body_limit(64 << 20);
       auto [ec, n] = co_await http::async_read(socket, buffer, parser, use_tuple);
       if (ec) break;
+      const auto arrived = std::chrono::steady_clock::now();
       ++busy;
       last_activity_ms = now_ms();
       auto& req = parser.get();
@@ -145,7 +146,7 @@ struct SimServer::Impl {
       }
       bool keep = req.keep_alive();
       if (auto* response = std::get_if<SimResponse>(&reply))
-        keep = co_await answer(socket, buffer, *response, keep);
+        keep = co_await answer(socket, buffer, *response, keep, arrived);
       else
         keep = co_await stream(socket, buffer, std::get<SimStream>(reply)) && keep;
       last_activity_ms = now_ms();
@@ -157,12 +158,16 @@ struct SimServer::Impl {
     socket.close(ignored);
   }
 
+  // A delayed answer leaves delay_ms after its request arrived: the handler's own work (parsing,
+  // verifying, signing) is part of the latency a client sees, as at a real gateway, so a
+  // latency fault of L makes calls take L, not L plus the simulator's CPU time.
   asio::awaitable<bool> answer(tcp::socket& socket, beast::flat_buffer& buffer,
-                               const SimResponse& r, bool keep) {
+                               const SimResponse& r, bool keep,
+                               std::chrono::steady_clock::time_point arrived) {
     if (r.drop) co_return false;
     if (r.delay_ms > 0) {
       asio::steady_timer timer(co_await asio::this_coro::executor,
-                               std::chrono::milliseconds(r.delay_ms));
+                               arrived + std::chrono::milliseconds(r.delay_ms));
       co_await timer.async_wait(use_tuple);
     }
     if (r.hang) {
