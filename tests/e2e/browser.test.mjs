@@ -48,7 +48,7 @@ before(async () => {
   page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !isForeignMarkupRefusal(m.text())) problems.push(`console: ${m.text()} (at ${m.location().url}:${m.location().lineNumber})`);
+    if (m.type() === 'error' && !isForeignMarkupRefusal(m)) problems.push(`console: ${m.text()} (at ${m.location().url}:${m.location().lineNumber})`);
   });
 });
 

@@ -25,11 +25,19 @@ export const buildDir = resolve(process.env.CHATGLMD_BUILD_DIR ?? join(sourceDir
 
 // The pages' Content-Security-Policy refuses inline styles and event handlers, and Chromium
 // reports every one it meets, also in the inert documents where foreign HTML is parsed before
-// use (DOMPurify's parse of a model's answer, the page-pay form read out of the gateway's page
-// with DOMParser). Those refusals are of foreign markup, not errors of the page. Any other
-// refusal (a script, a connection, an image the page itself needs) stays an error.
-export const isForeignMarkupRefusal = (text) =>
-  /^(Applying inline style|Executing inline event handler) violates the following Content Security Policy directive/.test(text);
+// use: DOMPurify's parse of a model's answer, and the page-pay form read out of the gateway's
+// page with DOMParser. Those two places' refusals are of foreign markup, not errors of the page;
+// the same refusal anywhere else (the page's own script setting a style or a handler), and any
+// other refusal, stays an error. Playwright counts lines from 0.
+const payFormParseLine = readFileSync(join(sourceDir, 'web/app.js'), 'utf8').split('\n')
+  .findIndex((line) => line.includes('DOMParser().parseFromString'));
+export const isForeignMarkupRefusal = (message) => {
+  if (!/^(Applying inline style|Executing inline event handler) violates the following Content Security Policy directive/.test(message.text())) return false;
+  const { url, lineNumber } = message.location();
+  const path = url ? new URL(url).pathname : '';
+  return path === '/vendor/purify.min.js' || (path === '/app.js' && lineNumber === payFormParseLine);
+};
+
 export const bin = (name) => {
   const path = join(buildDir, 'bin', name);
   if (!existsSync(path)) throw new Error(`${path} is missing: build it (CHATGLMD_BUILD_DIR=${buildDir})`);

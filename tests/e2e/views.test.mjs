@@ -50,7 +50,7 @@ before(async () => {
   page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/the server responded with a status of (401|429)/.test(m.text()) && !isForeignMarkupRefusal(m.text())) problems.push(`console: ${m.text()} (at ${m.location().url}:${m.location().lineNumber})`);
+    if (m.type() === 'error' && !/the server responded with a status of (401|429)/.test(m.text()) && !isForeignMarkupRefusal(m)) problems.push(`console: ${m.text()} (at ${m.location().url}:${m.location().lineNumber})`);
   });
 });
 

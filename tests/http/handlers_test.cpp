@@ -366,6 +366,7 @@ class ChatTest : public HandlersTest {
     s.commits = commits.get();
     s.accounts = account_cache.get();
     s.settings.rate_limit = 3;
+    s.settings.free_chats = free_chats;
     Router r;
     register_chat_routes(r, s);
     register_openai_routes(r, s);
@@ -397,6 +398,7 @@ class ChatTest : public HandlersTest {
   std::unique_ptr<store::GroupCommitter> commits;  // set before start(): the daemon's write path
   std::unique_ptr<store::Store> cache_reader;      // with account_cache, set before start()
   std::unique_ptr<AccountCache> account_cache;     // account status from memory, as the daemon's
+  int free_chats = 0;                              // per window for users without quota
   std::unique_ptr<Server> front;
 };
 
@@ -442,7 +444,8 @@ TEST_F(ChatTest, ChatStartsAndGiveBacksGoThroughTheGroupCommit) {
 // and nothing is charged, no free chat taken. Made here by freezing the row behind the front's
 // back (no account stamp moves, so the front still believes the account is open).
 TEST_F(ChatTest, AFreezeTheFrontDidNotSeeYetIsFoundByTheCharge) {
-  store->accounts().grant("u5", 3, "glm-4");
+  store->accounts().grant("u5", 1, "glm-4");
+  free_chats = 1;
   commits = std::make_unique<store::GroupCommitter>(*store);
   auto reader = store::open_sqlite_store({dir.file("t.db"), "FULL", 0, false});
   ASSERT_TRUE(reader.store) << reader.error;
@@ -450,20 +453,28 @@ TEST_F(ChatTest, AFreezeTheFrontDidNotSeeYetIsFoundByTheCharge) {
   account_cache = std::make_unique<AccountCache>(cache_reader->accounts());
   start();
   ASSERT_EQ(status_of(chat_request("/v1/chat/completions", token("u5"))), 200);
-  ASSERT_EQ(store->accounts().get("u5")->surplus_quota, 2);
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(dir.file("t.db").c_str(), &raw), SQLITE_OK);
-  sqlite3_busy_timeout(raw, 5000);
-  EXPECT_EQ(sqlite3_exec(raw, "UPDATE user_account SET status = 1 WHERE openid = 'u5'", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_EQ(store->accounts().get("u5")->surplus_quota, 0);
+  auto set_status_behind_the_front = [&](int status) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("t.db").c_str(), &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 5000);
+    const std::string sql =
+        "UPDATE user_account SET status = " + std::to_string(status) + " WHERE openid = 'u5'";
+    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  };
+  set_status_behind_the_front(1);
   const int calls_before = upstream_calls.load();
   auto res = chat_request("/v1/chat/completions", token("u5"));
   EXPECT_EQ(status_of(res), 403) << res;
   EXPECT_NE(res.find("frozen"), std::string::npos) << res;
-  EXPECT_EQ(store->accounts().get("u5")->surplus_quota, 2) << "nothing charged";
   EXPECT_EQ(upstream_calls.load(), calls_before) << "no upstream call";
+  // No quota was left, and the refused chat did not use the free chat up either: open again,
+  // the account still has it.
+  set_status_behind_the_front(0);
+  auto free = chat_request("/v1/chat/completions", token("u5"));
+  EXPECT_EQ(status_of(free), 200) << free;
+  EXPECT_EQ(upstream_calls.load(), calls_before + 1);
 }
 
 TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {

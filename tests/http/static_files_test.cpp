@@ -79,13 +79,29 @@ TEST_F(StaticFilesTest, SymlinksOutOfTheFolderAreRefused) {
   EXPECT_FALSE(get({"nope.js"}));
 }
 
-// The page compiled into the binary: what `GET /` answers with http.web_dir empty (the default),
-// whatever folder the daemon runs from.
 std::string header(const Response& r, const std::string& name) {
   for (const auto& [k, v] : r.headers)
     if (k == name) return v;
   return {};
 }
+
+// An operator's own page in http.web_dir, whatever its name, is served under the page policy;
+// its scripts are not.
+TEST_F(StaticFilesTest, EveryHtmlPageGetsThePagePolicy) {
+  write_file(web() / "about.html", "<html>about</html>");
+  for (const auto& page : std::vector<std::vector<std::string>>{{}, {"about.html"}}) {
+    auto r = get(page);
+    ASSERT_TRUE(r);
+    EXPECT_NE(header(*r, "Content-Security-Policy").find("default-src 'self'"), std::string::npos)
+        << ::testing::PrintToString(page);
+    EXPECT_EQ(header(*r, "Referrer-Policy"), "same-origin");
+    EXPECT_EQ(header(*r, "Cache-Control"), "no-cache");
+  }
+  EXPECT_EQ(header(*get({"static", "app.js"}), "Content-Security-Policy"), "");
+}
+
+// The page compiled into the binary: what `GET /` answers with http.web_dir empty (the default),
+// whatever folder the daemon runs from.
 
 TEST(EmbeddedPage, HoldsEveryFileOfWebButItsTestsAndDeps) {
   const fs::path web = fs::path(CHATGLMD_SOURCE_DIR) / "web";

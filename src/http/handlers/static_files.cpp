@@ -26,6 +26,11 @@ constexpr const char* kPagePolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+// Any HTML document is a page: an operator's own pages in http.web_dir get the policy too.
+bool is_html(std::string_view content_type) {
+  return content_type.starts_with("text/html");
+}
+
 // The page changes with deployments: revalidate it; assets may be cached briefly.
 void add_cache_headers(Response& r, bool is_page) {
   r.headers.emplace_back("Cache-Control", is_page ? "no-cache" : "public, max-age=300");
@@ -92,7 +97,7 @@ std::optional<Response> serve_static(const std::string& web_dir,
   body << in.rdbuf();
   Response r =
       Response::text(200, body.str(), std::string(content_type_for(real.filename().string())));
-  add_cache_headers(r, parts.back() == "index.html");
+  add_cache_headers(r, is_html(r.content_type));
   return r;
 }
 
@@ -111,8 +116,7 @@ std::optional<Response> serve_embedded(const std::vector<std::string>& segments,
     Response r = Response::text(not_modified ? 304 : 200, not_modified ? "" : std::string(f.body),
                                 std::string(content_type_for(f.name)));
     r.headers.emplace_back("ETag", std::string(f.etag));
-    add_cache_headers(
-        r, segments.empty() || segments.back().empty() || segments.back() == "index.html");
+    add_cache_headers(r, is_html(content_type_for(f.name)));
     return r;
   }
   return std::nullopt;
