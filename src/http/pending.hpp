@@ -17,7 +17,11 @@ struct Pending {
   int stream_status = 200;  // phase streaming
   std::string stream_content_type;
   Headers stream_headers;
-  std::string queued;  // pieces not yet written, coalesced
+  std::string queued;      // pieces not yet written, coalesced
+  bool finished = false;   // finish() was called
+  bool aborted = false;    // the handler dropped the stream without finish()
+  bool overflow = false;   // queued passed the bound: the client reads too slowly
+  bool cancelled = false;  // client gone or drain bound passed
   // While the connection's stream waits with nothing queued and no write in flight, its socket:
   // a piece written on the connection's own loop then goes straight out (one send, no wake-up and
   // no trip through the loop). -1 otherwise. Set and cleared on that loop only.
@@ -25,10 +29,6 @@ struct Pending {
   bool direct_chunked = true;
   std::string unsent;          // framed bytes a direct send left over (socket full): written first
   bool direct_failed = false;  // a direct send failed: the client is gone
-  bool finished = false;       // finish() was called
-  bool aborted = false;        // the handler dropped the stream without finish()
-  bool overflow = false;       // queued passed the bound: the client reads too slowly
-  bool cancelled = false;      // client gone or drain bound passed
   std::function<void()> on_cancel;
   std::function<void()> wake;  // wakes the connection on its loop
 
