@@ -122,9 +122,12 @@ int run_serve(CommandContext& ctx) {
     spdlog::warn("alipay.app_id is not set: selling and the order jobs are off");
   }
 
-  // A chat's upstream call runs on the io thread of the request that started it.
+  // A chat's upstream call runs on the io thread of the request that started it; each of those
+  // loops has one thread, so the calls need no strand.
+  net::HttpClient::Options llm_options;
+  llm_options.one_thread_per_loop = true;
   net::HttpClient llm_http([&runtime]() -> boost::asio::io_context& { return runtime.io_here(); },
-                           net::HttpClient::Options{});
+                           llm_options);
   std::unique_ptr<llm::ChatGlmClient> chat;
   if (!cfg.chatglm.api_key_file.empty()) {
     auto key = read_secret_file(cfg.chatglm.api_key_file, error);

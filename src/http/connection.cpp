@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,6 +33,51 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Beast reads at most this much at a time (and so does the linger loop below).
 constexpr std::size_t kReadChunk = 64 * 1024;
+
+// One piece straight to the stream's socket, framed as Connection::stream frames it (one chunk),
+// in one sendmsg without copying the piece. True when all of it went out. Otherwise the direct
+// path closes: the rest is kept in `unsent` (the socket is full) or `direct_failed` is set (the
+// client is gone), and the caller wakes the stream, which writes or cancels in order.
+bool send_direct(Pending& p, std::string_view piece) {
+  char size[24];
+  iovec iov[3];
+  int count = 0;
+  if (p.direct_chunked) {
+    auto [end, ec] = std::to_chars(size, size + sizeof size - 2, piece.size(), 16);
+    *end++ = '\r';
+    *end++ = '\n';
+    iov[count++] = {size, static_cast<std::size_t>(end - size)};
+  }
+  iov[count++] = {const_cast<char*>(piece.data()), piece.size()};
+  static constexpr char crlf[] = "\r\n";
+  if (p.direct_chunked) iov[count++] = {const_cast<char*>(crlf), 2};
+  std::size_t total = 0;
+  for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<std::size_t>(count);
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(p.direct_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  if (sent == static_cast<ssize_t>(total)) return true;
+  p.direct_fd = -1;
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    p.direct_failed = true;
+    return false;
+  }
+  auto skip = static_cast<std::size_t>(std::max<ssize_t>(sent, 0));
+  for (int i = 0; i < count; ++i) {
+    const std::size_t len = iov[i].iov_len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    p.unsent.append(static_cast<const char*>(iov[i].iov_base) + skip, len - skip);
+    skip = 0;
+  }
+  return false;
+}
 
 // What handlers get: forwards to the Pending state and wakes the connection.
 class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
@@ -96,8 +143,14 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
       if (p_->cancelled || p_->overflow || p_->phase != Pending::Phase::streaming || p_->finished)
         return false;
       if (piece.empty()) return true;
-      p_->queued += piece;
-      if (p_->queued.size() > server_->config.stream_queue_limit) p_->overflow = true;
+      // A piece relayed on the connection's own loop while its stream waits idle (the usual
+      // token) goes out here: the stream's coroutine is neither woken nor resumed for it.
+      if (p_->direct_fd >= 0 && p_->queued.empty() && executor_.running_in_this_thread()) {
+        if (send_direct(*p_, piece)) return true;
+      } else {
+        p_->queued += piece;
+        if (p_->queued.size() > server_->config.stream_queue_limit) p_->overflow = true;
+      }
     }
     p_->wake();
     return true;
@@ -282,6 +335,7 @@ void Connection::cancel_pending(const std::shared_ptr<Pending>& p) {
   std::function<void()> fn;
   {
     std::lock_guard lock(p->mutex);
+    p->direct_fd = -1;  // the socket may be closed next: no piece is sent to it any more
     if (p->cancelled) return;
     p->cancelled = true;
     fn = std::move(p->on_cancel);
@@ -619,7 +673,13 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
   std::string wire;  // one write's bytes, reused
   for (;;) {
     std::unique_lock lock(p->mutex);
+    p->direct_fd = -1;  // this coroutine writes now
     if (p->cancelled) break;
+    if (p->direct_failed) {
+      lock.unlock();
+      cancel_pending(p);
+      break;
+    }
     if (p->overflow) {
       lock.unlock();
       spdlog::warn("http: stream to {} cancelled: client reads slower than the answer arrives",
@@ -627,13 +687,15 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
       cancel_pending(p);
       break;
     }
-    if (!p->queued.empty()) {
-      // Everything queued since the last write goes out as one chunk in one write.
+    if (!p->unsent.empty() || !p->queued.empty()) {
+      // What a direct send left over, then everything queued since the last write as one chunk,
+      // in one write.
       wire.clear();
-      if (chunked)
+      wire.swap(p->unsent);
+      if (chunked && !p->queued.empty())
         append_chunk(wire, p->queued);
       else
-        wire.swap(p->queued);
+        wire += p->queued;
       p->queued.clear();
       lock.unlock();
       auto wec = co_await send_bytes(stream_, wire, server_->config.write_timeout);
@@ -653,6 +715,10 @@ awaitable<bool> Connection::stream(const std::shared_ptr<Pending>& p, const Head
       p->phase = Pending::Phase::done;
       break;
     }
+    // Idle: pieces made on this loop may go straight to the socket until this coroutine runs
+    // again (ExchangeImpl::write).
+    p->direct_fd = stream_.socket().native_handle();
+    p->direct_chunked = chunked;
     lock.unlock();
     stream_.expires_never();
     // Waited for here rather than through wait_signal(): a nested coroutine's frame would be

@@ -1,5 +1,6 @@
 #pragma once
 // Internal to the net module (includes Beast): one kept-alive connection and the per-host pool.
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
@@ -17,7 +18,9 @@ namespace chatglmd::net::detail {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-using Strand = asio::strand<asio::io_context::executor_type>;
+// A strand over the loop, or the loop's own executor when the client's options say each loop is
+// run by one thread (HttpClient::Options::one_thread_per_loop).
+using Strand = asio::any_io_executor;
 
 // A connection belongs to one strand for its whole life: Beast streams are not thread-safe, and
 // the io_context may be run by several threads. Whoever uses it next runs on that strand.

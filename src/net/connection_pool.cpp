@@ -16,7 +16,9 @@ std::unique_ptr<Connection> ConnectionPool::take(const std::string& key,
     const auto now = std::chrono::steady_clock::now();
     if (loop) {
       for (auto c = list.rbegin(); c != list.rend(); ++c) {
-        if (&(*c)->strand.context() != loop || now - (*c)->idle_since >= kMaxIdleAge) continue;
+        const asio::execution_context& context =
+            asio::query((*c)->strand, asio::execution::context);
+        if (&context != loop || now - (*c)->idle_since >= kMaxIdleAge) continue;
         found = std::move(*c);
         list.erase(std::next(c).base());
         return found;

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
@@ -50,7 +51,12 @@ Exchange::Exchange(std::shared_ptr<ClientShared> shared, ParsedUrl url, HttpRequ
 void Exchange::start() {
   auto& loop = shared_->pick_io();
   connection_ = shared_->pool.take(url_.pool_key(), &loop);
-  strand_ = connection_ ? connection_->strand : asio::make_strand(loop);
+  if (connection_)
+    strand_ = connection_->strand;
+  else if (shared_->options.one_thread_per_loop)
+    strand_ = Strand(loop.get_executor());  // its one thread orders the handlers already
+  else
+    strand_ = Strand(asio::make_strand(loop));
   {
     std::lock_guard lock(shared_->live_mutex);
     if (shared_->shut_down) cancelled_ = true;  // run() ends at once with Cancelled

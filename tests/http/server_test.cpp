@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -398,6 +399,97 @@ TEST(HttpServer, SlowReaderOverTheQueueBoundIsCancelled) {
   for (int i = 0; i < 100000 && accepted; ++i) accepted = ex->write(std::string(4096, 'x'));
   EXPECT_FALSE(accepted);
   ASSERT_EQ(probe->cancelled.get_future().wait_for(5s), std::future_status::ready);
+}
+
+// Runs fn on the exchange's own loop (where an upstream piece is relayed) and waits for it.
+void on_loop(const ExchangePtr& ex, std::function<void()> fn) {
+  std::promise<void> done;
+  ex->post([&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+// A piece made on the connection's loop goes straight to the socket while the stream is idle;
+// when the client does not read, a send stops part-way and the rest must still go out first, in
+// order, before the pieces queued meanwhile.
+TEST(HttpServer, PiecesMadeOnTheLoopArriveWholeAndInOrderPastAFullSocket) {
+  auto probe = std::make_shared<StreamProbe>();
+  ServerConfig cfg;
+  cfg.stream_queue_limit = 64 << 20;
+  TestServer s(stream_router(probe, true), cfg);
+  SocketClient c(s.port());
+  ASSERT_TRUE(c.send(kStreamRequest));
+  auto ex = probe->exchange.get_future().get();
+  std::string all = c.read_until("\r\n\r\n");
+  std::string expected;
+  // 16 MB, more than loopback's socket buffers hold, written while the client reads nothing.
+  for (int batch = 0; batch < 320; ++batch) {
+    std::vector<std::string> pieces;
+    for (int i = 0; i < 50; ++i) {
+      std::string piece = "<" + std::to_string(batch) + ":" + std::to_string(i) + ">";
+      piece.resize(997 + (i % 7), static_cast<char>('a' + (batch + i) % 26));
+      expected += piece;
+      pieces.push_back(std::move(piece));
+    }
+    on_loop(ex, [&] {
+      for (auto& piece : pieces) ASSERT_TRUE(ex->write(piece));
+    });
+  }
+  on_loop(ex, [&] { ex->finish(); });
+  all += c.read_all(10000);
+  EXPECT_TRUE(c.closed());
+  const std::string body = dechunk(body_of(all));
+  EXPECT_EQ(body.size(), expected.size());
+  EXPECT_TRUE(body == expected) << "the relayed bytes differ from what was written";
+  EXPECT_EQ(probe->cancels, 0);
+}
+
+// Pieces from another thread are queued for the stream's coroutine; one made on the loop while
+// such a piece still waits must not overtake it.
+TEST(HttpServer, PiecesFromTheLoopAndFromOtherThreadsKeepTheirOrder) {
+  auto probe = std::make_shared<StreamProbe>();
+  TestServer s(stream_router(probe, true));
+  SocketClient c(s.port());
+  ASSERT_TRUE(c.send(kStreamRequest));
+  auto ex = probe->exchange.get_future().get();
+  std::string all = c.read_until("\r\n\r\n");
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) {
+    std::string piece = "[" + std::to_string(i) + "]";
+    expected += piece;
+    if (i % 2 == 0) {
+      std::thread([&] { EXPECT_TRUE(ex->write(piece)); }).join();
+    } else {
+      on_loop(ex, [&] { EXPECT_TRUE(ex->write(piece)); });
+    }
+  }
+  ex->finish();
+  all += c.read_all();
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(dechunk(body_of(all)), expected);
+}
+
+// A client that resets while pieces are sent straight from the loop: the producer is told to
+// stop and the stream is cancelled once.
+TEST(HttpServer, ResetClientCancelsAStreamFedFromTheLoop) {
+  auto probe = std::make_shared<StreamProbe>();
+  TestServer s(stream_router(probe, true));
+  SocketClient c(s.port());
+  ASSERT_TRUE(c.send(kStreamRequest));
+  auto ex = probe->exchange.get_future().get();
+  c.read_until("\r\n\r\n");
+  on_loop(ex, [&] { EXPECT_TRUE(ex->write("first")); });
+  c.read_until("first");
+  c.reset();
+  bool accepted = true;
+  for (int i = 0; i < 100000 && accepted; ++i) on_loop(ex, [&] { accepted = ex->write("more"); });
+  EXPECT_FALSE(accepted);
+  ASSERT_EQ(probe->cancelled.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(probe->cancels, 1);
+  EXPECT_TRUE(
+      chatglmd::testing::eventually([&] { return s.server().open_connections() == 0; }, 5s));
 }
 
 TEST(HttpServer, GracefulDrainLetsTheStreamFinishAndRefusesNewConnections) {

@@ -503,5 +503,46 @@ TEST(HttpClientTest, ManyConcurrentRequestsOnSeveralIoThreads) {
   EXPECT_LE(server.connections(), kCount);
 }
 
+// The daemon's chat client: two loops of one thread each, no strand. Streams relay and cancel
+// from another thread, and kept-alive connections move between requests of both loops.
+TEST(HttpClientTest, LoopsOfOneThreadEachNeedNoStrand) {
+  ScriptedServer server([&](ScriptedConnection& c) {
+    while (auto request = c.read_request()) {
+      if (request->target() != "/stream") {
+        c.write(ok_response(std::string(request->target())));
+        continue;
+      }
+      c.write(kChunkedHead);
+      c.write(chunk("first"));
+      c.wait_closed();
+      return;
+    }
+  });
+  IoThreads a(1), b(1);
+  std::atomic<int> turn{0};
+  HttpClient::Options options;
+  options.one_thread_per_loop = true;
+  HttpClient client([&]() -> boost::asio::io_context& { return turn++ % 2 == 0 ? a.io : b.io; },
+                    options);
+  for (int i = 0; i < 16; ++i) {
+    auto r = client.fetch({"GET", server.url("/r" + std::to_string(i)), {}, ""}, quick());
+    ASSERT_TRUE(r.ok()) << r.error.message;
+    EXPECT_EQ(r.response->body, "/r" + std::to_string(i));
+  }
+  EXPECT_EQ(server.connections(), 1);  // one kept-alive connection served both loops
+  StreamProbe probe;
+  Timeouts t = quick();
+  t.idle = 30s;  // only the cancel may end this stream
+  auto handle = client.async_stream({"GET", server.url("/stream"), {}, ""}, t, probe.callbacks());
+  ASSERT_TRUE(probe.first_piece.wait());
+  handle->cancel();
+  auto done = probe.done.get_future();
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  auto error = done.get();
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->kind, NetErrorKind::Cancelled);
+  EXPECT_EQ(probe.body(), "first");
+}
+
 }  // namespace
 }  // namespace chatglmd::net
