@@ -110,7 +110,11 @@ std::string RsaSigner::sign(std::string_view data) const {
   return base64_encode(sig);
 }
 
-RsaVerifier::RsaVerifier(EVP_PKEY* key) : key_(key, EVP_PKEY_free) {}
+RsaVerifier::RsaVerifier(EVP_PKEY* key) : key_(key, EVP_PKEY_free) {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) == 1)
+    prepared_ = std::shared_ptr<EVP_MD_CTX>(ctx.release(), EVP_MD_CTX_free);
+}
 
 std::optional<RsaVerifier> RsaVerifier::from_text(std::string_view key_text) {
   EVP_PKEY* key = load_key(key_text, EVP_PKEY_PUBLIC_KEY);
@@ -122,8 +126,12 @@ bool RsaVerifier::verify(std::string_view data, std::string_view signature_b64) 
   auto sig = base64_decode(signature_b64);
   if (!sig || sig->empty()) return false;
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1)
-    return false;
+  if (!ctx) return false;
+  if (!prepared_ || EVP_MD_CTX_copy_ex(ctx.get(), prepared_.get()) != 1) {
+    EVP_MD_CTX_reset(ctx.get());  // a failed copy may have left part of one behind
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1)
+      return false;
+  }
   return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig->data()),
                           sig->size(), reinterpret_cast<const unsigned char*>(data.data()),
                           data.size()) == 1;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "alipay_vectors.hpp"
 #include "test_keys.hpp"
 
@@ -56,6 +60,31 @@ TEST(RsaVerifier, RejectsAlteredDataWrongKeyAndGarbageSignatures) {
   EXPECT_FALSE(app->verify(vectors::kV1SignContent, ""));
   EXPECT_FALSE(app->verify(vectors::kV1SignContent, "not base64!"));
   EXPECT_FALSE(app->verify(vectors::kV1SignContent, vectors::kV1Sign.substr(0, 100)));
+}
+
+// The io threads share one verifier (and so its prepared context): each verify, good or bad,
+// must come out as it would alone, in any order and after any earlier outcome.
+TEST(RsaVerifier, OneVerifierSharedByThreadsKeepsEveryVerdict) {
+  auto v = RsaVerifier::from_text(key_text("app_pub.pem"));
+  ASSERT_TRUE(v.has_value());
+  std::string altered(vectors::kV1SignContent);
+  altered.back() ^= 1;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const bool good = (i + t) % 2 == 0;
+        const bool ok =
+            v->verify(good ? std::string(vectors::kV1SignContent) : altered, vectors::kV1Sign);
+        if (ok != good) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_TRUE(v->verify(vectors::kV1SignContent, vectors::kV1Sign));
+  EXPECT_FALSE(v->verify(altered, vectors::kV1Sign));
 }
 
 TEST(RsaKeys, GarbageAndWrongKindsAreRefused) {
