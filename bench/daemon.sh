@@ -13,6 +13,7 @@ path = $dir/chatglmd.db
 
 [http]
 listen = 127.0.0.1:$BENCH_DAEMON_PORT
+threads = ${BENCH_HTTP_THREADS:-2}
 
 [auth]
 token_secret_file = $dir/token_secret
