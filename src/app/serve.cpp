@@ -128,6 +128,7 @@ int run_serve(CommandContext& ctx) {
   llm_options.one_thread_per_loop = true;
   net::HttpClient llm_http([&runtime]() -> boost::asio::io_context& { return runtime.io_here(); },
                            llm_options);
+  llm_http.load_trust_store();  // here, not in the loop of the first chat that calls out
   std::unique_ptr<llm::ChatGlmClient> chat;
   if (!cfg.chatglm.api_key_file.empty()) {
     auto key = read_secret_file(cfg.chatglm.api_key_file, error);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "filter/text_units.hpp"
@@ -277,6 +278,9 @@ std::shared_ptr<const WordFilter> WordFilter::build(const std::vector<std::strin
   const std::size_t size = std::max(planner.end(), max_base + class_count);
   filter->hashed_base_ = static_cast<std::uint32_t>(size);
   const std::size_t free_block = hashed.empty() ? 0 : filter->slices_.size() + class_count;
+  // A slot at or past kHashed would read as a hashed state's marker (about 10^9 states, tens of
+  // GB: no real dictionary comes near it).
+  if (size + free_block >= kHashed) throw std::length_error("word filter: too many states");
   filter->units_.assign(size + free_block, Unit{0, kFree, 0, 0});
   filter->units_[kRoot] = Unit{0, kRoot, kRoot, 0};
   std::vector<std::uint32_t> useful_fail(count, kRoot);  // the link, past states without children

@@ -68,6 +68,10 @@ HttpClient::HttpClient(boost::asio::io_context& io) : HttpClient(io, Options{}) 
 
 HttpClient::~HttpClient() = default;
 
+void HttpClient::load_trust_store() {
+  impl_->shared->tls_context();
+}
+
 void HttpClient::async_fetch(HttpRequest request, Timeouts timeouts,
                              std::function<void(FetchResult)> done) {
   auto response = std::make_shared<HttpResponse>();
