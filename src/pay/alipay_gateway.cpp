@@ -49,28 +49,28 @@ void AlipayGateway::async_close(const std::string& order_id,
   prepare_close(order_id)(std::move(done));
 }
 
-PreparedCall<TradeQueryResult> AlipayGateway::prepare_query(const std::string& order_id) {
-  return [this, order_id,
-          request = builder_.query(order_id)](std::function<void(TradeQueryResult)> done) {
+template <typename Result>
+PreparedCall<Result> AlipayGateway::prepared(net::HttpRequest request, std::string_view method,
+                                             std::string order_id,
+                                             Result (*interpret)(const ReplyCheck&,
+                                                                 std::string_view)) {
+  return [this, method, interpret, order_id = std::move(order_id),
+          request = std::move(request)](std::function<void(Result)> done) {
     client_.async_fetch(
-        request, timeouts(), [this, order_id, done = std::move(done)](net::FetchResult fetched) {
-          done(interpret_query(
-              check_fetch(fetched, kMethodQuery, alipay_key_, builder_.config().gateway),
-              order_id));
+        request, timeouts(),
+        [this, method, interpret, order_id, done = std::move(done)](net::FetchResult fetched) {
+          done(interpret(check_fetch(fetched, method, alipay_key_, builder_.config().gateway),
+                         order_id));
         });
   };
 }
 
+PreparedCall<TradeQueryResult> AlipayGateway::prepare_query(const std::string& order_id) {
+  return prepared(builder_.query(order_id), kMethodQuery, order_id, &interpret_query);
+}
+
 PreparedCall<TradeCloseResult> AlipayGateway::prepare_close(const std::string& order_id) {
-  return [this, order_id,
-          request = builder_.close(order_id)](std::function<void(TradeCloseResult)> done) {
-    client_.async_fetch(
-        request, timeouts(), [this, order_id, done = std::move(done)](net::FetchResult fetched) {
-          done(interpret_close(
-              check_fetch(fetched, kMethodClose, alipay_key_, builder_.config().gateway),
-              order_id));
-        });
-  };
+  return prepared(builder_.close(order_id), kMethodClose, order_id, &interpret_close);
 }
 
 void AlipayGateway::async_create_pay_form(const core::Order& order,

@@ -14,6 +14,8 @@
 
 namespace chatglmd::pay {
 
+struct ReplyCheck;
+
 class AlipayGateway final : public PaymentGateway {
  public:
   // A config whose keys do not load is an operator error, reported as text (no key material).
@@ -43,6 +45,12 @@ class AlipayGateway final : public PaymentGateway {
   AlipayGateway(const AlipayConfig& config, RsaSigner signer, RsaVerifier verifier,
                 net::HttpClient& client, const core::Clock& clock);
   net::Timeouts timeouts() const;
+  // A signed request for one order, sent when the returned call runs; its answer checked and
+  // read by `interpret` (interpret_query, interpret_close).
+  template <typename Result>
+  PreparedCall<Result> prepared(net::HttpRequest request, std::string_view method,
+                                std::string order_id,
+                                Result (*interpret)(const ReplyCheck&, std::string_view));
 
   AlipayRequestBuilder builder_;
   RsaVerifier alipay_key_;
