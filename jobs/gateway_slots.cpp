@@ -2,6 +2,20 @@
 
 namespace chatglmd::jobs {
 
+void GatewaySlots::take_slot() {
+  std::unique_lock lock(mutex_);
+  freed_.wait(lock, [this] { return free_ > 0; });
+  --free_;
+}
+
+void GatewaySlots::give_slot_back() {
+  {
+    std::lock_guard lock(mutex_);
+    ++free_;
+  }
+  freed_.notify_one();
+}
+
 void GatewaySlots::async_query(const std::string& order_id,
                                std::function<void(pay::TradeQueryResult)> done) {
   // Signed before the slot is taken: a slot is held only while the gateway has the call.
