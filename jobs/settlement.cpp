@@ -76,8 +76,7 @@ SettleResult record_payment(store::Store& store, const PaymentConfirmation& paym
   // The usual case (an unpaid order, its first confirmation) in one step; anything else (late,
   // repeated, raced) takes the general path below.
   if (order.state == core::OrderState::Created) {
-    if (auto delivered =
-            store.orders().pay_and_deliver_created(payment.order_id, cause, detail, now, facts)) {
+    if (auto delivered = store.orders().pay_and_deliver_created(order, cause, detail, now, facts)) {
       if (*delivered == store::DeliveryOutcome::Delivered)
         result.outcome = SettleOutcome::Delivered;
       return result;

@@ -93,22 +93,28 @@ namespace {
 // done before the first connection opens; if something initialised SQLite earlier the call
 // fails harmlessly and the statistics stay on.
 //
-// A group commit runs each unit in a savepoint, so every page a unit changes that an earlier unit
-// of the batch already had is copied to the statement journal first. SQLite moves that journal
-// to a temporary file in /var/tmp once it passes 64 KiB: a batch of notifies (about 10 index
-// and table pages each) crossed that, and each commit then created, wrote page by page and
-// deleted a file, about 80% of the committer's write calls. The journal only ever rolls one unit
-// back before COMMIT, never anything after a crash, so memory loses nothing. -1 keeps it in
-// memory in small chunks: a positive limit would make SQLite allocate that many bytes as its
-// first chunk (mmap, page faults and munmap at every commit). Its size is bounded by a batch
-// (kDefaultGroupCommitBatch units) or by one transaction's changes, which the page cache holds too.
-inline constexpr int kStatementJournalAlwaysInMemory = -1;
+// A group commit runs each unit in a savepoint, so every page a unit changes is copied to the
+// statement journal first, and the journal is emptied when the unit's savepoint is released.
+// Kept in memory: it only ever rolls one unit back before COMMIT, never anything after a crash.
+// SQLite's default in-memory journal grows in 1 KiB chunks, each a malloc too large for glibc's
+// fast bins (every one runs malloc_consolidate) and a free at the release: about 50 of each per
+// notify on the committer thread. A positive limit makes the first chunk that large instead:
+// one allocation per unit. glibc serves the first from mmap and then raises its mmap threshold
+// above that size (a freed mmap chunk sets it, up to 32 MiB), so the later ones come from the
+// heap's top and go back to it: no mmap, munmap or fresh page faults per unit. Only the pages
+// written are touched. A unit whose journal outgrows it (thousands of pages, a bulk job step)
+// has it moved to a temporary file, which is slower but as correct.
+inline constexpr int kStatementJournalInMemoryBytes = 8 * 1024 * 1024;
+// The page cache of each connection: the hot pages of the order, notify and audit indexes stay
+// in memory instead of being read again (a pread per page) once the store outgrows SQLite's
+// 2 MiB default. Negative: KiB, as PRAGMA cache_size takes it.
+inline constexpr int kPageCacheKib = -32 * 1024;
 
 void configure_sqlite_once() {
   static std::once_flag once;
   std::call_once(once, [] {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, kStatementJournalAlwaysInMemory);
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, kStatementJournalInMemoryBytes);
   });
 }
 
@@ -148,6 +154,7 @@ Db::Db(const DbOptions& options) {
       if (mode.step()) journal_mode_ = mode.text(0);
     }
     exec_script("PRAGMA synchronous = " + sync + ";");
+    exec_script(fmt::format("PRAGMA cache_size = {};", kPageCacheKib));
   } catch (...) {
     // The destructor does not run for a constructor that throws: close here.
     cache_.clear();

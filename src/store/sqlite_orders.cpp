@@ -227,37 +227,39 @@ std::optional<DeliveryOutcome> SqliteOrders::pay_and_deliver_created(const std::
                                                                      UtcMs now,
                                                                      const PaymentFacts& payment) {
   std::lock_guard lock(db_.mutex());
+  WriteTransaction tx(db_);  // the read and the write below in one transaction
+  auto order = get(order_id);
+  if (!order || order->state != OrderState::Created) return std::nullopt;
+  auto out = pay_and_deliver_created(*order, cause, detail, now, payment);
+  tx.commit();
+  return out;
+}
+
+std::optional<DeliveryOutcome> SqliteOrders::pay_and_deliver_created(const Order& order,
+                                                                     core::Cause cause,
+                                                                     const std::string& detail,
+                                                                     UtcMs now,
+                                                                     const PaymentFacts& payment) {
+  std::lock_guard lock(db_.mutex());
   WriteTransaction tx(db_);
   // One compare-and-set from CREATED straight to the delivered row (a CREATED order never had
-  // a refund request, which would hold delivery back); both transitions are audited. The row
-  // is read first rather than through UPDATE ... RETURNING, which costs SQLite an ephemeral
-  // table per statement.
-  std::string openid, models;
-  std::int64_t quota = 0;
-  {
-    auto row = db_.prepare(
-        "SELECT openid, product_quota, product_models FROM openai_order "
-        "WHERE order_id = ?1 AND order_status = 0");
-    if (!row.bind(1, order_id).step()) return std::nullopt;
-    openid = row.text(0);
-    quota = row.int64(1);
-    models = row.text(2);
-  }
+  // a refund request, which would hold delivery back); both transitions are audited. The
+  // grant's openid, quota and models are the caller's: fixed since the order was created.
   const int moved =
       db_.prepare(
              "UPDATE openai_order SET order_status = 2, pay_status = 1, pay_time = ?2, "
              "trade_no = ?3, attempts = 0, next_attempt_at = 0, last_error = '', updated_at = ?4 "
              "WHERE order_id = ?1 AND order_status = 0")
-          .bind(1, order_id)
+          .bind(1, order.order_id)
           .bind(2, payment.paid_at.ms)
           .bind(3, payment.trade_no)
           .bind(4, now.ms)
           .exec();
   if (moved != 1) return std::nullopt;
-  audit_locked(order_id, OrderState::Created, OrderState::Paid, cause, detail, now);
-  grant_locked(db_, openid, quota, models, now.ms);
-  audit_locked(order_id, OrderState::Paid, OrderState::Delivered, cause,
-               fmt::format("granted {} quota to {}", quota, openid), now);
+  audit_locked(order.order_id, OrderState::Created, OrderState::Paid, cause, detail, now);
+  grant_locked(db_, order.openid, order.quota, order.model_types, now.ms);
+  audit_locked(order.order_id, OrderState::Paid, OrderState::Delivered, cause,
+               fmt::format("granted {} quota to {}", order.quota, order.openid), now);
   tx.commit();
   return DeliveryOutcome::Delivered;
 }

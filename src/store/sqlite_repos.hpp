@@ -64,6 +64,10 @@ class SqliteOrders final : public OrderRepository {
                                                          core::Cause cause,
                                                          const std::string& detail, core::UtcMs now,
                                                          const PaymentFacts& payment) override;
+  std::optional<DeliveryOutcome> pay_and_deliver_created(const core::Order& order,
+                                                         core::Cause cause,
+                                                         const std::string& detail, core::UtcMs now,
+                                                         const PaymentFacts& payment) override;
   std::vector<core::Order> due_created(core::UtcMs placed_from, core::UtcMs placed_until,
                                        core::UtcMs now, std::int64_t after_id, int limit) override;
   std::vector<core::Order> due_paid(core::UtcMs paid_until, core::UtcMs now, std::int64_t after_id,

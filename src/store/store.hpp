@@ -98,6 +98,16 @@ class OrderRepository {
     if (t.outcome != TransitionOutcome::Applied) return std::nullopt;  // moved meanwhile
     return deliver(order_id, cause, now);
   }
+  // The same for `order` as the caller has just read it inside its transaction (the notify
+  // endpoint's path). An order's openid, quota and models never change after it is created, so
+  // a backend need not read them again; whether it is still CREATED is its compare-and-set.
+  virtual std::optional<DeliveryOutcome> pay_and_deliver_created(const core::Order& order,
+                                                                 core::Cause cause,
+                                                                 const std::string& detail,
+                                                                 core::UtcMs now,
+                                                                 const PaymentFacts& payment) {
+    return pay_and_deliver_created(order.order_id, cause, detail, now, payment);
+  }
 
   // Due CREATED orders placed in [placed_from, placed_until], ready for another attempt at
   // `now`, with id > after_id, ORDER BY id.

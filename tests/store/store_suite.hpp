@@ -300,6 +300,42 @@ TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedEqualsApplyThenDeliver) {
   EXPECT_EQ(this->s().accounts().get("user-100000000011")->total_quota, 50) << "granted once";
 }
 
+// The notify path hands over the order it read: the grant is that order's, and a copy read
+// before the order moved on (paid meanwhile, or closed) changes nothing: the state is compared
+// in the store, not taken from the copy.
+TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedOfAnOrderAsReadComparesItsStateInTheStore) {
+  const auto paid_at = kT0 + std::chrono::minutes(2);
+  const PaymentFacts facts{"2024TRADE", paid_at};
+  this->order_in("100000000021", OrderState::Created);
+  this->order_in("100000000022", OrderState::Created);
+  const auto read = *this->orders().get("100000000021");
+  auto first = this->orders().pay_and_deliver_created(read, Cause::Notify, "trade_no=2024TRADE",
+                                                      paid_at, facts);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, DeliveryOutcome::Delivered);
+  auto o = *this->orders().get("100000000021");
+  EXPECT_EQ(o.state, OrderState::Delivered);
+  EXPECT_EQ(o.trade_no, "2024TRADE");
+  EXPECT_EQ(o.pay_time, paid_at);
+  auto events = this->orders().events("100000000021");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].detail, "trade_no=2024TRADE");
+  EXPECT_EQ(events[2].detail, "granted 50 quota to user-100000000021");
+  // The same copy again: the order is DELIVERED in the store, so nothing happens.
+  EXPECT_FALSE(this->orders().pay_and_deliver_created(read, Cause::Notify, "", paid_at, facts));
+  // A copy read while CREATED, closed since.
+  const auto stale = *this->orders().get("100000000022");
+  ASSERT_EQ(this->orders()
+                .apply("100000000022", OrderEvent::CloseConfirmed, Cause::TimeoutClose, "", kT0)
+                .outcome,
+            TransitionOutcome::Applied);
+  EXPECT_FALSE(this->orders().pay_and_deliver_created(stale, Cause::Notify, "", paid_at, facts));
+  EXPECT_EQ(this->orders().get("100000000022")->state, OrderState::Closed);
+  EXPECT_EQ(this->orders().events("100000000021").size(), 3u);
+  EXPECT_EQ(this->s().accounts().get("user-100000000021")->total_quota, 50) << "granted once";
+  EXPECT_FALSE(this->s().accounts().get("user-100000000022")) << "a closed order grants nothing";
+}
+
 TYPED_TEST_P(StoreSuite, TwoConnectionsRacingOnOneTransitionOneWins) {
   for (int round = 0; round < 20; ++round) {
     std::string id = core::order_id_from(static_cast<std::uint64_t>(500 + round));
@@ -1167,10 +1203,12 @@ REGISTER_TYPED_TEST_SUITE_P(
     ProductChangesBumpTheirVersion, AccountsGrantConsumeRefundFreeze,
     ConcurrentConsumersNeverOverdraw, OrderInsertGetAndUniqueId, EveryStateEventPairThroughTheStore,
     UnknownOrdersAreReportedNotCreated, PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce,
-    PayAndDeliverCreatedEqualsApplyThenDeliver, TwoConnectionsRacingOnOneTransitionOneWins,
-    SameTransitionRacedByManyConnectionsAppliesOnce, AThousandConcurrentDeliveriesGrantOnce,
-    DueSelectionHonoursWindowsBackoffAndPaging, ReusableOrderIsTheNewestCreatedForUserAndProduct,
-    LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
+    PayAndDeliverCreatedEqualsApplyThenDeliver,
+    PayAndDeliverCreatedOfAnOrderAsReadComparesItsStateInTheStore,
+    TwoConnectionsRacingOnOneTransitionOneWins, SameTransitionRacedByManyConnectionsAppliesOnce,
+    AThousandConcurrentDeliveriesGrantOnce, DueSelectionHonoursWindowsBackoffAndPaging,
+    ReusableOrderIsTheNewestCreatedForUserAndProduct, LeaseIsExclusiveUntilItExpires,
+    JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
     WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId,
     CloseFollowupsAreDueFromTimeExpireUntilFinished,
     RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce, RefundTakesBackOnlyWhatWasNotSpent,
