@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "store/sqlite_checkpointer.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_repos.hpp"
 
@@ -27,11 +26,7 @@ class SqliteStore final : public Store {
         whitelist_(db_),
         notifies_(db_),
         chat_log_(db_),
-        reports_(db_) {
-    // A writer in WAL mode checkpoints on a thread of its own, off the commits' path.
-    if (!options.read_only && db_.journal_mode() == "wal")
-      checkpointer_ = std::make_unique<SqliteCheckpointer>(db_, options.path);
-  }
+        reports_(db_) {}
 
   Db& db() { return db_; }
   ProductRepository& products() override { return products_; }
@@ -96,7 +91,6 @@ class SqliteStore final : public Store {
   SqliteReports reports_;
   bool probed_ = false;
   std::uint64_t writes_at_last_probe_ = 0;
-  std::unique_ptr<SqliteCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };
 
 }  // namespace
