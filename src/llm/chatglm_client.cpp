@@ -68,9 +68,11 @@ class CallState : public std::enable_shared_from_this<CallState> {
       return true;
     }
     bool keep_going = true;
+    unflushed_ = false;
     parser_.feed(piece, [&](const SseEvent& event) {
       if (keep_going) keep_going = on_event(event);
     });
+    if (unflushed_ && callbacks_.on_flush) callbacks_.on_flush();
     if (keep_going && parser_.buffered() > max_event_bytes_) {
       fail(ChatErrorKind::Upstream,
            "stream event larger than " + std::to_string(max_event_bytes_) + " bytes");
@@ -109,6 +111,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
             const auto& text = content->as_string();
             if (!text.empty()) {
               result_.delivered_any = true;
+              unflushed_ = true;
               if (callbacks_.on_delta)
                 callbacks_.on_delta(std::string_view(text.data(), text.size()));
             }
@@ -220,6 +223,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
   SseParser parser_;
   bool collecting_body_ = false;
   bool saw_done_ = false;
+  bool unflushed_ = false;  // this read's events gave text: on_flush follows them
   std::string error_body_;
   ChatResult result_;
 };
