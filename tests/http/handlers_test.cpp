@@ -579,35 +579,35 @@ TEST_F(ChatTest, EventsOfOneUpstreamReadGoOutInOneChunk) {
     ASSERT_EQ(upstream_future.wait_for(5s), std::future_status::ready);
     auto up = upstream_future.get();
     up->start_stream(200, "text/event-stream");
-    up->write(upstream_event("A"));
-    std::string all = client.read_until("A");
+    up->write(upstream_event("first"));
+    std::string all = client.read_until("first");
     // The client's stream is idle now; three events come in one upstream write.
-    up->write(upstream_event("B") + upstream_event("C") + upstream_event("D"));
-    all += client.read_until("D");
+    up->write(upstream_event("second") + upstream_event("third") + upstream_event("fourth"));
+    all += client.read_until("fourth");
     up->write(
         "data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},"
         "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
     up->finish();
     all += client.read_all();
     const auto chunks = chunks_of(body_of(all));
-    auto with_b = std::find_if(chunks.begin(), chunks.end(), [](const std::string& c) {
-      return c.find('B') != std::string::npos;
+    auto with_second = std::find_if(chunks.begin(), chunks.end(), [](const std::string& c) {
+      return c.find("second") != std::string::npos;
     });
-    ASSERT_NE(with_b, chunks.end()) << all;
+    ASSERT_NE(with_second, chunks.end()) << all;
     if (path.starts_with("/v1")) {
       // Each event whole: its own data line with its own piece, in order.
       std::vector<std::string> contents;
       std::size_t at = 0;
-      while ((at = with_b->find("data: ", at)) != std::string::npos) {
-        auto end = with_b->find("\n\n", at);
-        ASSERT_NE(end, std::string::npos) << *with_b;
-        auto event = boost::json::parse(with_b->substr(at + 6, end - at - 6));
+      while ((at = with_second->find("data: ", at)) != std::string::npos) {
+        auto end = with_second->find("\n\n", at);
+        ASSERT_NE(end, std::string::npos) << *with_second;
+        auto event = boost::json::parse(with_second->substr(at + 6, end - at - 6));
         contents.emplace_back(event.at("choices").at(0).at("delta").at("content").as_string());
         at = end + 2;
       }
-      EXPECT_EQ(contents, (std::vector<std::string>{"B", "C", "D"})) << *with_b;
+      EXPECT_EQ(contents, (std::vector<std::string>{"second", "third", "fourth"})) << *with_second;
     } else {
-      EXPECT_EQ(*with_b, "BCD");
+      EXPECT_EQ(*with_second, "secondthirdfourth");
     }
   }
 }
