@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "llm/chunk_scan.hpp"
 #include "llm/sse_parser.hpp"
 #include "net/url.hpp"
 
@@ -86,6 +87,31 @@ class CallState : public std::enable_shared_from_this<CallState> {
       saw_done_ = true;
       return true;
     }
+    // One scanner per thread rather than per call: thousands of open streams would each keep
+    // one. Nothing scans again on this thread before its findings are used below.
+    thread_local ChunkScan scan;
+    switch (scan.scan(event.data)) {
+      case ChunkScan::Outcome::Malformed:
+        fail(ChatErrorKind::Upstream, "malformed stream chunk");
+        return false;
+      case ChunkScan::Outcome::NeedsDocument:
+        return on_event_document(event);
+      case ChunkScan::Outcome::Read:
+        break;
+    }
+    const ChunkScan::Found& found = scan.found();
+    for (std::string_view piece : found.pieces) {
+      result_.delivered_any = true;
+      unflushed_ = true;
+      if (callbacks_.on_delta) callbacks_.on_delta(piece);
+    }
+    if (found.has_finish) result_.finish_reason = found.finish_reason;
+    if (found.has_usage) result_.usage = found.usage;
+    return true;
+  }
+
+  // The chunk as a document: an error object, or a key the scan does not take given twice.
+  bool on_event_document(const SseEvent& event) {
     // Each event is parsed once, into memory on the stack that is dropped with it: a token's
     // chunk costs no heap allocation here.
     unsigned char scratch[4096];
