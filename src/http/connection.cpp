@@ -137,23 +137,30 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
     p_->wake();
   }
 
-  bool write(std::string piece) override {
+  bool write(std::string_view piece) override {
+    bool accepted = true;
     {
       std::lock_guard lock(p_->mutex);
       if (p_->cancelled || p_->overflow || p_->phase != Pending::Phase::streaming || p_->finished)
         return false;
       if (piece.empty()) return true;
-      // A piece relayed on the connection's own loop while its stream waits idle (the usual
-      // token) goes out here: the stream's coroutine is neither woken nor resumed for it.
-      if (p_->direct_fd >= 0 && p_->queued.empty() && executor_.running_in_this_thread()) {
+      if (p_->queued.size() + p_->unsent.size() + piece.size() >
+          server_->config.stream_queue_limit) {
+        // The client reads slower than the answer comes (what a direct send left over waits in
+        // memory too), or one piece alone is over the bound: the stream is cancelled, whether
+        // or not it was idle at this moment.
+        p_->overflow = true;
+        accepted = false;
+      } else if (p_->direct_fd >= 0 && p_->queued.empty() && executor_.running_in_this_thread()) {
+        // A piece relayed on the connection's own loop while its stream waits idle (the usual
+        // token) goes out here: the stream's coroutine is neither woken nor resumed for it.
         if (send_direct(*p_, piece)) return true;
       } else {
         p_->queued += piece;
-        if (p_->queued.size() > server_->config.stream_queue_limit) p_->overflow = true;
       }
     }
     p_->wake();
-    return true;
+    return accepted;
   }
 
   void finish() override {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -23,10 +24,10 @@ class Exchange {
 
   // A chunked streaming response (text/event-stream and the like). The connection closes after it.
   virtual void start_stream(int status, std::string content_type, Headers headers = {}) = 0;
-  // Queues a piece; pieces queued while a write is in progress go out together in the next one.
-  // Returns false once the client is gone or the queue passed its bound (the exchange is then
-  // cancelled): stop producing.
-  virtual bool write(std::string piece) = 0;
+  // Queues a piece (copied: the caller may reuse its buffer); pieces queued while a write is in
+  // progress go out together in the next one. Returns false once the client is gone or the queue
+  // passed its bound (the exchange is then cancelled): stop producing.
+  virtual bool write(std::string_view piece) = 0;
   // Ends the stream normally (the terminating chunk, then close).
   virtual void finish() = 0;
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "llm/chunk_scan.hpp"
 #include "llm/sse_parser.hpp"
 #include "net/url.hpp"
 
@@ -68,9 +69,11 @@ class CallState : public std::enable_shared_from_this<CallState> {
       return true;
     }
     bool keep_going = true;
+    unflushed_ = false;
     parser_.feed(piece, [&](const SseEvent& event) {
       if (keep_going) keep_going = on_event(event);
     });
+    if (unflushed_ && callbacks_.on_flush) callbacks_.on_flush();
     if (keep_going && parser_.buffered() > max_event_bytes_) {
       fail(ChatErrorKind::Upstream,
            "stream event larger than " + std::to_string(max_event_bytes_) + " bytes");
@@ -84,6 +87,31 @@ class CallState : public std::enable_shared_from_this<CallState> {
       saw_done_ = true;
       return true;
     }
+    // One scanner per thread rather than per call: thousands of open streams would each keep
+    // one. Nothing scans again on this thread before its findings are used below.
+    thread_local ChunkScan scan;
+    switch (scan.scan(event.data)) {
+      case ChunkScan::Outcome::Malformed:
+        fail(ChatErrorKind::Upstream, "malformed stream chunk");
+        return false;
+      case ChunkScan::Outcome::NeedsDocument:
+        return on_event_document(event);
+      case ChunkScan::Outcome::Read:
+        break;
+    }
+    const ChunkScan::Found& found = scan.found();
+    for (std::string_view piece : found.pieces) {
+      result_.delivered_any = true;
+      unflushed_ = true;
+      if (callbacks_.on_delta) callbacks_.on_delta(piece);
+    }
+    if (found.has_finish) result_.finish_reason = found.finish_reason;
+    if (found.has_usage) result_.usage = found.usage;
+    return true;
+  }
+
+  // The chunk as a document: an error object, or a key the scan does not take given twice.
+  bool on_event_document(const SseEvent& event) {
     // Each event is parsed once, into memory on the stack that is dropped with it: a token's
     // chunk costs no heap allocation here.
     unsigned char scratch[4096];
@@ -109,6 +137,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
             const auto& text = content->as_string();
             if (!text.empty()) {
               result_.delivered_any = true;
+              unflushed_ = true;
               if (callbacks_.on_delta)
                 callbacks_.on_delta(std::string_view(text.data(), text.size()));
             }
@@ -220,6 +249,7 @@ class CallState : public std::enable_shared_from_this<CallState> {
   SseParser parser_;
   bool collecting_body_ = false;
   bool saw_done_ = false;
+  bool unflushed_ = false;  // this read's events gave text: on_flush follows them
   std::string error_body_;
   ChatResult result_;
 };

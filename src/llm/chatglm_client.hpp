@@ -48,7 +48,10 @@ struct ChatGlmConfig {
 
 struct ChatCallbacks {
   std::function<void(std::string_view piece)> on_delta;   // on an io thread, in order
-  std::function<void(const ChatResult& result)> on_done;  // exactly once
+  std::function<void(const ChatResult& result)> on_done;  // exactly once, after the last flush
+  // After the on_delta calls of one upstream read (several events may arrive together), on the
+  // same thread: a relay gathers a read's pieces and writes them here, one send per read.
+  std::function<void()> on_flush;
 };
 
 // A call in flight; cancel() (or dropping the last reference) aborts the upstream request.

@@ -1,5 +1,7 @@
 #include "llm/sse_parser.hpp"
 
+#include <cstring>
+
 namespace chatglmd::llm {
 
 // The first bytes of a stream, one at a time, until it is clear whether a BOM opens it.
@@ -18,6 +20,21 @@ void SseParser::feed_start(char c, const Sink& sink) {
   }
 }
 
+namespace {
+
+// Where the first CR or LF is (npos: none). Two memchr scans, which go many bytes a step:
+// string_view::find_first_of("\r\n") calls memchr on the two-byte set once per byte, which was
+// a fifth of the relay's instructions per token.
+std::size_t line_end(std::string_view bytes) {
+  const auto* lf = static_cast<const char*>(std::memchr(bytes.data(), '\n', bytes.size()));
+  const std::size_t before = lf ? static_cast<std::size_t>(lf - bytes.data()) : bytes.size();
+  if (const auto* cr = static_cast<const char*>(std::memchr(bytes.data(), '\r', before)))
+    return static_cast<std::size_t>(cr - bytes.data());
+  return lf ? before : std::string_view::npos;
+}
+
+}  // namespace
+
 void SseParser::feed(std::string_view bytes, const Sink& sink) {
   while (!bytes.empty()) {
     if (skip_lf_) {
@@ -32,7 +49,7 @@ void SseParser::feed(std::string_view bytes, const Sink& sink) {
       bytes.remove_prefix(1);
       continue;
     }
-    const auto end = bytes.find_first_of("\r\n");
+    const auto end = line_end(bytes);
     if (end == std::string_view::npos) {
       line_.append(bytes);  // the rest of this line comes with a later piece
       return;

@@ -244,6 +244,30 @@ struct IdleWatchStop {
   }
 };
 
+// One read of body bytes into the buffer, as much as the socket holds (up to 64 KiB).
+template <class Stream>
+asio::awaitable<error_code> read_more(Stream& stream, beast::flat_buffer& buffer) {
+  const std::size_t size = beast::read_size(buffer, 65536);
+  if (size == 0) co_return http::error::buffer_overflow;  // a line that never ends (kMaxBuffered)
+  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(size), use_tuple);
+  buffer.commit(n);
+  co_return ec;
+}
+
+// Parses what the buffer holds, as far as it goes: an eager parser takes every chunk of a read in
+// one pass, so the body of one read is handed on in one piece. need_more is no error here.
+template <class Parser>
+error_code parse_buffered(Parser& parser, beast::flat_buffer& buffer) {
+  error_code ec;
+  while (buffer.size() > 0 && !parser.is_done()) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) return {};
+    if (ec || used == 0) break;
+  }
+  return ec;
+}
+
 bool dead_connection(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -314,8 +338,22 @@ asio::awaitable<Exchange::Outcome> Exchange::exchange(Stream& stream) {
     watching.emplace(std::make_shared<IdleWatch>(*strand_, timeouts_.idle, tcp_stream));
     IdleWatch::arm(watching->watch);
   }
+  // The body is read here rather than by Beast's read_some, which parses one chunk per
+  // completion (a relayed token took three completions: its chunk's size line, its data, and
+  // the read that waits for the next one). An eager parser takes every chunk a read brought, so
+  // a read costs one completion and its body goes on in one piece (a relay sends it at once).
+  parser.eager(true);
+  if (auto pec = parse_buffered(parser, buffer))  // body bytes that came with the head
+    co_return Outcome{error_for(pec, NetErrorKind::BadResponse, "response body")};
   while (!parser.is_done()) {
-    auto [rec, n] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+    if (!deliver()) co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
+    error_code rec = co_await read_more(stream, buffer);
+    if (rec == asio::error::eof) {
+      rec = {};
+      parser.put_eof(rec);  // as Beast's read_some: a body read until the close ends here
+    } else if (!rec) {
+      rec = parse_buffered(parser, buffer);
+    }
     watching->watch->last_read = std::chrono::steady_clock::now();
     if (!deliver()) co_return Outcome{NetError{NetErrorKind::Cancelled, "aborted by the receiver"}};
     if (rec) {

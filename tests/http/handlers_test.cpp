@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "filter/filter_holder.hpp"
@@ -27,6 +29,7 @@
 namespace chatglmd::http {
 namespace {
 
+using namespace std::chrono_literals;
 using chatglmd::testing::raw_http;
 using testing::body_of;
 using testing::dechunk;
@@ -332,6 +335,14 @@ class ChatTest : public HandlersTest {
     Router r;
     r.add("POST", "/chat/completions", [this](ExchangePtr ex) {
       ++upstream_calls;
+      {
+        std::lock_guard lock(held_mutex);
+        if (held_upstream) {
+          held_upstream->set_value(ex);
+          held_upstream = nullptr;
+          return;
+        }
+      }
       if (upstream_fail) {
         ex->respond(Response::json(
             500, boost::json::parse(R"({"error":{"code":"500","message":"down"}})")));
@@ -355,7 +366,15 @@ class ChatTest : public HandlersTest {
 
   void start() {
     upstream = std::make_unique<TestServer>(upstream_router());
-    http_client = std::make_unique<net::HttpClient>(front_runtime.io());
+    if (relay_as_the_daemon) {
+      // As serve does: each call on the loop of the request that made it.
+      net::HttpClient::Options options;
+      options.one_thread_per_loop = true;
+      http_client = std::make_unique<net::HttpClient>(
+          [this]() -> boost::asio::io_context& { return front_runtime.io_here(); }, options);
+    } else {
+      http_client = std::make_unique<net::HttpClient>(front_runtime.io());
+    }
     llm::ChatGlmConfig cfg;
     cfg.base_url = "http://127.0.0.1:" + std::to_string(upstream->port());
     cfg.api_key = "abcdefgh12345678.0123456789abcdef";
@@ -391,6 +410,10 @@ class ChatTest : public HandlersTest {
 
   std::atomic<int> upstream_calls{0};
   bool upstream_fail = false;
+  bool relay_as_the_daemon = false;  // set before start()
+  // When set, the next upstream call hands its exchange here and the test plays the stream.
+  std::mutex held_mutex;
+  std::promise<ExchangePtr>* held_upstream = nullptr;
   std::unique_ptr<TestServer> upstream;
   IoRuntime front_runtime{2, 2};
   std::unique_ptr<net::HttpClient> http_client;
@@ -512,6 +535,81 @@ TEST_F(ChatTest, OpenAiStreamNonStreamModelsAndStatusCodes) {
   auto models = json_of(http_get(front->port(), "/v1/models"));
   EXPECT_EQ(models.at("object"), "list");
   EXPECT_EQ(models.at("data").at(0).at("id"), "glm-4");
+}
+
+// The payloads of a chunked body, one string per chunk.
+std::vector<std::string> chunks_of(std::string body) {
+  std::vector<std::string> chunks;
+  for (;;) {
+    auto eol = body.find("\r\n");
+    if (eol == std::string::npos) break;
+    const auto size = std::stoul(body.substr(0, eol), nullptr, 16);
+    if (size == 0) break;
+    chunks.push_back(body.substr(eol + 2, size));
+    body.erase(0, eol + 2 + size + 2);
+  }
+  return chunks;
+}
+
+std::string upstream_event(const std::string& content) {
+  return "data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + content +
+         "\"}}]}\n\n";
+}
+
+// Events that reach the relay in one upstream read go to the client whole, in order and in one
+// chunk (one send), also while the client's stream is idle and each piece could go straight out.
+TEST_F(ChatTest, EventsOfOneUpstreamReadGoOutInOneChunk) {
+  store->accounts().grant("u5", 10, "glm-4");
+  relay_as_the_daemon = true;
+  start();
+  for (const std::string path : {"/api/v1/chatgpt/chat/completions", "/v1/chat/completions"}) {
+    SCOPED_TRACE(path);
+    std::promise<ExchangePtr> held;
+    {
+      std::lock_guard lock(held_mutex);
+      held_upstream = &held;
+    }
+    const std::string body =
+        R"({"model":"glm-4","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+    testing::SocketClient client(front->port());
+    ASSERT_TRUE(client.send("POST " + path + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                            token("u5") + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body));
+    auto upstream_future = held.get_future();
+    ASSERT_EQ(upstream_future.wait_for(5s), std::future_status::ready);
+    auto up = upstream_future.get();
+    up->start_stream(200, "text/event-stream");
+    up->write(upstream_event("first"));
+    std::string all = client.read_until("first");
+    // The client's stream is idle now; three events come in one upstream write.
+    up->write(upstream_event("second") + upstream_event("third") + upstream_event("fourth"));
+    all += client.read_until("fourth");
+    up->write(
+        "data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},"
+        "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+    up->finish();
+    all += client.read_all();
+    const auto chunks = chunks_of(body_of(all));
+    auto with_second = std::find_if(chunks.begin(), chunks.end(), [](const std::string& c) {
+      return c.find("second") != std::string::npos;
+    });
+    ASSERT_NE(with_second, chunks.end()) << all;
+    if (path.starts_with("/v1")) {
+      // Each event whole: its own data line with its own piece, in order.
+      std::vector<std::string> contents;
+      std::size_t at = 0;
+      while ((at = with_second->find("data: ", at)) != std::string::npos) {
+        auto end = with_second->find("\n\n", at);
+        ASSERT_NE(end, std::string::npos) << *with_second;
+        auto event = boost::json::parse(with_second->substr(at + 6, end - at - 6));
+        contents.emplace_back(event.at("choices").at(0).at("delta").at("content").as_string());
+        at = end + 2;
+      }
+      EXPECT_EQ(contents, (std::vector<std::string>{"second", "third", "fourth"})) << *with_second;
+    } else {
+      EXPECT_EQ(*with_second, "secondthirdfourth");
+    }
+  }
 }
 
 }  // namespace

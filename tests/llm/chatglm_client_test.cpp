@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "net/scripted_server.hpp"
@@ -288,6 +289,68 @@ TEST(ChatGlmClientLimitTest, EndlessEventFailsTheCallInsteadOfGrowingWithoutBoun
     guard.reset();
     runner.join();
   }
+}
+
+// A relay writes a read's pieces together at on_flush: it follows the deltas of each read that
+// had text, before the next read's, and none comes for a read without text.
+TEST(ChatGlmClientFlushTest, OneFlushAfterTheDeltasOfEachRead) {
+  auto event = [](const std::string& text) {
+    return "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + text + "\"}}]}\n\n";
+  };
+  std::mutex mutex;
+  std::vector<std::string> log;
+  testing::Signal flushed;
+  testing::ScriptedServer upstream([&](testing::ScriptedConnection& c) {
+    if (!c.read_request()) return;
+    c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+    c.write(event("X") + event("Y"));  // two events in one write
+    if (!flushed.wait()) return;
+    c.write(
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":"
+        "\"stop\"}]}\n\ndata: [DONE]\n\n");  // no text: no flush
+    c.close();
+  });
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  {
+    net::HttpClient http(io);
+    core::ManualClock clock(core::SystemClock().now());
+    ChatGlmConfig cfg;
+    cfg.base_url = upstream.url("/api/paas/v4");
+    cfg.api_key = "id.secret";
+    ChatGlmClient client(http, clock, cfg);
+    std::promise<ChatResult> done;
+    ChatRequest request;
+    request.model = "glm-4";
+    request.messages = {{"user", "hi"}};
+    ChatCallbacks callbacks;
+    callbacks.on_delta = [&](std::string_view piece) {
+      std::lock_guard lock(mutex);
+      log.push_back("delta " + std::string(piece));
+    };
+    callbacks.on_flush = [&] {
+      {
+        std::lock_guard lock(mutex);
+        log.emplace_back("flush");
+      }
+      flushed.set();
+    };
+    callbacks.on_done = [&](const ChatResult& r) {
+      {
+        std::lock_guard lock(mutex);
+        log.emplace_back("done");
+      }
+      done.set_value(r);
+    };
+    auto call = client.start(request, std::move(callbacks));
+    auto future = done.get_future();
+    ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+    EXPECT_TRUE(future.get().ok());
+  }
+  guard.reset();
+  runner.join();
+  EXPECT_EQ(log, (std::vector<std::string>{"delta X", "delta Y", "flush", "done"}));
 }
 
 TEST(ChatErrorMappingTest, CodesWinOverStatus) {

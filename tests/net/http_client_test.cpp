@@ -96,6 +96,22 @@ struct StreamProbe {
   }
 };
 
+// Bodies are read on a loop that several threads run, through a strand (the gateway client), and
+// on loops of one thread each, without one (the daemon's chat client).
+class HttpClientBody : public ::testing::TestWithParam<bool> {
+ protected:
+  HttpClient::Options options(HttpClient::Options o = {}) const {
+    o.one_thread_per_loop = GetParam();
+    return o;
+  }
+  IoThreads io{GetParam() ? 1 : 2};
+};
+
+INSTANTIATE_TEST_SUITE_P(ReadPaths, HttpClientBody, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "LoopOfOneThread" : "StrandOnASharedLoop";
+                         });
+
 TEST(HttpResponseTest, HeaderLookupIgnoresCase) {
   HttpResponse r;
   r.headers = {{"Content-Type", "text/event-stream"}, {"X-Request-Id", "r1"}};
@@ -143,7 +159,7 @@ TEST(HttpClientTest, NonLoopbackPlainHttpIsRefusedAsBadUrl) {
   EXPECT_EQ(error->kind, NetErrorKind::BadUrl);
 }
 
-TEST(HttpClientTest, FetchesBodyAndSendsRequest) {
+TEST_P(HttpClientBody, FetchesBodyAndSendsRequest) {
   std::promise<ScriptedConnection::Request> seen;
   ScriptedServer server([&](ScriptedConnection& c) {
     auto request = c.read_request();
@@ -152,8 +168,7 @@ TEST(HttpClientTest, FetchesBodyAndSendsRequest) {
     c.write(ok_response("hello", "X-Test: yes\r\n"));
     c.wait_closed();
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options());
   auto result = client.fetch(
       {"POST", server.url("/path?q=1"), {{"Content-Type", "application/json"}}, "{\"a\":1}"},
       quick());
@@ -282,15 +297,14 @@ TEST(HttpClientTest, FirstByteTimeoutAndSocketIsClosed) {
   EXPECT_TRUE(closed.get_future().get());
 }
 
-TEST(HttpClientTest, IdleTimeoutBetweenBodyPieces) {
+TEST_P(HttpClientBody, IdleTimeoutBetweenBodyPieces) {
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
     c.write(kChunkedHead);
     c.write(chunk("first"));
     c.wait_closed();
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options());
   Timeouts t = quick();
   t.idle = 200ms;
   StreamProbe probe;
@@ -301,7 +315,7 @@ TEST(HttpClientTest, IdleTimeoutBetweenBodyPieces) {
   EXPECT_EQ(probe.body(), "first");
 }
 
-TEST(HttpClientTest, StreamDeliversPiecesAsTheyArriveEvenInsideUtf8) {
+TEST_P(HttpClientBody, StreamDeliversPiecesAsTheyArriveEvenInsideUtf8) {
   const std::string text = "data: 你好，世界\n\n";
   StreamProbe probe;
   std::atomic<bool> in_order{true};
@@ -317,8 +331,7 @@ TEST(HttpClientTest, StreamDeliversPiecesAsTheyArriveEvenInsideUtf8) {
     c.write("0\r\n\r\n");
     c.wait_closed();
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options());
   auto handle = client.async_stream({"GET", server.url(), {}, ""}, quick(), probe.callbacks());
   auto error = probe.done.get_future().get();
   EXPECT_FALSE(error) << error->message;
@@ -329,42 +342,95 @@ TEST(HttpClientTest, StreamDeliversPiecesAsTheyArriveEvenInsideUtf8) {
   EXPECT_EQ(probe.pieces.front(), text.substr(0, 7));
 }
 
-TEST(HttpClientTest, BodyUntilCloseIsComplete) {
+// Chunks that arrive in one read go on in one piece, so that a relay writes them in one send;
+// bytes that arrive apart still go on as they arrive.
+TEST_P(HttpClientBody, ChunksOfOneReadGoOnInOnePiece) {
+  StreamProbe probe;
+  Signal second_piece;
+  ScriptedServer server([&](ScriptedConnection& c) {
+    c.read_request();
+    c.write(std::string(kChunkedHead) + chunk("data: 0\n\n"));
+    if (!probe.first_piece.wait()) return;
+    c.write(chunk("data: 1\n\n") + chunk("data: 2\n\n") + chunk("data: 3\n\n"));
+    if (!second_piece.wait()) return;
+    c.write("0\r\n\r\n");
+    c.wait_closed();
+  });
+  HttpClient client(io.io, options());
+  auto callbacks = probe.callbacks();
+  callbacks.on_data = [&, on_data = callbacks.on_data](std::string_view piece) {
+    on_data(piece);
+    std::lock_guard lock(probe.mutex);
+    if (probe.pieces.size() == 2) second_piece.set();
+    return true;
+  };
+  auto handle = client.async_stream({"GET", server.url(), {}, ""}, quick(), callbacks);
+  auto error = probe.done.get_future().get();
+  EXPECT_FALSE(error) << error->message;
+  ASSERT_EQ(probe.pieces.size(), 2u);
+  EXPECT_EQ(probe.pieces[0], "data: 0\n\n");
+  EXPECT_EQ(probe.pieces[1], "data: 1\n\ndata: 2\n\ndata: 3\n\n");
+}
+
+// A stream written a byte at a time, so that chunk sizes, their line ends and the data are cut
+// everywhere between reads.
+TEST_P(HttpClientBody, StreamCutEverywhereArrivesWhole) {
+  std::string expected;
+  std::string wire;
+  for (int i = 0; i < 40; ++i) {
+    std::string event = "data: {\"n\":" + std::to_string(i) + ",\"t\":\"你好\"}\n\n";
+    expected += event;
+    wire += chunk(event);
+  }
+  wire += "0\r\n\r\n";
+  ScriptedServer server([&](ScriptedConnection& c) {
+    c.read_request();
+    c.write(kChunkedHead);
+    for (char byte : wire)
+      if (!c.write(std::string_view(&byte, 1))) return;
+    c.wait_closed();
+  });
+  HttpClient client(io.io, options());
+  StreamProbe probe;
+  auto handle = client.async_stream({"GET", server.url(), {}, ""}, quick(), probe.callbacks());
+  auto error = probe.done.get_future().get();
+  EXPECT_FALSE(error) << error->message;
+  EXPECT_EQ(probe.body(), expected);
+}
+
+TEST_P(HttpClientBody, BodyUntilCloseIsComplete) {
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
     c.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart one, ");
     c.write("part two");
     c.close();
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options());
   auto result = client.fetch({"GET", server.url(), {}, ""}, quick());
   ASSERT_TRUE(result.ok()) << result.error.message;
   EXPECT_EQ(result.response->body, "part one, part two");
 }
 
-TEST(HttpClientTest, TruncatedBodyIsBadResponse) {
+TEST_P(HttpClientBody, TruncatedBodyIsBadResponse) {
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
     c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a little");
     c.close();
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options());
   auto result = client.fetch({"GET", server.url(), {}, ""}, quick());
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, NetErrorKind::BadResponse) << result.error.message;
 }
 
-TEST(HttpClientTest, TruncatedChunkedStreamIsAnError) {
+TEST_P(HttpClientBody, TruncatedChunkedStreamIsAnError) {
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
     c.write(kChunkedHead);
     c.write(chunk("data: partial"));
     c.close();
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options());
   StreamProbe probe;
   auto handle = client.async_stream({"GET", server.url(), {}, ""}, quick(), probe.callbacks());
   auto error = probe.done.get_future().get();
@@ -373,14 +439,13 @@ TEST(HttpClientTest, TruncatedChunkedStreamIsAnError) {
   EXPECT_EQ(probe.body(), "data: partial");
 }
 
-TEST(HttpClientTest, OversizedBodyIsBadResponse) {
+TEST_P(HttpClientBody, OversizedBodyIsBadResponse) {
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
     c.write(ok_response(std::string(4096, 'b')));
     c.wait_closed();
   });
-  IoThreads io;
-  HttpClient client(io.io, HttpClient::Options{true, 1024, 16});
+  HttpClient client(io.io, options({true, 1024, 16}));
   auto result = client.fetch({"GET", server.url(), {}, ""}, quick());
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, NetErrorKind::BadResponse) << result.error.message;
@@ -389,7 +454,7 @@ TEST(HttpClientTest, OversizedBodyIsBadResponse) {
 // Beast bounds the response header but not a chunk-size line or the trailer, and streams have no
 // body limit: an upstream that never ends such a line must not make the client keep all of it
 // (the idle timeout never fires while bytes keep coming).
-TEST(HttpClientTest, ChunkLineOrTrailerThatNeverEndsIsBadResponse) {
+TEST_P(HttpClientBody, ChunkLineOrTrailerThatNeverEndsIsBadResponse) {
   for (std::string start : {"1;ext=", "0\r\nX-Trailer: "}) {
     Signal client_closed;
     ScriptedServer server([&](ScriptedConnection& c) {
@@ -399,8 +464,7 @@ TEST(HttpClientTest, ChunkLineOrTrailerThatNeverEndsIsBadResponse) {
       for (std::size_t sent = 0; sent < (16u << 20) && c.write(piece);) sent += piece.size();
       if (c.wait_closed(10s)) client_closed.set();
     });
-    IoThreads io;
-    HttpClient client(io.io);
+    HttpClient client(io.io, options());
     StreamProbe probe;
     Timeouts t = quick();
     t.idle = 30s;  // only a bound on what is kept may end this early
@@ -428,7 +492,7 @@ TEST(HttpClientTest, NotHttpIsAnError) {
   EXPECT_EQ(result.error.kind, NetErrorKind::BadResponse) << result.error.message;
 }
 
-void cancel_mid_stream(bool by_destroying) {
+void cancel_mid_stream(IoThreads& io, HttpClient::Options options, bool by_destroying) {
   std::promise<bool> closed;
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
@@ -436,8 +500,7 @@ void cancel_mid_stream(bool by_destroying) {
     c.write(chunk("first"));
     closed.set_value(c.wait_closed());
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options);
   StreamProbe probe;
   Timeouts t = quick();
   t.idle = 30s;  // only the cancel may end this stream
@@ -455,14 +518,14 @@ void cancel_mid_stream(bool by_destroying) {
   EXPECT_TRUE(closed.get_future().get()) << "the server never saw the connection close";
 }
 
-TEST(HttpClientTest, CancelMidStreamClosesSocketAtOnce) {
-  cancel_mid_stream(false);
+TEST_P(HttpClientBody, CancelMidStreamClosesSocketAtOnce) {
+  cancel_mid_stream(io, options(), false);
 }
-TEST(HttpClientTest, DestroyingHandleCancels) {
-  cancel_mid_stream(true);
+TEST_P(HttpClientBody, DestroyingHandleCancels) {
+  cancel_mid_stream(io, options(), true);
 }
 
-TEST(HttpClientTest, ReceiverCanAbortFromOnData) {
+TEST_P(HttpClientBody, ReceiverCanAbortFromOnData) {
   std::promise<bool> closed;
   ScriptedServer server([&](ScriptedConnection& c) {
     c.read_request();
@@ -470,8 +533,7 @@ TEST(HttpClientTest, ReceiverCanAbortFromOnData) {
     c.write(chunk("stop here"));
     closed.set_value(c.wait_closed());
   });
-  IoThreads io;
-  HttpClient client(io.io);
+  HttpClient client(io.io, options());
   std::promise<std::optional<NetError>> done;
   StreamCallbacks cb;
   cb.on_data = [](std::string_view) { return false; };

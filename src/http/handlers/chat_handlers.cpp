@@ -62,7 +62,7 @@ std::shared_ptr<ChatFraming> original_framing() {
                     result.message.empty() ? "the model service failed" : result.message);
   };
   f->start = [](Exchange& ex) { ex.start_stream(200, "text/event-stream; charset=utf-8"); };
-  f->piece = [](std::string_view piece) { return std::string(piece); };
+  f->piece = [](std::string& out, std::string_view piece) { out += piece; };
   // A cut-short answer says so in the text: the stream has no other channel for it. The page
   // shows the text as it is, so the note is in the page's language.
   f->end = [](const llm::ChatResult& result) {

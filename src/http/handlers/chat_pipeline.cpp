@@ -112,6 +112,10 @@ std::shared_ptr<ChatFraming> with_logged_refusals(const std::shared_ptr<ChatCont
 // How the quota for this chat was paid, so a failure before the first token can give it back.
 enum class Paid { Quota, FreeChat };
 
+// A stream's gathering buffer keeps its memory between reads up to this much (a token's framed
+// chunk is a few hundred bytes).
+constexpr std::size_t kKeptBatchBytes = 4096;
+
 // Shared by the callbacks of one upstream call.
 struct CallState {
   std::mutex mutex;
@@ -120,6 +124,9 @@ struct CallState {
   bool started = false;                      // the streaming head went out
   std::optional<core::UtcMs> first_text_at;  // for the usage log's time to first token
   std::string text;                          // whole answer, for non-streaming framing
+  // The framed pieces of the current upstream read, written together by on_flush: one send per
+  // read, not per event. Touched only by the upstream's callbacks (one thread, in order).
+  std::string batch;
 };
 
 void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatRequest request,
@@ -151,10 +158,22 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
       if (first) state->first_text_at = now_of(ctx->services);
     }
     if (first) framing->start(*ex);
-    ex->write(framing->piece(piece));
+    framing->piece(state->batch, piece);
+  };
+  callbacks.on_flush = [ex, state] {
+    if (state->batch.empty()) return;
+    ex->write(state->batch);
+    // Its memory is kept for the next read, unless a burst made it large: thousands of open
+    // streams each keep theirs.
+    if (state->batch.capacity() > kKeptBatchBytes)
+      std::string().swap(state->batch);
+    else
+      state->batch.clear();
   };
   callbacks.on_done = [ctx, ex, framing, state, openid, paid, started_at,
+                       flush = callbacks.on_flush,
                        model = request.model](const llm::ChatResult& result) {
+    flush();  // the client calls it after each read already; nothing gathered may be left behind
     if (!result.ok())
       spdlog::info("chat for {} ended: {} {}", openid, llm::to_string(result.error), result.detail);
     {

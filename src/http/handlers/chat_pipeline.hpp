@@ -35,7 +35,8 @@ struct ChatFraming {
   std::function<Response(const llm::ChatResult&)> upstream_failed;
   // Streaming: status line and content type, each piece, and the end (ok or cut short).
   std::function<void(Exchange&)> start;
-  std::function<std::string(std::string_view piece)> piece;
+  // Appends one piece's framing to `out`, where the pieces of one upstream read are gathered.
+  std::function<void(std::string& out, std::string_view piece)> piece;
   std::function<std::string(const llm::ChatResult&)> end;
   // Non-streaming: called once with the whole text (OpenAI stream:false); null when streaming.
   std::function<Response(const std::string& text, const llm::ChatResult&)> whole;

@@ -93,13 +93,12 @@ std::shared_ptr<ChatFraming> openai_framing(const std::string& model, bool strea
     const auto hole = head.rfind("\"content\":\"\"") + std::string_view("\"content\":").size();
     std::string tail = head.substr(hole + 2);
     head.resize(hole);
-    f->piece = [head = std::move(head), tail = std::move(tail)](std::string_view piece) {
-      std::string out;
-      out.reserve(head.size() + piece.size() + piece.size() / 8 + 2 + tail.size());
+    f->piece = [head = std::move(head), tail = std::move(tail)](std::string& out,
+                                                                std::string_view piece) {
+      out.reserve(out.size() + head.size() + piece.size() + piece.size() / 8 + 2 + tail.size());
       out += head;
       append_json_string(out, piece);
       out += tail;
-      return out;
     };
     f->end = [chunk](const llm::ChatResult& r) {
       std::string out;
