@@ -2,8 +2,8 @@
 -- holds order_status, pay_status or pay_time is rewritten by it: each a random page more in the
 -- WAL of every commit. The due sweeps read only CREATED (and PAID) orders and the reports only
 -- paid ones, so those indexes now hold only the orders they are searched for (partial), and
--- the per-user index leaves the status to the table: a delivered order then costs one index
--- delete instead of three deletes and four inserts. The names stay, so do the query plans.
+-- the per-user index leaves the status to the table: a delivered order then costs a delete in
+-- the due index and an insert in the pay-time one instead of three deletes and four inserts. The names stay, so do the query plans.
 DROP INDEX openai_order_due;
 CREATE INDEX openai_order_due ON openai_order (order_status, pay_status, order_time)
   WHERE order_status = 0 AND pay_status = 0;

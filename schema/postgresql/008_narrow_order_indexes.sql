@@ -1,6 +1,11 @@
 -- Twin of schema/008_narrow_order_indexes.sql: the due and report indexes hold only the orders
--- they are searched for, and the per-user one leaves the status to the table, so delivering an
--- order no longer rewrites four index entries (and PostgreSQL's update can more often stay HOT).
+-- they are searched for, and the per-user one leaves the status to the table (the partial
+-- indexes are what saves work here: the update still changes indexed columns, so it is never
+-- HOT, and every full index gets its new entry anyway).
+-- DROP INDEX locks the table until the migration commits, and waits first behind any open
+-- transaction on it while every node's writes queue behind the DROP: give up after 10 s instead
+-- (the migration then fails whole and can be run again at a quieter moment).
+SET LOCAL lock_timeout = '10s';
 DROP INDEX openai_order_due;
 CREATE INDEX openai_order_due ON openai_order (order_status, pay_status, order_time)
   WHERE order_status = 0 AND pay_status = 0;

@@ -144,11 +144,14 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
       if (p_->cancelled || p_->overflow || p_->phase != Pending::Phase::streaming || p_->finished)
         return false;
       if (piece.empty()) return true;
-      if (p_->queued.size() + p_->unsent.size() + piece.size() >
-          server_->config.stream_queue_limit) {
+      const std::size_t backlog = p_->queued.size() + p_->unsent.size();
+      if (backlog > 0 && backlog + piece.size() > server_->config.stream_queue_limit) {
         // The client reads slower than the answer comes (what a direct send left over waits in
-        // memory too), or one piece alone is over the bound: the stream is cancelled, whether
-        // or not it was idle at this moment.
+        // memory too): the stream is cancelled. A piece that finds nothing waiting is taken
+        // whatever its size: it is in memory already, and one upstream event may be as large
+        // as the bound itself (max_event_bytes) before its framing; refusing it would end an
+        // answer the client has not had a byte of. So a stream holds at most the bound plus
+        // one piece.
         p_->overflow = true;
         accepted = false;
       } else if (p_->direct_fd >= 0 && p_->queued.empty() && executor_.running_in_this_thread()) {

@@ -446,10 +446,10 @@ TEST(HttpServer, PiecesMadeOnTheLoopArriveWholeAndInOrderPastAFullSocket) {
   EXPECT_EQ(probe->cancels, 0);
 }
 
-// A piece over the queue's bound is refused and the stream cancelled also when the stream is
-// idle and the socket would take the piece at once: whether it passes must not depend on the
-// moment it comes (queued behind another write, it would be refused).
-TEST(HttpServer, APieceOverTheQueueBoundIsRefusedAlsoWhenItCouldGoStraightOut) {
+// A piece over the queue's bound that finds nothing waiting goes out whole (one upstream event
+// may be as large as the bound before its framing: refusing it would end an answer the client
+// has not had a byte of). Behind a backlog the bound holds (SlowReaderOverTheQueueBound...).
+TEST(HttpServer, APieceOverTheQueueBoundGoesOutWhenNothingWaits) {
   auto probe = std::make_shared<StreamProbe>();
   ServerConfig cfg;
   cfg.stream_queue_limit = 1024;
@@ -459,12 +459,14 @@ TEST(HttpServer, APieceOverTheQueueBoundIsRefusedAlsoWhenItCouldGoStraightOut) {
   auto ex = probe->exchange.get_future().get();
   c.read_until("\r\n\r\n");
   on_loop(ex, [&] { EXPECT_TRUE(ex->write("small")); });
-  c.read_until("small");  // the stream is idle again: the next piece would go straight out
-  bool accepted = true;
-  on_loop(ex, [&] { accepted = ex->write(std::string(4096, 'x')); });
-  EXPECT_FALSE(accepted);
-  ASSERT_EQ(probe->cancelled.get_future().wait_for(5s), std::future_status::ready);
-  EXPECT_EQ(c.read_all().find("xxxx"), std::string::npos) << "the refused piece went out";
+  c.read_until("small");  // the stream is idle again
+  bool accepted = false;
+  on_loop(ex, [&] { accepted = ex->write(std::string(4096, 'x') + "END"); });
+  EXPECT_TRUE(accepted);
+  on_loop(ex, [&] { ex->finish(); });
+  const std::string rest = c.read_all(10000);
+  EXPECT_NE(rest.find(std::string(4096, 'x') + "END"), std::string::npos);
+  EXPECT_EQ(probe->cancels, 0);
 }
 
 // Pieces from another thread are queued for the stream's coroutine; one made on the loop while
