@@ -99,7 +99,11 @@ class CallState : public std::enable_shared_from_this<CallState> {
       case ChunkScan::Outcome::Read:
         break;
     }
-    const ChunkScan::Found& found = scan.found();
+    return deliver(scan.found());
+  }
+
+  // What one chunk said, read by the scan or from its document.
+  bool deliver(const ChunkScan::Found& found) {
     for (std::string_view piece : found.pieces) {
       result_.delivered_any = true;
       unflushed_ = true;
@@ -127,39 +131,9 @@ class CallState : public std::enable_shared_from_this<CallState> {
       take_error_object(*error, 0);
       return false;
     }
-    if (const auto* choices = chunk.if_contains("choices"); choices && choices->is_array()) {
-      for (const auto& choice : choices->as_array()) {
-        if (!choice.is_object()) continue;
-        const auto& c = choice.as_object();
-        if (const auto* delta = c.if_contains("delta"); delta && delta->is_object()) {
-          if (const auto* content = delta->as_object().if_contains("content");
-              content && content->is_string()) {
-            const auto& text = content->as_string();
-            if (!text.empty()) {
-              result_.delivered_any = true;
-              unflushed_ = true;
-              if (callbacks_.on_delta)
-                callbacks_.on_delta(std::string_view(text.data(), text.size()));
-            }
-          }
-        }
-        if (const auto* reason = c.if_contains("finish_reason"); reason && reason->is_string())
-          result_.finish_reason = std::string(reason->as_string());
-      }
-    }
-    if (const auto* usage = chunk.if_contains("usage"); usage && usage->is_object()) {
-      ChatUsage u;
-      const auto& o = usage->as_object();
-      auto number = [&](const char* key) {
-        const auto* v = o.if_contains(key);
-        return v && v->is_int64() ? static_cast<int>(v->as_int64()) : 0;
-      };
-      u.prompt_tokens = number("prompt_tokens");
-      u.completion_tokens = number("completion_tokens");
-      u.total_tokens = number("total_tokens");
-      result_.usage = u;
-    }
-    return true;
+    ChunkScan::Found found;
+    read_chunk_document(chunk, found);
+    return deliver(found);
   }
 
   void take_error_object(const json::value& error, int status) {

@@ -198,4 +198,38 @@ bool ChunkScan::Handler::on_null(error_code&) {
   return true;
 }
 
+void read_chunk_document(const boost::json::object& chunk, ChunkScan::Found& found) {
+  found.pieces.clear();
+  found.has_finish = false;
+  found.finish_reason.clear();
+  found.has_usage = false;
+  found.usage = {};
+  if (const auto* choices = chunk.if_contains("choices"); choices && choices->is_array()) {
+    for (const auto& choice : choices->as_array()) {
+      if (!choice.is_object()) continue;
+      const auto& c = choice.as_object();
+      if (const auto* delta = c.if_contains("delta"); delta && delta->is_object()) {
+        if (const auto* content = delta->as_object().if_contains("content");
+            content && content->is_string() && !content->as_string().empty())
+          found.pieces.emplace_back(content->as_string().data(), content->as_string().size());
+      }
+      if (const auto* reason = c.if_contains("finish_reason"); reason && reason->is_string()) {
+        found.has_finish = true;
+        found.finish_reason = std::string(reason->as_string());
+      }
+    }
+  }
+  if (const auto* usage = chunk.if_contains("usage"); usage && usage->is_object()) {
+    const auto& o = usage->as_object();
+    auto number = [&](const char* key) {
+      const auto* v = o.if_contains(key);
+      return v && v->is_int64() ? static_cast<int>(v->as_int64()) : 0;
+    };
+    found.has_usage = true;
+    found.usage.prompt_tokens = number("prompt_tokens");
+    found.usage.completion_tokens = number("completion_tokens");
+    found.usage.total_tokens = number("total_tokens");
+  }
+}
+
 }  // namespace chatglmd::llm

@@ -5,6 +5,7 @@
 // not take as the document would (an "error" object, a key it reads given twice) is left to the
 // document parse (needs_document()).
 #include <boost/json/basic_parser.hpp>
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -103,5 +104,10 @@ class ChunkScan {
   const Handler& handler_() const { return parser_.handler(); }
   boost::json::basic_parser<Handler> parser_;
 };
+
+// The same findings read from the chunk's document: the way for a chunk the scan leaves to it
+// (its caller has looked for "error" first), and what the scan is tested against. The views in
+// `found` point into `chunk`.
+void read_chunk_document(const boost::json::object& chunk, ChunkScan::Found& found);
 
 }  // namespace chatglmd::llm

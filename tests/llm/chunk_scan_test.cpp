@@ -1,6 +1,7 @@
-// ChunkScan against the document reading it stands in for (boost::json::parse, then the same
-// lookups ChatGlmClient made): handwritten chunks, then random chunk-like documents with every
-// kind of value in every place, keys given twice, escapes, cut or padded text.
+// ChunkScan against the document reading it stands in for (boost::json::parse, then
+// read_chunk_document, as ChatGlmClient reads a chunk the scan leaves to it): handwritten chunks,
+// then random chunk-like documents with every kind of value in every place, keys given twice,
+// escapes, cut or padded text.
 #include "llm/chunk_scan.hpp"
 
 #include <gtest/gtest.h>
@@ -22,7 +23,16 @@ struct Reading {
   std::optional<ChatUsage> usage;
 };
 
-// What ChatGlmClient read from a chunk before ChunkScan (chatglm_client.cpp, on_event).
+Reading of(const ChunkScan::Found& f) {
+  Reading r;
+  for (auto piece : f.pieces) r.pieces.emplace_back(piece);
+  if (f.has_finish) r.finish_reason = f.finish_reason;
+  if (f.has_usage) r.usage = f.usage;
+  return r;
+}
+
+// What ChatGlmClient reads from a chunk's document (on_event_document): parsed whole, "error"
+// looked for first, then read_chunk_document.
 Reading by_document(std::string_view text) {
   Reading r;
   boost::system::error_code ec;
@@ -36,43 +46,15 @@ Reading by_document(std::string_view text) {
     r.outcome = ChunkScan::Outcome::NeedsDocument;
     return r;
   }
-  if (const auto* choices = chunk.if_contains("choices"); choices && choices->is_array()) {
-    for (const auto& choice : choices->as_array()) {
-      if (!choice.is_object()) continue;
-      const auto& c = choice.as_object();
-      if (const auto* delta = c.if_contains("delta"); delta && delta->is_object()) {
-        if (const auto* content = delta->as_object().if_contains("content");
-            content && content->is_string() && !content->as_string().empty())
-          r.pieces.emplace_back(content->as_string());
-      }
-      if (const auto* reason = c.if_contains("finish_reason"); reason && reason->is_string())
-        r.finish_reason = std::string(reason->as_string());
-    }
-  }
-  if (const auto* usage = chunk.if_contains("usage"); usage && usage->is_object()) {
-    ChatUsage u;
-    const auto& o = usage->as_object();
-    auto number = [&](const char* key) {
-      const auto* v = o.if_contains(key);
-      return v && v->is_int64() ? static_cast<int>(v->as_int64()) : 0;
-    };
-    u.prompt_tokens = number("prompt_tokens");
-    u.completion_tokens = number("completion_tokens");
-    u.total_tokens = number("total_tokens");
-    r.usage = u;
-  }
-  return r;
+  ChunkScan::Found found;
+  read_chunk_document(chunk, found);
+  return of(found);
 }
 
 Reading by_scan(ChunkScan& scan, std::string_view text) {
-  Reading r;
-  r.outcome = scan.scan(text);
-  if (r.outcome != ChunkScan::Outcome::Read) return r;
-  const auto& f = scan.found();
-  for (auto piece : f.pieces) r.pieces.emplace_back(piece);
-  if (f.has_finish) r.finish_reason = f.finish_reason;
-  if (f.has_usage) r.usage = f.usage;
-  return r;
+  const auto outcome = scan.scan(text);
+  if (outcome != ChunkScan::Outcome::Read) return Reading{outcome, {}, {}, {}};
+  return of(scan.found());
 }
 
 // The scan reads a chunk as the document did, or leaves it to the document (never for the
