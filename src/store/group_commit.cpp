@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <iterator>
 #include <stdexcept>
 #include <vector>
 
@@ -77,13 +78,16 @@ void GroupCommitter::enqueue(Item item) {
 }
 
 void GroupCommitter::submit(Work work, Done done) {
-  enqueue({std::move(work), [done = std::move(done)](bool committed, std::exception_ptr,
-                                                     const std::string&) { done(committed); }});
+  Item item;
+  item.work = std::move(work);
+  item.done = std::move(done);
+  enqueue(std::move(item));
 }
 
 void GroupCommitter::submit_until_committed(Work work, Done done) {
-  Item item{std::move(work), [done = std::move(done)](bool committed, std::exception_ptr,
-                                                      const std::string&) { done(committed); }};
+  Item item;
+  item.work = std::move(work);
+  item.done = std::move(done);
   item.until_committed = true;
   item.next_pause = kFirstRetryPause;
   enqueue(std::move(item));
@@ -102,15 +106,18 @@ void GroupCommitter::run(const std::function<void()>& body) {
     std::exception_ptr failure;
     std::string error;
   } wait;
-  enqueue({[&body] { body(); },
-           [&wait](bool committed, std::exception_ptr failure, const std::string& error) {
-             std::lock_guard lock(wait.mutex);
-             wait.finished = true;
-             wait.committed = committed;
-             wait.failure = std::move(failure);
-             wait.error = error;
-             wait.cv.notify_one();  // under the lock: `wait` lives on the caller's stack
-           }});
+  Item item;
+  item.work = [&body] { body(); };
+  item.done_with_failure = [&wait](bool committed, std::exception_ptr failure,
+                                   const std::string& error) {
+    std::lock_guard lock(wait.mutex);
+    wait.finished = true;
+    wait.committed = committed;
+    wait.failure = std::move(failure);
+    wait.error = error;
+    wait.cv.notify_one();  // under the lock: `wait` lives on the caller's stack
+  };
+  enqueue(std::move(item));
   std::unique_lock lock(wait.mutex);
   wait.cv.wait(lock, [&wait] { return wait.finished; });
   if (wait.committed) return;
@@ -130,8 +137,10 @@ std::uint64_t GroupCommitter::units() const {
 
 void GroupCommitter::loop() {
   pthread_setname_np(pthread_self(), "group-commit");  // for top -H and perf
+  // Kept from batch to batch (emptied at the end of each), so a batch allocates nothing here.
+  std::vector<Item> batch;
+  std::vector<std::exception_ptr> failures;
   for (;;) {
-    std::vector<Item> batch;
     bool last_try = false;  // stopping: a unit that fails now is not tried again
     {
       std::unique_lock lock(mutex_);
@@ -150,13 +159,16 @@ void GroupCommitter::loop() {
           wake_.wait_until(lock, retries_.begin()->first);
       }
       last_try = stopping_;
-      // Whatever arrived while the previous commit was syncing goes into this one.
-      while (!queue_.empty() && batch.size() < max_batch_) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      // Whatever arrived while the previous commit was syncing goes into this one, oldest first.
+      if (queue_.size() <= max_batch_) {
+        batch.swap(queue_);
+      } else {
+        const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_batch_);
+        std::move(queue_.begin(), end, std::back_inserter(batch));
+        queue_.erase(queue_.begin(), end);
       }
     }
-    std::vector<std::exception_ptr> failures(batch.size());
+    failures.assign(batch.size(), nullptr);
     std::string commit_error;
     bool committed = false;
     bool outcome_unknown = false;  // it may have committed: nothing is tried again
@@ -169,6 +181,10 @@ void GroupCommitter::loop() {
           } catch (...) {
             failures[i] = std::current_exception();
           }
+          // What the work holds goes now, here, unless it may run again: its `done` can then
+          // hold the last reference to what the unit shares with its submitter, and choose the
+          // thread that releases it.
+          if (!batch[i].until_committed) batch[i].work = nullptr;
         }
       });
       committed = true;
@@ -203,8 +219,14 @@ void GroupCommitter::loop() {
         retries_.emplace(due, std::move(item));
         continue;
       }
-      item.done(kept_unit, std::move(failures[i]), commit_error);
+      if (item.done_with_failure) {
+        item.done_with_failure(kept_unit, std::move(failures[i]), commit_error);
+      } else {
+        item.done(kept_unit);
+      }
     }
+    batch.clear();  // the units' functions are released here, before the next batch waits
+    failures.clear();
   }
 }
 

@@ -6,12 +6,12 @@
 // goes out for a change that could still be lost.
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "store/store.hpp"
 
@@ -62,10 +62,13 @@ class GroupCommitter {
  private:
   struct Item {
     Work work;
-    // committed, and when not: the unit's own exception (null when the COMMIT failed). The
-    // committer hands its only reference over, so the waiter alone ever releases it: the
-    // reference count lives in libstdc++, which ThreadSanitizer cannot see ordering.
-    std::function<void(bool, std::exception_ptr, const std::string&)> done;
+    // One of the two is set: `done` as submitted (not wrapped in another function, which cost
+    // an allocation per unit), or run()'s, which also hears why: the unit's own exception (null
+    // when the COMMIT failed). The committer hands its only reference to that exception over,
+    // so the waiter alone ever releases it: the reference count lives in libstdc++, which
+    // ThreadSanitizer cannot see ordering.
+    Done done;
+    std::function<void(bool, std::exception_ptr, const std::string&)> done_with_failure;
     bool until_committed = false;
     std::chrono::milliseconds next_pause{0};  // before its next try, when it fails again
   };
@@ -76,7 +79,10 @@ class GroupCommitter {
   std::size_t max_batch_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Item> queue_;
+  // A vector, swapped whole with the committer's batch when it fits one: the two buffers go back
+  // and forth and keep their capacity, where a deque allocated a block on the submitting thread
+  // for every few units and freed it on the committer.
+  std::vector<Item> queue_;
   std::multimap<std::chrono::steady_clock::time_point, Item> retries_;  // by when they are due
   bool stopping_ = false;
   std::uint64_t commits_ = 0;

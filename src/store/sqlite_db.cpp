@@ -176,9 +176,10 @@ Query Db::prepare(std::string_view sql) {
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare: " + std::string(sql.substr(0, 80)));
-  auto& slot = cache_[std::string(sql)];
-  slot = std::make_unique<Statement>(db_, stmt);
-  return Query(*slot);
+  auto statement = std::make_unique<Statement>(db_, stmt);
+  Statement& prepared = *statement;
+  cache_.emplace(std::string(sql), std::move(statement));
+  return Query(prepared);
 }
 
 void Db::exec_script(const std::string& sql) {

@@ -5,13 +5,14 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "store/store_error.hpp"
@@ -123,7 +124,18 @@ class Db {
   // parent's savepoint ended with rows changed but not committed (see WriteTransaction).
   int write_depth_ = 0;
   bool nested_write_abandoned_ = false;
-  std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+  // Hashed, and found by a string_view without building a string: an ordered map compared the
+  // SQL text at every level of the tree, and most statements share long prefixes ("SELECT id,
+  // order_id, ... FROM openai_order WHERE ..."), so each lookup memcmp'd hundreds of bytes
+  // several times. Keyed by the text, not its address: SQL built at run time may reuse a freed
+  // buffer for different text.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept {
+      return std::hash<std::string_view>{}(sql);
+    }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
   std::recursive_mutex mutex_;
   std::string journal_mode_;
   std::atomic<std::uint64_t> committed_writes_{0};

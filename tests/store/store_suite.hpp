@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
 #include <tuple>
 
@@ -130,6 +131,13 @@ TYPED_TEST_P(StoreSuite, AccountsGrantConsumeRefundFreeze) {
   EXPECT_EQ(acc->total_quota, 3);
   EXPECT_EQ(acc->surplus_quota, 3);
   EXPECT_EQ(acc->model_types, "glm-4,glm-3-turbo");
+  // Merged lists keep each model once, in first-seen order, without empty items.
+  a.grant("u3", 1, ",glm-4,,glm-4,");
+  EXPECT_EQ(a.get("u3")->model_types, "glm-4");
+  a.grant("u3", 1, "glm-3-turbo,,glm-4,glm-3-turbo,cogview");
+  EXPECT_EQ(a.get("u3")->model_types, "glm-4,glm-3-turbo,cogview");
+  a.grant("u3", 1, "");
+  EXPECT_EQ(a.get("u3")->model_types, "glm-4,glm-3-turbo,cogview");
   EXPECT_EQ(a.consume_one("u1"), Charge::Charged);
   EXPECT_EQ(a.consume_one("u1"), Charge::Charged);
   EXPECT_EQ(a.consume_one("u1"), Charge::Charged);
@@ -614,6 +622,24 @@ TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
     EXPECT_EQ(o->state, i % 10 == 0 ? OrderState::Created : OrderState::Paid) << i;
   }
   EXPECT_EQ(paid, n - n / 10);
+}
+
+// A unit that runs once has its work released before its `done` runs, so `done` can hold the
+// last reference to what the unit shares with its submitter and choose the thread that frees
+// it (the notify handler frees its request on the io thread it came from).
+TYPED_TEST_P(StoreSuite, GroupCommitReleasesAUnitsWorkBeforeItsDone) {
+  std::promise<bool> released_before_done;
+  {
+    store::GroupCommitter committer(this->s());
+    auto token = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = token;
+    committer.submit([token = std::move(token)] { ++*token; },
+                     [&released_before_done, watch](bool committed) {
+                       EXPECT_TRUE(committed);
+                       released_before_done.set_value(watch.expired());
+                     });
+    EXPECT_TRUE(released_before_done.get_future().get());
+  }
 }
 
 // `done` and the end of run() come only once the change is committed: another connection
@@ -1198,6 +1224,7 @@ TYPED_TEST_P(StoreSuite, ReportsListRejectedNotifiesNewestFirst) {
 REGISTER_TYPED_TEST_SUITE_P(
     StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
     GroupCommitSharesCommitsAndReportsEachUnit, GroupCommitAnswersOnlyAfterTheCommit,
+    GroupCommitReleasesAUnitsWorkBeforeItsDone,
     GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch,
     GroupCommitTriesAWriteThatMustNotBeLostAgainUntilItCommitsOnce, ProductsAddListEnableDisable,
     ProductChangesBumpTheirVersion, AccountsGrantConsumeRefundFreeze,
