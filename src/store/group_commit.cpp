@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 
-#include <iterator>
 #include <stdexcept>
 #include <vector>
 
@@ -160,12 +159,9 @@ void GroupCommitter::loop() {
       }
       last_try = stopping_;
       // Whatever arrived while the previous commit was syncing goes into this one, oldest first.
-      if (queue_.size() <= max_batch_) {
-        batch.swap(queue_);
-      } else {
-        const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_batch_);
-        std::move(queue_.begin(), end, std::back_inserter(batch));
-        queue_.erase(queue_.begin(), end);
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
       }
     }
     failures.assign(batch.size(), nullptr);
@@ -181,10 +177,6 @@ void GroupCommitter::loop() {
           } catch (...) {
             failures[i] = std::current_exception();
           }
-          // What the work holds goes now, here, unless it may run again: its `done` can then
-          // hold the last reference to what the unit shares with its submitter, and choose the
-          // thread that releases it.
-          if (!batch[i].until_committed) batch[i].work = nullptr;
         }
       });
       committed = true;
@@ -195,6 +187,13 @@ void GroupCommitter::loop() {
       commit_error = e.what();
     } catch (...) {
       commit_error = "an exception that is not a std::exception";
+    }
+    // What each unit's work holds goes now, after the transaction (a destructor that wrote to
+    // the store would otherwise land in the batch outside any savepoint) and before any `done`,
+    // which can then hold the last reference to what the unit shares with its submitter and
+    // choose the thread that releases it. Not a unit that may run again.
+    for (auto& item : batch) {
+      if (!item.until_committed) item.work = nullptr;
     }
     // Said here, before any unit hears of it: the log's first line about a broken store then
     // names the store's own reason, whichever request or tick met it first (the units only say

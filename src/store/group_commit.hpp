@@ -6,6 +6,7 @@
 // goes out for a change that could still be lost.
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
@@ -36,7 +37,8 @@ class GroupCommitter {
 
   // `work` runs on the committer thread inside the shared transaction; `done(true)` after the
   // commit, `done(false)` when the work threw or the commit failed (nothing of it was kept).
-  // `done` runs on the committer thread: keep it short (answer, post, count).
+  // `done` runs on the committer thread: keep it short (answer, post, count). `work` is released
+  // after the commit and before `done`, so `done` must hold whatever it needs itself.
   void submit(Work work, Done done);
 
   // For a write whose loss would cost a user (a chat given back after a failed answer): when the
@@ -79,10 +81,9 @@ class GroupCommitter {
   std::size_t max_batch_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  // A vector, swapped whole with the committer's batch when it fits one: the two buffers go back
-  // and forth and keep their capacity, where a deque allocated a block on the submitting thread
-  // for every few units and freed it on the committer.
-  std::vector<Item> queue_;
+  // A deque: a backlog far past max_batch_ (a stalled disk or server) leaves it one batch at a
+  // time in constant time per unit, and its blocks go back when it shrinks.
+  std::deque<Item> queue_;
   std::multimap<std::chrono::steady_clock::time_point, Item> retries_;  // by when they are due
   bool stopping_ = false;
   std::uint64_t commits_ = 0;

@@ -312,6 +312,13 @@ TEST_F(HandlersTest, NotifyPaysDeliversOnceAndRejectsTampering) {
             "success");  // duplicate
   EXPECT_EQ(store->orders().get(o.order_id)->state, core::OrderState::Delivered);
   EXPECT_EQ(store->accounts().get("payer")->surplus_quota, 100);  // not twice
+  // The pay_notify row keeps the notify as Alipay sent it, with its verdict.
+  auto kept = store->notifies().get("n-1");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->raw_body, body);
+  EXPECT_EQ(kept->out_trade_no, o.order_id);
+  EXPECT_EQ(kept->verdict, "ok");
+  EXPECT_NE(registry.render().find("chatglmd_notify_handled_total 2"), std::string::npos);
   auto tampered = body;
   tampered.replace(tampered.find("9.99"), 4, "0.01");
   EXPECT_EQ(body_of(http_post(srv.port(), "/api/v1/sale/pay_notify", tampered)), "fail");

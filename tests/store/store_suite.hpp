@@ -8,6 +8,7 @@
 #include <atomic>
 #include <future>
 #include <memory>
+#include <numeric>
 #include <thread>
 #include <tuple>
 
@@ -624,6 +625,44 @@ TYPED_TEST_P(StoreSuite, GroupCommitSharesCommitsAndReportsEachUnit) {
   EXPECT_EQ(paid, n - n / 10);
 }
 
+// A backlog longer than a batch leaves in batches of at most max_batch units, oldest first, each
+// unit run once and answered once.
+TYPED_TEST_P(StoreSuite, GroupCommitTakesABacklogInOrderOneBatchLimitAtATime) {
+  const int n = 20;
+  std::vector<int> ran;  // on the committer thread only
+  std::vector<std::atomic<int>> answered(n);
+  std::atomic<int> answers{0};
+  std::uint64_t commits = 0;
+  {
+    store::GroupCommitter committer(this->s(), 3);
+    std::promise<void> all_queued;
+    auto queued = all_queued.get_future().share();
+    committer.submit([queued] { queued.wait(); }, [](bool) {});
+    for (int i = 0; i < n; ++i) {
+      auto work = [&ran, i] { ran.push_back(i); };
+      auto done = [&answered, &answers, i](bool committed) {
+        EXPECT_TRUE(committed);
+        ++answered[i];
+        ++answers;
+      };
+      if (i % 2 == 0) {
+        committer.submit(work, done);
+      } else {
+        committer.submit_until_committed(work, done);
+      }
+    }
+    all_queued.set_value();
+    while (answers < n) std::this_thread::yield();
+    commits = committer.commits();
+  }
+  std::vector<int> in_order(n);
+  std::iota(in_order.begin(), in_order.end(), 0);
+  EXPECT_EQ(ran, in_order);
+  for (int i = 0; i < n; ++i) EXPECT_EQ(answered[i].load(), 1) << i;
+  // The holding unit and the n behind it, at most 3 to a commit.
+  EXPECT_GE(commits, static_cast<std::uint64_t>((n + 1 + 2) / 3)) << "at most 3 units in a commit";
+}
+
 // A unit that runs once has its work released before its `done` runs, so `done` can hold the
 // last reference to what the unit shares with its submitter and choose the thread that frees
 // it (the notify handler frees its request on the io thread it came from).
@@ -1224,7 +1263,7 @@ TYPED_TEST_P(StoreSuite, ReportsListRejectedNotifiesNewestFirst) {
 REGISTER_TYPED_TEST_SUITE_P(
     StoreSuite, TransactionsComposeAndAFailingPartRollsBackAlone,
     GroupCommitSharesCommitsAndReportsEachUnit, GroupCommitAnswersOnlyAfterTheCommit,
-    GroupCommitReleasesAUnitsWorkBeforeItsDone,
+    GroupCommitReleasesAUnitsWorkBeforeItsDone, GroupCommitTakesABacklogInOrderOneBatchLimitAtATime,
     GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch,
     GroupCommitTriesAWriteThatMustNotBeLostAgainUntilItCommitsOnce, ProductsAddListEnableDisable,
     ProductChangesBumpTheirVersion, AccountsGrantConsumeRefundFreeze,

@@ -101,11 +101,10 @@ struct NotifyUnit {
   store::NotifyRecord record;
   NotifyOutcome outcome;  // set on the committer thread, read after the commit
 
-  // A failed commit kept nothing: Alipay re-sends, and that attempt is the one counted.
+  // A failed commit kept nothing: Alipay re-sends, and that attempt is the one counted (a
+  // committed one is counted where its commit is heard of, see `finish`).
   void answer(bool committed) {
-    if (committed) {
-      outcome.count(*metrics);
-    } else {
+    if (!committed) {
       // Throttled with every other store error: an outage must not cost a line per resend.
       store::store_error_log().report(
           "notify " + parsed.fields.notify_id + " not stored (answered fail; Alipay re-sends)",
@@ -147,12 +146,15 @@ void register_notify_routes(Router& router, const AppServices& s) {
     auto work = [unit] {
       unit->outcome = settle_verified(*unit->services, unit->parsed, unit->record);
     };
-    // The committer drops `work` once it ran, so this holds the unit's last reference on that
-    // thread, and hands it back to the io thread with the reply: `success` (or `fail`) is
-    // built, counted and sent there, still only after the commit, and the unit is freed there.
+    // The committer drops `work` before this runs, so this holds the unit's last reference on
+    // that thread, and hands it back to the io thread with the reply: `success` (or `fail`) is
+    // built and sent there, still only after the commit, and the unit is freed there. Counted
+    // and logged here, with the commit: a reply that never goes out (io loops stopped by a
+    // forced shutdown) must not hide a delivery that did commit.
     auto finish = [unit](bool committed) mutable {
-      Exchange& exchange = *unit->ex;
-      exchange.post([unit = std::move(unit), committed] { unit->answer(committed); });
+      if (committed) unit->outcome.count(*unit->metrics);
+      const ExchangePtr exchange = unit->ex;  // alive until post() has returned
+      exchange->post([unit = std::move(unit), committed] { unit->answer(committed); });
     };
     // Many notifies in flight share one commit; `success` goes out only after it.
     write_durably(s, ex, std::move(work), std::move(finish));
