@@ -12,7 +12,6 @@
 #include <map>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #include "store/store.hpp"
 

@@ -19,7 +19,7 @@ void for_each_model(std::string_view list, Fn fn) {
 
 bool lists_model(std::string_view list, std::string_view model) {
   bool found = false;
-  for_each_model(list, [&](std::string_view item) { found = found || item == model; });
+  for_each_model(list, [&](std::string_view item) { found |= item == model; });
   return found;
 }
 
