@@ -151,11 +151,14 @@ int run_serve(CommandContext& ctx) {
   // The catalogue checks its change stamp on each request, on a connection of its own that never
   // waits for a writer (busy timeout 0), so a commit or fsync on the main connection never holds
   // an io thread. Without it (it cannot open) the catalogue follows the poll only; so it does on
-  // PostgreSQL, where a per-request read would be a network round trip on the io thread.
+  // PostgreSQL, where a per-request read would be a network round trip on the io thread. It
+  // reads a few stamp rows and, on a change, the catalogue and one account: SQLite's own 2 MiB
+  // page cache holds them.
   std::unique_ptr<store::Store> stamp_reader;
   if (!store::is_postgres_url(cfg.store.url)) {
     stamp_reader =
-        store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 0, false}).store;
+        store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 0, false, 2 * 1024})
+            .store;
     if (!stamp_reader) spdlog::warn("catalogue: no connection of its own; changes show within 1 s");
   }
   // The dashboard's reports read through a connection of their own (WAL: a reader never waits

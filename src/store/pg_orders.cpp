@@ -222,6 +222,51 @@ DeliveryOutcome PgOrders::deliver(const std::string& order_id, core::Cause cause
   return DeliveryOutcome::Delivered;
 }
 
+std::optional<DeliveryOutcome> PgOrders::pay_and_deliver_created(const std::string& order_id,
+                                                                 core::Cause cause,
+                                                                 const std::string& detail,
+                                                                 UtcMs now,
+                                                                 const PaymentFacts& payment) {
+  std::lock_guard lock(db_.mutex());
+  PgWriteTransaction tx(db_);  // the read and the write below in one transaction
+  auto order = get(order_id);
+  if (!order || order->state != OrderState::Created) return std::nullopt;
+  auto out = pay_and_deliver_created(*order, cause, detail, now, payment);
+  tx.commit();
+  return out;
+}
+
+std::optional<DeliveryOutcome> PgOrders::pay_and_deliver_created(const Order& order,
+                                                                 core::Cause cause,
+                                                                 const std::string& detail,
+                                                                 UtcMs now,
+                                                                 const PaymentFacts& payment) {
+  std::lock_guard lock(db_.mutex());
+  PgWriteTransaction tx(db_);
+  // As on SQLite: one compare-and-set from CREATED straight to the delivered row, both
+  // transitions audited, the grant from the order as the caller read it (its openid, quota and
+  // models never change). Each statement here is a round trip on the committer's connection:
+  // this is half as many as apply() and then deliver(), which read the order twice more, look
+  // for a refund a CREATED order cannot have, and each open a savepoint of their own.
+  const int moved =
+      db_.prepare(
+             "UPDATE openai_order SET order_status = 2, pay_status = 1, pay_time = $2, "
+             "trade_no = $3, attempts = 0, next_attempt_at = 0, last_error = '', updated_at = $4 "
+             "WHERE order_id = $1 AND order_status = 0")
+          .bind(1, order.order_id)
+          .bind(2, payment.paid_at.ms)
+          .bind(3, payment.trade_no)
+          .bind(4, now.ms)
+          .exec();
+  if (moved != 1) return std::nullopt;
+  audit_locked(order.order_id, OrderState::Created, OrderState::Paid, cause, detail, now);
+  grant_locked(db_, order.openid, order.quota, order.model_types, now.ms);
+  audit_locked(order.order_id, OrderState::Paid, OrderState::Delivered, cause,
+               fmt::format("granted {} quota to {}", order.quota, order.openid), now);
+  tx.commit();
+  return DeliveryOutcome::Delivered;
+}
+
 std::vector<Order> PgOrders::due_created(UtcMs placed_from, UtcMs placed_until, UtcMs now,
                                          std::int64_t after_id, int limit) {
   std::lock_guard lock(db_.mutex());

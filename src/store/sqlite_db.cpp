@@ -105,10 +105,6 @@ namespace {
 // written are touched. A unit whose journal outgrows it (thousands of pages, a bulk job step)
 // has it moved to a temporary file, which is slower but as correct.
 inline constexpr int kStatementJournalInMemoryBytes = 8 * 1024 * 1024;
-// The page cache of each connection: the hot pages of the order, notify and audit indexes stay
-// in memory instead of being read again (a pread per page) once the store outgrows SQLite's
-// 2 MiB default. Negative: KiB, as PRAGMA cache_size takes it.
-inline constexpr int kPageCacheKib = -32 * 1024;
 
 void configure_sqlite_once() {
   static std::once_flag once;
@@ -154,7 +150,8 @@ Db::Db(const DbOptions& options) {
       if (mode.step()) journal_mode_ = mode.text(0);
     }
     exec_script("PRAGMA synchronous = " + sync + ";");
-    exec_script(fmt::format("PRAGMA cache_size = {};", kPageCacheKib));
+    // Negative: KiB, as PRAGMA cache_size takes it (positive would be pages).
+    exec_script(fmt::format("PRAGMA cache_size = -{};", options.page_cache_kib));
   } catch (...) {
     // The destructor does not run for a constructor that throws: close here.
     cache_.clear();

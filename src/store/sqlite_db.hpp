@@ -61,6 +61,10 @@ struct DbOptions {
   bool read_only = false;
   // False: the file must exist already (admin commands must not leave an empty database behind).
   bool create = true;
+  // The most database pages this connection keeps in memory, in KiB (filled only as pages are
+  // read). The default keeps the hot pages of the order, notify and audit indexes of a store
+  // that outgrew SQLite's own 2 MiB; a connection that reads a few rows needs far less.
+  int page_cache_kib = 32 * 1024;
 };
 
 // A use of a cached statement. Destroying it resets the statement, so no read transaction is

@@ -109,8 +109,9 @@ OpenResult open_sqlite_store(const SqliteStoreOptions& options) {
     }
   }
   try {
-    auto store = std::make_unique<SqliteStore>(DbOptions{
-        options.path, options.synchronous, options.busy_timeout_ms, false, options.migrate});
+    DbOptions db{options.path, options.synchronous, options.busy_timeout_ms, false, options.migrate};
+    if (options.page_cache_kib > 0) db.page_cache_kib = options.page_cache_kib;
+    auto store = std::make_unique<SqliteStore>(db);
     if (options.migrate) {
       result.migration = migrate(store->db());
       if (!result.migration.ok) {

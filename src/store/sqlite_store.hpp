@@ -15,6 +15,8 @@ struct SqliteStoreOptions {
   // True: create the file if missing and apply pending migrations (migrate, serve). False: the
   // database must exist at the latest schema (every other command).
   bool migrate = true;
+  // The most database pages the connection keeps in memory, in KiB; 0: DbOptions' default.
+  int page_cache_kib = 0;
 };
 
 // Opens an SQLite store (see `migrate`). Refuses a database from a newer schema.

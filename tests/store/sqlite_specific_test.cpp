@@ -133,6 +133,22 @@ TEST(SqliteStore, UsesWalForeignKeysAndTheConfiguredSync) {
   EXPECT_THROW(Db({dir.file("b.db"), "SOMETIMES"}), StoreError);
 }
 
+// The writer keeps 32 MiB of pages; a connection that reads a few rows (serve's stamp reader)
+// asks for less. SQLite is told in KiB (a negative cache_size), not in pages.
+TEST(SqliteStore, EachConnectionKeepsThePageCacheItWasOpenedWith) {
+  testing::TempDir dir;
+  auto cache_size = [](Db& db) -> std::int64_t {
+    auto q = db.prepare("PRAGMA cache_size");
+    return q.step() ? q.int64(0) : 0;
+  };
+  Db writer({dir.file("a.db")});
+  EXPECT_EQ(cache_size(writer), -32 * 1024);
+  DbOptions small{dir.file("a.db")};
+  small.page_cache_kib = 2 * 1024;
+  Db reader(small);
+  EXPECT_EQ(cache_size(reader), -2 * 1024);
+}
+
 // The temporary files SQLite has open now (it deletes them at once, so /proc names them so).
 int open_sqlite_temp_files() {
   int n = 0;
