@@ -32,12 +32,17 @@ bool PgSharedCounters::take(const std::string& name, const std::string& key, cor
              .exec() == 1;
 }
 
-void PgSharedCounters::give_back(const std::string& name, const std::string& key) {
+void PgSharedCounters::give_back(const std::string& name, const std::string& key,
+                                 core::UtcMs taken_at) {
   std::lock_guard lock(db_.mutex());
+  // A row whose window started after the take counts a later window (take() restarts a window
+  // at the first count after it ended): the count given back went with the old one.
   db_.prepare(
-         "UPDATE shared_counter SET count = count - 1 WHERE name = $1 AND key = $2 AND count > 0")
+         "UPDATE shared_counter SET count = count - 1 "
+         "WHERE name = $1 AND key = $2 AND count > 0 AND window_start <= $3")
       .bind(1, name)
       .bind(2, key)
+      .bind(3, taken_at.ms)
       .exec();
 }
 

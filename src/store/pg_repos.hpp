@@ -201,7 +201,7 @@ class PgSharedCounters final : public SharedCounterRepository {
   explicit PgSharedCounters(PgConn& db) : db_(db) {}
   bool take(const std::string& name, const std::string& key, core::UtcMs now, core::Millis window,
             int limit) override;
-  void give_back(const std::string& name, const std::string& key) override;
+  void give_back(const std::string& name, const std::string& key, core::UtcMs taken_at) override;
 
  private:
   static constexpr std::uint64_t kSweepEvery = 1024;

@@ -121,6 +121,8 @@ Db::Db(const DbOptions& options) {
   const std::string& sync = options.synchronous;
   if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA")
     throw StoreError("store.synchronous must be FULL, NORMAL, EXTRA or OFF", SQLITE_MISUSE);
+  if (options.page_cache_kib <= 0)  // "-0" would be no cache at all, "--N" a comment
+    throw StoreError("sqlite: the page cache must be at least 1 KiB", SQLITE_MISUSE);
   int flags = SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (options.read_only)
     flags |= SQLITE_OPEN_READONLY;

@@ -301,8 +301,10 @@ class SharedCounterRepository {
   // fewer than `limit`; false (nothing counted) otherwise.
   virtual bool take(const std::string& name, const std::string& key, core::UtcMs now,
                     core::Millis window, int limit) = 0;
-  // Undoes one count (a free chat that failed before its first token).
-  virtual void give_back(const std::string& name, const std::string& key) = 0;
+  // Undoes one count taken at `taken_at` (a free chat that failed before its first token), only
+  // while the window that counted it is still the current one: a later window never had it.
+  virtual void give_back(const std::string& name, const std::string& key,
+                         core::UtcMs taken_at) = 0;
 };
 
 class Store {

@@ -37,11 +37,27 @@ TEST(WindowCounter, AddCountsPastTheLimitAndGiveBackUndoesOne) {
   for (int i = 0; i < 4; ++i) c.add("a", kT0);
   EXPECT_EQ(c.count("a", kT0), 4);
   EXPECT_FALSE(c.take("a", kT0, 4));
-  c.give_back("a");
+  c.give_back("a", kT0);
   EXPECT_TRUE(c.take("a", kT0, 4));
-  c.give_back("nobody");  // nothing to undo, nothing created
+  c.give_back("nobody", kT0);  // nothing to undo, nothing created
   EXPECT_EQ(c.keys(), 1u);
   EXPECT_EQ(c.count("a", kT0 + kMinute), 0);  // a finished window counts nothing
+}
+
+// A chat taken near the end of one window and failing after the next began: its count ended with
+// its window, and the new window's counts are not the chat's to give.
+TEST(WindowCounter, GiveBackAfterItsWindowEndedLeavesTheNextWindowAlone) {
+  WindowCounter c(kMinute);
+  const core::UtcMs taken_at = kT0 + core::Millis{59'000};
+  EXPECT_TRUE(c.take("a", kT0, 2));
+  EXPECT_TRUE(c.take("a", taken_at, 2));
+  EXPECT_TRUE(c.take("a", kT0 + kMinute, 2));  // the next window: its first
+  c.give_back("a", taken_at);
+  EXPECT_EQ(c.count("a", kT0 + kMinute), 1);
+  EXPECT_TRUE(c.take("a", kT0 + kMinute, 2));
+  EXPECT_FALSE(c.take("a", kT0 + kMinute, 2)) << "2 in the window, none given back";
+  c.give_back("a", kT0 + kMinute + core::Millis{5});  // taken in this window: given back
+  EXPECT_EQ(c.count("a", kT0 + kMinute), 1);
 }
 
 TEST(WindowCounter, FullMapSweepsEndedWindowsAndRefusesNewKeysWhileAllAreLive) {

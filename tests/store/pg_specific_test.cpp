@@ -100,8 +100,15 @@ TEST(PgSharedCounters, TwoNodesCountOneUserOnce) {
   EXPECT_TRUE(cb->take("chat_rate", "other", t0, minute, 3)) << "another user has their own";
   EXPECT_TRUE(cb->take("free_chats", "u", t0, minute, 1)) << "another budget is apart";
   EXPECT_FALSE(ca->take("free_chats", "u", t0, minute, 1));
-  ca->give_back("free_chats", "u");
+  ca->give_back("free_chats", "u", t0);
   EXPECT_TRUE(cb->take("free_chats", "u", t0, minute, 1)) << "a count given back is free again";
+  // Given back after its window ended: the next window's count stays.
+  EXPECT_TRUE(cb->take("free_chats", "u", t0 + minute, minute, 1));
+  ca->give_back("free_chats", "u", t0 + core::Millis{50});
+  EXPECT_FALSE(cb->take("free_chats", "u", t0 + minute, minute, 1))
+      << "a count of an ended window given back frees nothing in the next";
+  ca->give_back("free_chats", "u", t0 + minute);
+  EXPECT_TRUE(cb->take("free_chats", "u", t0 + minute, minute, 1)) << "one of this window does";
   EXPECT_TRUE(ca->take("chat_rate", "u", t0 + minute, minute, 3)) << "the window ended";
   EXPECT_FALSE(ca->take("chat_rate", "u", t0 + minute, minute, 0)) << "a zero budget";
 

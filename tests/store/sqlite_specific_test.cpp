@@ -147,6 +147,11 @@ TEST(SqliteStore, EachConnectionKeepsThePageCacheItWasOpenedWith) {
   small.page_cache_kib = 2 * 1024;
   Db reader(small);
   EXPECT_EQ(cache_size(reader), -2 * 1024);
+  for (int kib : {0, -5}) {  // "-0" would open with no cache, "--5" fail as a comment
+    DbOptions wrong{dir.file("a.db")};
+    wrong.page_cache_kib = kib;
+    EXPECT_THROW(Db{wrong}, StoreError) << kib;
+  }
 }
 
 // The temporary files SQLite has open now (it deletes them at once, so /proc names them so).

@@ -266,6 +266,11 @@ TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedEqualsApplyThenDeliver) {
   const PaymentFacts facts{"2024TRADE", paid_at};
   this->order_in("100000000011", OrderState::Created);  // one step
   this->order_in("100000000012", OrderState::Created);  // two steps
+  // A query of each that failed before the notify: both paths clear the retry columns.
+  for (const char* id : {"100000000011", "100000000012"})
+    this->orders().record_failure(id, OrderState::Created, "gateway timeout",
+                                  kT0 + std::chrono::minutes(5));
+  ASSERT_EQ(this->orders().get("100000000011")->attempts, 1);
   auto one = this->orders().pay_and_deliver_created("100000000011", Cause::Notify,
                                                     "trade_no=2024TRADE", paid_at, facts);
   ASSERT_TRUE(one);
@@ -280,8 +285,10 @@ TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedEqualsApplyThenDeliver) {
   auto a = *this->orders().get("100000000011");
   auto b = *this->orders().get("100000000012");
   EXPECT_EQ(a.state, OrderState::Delivered);
-  EXPECT_EQ(std::tie(a.state, a.trade_no, a.pay_time, a.attempts, a.next_attempt_at),
-            std::tie(b.state, b.trade_no, b.pay_time, b.attempts, b.next_attempt_at));
+  EXPECT_EQ(std::tie(a.state, a.trade_no, a.pay_time, a.attempts, a.next_attempt_at, a.last_error),
+            std::tie(b.state, b.trade_no, b.pay_time, b.attempts, b.next_attempt_at, b.last_error));
+  EXPECT_EQ(a.attempts, 0) << "the failed query's count cleared";
+  EXPECT_EQ(a.last_error, "");
   auto ea = this->orders().events("100000000011");
   auto eb = this->orders().events("100000000012");
   ASSERT_EQ(ea.size(), eb.size());

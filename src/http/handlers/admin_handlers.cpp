@@ -344,7 +344,7 @@ void register_admin_routes(Router& router, const AppServices& s) {
                      kAdminFailuresPerMinute);
       return api_error(401, "wrong or missing admin token");
     }
-    failures->give_back(address);
+    failures->give_back(address, now);
     if (!s.store) return api_error(503, "no store");
     store::Store& reports = s.reports ? *s.reports : *s.store;
     std::string error;

@@ -160,9 +160,9 @@ void register_auth_routes(Router& router, const AppServices& s) {
     }
     codes->redeemed(code, *openid);
     if (shared) {
-      shared->give_back("login_fail", address);
+      shared->give_back("login_fail", address, now);
     } else {
-      failures->give_back(address);
+      failures->give_back(address, now);
     }
     return envelope_ok(boost::json::string(
         llm::make_user_token(*openid, s.settings.token_secret, now, s.settings.token_ttl)));

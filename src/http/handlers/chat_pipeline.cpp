@@ -40,9 +40,10 @@ class ChatLimits {
     if (shared_) return shared_->take("free_chats", openid, now, free_window_, per_window);
     return free_.take(openid, now, per_window);
   }
-  void give_back_free_chat(const std::string& openid) {
-    if (shared_) return shared_->give_back("free_chats", openid);
-    free_.give_back(openid);
+  // `taken_at`: when take_free_chat counted it (a window that has ended since keeps it).
+  void give_back_free_chat(const std::string& openid, core::UtcMs taken_at) {
+    if (shared_) return shared_->give_back("free_chats", openid, taken_at);
+    free_.give_back(openid, taken_at);
   }
 
  private:
@@ -218,7 +219,7 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
       // that a client reading its quota right after the error sees the chat back.
       auto limits = ctx->limits;
       if (paid == Paid::FreeChat && !limits->shared()) {
-        limits->give_back_free_chat(openid);  // this process's memory: nothing to commit
+        limits->give_back_free_chat(openid, started_at);  // this process's memory: no commit
         answer(result);
         return;
       }
@@ -228,9 +229,9 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
       auto* store = ctx->services.store;
       write_until_committed(
           ctx->services, ex,
-          [store, limits, openid, paid] {
+          [store, limits, openid, paid, started_at] {
             if (paid == Paid::FreeChat) {
-              limits->give_back_free_chat(openid);
+              limits->give_back_free_chat(openid, started_at);
             } else {
               store->accounts().refund_one(openid);
             }
@@ -319,7 +320,7 @@ void charge_and_start(const std::shared_ptr<ChatContext>& ctx, const ExchangePtr
           // An in-memory free chat (SQLite) is not undone by the rollback: given back
           // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
           if (*paid == Paid::FreeChat && !ctx->limits->shared())
-            ctx->limits->give_back_free_chat(openid);
+            ctx->limits->give_back_free_chat(openid, now);
           store::store_error_log().report("http: chat start", "its charge could not be committed");
           ex->respond(framing->refuse(Refusal::StoreUnavailable,
                                       "the service cannot save anything right now; nothing "

@@ -30,10 +30,13 @@ int WindowCounter::count(const std::string& key, core::UtcMs now) const {
   return it->second.count;
 }
 
-void WindowCounter::give_back(const std::string& key) {
+void WindowCounter::give_back(const std::string& key, core::UtcMs taken_at) {
   std::lock_guard lock(mutex_);
   auto it = windows_.find(key);
-  if (it != windows_.end() && it->second.count > 0) --it->second.count;
+  // A window that started after the take is a later one (windows follow each other, each
+  // starting at the first count after the previous ended).
+  if (it != windows_.end() && it->second.start <= taken_at && it->second.count > 0)
+    --it->second.count;
 }
 
 std::size_t WindowCounter::keys() const {

@@ -34,8 +34,10 @@ class WindowCounter {
   void add(const std::string& key, core::UtcMs now);
   // What key has counted in its current window.
   int count(const std::string& key, core::UtcMs now) const;
-  // Undoes one count (a free chat that failed before its first token).
-  void give_back(const std::string& key);
+  // Undoes one count taken at `taken_at` (a free chat that failed before its first token), only
+  // while the window that counted it is the key's current one: a window that has ended since
+  // took its count with it, and the next one never had it to give.
+  void give_back(const std::string& key, core::UtcMs taken_at);
   std::size_t keys() const;
 
  private:
