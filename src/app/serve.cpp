@@ -157,8 +157,7 @@ int run_serve(CommandContext& ctx) {
   std::unique_ptr<store::Store> stamp_reader;
   if (!store::is_postgres_url(cfg.store.url)) {
     stamp_reader =
-        store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 0, false, 2 * 1024})
-            .store;
+        store::open_sqlite_store({cfg.store.path, cfg.store.synchronous, 0, false, 2 * 1024}).store;
     if (!stamp_reader) spdlog::warn("catalogue: no connection of its own; changes show within 1 s");
   }
   // The dashboard's reports read through a connection of their own (WAL: a reader never waits

@@ -69,13 +69,11 @@ class PgOrders final : public OrderRepository {
   DeliveryOutcome deliver(const std::string& order_id, core::Cause cause, core::UtcMs now) override;
   std::optional<DeliveryOutcome> pay_and_deliver_created(const std::string& order_id,
                                                          core::Cause cause,
-                                                         const std::string& detail,
-                                                         core::UtcMs now,
+                                                         const std::string& detail, core::UtcMs now,
                                                          const PaymentFacts& payment) override;
   std::optional<DeliveryOutcome> pay_and_deliver_created(const core::Order& order,
                                                          core::Cause cause,
-                                                         const std::string& detail,
-                                                         core::UtcMs now,
+                                                         const std::string& detail, core::UtcMs now,
                                                          const PaymentFacts& payment) override;
   std::vector<core::Order> due_created(core::UtcMs placed_from, core::UtcMs placed_until,
                                        core::UtcMs now, std::int64_t after_id, int limit) override;
@@ -199,9 +197,10 @@ class PgNotifies final : public NotifyRepository {
 class PgSharedCounters final : public SharedCounterRepository {
  public:
   explicit PgSharedCounters(PgConn& db) : db_(db) {}
-  bool take(const std::string& name, const std::string& key, core::UtcMs now, core::Millis window,
-            int limit) override;
-  void give_back(const std::string& name, const std::string& key, core::UtcMs taken_at) override;
+  std::optional<core::UtcMs> take_counted(const std::string& name, const std::string& key,
+                                          core::UtcMs now, core::Millis window, int limit) override;
+  void give_back(const std::string& name, const std::string& key,
+                 core::UtcMs window_start) override;
 
  private:
   static constexpr std::uint64_t kSweepEvery = 1024;

@@ -109,7 +109,8 @@ OpenResult open_sqlite_store(const SqliteStoreOptions& options) {
     }
   }
   try {
-    DbOptions db{options.path, options.synchronous, options.busy_timeout_ms, false, options.migrate};
+    DbOptions db{options.path, options.synchronous, options.busy_timeout_ms, false,
+                 options.migrate};
     if (options.page_cache_kib > 0) db.page_cache_kib = options.page_cache_kib;
     auto store = std::make_unique<SqliteStore>(db);
     if (options.migrate) {

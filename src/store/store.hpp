@@ -299,12 +299,19 @@ class SharedCounterRepository {
   virtual ~SharedCounterRepository() = default;
   // Counts one for (name, key) when its window (started by its first count, `window` long) holds
   // fewer than `limit`; false (nothing counted) otherwise.
-  virtual bool take(const std::string& name, const std::string& key, core::UtcMs now,
-                    core::Millis window, int limit) = 0;
-  // Undoes one count taken at `taken_at` (a free chat that failed before its first token), only
-  // while the window that counted it is still the current one: a later window never had it.
+  bool take(const std::string& name, const std::string& key, core::UtcMs now, core::Millis window,
+            int limit) {
+    return take_counted(name, key, now, window, limit).has_value();
+  }
+  // take() that also says which window counted it: that window's start, what give_back needs.
+  virtual std::optional<core::UtcMs> take_counted(const std::string& name, const std::string& key,
+                                                  core::UtcMs now, core::Millis window,
+                                                  int limit) = 0;
+  // Undoes one count of the window that started at `window_start` (a free chat that failed
+  // before its first token), only while that window is still the current one: a later window
+  // never had it.
   virtual void give_back(const std::string& name, const std::string& key,
-                         core::UtcMs taken_at) = 0;
+                         core::UtcMs window_start) = 0;
 };
 
 class Store {

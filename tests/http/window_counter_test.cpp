@@ -37,7 +37,7 @@ TEST(WindowCounter, AddCountsPastTheLimitAndGiveBackUndoesOne) {
   for (int i = 0; i < 4; ++i) c.add("a", kT0);
   EXPECT_EQ(c.count("a", kT0), 4);
   EXPECT_FALSE(c.take("a", kT0, 4));
-  c.give_back("a", kT0);
+  c.give_back("a", kT0);  // the window's start: its first count's time
   EXPECT_TRUE(c.take("a", kT0, 4));
   c.give_back("nobody", kT0);  // nothing to undo, nothing created
   EXPECT_EQ(c.keys(), 1u);
@@ -48,16 +48,28 @@ TEST(WindowCounter, AddCountsPastTheLimitAndGiveBackUndoesOne) {
 // its window, and the new window's counts are not the chat's to give.
 TEST(WindowCounter, GiveBackAfterItsWindowEndedLeavesTheNextWindowAlone) {
   WindowCounter c(kMinute);
-  const core::UtcMs taken_at = kT0 + core::Millis{59'000};
-  EXPECT_TRUE(c.take("a", kT0, 2));
-  EXPECT_TRUE(c.take("a", taken_at, 2));
-  EXPECT_TRUE(c.take("a", kT0 + kMinute, 2));  // the next window: its first
-  c.give_back("a", taken_at);
-  EXPECT_EQ(c.count("a", kT0 + kMinute), 1);
-  EXPECT_TRUE(c.take("a", kT0 + kMinute, 2));
-  EXPECT_FALSE(c.take("a", kT0 + kMinute, 2)) << "2 in the window, none given back";
-  c.give_back("a", kT0 + kMinute + core::Millis{5});  // taken in this window: given back
-  EXPECT_EQ(c.count("a", kT0 + kMinute), 1);
+  EXPECT_EQ(c.take_counted("a", kT0, 2), kT0);
+  const auto old_window = c.take_counted("a", kT0 + core::Millis{59'000}, 2);
+  EXPECT_EQ(old_window, kT0) << "a take names the window that counted it, not its own time";
+  const auto next = kT0 + kMinute + core::Millis{7};
+  EXPECT_EQ(c.take_counted("a", next, 2), next);  // the next window: its first
+  c.give_back("a", *old_window);
+  EXPECT_EQ(c.count("a", next), 1);
+  EXPECT_TRUE(c.take("a", next, 2));
+  EXPECT_FALSE(c.take("a", next, 2)) << "2 in the window, none given back";
+  c.give_back("a", next);
+  EXPECT_EQ(c.count("a", next), 1);
+}
+
+// Two requests read the clock, and the later-timed one opens the window first: the earlier one
+// counts in that window, and its give-back must find it (the window's start is after its `now`).
+TEST(WindowCounter, ATakeWhoseNowPrecedesTheWindowIsGivenBackToIt) {
+  WindowCounter c(kMinute);
+  ASSERT_EQ(c.take_counted("a", kT0 + core::Millis{5}, 2), kT0 + core::Millis{5});
+  const auto window = c.take_counted("a", kT0, 2);
+  ASSERT_EQ(window, kT0 + core::Millis{5});
+  c.give_back("a", *window);
+  EXPECT_EQ(c.count("a", kT0 + core::Millis{5}), 1);
 }
 
 TEST(WindowCounter, FullMapSweepsEndedWindowsAndRefusesNewKeysWhileAllAreLive) {

@@ -336,15 +336,15 @@ void register_admin_routes(Router& router, const AppServices& s) {
     // Like logins: every attempt takes a slot and a right token gives it back, so after
     // kAdminFailuresPerMinute wrong tokens an address waits out the minute, right token or not.
     const std::string address = limit_key(req.client);
-    if (!failures->take(address, now, kAdminFailuresPerMinute))
-      return api_error(429, "too many attempts, try again in a minute");
+    const auto took = failures->take_counted(address, now, kAdminFailuresPerMinute);
+    if (!took) return api_error(429, "too many attempts, try again in a minute");
     if (!same_token(bearer_token(req), *expected)) {
       if (failures->count(address, now) == kAdminFailuresPerMinute)
         spdlog::warn("admin: {} sent {} wrong tokens within a minute; it waits", req.client,
                      kAdminFailuresPerMinute);
       return api_error(401, "wrong or missing admin token");
     }
-    failures->give_back(address, now);
+    failures->give_back(address, *took);
     if (!s.store) return api_error(503, "no store");
     store::Store& reports = s.reports ? *s.reports : *s.store;
     std::string error;

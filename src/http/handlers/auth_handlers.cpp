@@ -139,9 +139,11 @@ void register_auth_routes(Router& router, const AppServices& s) {
     std::string address = limit_key(req.client);
     // Counted once for all nodes when the store is shared by several (PostgreSQL).
     auto* shared = s.store->shared_counters();
-    const bool took = shared ? shared->take("login_fail", address, now, kLoginFailureWindow,
-                                            kLoginFailuresPerMinute)
-                             : failures->take(address, now, kLoginFailuresPerMinute);
+    // The start of the window that counted this try: a right code gives the try back to it.
+    const std::optional<core::UtcMs> took =
+        shared ? shared->take_counted("login_fail", address, now, kLoginFailureWindow,
+                                      kLoginFailuresPerMinute)
+               : failures->take_counted(address, now, kLoginFailuresPerMinute);
     if (!took) return envelope(code::rate_limited, "too many attempts, try again in a minute");
     auto wrong = [&] {
       if (!shared && failures->count(address, now) == kLoginFailuresPerMinute)
@@ -160,9 +162,9 @@ void register_auth_routes(Router& router, const AppServices& s) {
     }
     codes->redeemed(code, *openid);
     if (shared) {
-      shared->give_back("login_fail", address, now);
+      shared->give_back("login_fail", address, *took);
     } else {
-      failures->give_back(address, now);
+      failures->give_back(address, *took);
     }
     return envelope_ok(boost::json::string(
         llm::make_user_token(*openid, s.settings.token_secret, now, s.settings.token_ttl)));

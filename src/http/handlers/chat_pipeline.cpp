@@ -36,14 +36,16 @@ class ChatLimits {
     if (shared_) return shared_->take("chat_rate", openid, now, kRateWindow, per_minute);
     return requests_.take(openid, now, per_minute);
   }
-  bool take_free_chat(const std::string& openid, core::UtcMs now, int per_window) {
-    if (shared_) return shared_->take("free_chats", openid, now, free_window_, per_window);
-    return free_.take(openid, now, per_window);
+  // The start of the user's window that counted the chat, or nothing when it is full.
+  std::optional<core::UtcMs> take_free_chat(const std::string& openid, core::UtcMs now,
+                                            int per_window) {
+    if (shared_) return shared_->take_counted("free_chats", openid, now, free_window_, per_window);
+    return free_.take_counted(openid, now, per_window);
   }
-  // `taken_at`: when take_free_chat counted it (a window that has ended since keeps it).
-  void give_back_free_chat(const std::string& openid, core::UtcMs taken_at) {
-    if (shared_) return shared_->give_back("free_chats", openid, taken_at);
-    free_.give_back(openid, taken_at);
+  // `window_start`: what take_free_chat returned (a window that has ended since keeps it).
+  void give_back_free_chat(const std::string& openid, core::UtcMs window_start) {
+    if (shared_) return shared_->give_back("free_chats", openid, window_start);
+    free_.give_back(openid, window_start);
   }
 
  private:
@@ -111,7 +113,10 @@ std::shared_ptr<ChatFraming> with_logged_refusals(const std::shared_ptr<ChatCont
 }
 
 // How the quota for this chat was paid, so a failure before the first token can give it back.
-enum class Paid { Quota, FreeChat };
+struct Paid {
+  enum Kind { Quota, FreeChat } kind = Quota;
+  core::UtcMs free_window{};  // a free chat: the start of the window that counted it
+};
 
 // A stream's gathering buffer keeps its memory between reads up to this much (a token's framed
 // chunk is a few hundred bytes).
@@ -218,8 +223,8 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
       // Nothing reached the user: the chat is given back (DESIGN), before the error goes out so
       // that a client reading its quota right after the error sees the chat back.
       auto limits = ctx->limits;
-      if (paid == Paid::FreeChat && !limits->shared()) {
-        limits->give_back_free_chat(openid, started_at);  // this process's memory: no commit
+      if (paid.kind == Paid::FreeChat && !limits->shared()) {
+        limits->give_back_free_chat(openid, paid.free_window);  // this process's memory
         answer(result);
         return;
       }
@@ -229,9 +234,9 @@ void start_upstream(std::shared_ptr<ChatContext> ctx, ExchangePtr ex, llm::ChatR
       auto* store = ctx->services.store;
       write_until_committed(
           ctx->services, ex,
-          [store, limits, openid, paid, started_at] {
-            if (paid == Paid::FreeChat) {
-              limits->give_back_free_chat(openid, started_at);
+          [store, limits, openid, paid] {
+            if (paid.kind == Paid::FreeChat) {
+              limits->give_back_free_chat(openid, paid.free_window);
             } else {
               store->accounts().refund_one(openid);
             }
@@ -308,10 +313,10 @@ void charge_and_start(const std::shared_ptr<ChatContext>& ctx, const ExchangePtr
         const store::Charge charge = store->accounts().consume_one(openid);
         *frozen = charge == store::Charge::Frozen;
         if (charge == store::Charge::Charged) {
-          *paid = Paid::Quota;
-        } else if (!*frozen && free_chats > 0 &&
-                   ctx->limits->take_free_chat(openid, now, free_chats)) {
-          *paid = Paid::FreeChat;
+          *paid = Paid{Paid::Quota};
+        } else if (!*frozen && free_chats > 0) {
+          if (auto window = ctx->limits->take_free_chat(openid, now, free_chats))
+            *paid = Paid{Paid::FreeChat, *window};
         }
       },
       [ctx, ex, request = std::move(request), framing, openid, now, paid,
@@ -319,8 +324,8 @@ void charge_and_start(const std::shared_ptr<ChatContext>& ctx, const ExchangePtr
         if (!committed) {
           // An in-memory free chat (SQLite) is not undone by the rollback: given back
           // here. A shared one (PostgreSQL) was a row of the rolled-back unit.
-          if (*paid == Paid::FreeChat && !ctx->limits->shared())
-            ctx->limits->give_back_free_chat(openid, now);
+          if (*paid && (*paid)->kind == Paid::FreeChat && !ctx->limits->shared())
+            ctx->limits->give_back_free_chat(openid, (*paid)->free_window);
           store::store_error_log().report("http: chat start", "its charge could not be committed");
           ex->respond(framing->refuse(Refusal::StoreUnavailable,
                                       "the service cannot save anything right now; nothing "

@@ -6,16 +6,17 @@
 
 namespace chatglmd::http {
 
-bool WindowCounter::take(const std::string& key, core::UtcMs now, int limit) {
+std::optional<core::UtcMs> WindowCounter::take_counted(const std::string& key, core::UtcMs now,
+                                                       int limit) {
   std::lock_guard lock(mutex_);
   Window* w = current(key, now);
   if (!w) {  // full of live windows: refusing is the only answer that keeps the limit
     if (refused_full_) refused_full_->inc();
-    return false;
+    return std::nullopt;
   }
-  if (w->count >= limit) return false;
+  if (w->count >= limit) return std::nullopt;
   ++w->count;
-  return true;
+  return w->start;
 }
 
 void WindowCounter::add(const std::string& key, core::UtcMs now) {
@@ -30,12 +31,13 @@ int WindowCounter::count(const std::string& key, core::UtcMs now) const {
   return it->second.count;
 }
 
-void WindowCounter::give_back(const std::string& key, core::UtcMs taken_at) {
+void WindowCounter::give_back(const std::string& key, core::UtcMs window_start) {
   std::lock_guard lock(mutex_);
   auto it = windows_.find(key);
-  // A window that started after the take is a later one (windows follow each other, each
-  // starting at the first count after the previous ended).
-  if (it != windows_.end() && it->second.start <= taken_at && it->second.count > 0)
+  // Windows of a key start at least a window apart, so a start names one (compared with the
+  // time of the take instead, a request whose `now` was read before another's opened the
+  // window would count in it and never be given back).
+  if (it != windows_.end() && it->second.start == window_start && it->second.count > 0)
     --it->second.count;
 }
 

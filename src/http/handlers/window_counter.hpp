@@ -4,6 +4,7 @@
 // later; the next count after that starts a new one.
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -29,15 +30,19 @@ class WindowCounter {
 
   // Counts one for key when its window holds fewer than limit; false (nothing counted) otherwise,
   // also when the key cannot be tracked because the table is full of live windows.
-  bool take(const std::string& key, core::UtcMs now, int limit);
+  bool take(const std::string& key, core::UtcMs now, int limit) {
+    return take_counted(key, now, limit).has_value();
+  }
+  // take() that also says which window counted it: that window's start, what give_back needs.
+  std::optional<core::UtcMs> take_counted(const std::string& key, core::UtcMs now, int limit);
   // Counts one whatever the limit: for something that already happened (nothing when full).
   void add(const std::string& key, core::UtcMs now);
   // What key has counted in its current window.
   int count(const std::string& key, core::UtcMs now) const;
-  // Undoes one count taken at `taken_at` (a free chat that failed before its first token), only
-  // while the window that counted it is the key's current one: a window that has ended since
-  // took its count with it, and the next one never had it to give.
-  void give_back(const std::string& key, core::UtcMs taken_at);
+  // Undoes one count of the window that started at `window_start` (a free chat that failed
+  // before its first token), only while that window is the key's current one: a window that has
+  // ended since took its count with it, and the next one never had it to give.
+  void give_back(const std::string& key, core::UtcMs window_start);
   std::size_t keys() const;
 
  private:
