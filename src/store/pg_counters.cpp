@@ -38,8 +38,10 @@ std::optional<core::UtcMs> PgSharedCounters::take_counted(const std::string& nam
 void PgSharedCounters::give_back(const std::string& name, const std::string& key,
                                  core::UtcMs window_start) {
   std::lock_guard lock(db_.mutex());
-  // Only the window that counted it (windows of a key start at least a window apart): a later
-  // one never had it, and the nodes' clocks need not agree for this to hold.
+  // Only the window that counted it: a row's window restarts at least a window after its start,
+  // so a later one never has the same start, whatever the nodes' clocks say. A row swept away
+  // and inserted again by a take whose `now` is the old start to the millisecond is the one
+  // case that could match: a count back from the new window, never one lost.
   db_.prepare(
          "UPDATE shared_counter SET count = count - 1 "
          "WHERE name = $1 AND key = $2 AND count > 0 AND window_start = $3")

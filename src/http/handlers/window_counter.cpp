@@ -34,9 +34,11 @@ int WindowCounter::count(const std::string& key, core::UtcMs now) const {
 void WindowCounter::give_back(const std::string& key, core::UtcMs window_start) {
   std::lock_guard lock(mutex_);
   auto it = windows_.find(key);
-  // Windows of a key start at least a window apart, so a start names one (compared with the
-  // time of the take instead, a request whose `now` was read before another's opened the
-  // window would count in it and never be given back).
+  // A window of a key starts at least a window after the one before it, so a start names one
+  // (compared with the time of the take instead, a request whose `now` was read before another's
+  // opened the window would count in it and never be given back). Only a key swept away and
+  // counted again by a take whose `now` is the old start to the millisecond could be confused:
+  // the user would get one count back from the new window, never lose one.
   if (it != windows_.end() && it->second.start == window_start && it->second.count > 0)
     --it->second.count;
 }
