@@ -336,5 +336,23 @@ TEST(ChatDisconnect, ClosingTheSocketCancelsTheUpstreamWithinASecond) {
   EXPECT_EQ(d.request("GET", "/healthz").status, 200);
 }
 
+// Two free chats a window: the first opens the user's window, the second starts at least 20 ms
+// later (the first answer comes in pieces 10 ms apart) and fails before its first token. It goes
+// back to the window the first opened, which started before the failed chat did.
+TEST(ChatFreeWindow, AFailedFreeChatGoesBackToTheWindowItWasCountedIn) {
+  DaemonOptions options;
+  options.config = {{"chat.free_chats", "2"}};
+  DaemonHarness d(options);
+  std::string auth = "Bearer " + d.token_for("free-twice");
+  sim_call(d.sim(), "POST", "/sim/glm/config", R"({"chunk_delay_ms":10,"piece_chars":2})");
+  EXPECT_EQ(chat(d, kOriginalChat, auth, chat_json("glm-4", "one")).body, "Echo: one");
+  sim_call(d.sim(), "POST", "/sim/glm/config", R"({"chunk_delay_ms":0})");
+  glm_fault(d.sim(), "http_500");
+  EXPECT_EQ(envelope_code(chat(d, kOriginalChat, auth, chat_json("glm-4", "x"))), "0009");
+  EXPECT_EQ(chat(d, kOriginalChat, auth, chat_json("glm-4", "two")).body, "Echo: two")
+      << "the failed chat was given back";
+  EXPECT_EQ(envelope_code(chat(d, kOriginalChat, auth, chat_json("glm-4", "three"))), "0006");
+}
+
 }  // namespace
 }  // namespace chatglmd::testing
