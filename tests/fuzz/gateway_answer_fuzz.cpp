@@ -1,6 +1,8 @@
 // Alipay gateway answers: the signed text cut out of the body by hand, the signature check and
 // the interpretation. Properties: the cut-out text is JSON equal to what a JSON parser finds
-// under the key (also after re-serialising the body), and an answer we sign verifies.
+// under the key unless the key comes again (also after re-serialising the body), and an answer
+// we sign verifies.
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -23,7 +25,21 @@ void interpret(const pay::ReplyCheck& check) {
   if (check.reply) (void)check.reply->describe();
 }
 
-// raw_top_level_value against a real JSON parser.
+// The members of the object `body` that follow `value` (a view into it), as an object of their
+// own; empty when `value` is its last member.
+json::object members_after(std::string_view body, std::string_view value) {
+  std::string_view rest = body.substr(value.data() + value.size() - body.data());
+  rest.remove_prefix(std::min(rest.size(), rest.find_first_not_of(" \t\r\n")));
+  if (rest.empty() || rest.front() != ',') return {};
+  boost::system::error_code ec;
+  auto later = json::parse("{" + std::string(rest.substr(1)), ec);
+  FUZZ_CHECK(!ec && later.is_object());  // the tail of a well-formed object is one
+  return later.as_object();
+}
+
+// raw_top_level_value against a real JSON parser. The cutter takes the first copy of a repeated
+// key (the copy a signature covers), the parser keeps the last: they agree unless the key comes
+// again later, and then the parser's copy is the later members' own.
 void agrees_with_parser(std::string_view body, const std::string& key) {
   auto raw = pay::raw_top_level_value(body, key);
   boost::system::error_code ec;
@@ -34,7 +50,12 @@ void agrees_with_parser(std::string_view body, const std::string& key) {
   FUZZ_CHECK(raw.has_value());
   auto cut = json::parse(*raw, ec);
   FUZZ_CHECK(!ec);
-  FUZZ_CHECK(cut == *value);
+  const auto later = members_after(body, *raw);
+  if (const auto* again = later.if_contains(key)) {
+    FUZZ_CHECK(*again == *value);
+  } else {
+    FUZZ_CHECK(cut == *value);
+  }
   // Re-serialised, the answer still yields the same value.
   auto again = json::serialize(whole);
   auto raw_again = pay::raw_top_level_value(again, key);
