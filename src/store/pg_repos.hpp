@@ -67,10 +67,6 @@ class PgOrders final : public OrderRepository {
                          const std::string& detail, core::UtcMs now,
                          const std::optional<PaymentFacts>& payment) override;
   DeliveryOutcome deliver(const std::string& order_id, core::Cause cause, core::UtcMs now) override;
-  std::optional<DeliveryOutcome> pay_and_deliver_created(const std::string& order_id,
-                                                         core::Cause cause,
-                                                         const std::string& detail, core::UtcMs now,
-                                                         const PaymentFacts& payment) override;
   std::optional<DeliveryOutcome> pay_and_deliver_created(const core::Order& order,
                                                          core::Cause cause,
                                                          const std::string& detail, core::UtcMs now,

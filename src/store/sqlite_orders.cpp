@@ -221,20 +221,6 @@ DeliveryOutcome SqliteOrders::deliver(const std::string& order_id, core::Cause c
   return DeliveryOutcome::Delivered;
 }
 
-std::optional<DeliveryOutcome> SqliteOrders::pay_and_deliver_created(const std::string& order_id,
-                                                                     core::Cause cause,
-                                                                     const std::string& detail,
-                                                                     UtcMs now,
-                                                                     const PaymentFacts& payment) {
-  std::lock_guard lock(db_.mutex());
-  WriteTransaction tx(db_);  // the read and the write below in one transaction
-  auto order = get(order_id);
-  if (!order || order->state != OrderState::Created) return std::nullopt;
-  auto out = pay_and_deliver_created(*order, cause, detail, now, payment);
-  tx.commit();
-  return out;
-}
-
 std::optional<DeliveryOutcome> SqliteOrders::pay_and_deliver_created(const Order& order,
                                                                      core::Cause cause,
                                                                      const std::string& detail,

@@ -85,28 +85,31 @@ class OrderRepository {
   // A confirmed payment of a CREATED order: CREATED -> PAID -> DELIVERED as apply
   // (PaymentConfirmed) then deliver() would do it, with both audit rows (the first with
   // `detail`), in one call. Nothing when the order is not CREATED (any more): the caller takes
-  // the general path, which knows late payments. A backend may do it in fewer statements (the
-  // notify endpoint's path, on the group committer's one thread).
-  virtual std::optional<DeliveryOutcome> pay_and_deliver_created(const std::string& order_id,
-                                                                 core::Cause cause,
-                                                                 const std::string& detail,
-                                                                 core::UtcMs now,
-                                                                 const PaymentFacts& payment) {
-    auto order = get(order_id);
-    if (!order || order->state != core::OrderState::Created) return std::nullopt;
-    auto t = apply(order_id, core::OrderEvent::PaymentConfirmed, cause, detail, now, payment);
-    if (t.outcome != TransitionOutcome::Applied) return std::nullopt;  // moved meanwhile
-    return deliver(order_id, cause, now);
-  }
-  // The same for `order` as the caller has just read it inside its transaction (the notify
-  // endpoint's path). An order's openid, quota and models never change after it is created, so
+  // the general path, which knows late payments. `order` is as the caller has just read it (the
+  // notify endpoint's path): its openid, quota and models never change after it is created, so
   // a backend need not read them again; whether it is still CREATED is its compare-and-set.
+  // Both backends do it in one UPDATE (on the group committer's one thread); this default reads
+  // the state again and takes the two general steps.
   virtual std::optional<DeliveryOutcome> pay_and_deliver_created(const core::Order& order,
                                                                  core::Cause cause,
                                                                  const std::string& detail,
                                                                  core::UtcMs now,
                                                                  const PaymentFacts& payment) {
-    return pay_and_deliver_created(order.order_id, cause, detail, now, payment);
+    auto current = get(order.order_id);
+    if (!current || current->state != core::OrderState::Created) return std::nullopt;
+    auto t = apply(order.order_id, core::OrderEvent::PaymentConfirmed, cause, detail, now, payment);
+    if (t.outcome != TransitionOutcome::Applied) return std::nullopt;  // moved meanwhile
+    return deliver(order.order_id, cause, now);
+  }
+  // The same for an order known by its id: read, then the above (whose compare-and-set makes the
+  // read safe outside any transaction).
+  std::optional<DeliveryOutcome> pay_and_deliver_created(const std::string& order_id,
+                                                         core::Cause cause,
+                                                         const std::string& detail, core::UtcMs now,
+                                                         const PaymentFacts& payment) {
+    auto order = get(order_id);
+    if (!order || order->state != core::OrderState::Created) return std::nullopt;
+    return pay_and_deliver_created(*order, cause, detail, now, payment);
   }
 
   // Due CREATED orders placed in [placed_from, placed_until], ready for another attempt at
