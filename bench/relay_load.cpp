@@ -5,6 +5,8 @@
 // where the latencies count only tokens received after every stream had its first token, during
 // WINDOW_S seconds, and relay CPU is the RELAY_PID's user+system time over that window (0 for
 // none). Opens 2 descriptors per stream on the relay: raise RLIMIT_NOFILE for K in thousands.
+// With RELAY_LOAD_TAIL set it also prints the steady latency's p90, p99, p99.9 and max to stderr,
+// to tell a slow relay from a few stalls.
 //
 //   bench_relay_load PORT PATH AUTH BODY K SPREAD_MS WINDOW_S RELAY_PID
 //   AUTH "zhipu:<id>.<secret>" is replaced by a ChatGLM token made from that key.
@@ -18,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -173,6 +176,10 @@ int main(int argc, char** argv) {
     }
     if (failed > 0) throw std::runtime_error(fmt::format("{} streams ended early", failed));
     if (latency_ms.empty()) throw std::runtime_error("no token arrived in the window");
+    if (std::getenv("RELAY_LOAD_TAIL"))
+      std::cerr << fmt::format("tail p90 {:.3f} p99 {:.3f} p99.9 {:.3f} max {:.3f}\n",
+                               percentile(latency_ms, 0.9), percentile(latency_ms, 0.99),
+                               percentile(latency_ms, 0.999), percentile(latency_ms, 1.0));
     std::cout << fmt::format("{:.2f} {:.2f} {:.2f} {} {:.1f}\n", percentile(ttft_ms, 0.5),
                              percentile(latency_ms, 0.5), percentile(latency_ms, 0.99),
                              latency_ms.size(), cpu);

@@ -5,6 +5,7 @@
 # Figures: steady per-token latency p99 (tokens after every stream is open; target <= nginx's),
 # relay CPU % (target <= 1.5x nginx's), and at K=1,000 the time to first token added by the
 # relay (p50 through it minus p50 straight to the simulator; target <= nginx's added + 5 ms).
+# RELAY_LOAD_TAIL=1: each load also prints its p90, p99, p99.9 and max to stderr.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../nginx.sh"
 source "$(dirname "$0")/../daemon.sh"

@@ -21,6 +21,7 @@
 #include "socket_client.hpp"
 #include "store/group_commit.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/failing_commits.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -505,6 +506,26 @@ TEST_F(ChatTest, AFreezeTheFrontDidNotSeeYetIsFoundByTheCharge) {
   auto free = chat_request("/v1/chat/completions", token("u5"));
   EXPECT_EQ(status_of(free), 200) << free;
   EXPECT_EQ(upstream_calls.load(), calls_before + 1);
+}
+
+// A chat whose charge cannot be committed (a full disk) is refused and costs nothing. A free chat
+// taken in its unit lives in this process's memory, which the store's rollback does not undo: it
+// is given back to its window, so the user still has it once the disk takes writes again.
+TEST_F(ChatTest, AFreeChatWhoseChargeFailedToCommitIsGivenBack) {
+  free_chats = 1;
+  chatglmd::testing::FailingCommits failing(*store, [](int batch) { return batch == 1; });
+  commits = std::make_unique<store::GroupCommitter>(failing);
+  start();
+  auto refused = chat_request("/v1/chat/completions", token("u6"));
+  EXPECT_EQ(status_of(refused), 503) << refused;
+  EXPECT_NE(refused.find("store_unavailable"), std::string::npos) << refused;
+  EXPECT_EQ(upstream_calls.load(), 0);
+  auto free = chat_request("/v1/chat/completions", token("u6"));
+  EXPECT_EQ(status_of(free), 200) << free << ": the window's one free chat is still there";
+  EXPECT_EQ(upstream_calls.load(), 1);
+  auto none = chat_request("/v1/chat/completions", token("u6"));
+  EXPECT_EQ(status_of(none), 429) << none;
+  EXPECT_NE(none.find("insufficient_quota"), std::string::npos) << none << ": taken now";
 }
 
 TEST_F(ChatTest, UpstreamFailureBeforeTheFirstTokenGivesTheChatBack) {

@@ -16,9 +16,11 @@
 #include "core/refund.hpp"
 #include "store/group_commit.hpp"
 #include "store/store.hpp"
+#include "support/failing_commits.hpp"
 
 namespace chatglmd::store::suite {
 
+using chatglmd::testing::FailingCommits;
 using core::Cause;
 using core::Fen;
 using core::Order;
@@ -728,47 +730,6 @@ TYPED_TEST_P(StoreSuite, GroupCommitAnswersOnlyAfterTheCommit) {
     EXPECT_EQ(committer.units(), 2u);
   }
 }
-
-// The store, but the COMMIT of the batches `fails(n)` picks (n counts from 1) fails, as on a full
-// disk or an I/O error: that outer transaction throws once its body has run, so the real store
-// rolls all of it back.
-class FailingCommits final : public Store {
- public:
-  FailingCommits(Store& real, std::function<bool(int batch)> fails)
-      : real_(real), fails_(std::move(fails)) {}
-  ProductRepository& products() override { return real_.products(); }
-  AccountRepository& accounts() override { return real_.accounts(); }
-  OrderRepository& orders() override { return real_.orders(); }
-  RefundRepository& refunds() override { return real_.refunds(); }
-  JobRepository& jobs() override { return real_.jobs(); }
-  LoginRepository& logins() override { return real_.logins(); }
-  WordRepository& words() override { return real_.words(); }
-  WhitelistRepository& whitelist() override { return real_.whitelist(); }
-  NotifyRepository& notifies() override { return real_.notifies(); }
-  bool healthy() override { return real_.healthy(); }
-  // Only the committer thread calls it: the batch's transaction, then a savepoint per unit.
-  void in_transaction(const std::function<void()>& body) override {
-    const bool outer = depth_++ == 0;
-    struct Leave {
-      int& depth;
-      ~Leave() { --depth; }
-    } leave{depth_};
-    if (outer && fails_(++batches_)) {
-      real_.in_transaction([&] {
-        body();
-        throw std::runtime_error("COMMIT: disk I/O error");
-      });
-      return;
-    }
-    real_.in_transaction(body);
-  }
-
- private:
-  Store& real_;
-  std::function<bool(int)> fails_;
-  int depth_ = 0;
-  int batches_ = 0;
-};
 
 TYPED_TEST_P(StoreSuite, GroupCommitThatFailsToCommitFailsEveryUnitOfTheBatch) {
   const int n = 20;
