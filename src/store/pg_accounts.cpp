@@ -5,16 +5,15 @@ namespace chatglmd::store {
 
 void grant_locked(PgConn& db, const std::string& openid, std::int64_t quota,
                   const std::string& models, std::int64_t now_ms) {
-  // Two deliveries for one new user may race to create the account: create it empty first
-  // (a conflict is no error), then lock the row and add.
-  db.prepare(
-        "INSERT INTO user_account (openid, total_quota, surplus_quota, model_types, status, "
-        "created_at, updated_at) VALUES ($1, 0, 0, '', 0, $2, $2) ON CONFLICT (openid) DO NOTHING")
-      .bind(1, openid)
-      .bind(2, now_ms)
-      .exec();
-  auto st = db.prepare("SELECT model_types FROM user_account WHERE openid = $1 FOR UPDATE");
-  st.bind(1, openid);
+  // Two deliveries for one new user may race to create the account: it is created empty, or
+  // found, and locked in one statement (under READ COMMITTED an upsert that meets a row, even
+  // one committed after this transaction began, updates it: locked, and its models returned);
+  // then the quota and models are added.
+  auto st = db.prepare(
+      "INSERT INTO user_account (openid, total_quota, surplus_quota, model_types, status, "
+      "created_at, updated_at) VALUES ($1, 0, 0, '', 0, $2, $2) "
+      "ON CONFLICT (openid) DO UPDATE SET openid = EXCLUDED.openid RETURNING model_types");
+  st.bind(1, openid).bind(2, now_ms);
   if (st.step()) {
     std::string merged = merge_models(st.text(0), models);
     db.prepare(

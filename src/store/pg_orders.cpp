@@ -232,20 +232,24 @@ std::optional<DeliveryOutcome> PgOrders::pay_and_deliver_created(const Order& or
   // As on SQLite: one compare-and-set from CREATED straight to the delivered row, both
   // transitions audited, the grant from the order as the caller read it (its openid, quota and
   // models never change). Each statement here is a round trip on the committer's connection:
-  // this is half as many as apply() and then deliver(), which read the order twice more, look
-  // for a refund a CREATED order cannot have, and each open a savepoint of their own.
+  // apply() and then deliver() took twice as many (they read the order twice more, look for a
+  // refund a CREATED order cannot have, and each open a savepoint of their own). The move and
+  // its audit row are one statement: it inserts the row only when the UPDATE matched.
   const int moved =
       db_.prepare(
-             "UPDATE openai_order SET order_status = 2, pay_status = 1, pay_time = $2, "
-             "trade_no = $3, attempts = 0, next_attempt_at = 0, last_error = '', updated_at = $4 "
-             "WHERE order_id = $1 AND order_status = 0")
+             "WITH moved AS (UPDATE openai_order SET order_status = 2, pay_status = 1, "
+             "pay_time = $2, trade_no = $3, attempts = 0, next_attempt_at = 0, last_error = '', "
+             "updated_at = $4 WHERE order_id = $1 AND order_status = 0 RETURNING order_id) "
+             "INSERT INTO order_event (order_id, from_status, to_status, cause, detail, at) "
+             "SELECT order_id, 0, 1, $5, $6, $4 FROM moved")
           .bind(1, order.order_id)
           .bind(2, payment.paid_at.ms)
           .bind(3, payment.trade_no)
           .bind(4, now.ms)
+          .bind(5, core::name_of(cause))
+          .bind(6, detail)
           .exec();
   if (moved != 1) return std::nullopt;
-  audit_locked(order.order_id, OrderState::Created, OrderState::Paid, cause, detail, now);
   grant_locked(db_, order.openid, order.quota, order.model_types, now.ms);
   audit_locked(order.order_id, OrderState::Paid, OrderState::Delivered, cause,
                fmt::format("granted {} quota to {}", order.quota, order.openid), now);
