@@ -426,6 +426,9 @@ class ChatTest : public HandlersTest {
   IoRuntime front_runtime{2, 2};
   std::unique_ptr<net::HttpClient> http_client;
   std::unique_ptr<llm::ChatGlmClient> chat;
+  // What `commits` writes through when it is not `store` itself: declared first, so that it
+  // outlives the committer, whose thread may still write a queued unit as the test ends.
+  std::unique_ptr<store::Store> commit_store;
   std::unique_ptr<store::GroupCommitter> commits;  // set before start(): the daemon's write path
   std::unique_ptr<store::Store> cache_reader;      // with account_cache, set before start()
   std::unique_ptr<AccountCache> account_cache;     // account status from memory, as the daemon's
@@ -513,8 +516,9 @@ TEST_F(ChatTest, AFreezeTheFrontDidNotSeeYetIsFoundByTheCharge) {
 // is given back to its window, so the user still has it once the disk takes writes again.
 TEST_F(ChatTest, AFreeChatWhoseChargeFailedToCommitIsGivenBack) {
   free_chats = 1;
-  chatglmd::testing::FailingCommits failing(*store, [](int batch) { return batch == 1; });
-  commits = std::make_unique<store::GroupCommitter>(failing);
+  commit_store = std::make_unique<chatglmd::testing::FailingCommits>(
+      *store, [](int batch) { return batch == 1; });
+  commits = std::make_unique<store::GroupCommitter>(*commit_store);
   start();
   auto refused = chat_request("/v1/chat/completions", token("u6"));
   EXPECT_EQ(status_of(refused), 503) << refused;

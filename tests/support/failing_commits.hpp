@@ -24,7 +24,11 @@ class FailingCommits final : public store::Store {
   store::WordRepository& words() override { return real_.words(); }
   store::WhitelistRepository& whitelist() override { return real_.whitelist(); }
   store::NotifyRepository& notifies() override { return real_.notifies(); }
+  store::ChatLogRepository& chat_log() override { return real_.chat_log(); }
+  store::ReportRepository& reports() override { return real_.reports(); }
+  store::SharedCounterRepository* shared_counters() override { return real_.shared_counters(); }
   bool healthy() override { return real_.healthy(); }
+  void write_probe(core::UtcMs now) override { real_.write_probe(now); }
   // Only the committer thread calls it: the batch's transaction, then a savepoint per unit.
   void in_transaction(const std::function<void()>& body) override {
     const bool outer = depth_++ == 0;
