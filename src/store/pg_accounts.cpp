@@ -25,6 +25,10 @@ void grant_locked(PgConn& db, const std::string& openid, std::int64_t quota,
         .bind(3, merged)
         .bind(4, now_ms)
         .exec();
+  } else {
+    // The upsert returns the row it made or locked; without one, the caller's delivery must
+    // roll back rather than commit an order delivered with nothing granted.
+    throw StoreError("grant: no account row for " + openid, kPgErrorCode);
   }
 }
 

@@ -285,7 +285,10 @@ PgConn::Outcome PgConn::outcome_of(const std::string& transaction_id, std::strin
 }
 
 PgWriteTransaction::PgWriteTransaction(PgConn& conn) : conn_(conn), nested_(conn.in_transaction()) {
-  conn_.begin(nested_ ? "SAVEPOINT chatglmd_tx" : "BEGIN");
+  // Said, not assumed: the compare-and-sets and upserts are written for READ COMMITTED (a
+  // waiting writer re-reads the row it waited for), and a server's or role's
+  // default_transaction_isolation could make it another level.
+  conn_.begin(nested_ ? "SAVEPOINT chatglmd_tx" : "BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
 PgWriteTransaction::~PgWriteTransaction() {

@@ -130,9 +130,9 @@ class PgConn {
   std::chrono::milliseconds backoff_{0};
 };
 
-// BEGIN (READ COMMITTED), or a SAVEPOINT inside an open transaction, so repository calls compose
-// into one group commit and a failing one rolls back alone. Destruction without commit() rolls
-// back.
+// BEGIN ISOLATION LEVEL READ COMMITTED, or a SAVEPOINT inside an open transaction, so repository
+// calls compose into one group commit and a failing one rolls back alone. Destruction without
+// commit() rolls back.
 class PgWriteTransaction {
  public:
   explicit PgWriteTransaction(PgConn& conn);

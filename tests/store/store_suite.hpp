@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <latch>
 #include <memory>
 #include <numeric>
 #include <thread>
@@ -318,6 +319,41 @@ TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedEqualsApplyThenDeliver) {
   EXPECT_EQ(this->s().accounts().get("user-100000000011")->total_quota, 50) << "granted once";
 }
 
+// The grant of the notify path's one step merges the order's models into the account's as every
+// grant does: each non-empty item once, in the order it first appears (PostgreSQL does it in
+// SQL, SQLite in C++; both must agree with AccountsGrantConsumeRefundFreeze's grant).
+TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedMergesModelsAsAGrantDoes) {
+  const auto paid_at = kT0 + std::chrono::minutes(2);
+  auto order = make_order("100000000031", "merger", kT0);
+  order.model_types = ",glm-3-turbo,,glm-4v,glm-3-turbo,glm-4";
+  ASSERT_TRUE(this->orders().insert(order, kT0));
+  this->s().accounts().grant("merger", 5, "glm-4,,glm-4");
+  ASSERT_TRUE(this->orders().pay_and_deliver_created(order, Cause::Notify, "", paid_at,
+                                                     PaymentFacts{"T31", paid_at}));
+  auto acc = this->s().accounts().get("merger");
+  ASSERT_TRUE(acc);
+  EXPECT_EQ(acc->model_types, "glm-4,glm-3-turbo,glm-4v");
+  EXPECT_EQ(acc->total_quota, 55);
+  EXPECT_EQ(acc->surplus_quota, 55);
+  // A new account gets the order's list, cleaned the same way.
+  auto fresh = make_order("100000000032", "newcomer", kT0);
+  fresh.model_types = "glm-4v,,glm-4v,glm-4,";
+  ASSERT_TRUE(this->orders().insert(fresh, kT0));
+  ASSERT_TRUE(this->orders().pay_and_deliver_created(fresh, Cause::Notify, "", paid_at,
+                                                     PaymentFacts{"T32", paid_at}));
+  acc = this->s().accounts().get("newcomer");
+  ASSERT_TRUE(acc);
+  EXPECT_EQ(acc->model_types, "glm-4v,glm-4");
+  EXPECT_EQ(acc->total_quota, 50);
+  // An account with no models at all takes the order's.
+  this->s().accounts().grant("bare", 1, "");
+  auto bare = make_order("100000000033", "bare", kT0);
+  ASSERT_TRUE(this->orders().insert(bare, kT0));
+  ASSERT_TRUE(this->orders().pay_and_deliver_created(bare, Cause::Notify, "", paid_at,
+                                                     PaymentFacts{"T33", paid_at}));
+  EXPECT_EQ(this->s().accounts().get("bare")->model_types, "glm-4");
+}
+
 // The notify path hands over the order it read: the grant is that order's, and a copy read
 // before the order moved on (paid meanwhile, or closed) changes nothing: the state is compared
 // in the store, not taken from the copy.
@@ -404,6 +440,76 @@ TYPED_TEST_P(StoreSuite, SameTransitionRacedByManyConnectionsAppliesOnce) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(applied.load(), 1);
   EXPECT_EQ(this->orders().events("100000000020").size(), 2u);
+}
+
+// Several connections (nodes) hand the notify path the same orders at once, each from a copy
+// read while they were CREATED: each order is delivered once, with its two audit rows, and the
+// grants of one user, whose account the first of them creates, all add up.
+TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedRacedByManyConnectionsDeliversEachOrderOnce) {
+  const auto paid_at = kT0 + std::chrono::minutes(2);
+  std::vector<Order> read;
+  for (int i = 0; i < 20; ++i) {
+    auto o = make_order(core::order_id_from(static_cast<std::uint64_t>(7000 + i)), "racer", kT0);
+    o.model_types = "m" + std::to_string(i % 5);
+    ASSERT_TRUE(this->orders().insert(o, kT0));
+    read.push_back(o);
+  }
+  std::atomic<int> delivered{0}, refused{0};
+  std::latch start(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      auto conn = this->another();
+      start.arrive_and_wait();
+      for (const auto& o : read) {
+        auto out = conn->orders().pay_and_deliver_created(o, Cause::Notify, "", paid_at,
+                                                          PaymentFacts{"T" + o.order_id, paid_at});
+        (out == DeliveryOutcome::Delivered ? delivered : refused)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered.load(), 20);
+  EXPECT_EQ(refused.load(), 7 * 20);
+  for (const auto& o : read) {
+    EXPECT_EQ(this->orders().get(o.order_id)->state, OrderState::Delivered) << o.order_id;
+    EXPECT_EQ(this->orders().events(o.order_id).size(), 3u) << o.order_id;
+  }
+  auto acc = this->s().accounts().get("racer");
+  ASSERT_TRUE(acc);
+  EXPECT_EQ(acc->total_quota, 20 * 50);
+  EXPECT_EQ(acc->surplus_quota, 20 * 50);
+  EXPECT_EQ(acc->model_types.size(), std::string("m0,m1,m2,m3,m4").size()) << acc->model_types;
+  for (int m = 0; m < 5; ++m)
+    EXPECT_NE(acc->model_types.find("m" + std::to_string(m)), std::string::npos)
+        << acc->model_types;
+}
+
+// Grants racing on accounts that do not exist yet (deliveries on several nodes): every grant's
+// quota and every model is kept, whichever of them creates the account.
+TYPED_TEST_P(StoreSuite, GrantsRacingOnANewAccountKeepEveryQuotaAndModel) {
+  std::latch start(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto conn = this->another();
+      start.arrive_and_wait();
+      for (int u = 0; u < 20; ++u)
+        conn->accounts().grant("newbie-" + std::to_string(u), 1, "m" + std::to_string(t));
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int u = 0; u < 20; ++u) {
+    auto acc = this->s().accounts().get("newbie-" + std::to_string(u));
+    ASSERT_TRUE(acc) << u;
+    EXPECT_EQ(acc->total_quota, 8) << u;
+    EXPECT_EQ(acc->surplus_quota, 8) << u;
+    EXPECT_EQ(acc->model_types.size(), std::string("m0,m1,m2,m3,m4,m5,m6,m7").size())
+        << acc->model_types;
+    for (int m = 0; m < 8; ++m)
+      EXPECT_NE(acc->model_types.find("m" + std::to_string(m)), std::string::npos)
+          << acc->model_types;
+  }
 }
 
 TYPED_TEST_P(StoreSuite, AThousandConcurrentDeliveriesGrantOnce) {
@@ -1239,10 +1345,12 @@ REGISTER_TYPED_TEST_SUITE_P(
     UnknownOrdersAreReportedNotCreated, PaymentRecordsTradeAndTimeAndDeliveryGrantsOnce,
     PayAndDeliverCreatedEqualsApplyThenDeliver,
     PayAndDeliverCreatedOfAnOrderAsReadComparesItsStateInTheStore,
-    TwoConnectionsRacingOnOneTransitionOneWins, SameTransitionRacedByManyConnectionsAppliesOnce,
-    AThousandConcurrentDeliveriesGrantOnce, DueSelectionHonoursWindowsBackoffAndPaging,
-    ReusableOrderIsTheNewestCreatedForUserAndProduct, LeaseIsExclusiveUntilItExpires,
-    JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
+    PayAndDeliverCreatedMergesModelsAsAGrantDoes,
+    PayAndDeliverCreatedRacedByManyConnectionsDeliversEachOrderOnce,
+    GrantsRacingOnANewAccountKeepEveryQuotaAndModel, TwoConnectionsRacingOnOneTransitionOneWins,
+    SameTransitionRacedByManyConnectionsAppliesOnce, AThousandConcurrentDeliveriesGrantOnce,
+    DueSelectionHonoursWindowsBackoffAndPaging, ReusableOrderIsTheNewestCreatedForUserAndProduct,
+    LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
     WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId,
     CloseFollowupsAreDueFromTimeExpireUntilFinished,
     RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce, RefundTakesBackOnlyWhatWasNotSpent,
