@@ -28,31 +28,33 @@ const std::string kDuePaid =
         "AND next_attempt_at <= $2 AND id > $3 ORDER BY id LIMIT $4");
 // merge_models (sqlite_accounts.cpp) in SQL, for `have` and `add` given as SQL text: the
 // non-empty items of both comma-separated lists, each once, in the order they first appear.
+// Compared byte for byte (COLLATE "C"), as merge_models compares, whatever collation an
+// operator gave the column.
 std::string merged_models_sql(const char* have, const char* add) {
   return fmt::format(
       "(SELECT coalesce(string_agg(item, ',' ORDER BY pos), '') FROM (SELECT item, min(n) AS pos "
-      "FROM unnest(string_to_array({} || ',' || {}, ',')) WITH ORDINALITY AS t(item, n) "
-      "WHERE item <> '' GROUP BY item) AS items)",
+      "FROM unnest(string_to_array(({} || ',' || {}) COLLATE \"C\", ',')) "
+      "WITH ORDINALITY AS t(item, n) WHERE item <> '' GROUP BY item) AS items)",
       have, add);
 }
 
 // A notify's whole step from CREATED to DELIVERED, in one statement and so one round trip: the
 // compare-and-set (under READ COMMITTED a second node's same UPDATE waits for this one's row
-// lock, then finds the order no longer CREATED and matches nothing), the two audit rows in their
-// order (their ids are drawn in the SELECT's order), and the grant: the account created with the
-// order's quota and models, or, when it exists (even committed by another node after this
-// transaction began: the upsert then locks and reads its latest version), added to. Everything
-// but the UPDATE reads `moved`, so nothing else happens when it matched nothing. $1 order id,
-// $2 pay time, $3 trade no, $4 now, $5 cause, $6 and $7 the audit details, $8 openid, $9 quota,
-// $10 models.
+// lock, then finds the order no longer CREATED and matches nothing), the two audit rows (the
+// second made from what the first returned, so its id is drawn after the first's), and the
+// grant: the account created with the order's quota and models, or, when it exists (even
+// committed by another node after this transaction began: the upsert then locks and reads its
+// latest version), added to. Everything but the UPDATE reads `moved`, so nothing else happens
+// when it matched nothing. $1 order id, $2 pay time, $3 trade no, $4 now, $5 cause, $6 and $7
+// the audit details, $8 openid, $9 quota, $10 models.
 const std::string kPayAndDeliverCreated = fmt::format(
     "WITH moved AS (UPDATE openai_order SET order_status = 2, pay_status = 1, pay_time = $2, "
     "trade_no = $3, attempts = 0, next_attempt_at = 0, last_error = '', updated_at = $4 "
     "WHERE order_id = $1 AND order_status = 0 RETURNING order_id), "
-    "audited AS (INSERT INTO order_event (order_id, from_status, to_status, cause, detail, at) "
-    "SELECT m.order_id, e.from_status, e.to_status, $5, e.detail, $4 FROM moved AS m "
-    "CROSS JOIN (VALUES (1, 0, 1, $6::text), (2, 1, 2, $7::text)) "
-    "AS e(step, from_status, to_status, detail) ORDER BY e.step), "
+    "paid AS (INSERT INTO order_event (order_id, from_status, to_status, cause, detail, at) "
+    "SELECT order_id, 0, 1, $5, $6, $4 FROM moved RETURNING order_id), "
+    "delivered AS (INSERT INTO order_event (order_id, from_status, to_status, cause, detail, at) "
+    "SELECT order_id, 1, 2, $5, $7, $4 FROM paid), "
     "granted AS (INSERT INTO user_account AS a (openid, total_quota, surplus_quota, model_types, "
     "status, created_at, updated_at) SELECT $8, $9, $9, {}, 0, $4, $4 FROM moved "
     "ON CONFLICT (openid) DO UPDATE SET total_quota = a.total_quota + EXCLUDED.total_quota, "

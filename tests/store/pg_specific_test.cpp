@@ -12,10 +12,12 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "core/order_id.hpp"
 #include "store/migrations.hpp"
 #include "store/pg_conn.hpp"
 #include "store/pg_store.hpp"
@@ -305,6 +307,60 @@ TEST(PgLostCommit, TheOutcomeIsLookedUpNotGuessed) {
   EXPECT_THROW(s.in_transaction([&] { s.accounts().consume_one("payer"); }), StoreError);
   EXPECT_EQ(proxy.losses(), 2);
   EXPECT_EQ(s.accounts().get("payer")->surplus_quota, 2) << "a COMMIT never sent kept nothing";
+}
+
+// A database whose default isolation an operator set to REPEATABLE READ: write transactions
+// still run at READ COMMITTED, so nodes paying the same orders at once wait for each other's row
+// lock and then find the order moved, instead of failing with "could not serialize access" (a
+// notify answered `fail` for a payment another node had settled).
+TEST(PgIsolation, WritesAreReadCommittedWhateverTheDatabaseDefault) {
+  auto& cluster = PgCluster::shared();
+  const std::string url = cluster.create_database("isolation");
+  auto first = open_pg_store({url, "", true});
+  ASSERT_TRUE(first.store) << first.error;
+  const std::string db = url.substr(url.rfind('/') + 1);
+  cluster.sql(db,
+              "ALTER DATABASE " + db + " SET default_transaction_isolation = 'repeatable read'");
+  const core::UtcMs at{1'700'000'000'000};
+  std::vector<core::Order> orders;
+  for (int i = 0; i < 40; ++i) {
+    core::Order o;
+    o.order_id = core::order_id_from(static_cast<std::uint64_t>(9100 + i));
+    o.openid = "payer-" + std::to_string(i % 4);
+    o.product_id = 1001;
+    o.product_name = "50 chats";
+    o.quota = 50;
+    o.model_types = "glm-4";
+    o.amount = core::Fen{999};
+    o.order_time = at;
+    ASSERT_TRUE(first.store->orders().insert(o, at));
+    orders.push_back(o);
+  }
+  constexpr int kNodes = 4;
+  std::atomic<int> delivered{0}, failed{0};
+  std::latch start(kNodes);
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&] {
+      auto node = open_pg_store({url, "", false});  // opened after the ALTER: its default is RR
+      start.arrive_and_wait();
+      for (const auto& o : orders) {
+        try {
+          delivered += node.store->orders().pay_and_deliver_created(
+                           o, core::Cause::Notify, "", at, PaymentFacts{"T" + o.order_id, at}) ==
+                       DeliveryOutcome::Delivered;
+        } catch (const StoreError& e) {
+          ++failed;
+          ADD_FAILURE() << e.what();
+        }
+      }
+    });
+  }
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(delivered.load(), 40);
+  for (int u = 0; u < 4; ++u)
+    EXPECT_EQ(first.store->accounts().get("payer-" + std::to_string(u))->total_quota, 10 * 50);
 }
 
 TEST(PgTestCluster, IsStoppedAndRemovedWhenItsOwnerIsKilled) {

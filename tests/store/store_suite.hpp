@@ -352,6 +352,16 @@ TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedMergesModelsAsAGrantDoes) {
   ASSERT_TRUE(this->orders().pay_and_deliver_created(bare, Cause::Notify, "", paid_at,
                                                      PaymentFacts{"T33", paid_at}));
   EXPECT_EQ(this->s().accounts().get("bare")->model_types, "glm-4");
+  // Items are compared byte for byte: a space, a capital or another form of the same letter
+  // (a precomposed and a combining "e" with an acute accent) makes another item.
+  this->s().accounts().grant("spaced", 1, "glm-4, glm-4,GLM-4");
+  auto spaced = make_order("100000000034", "spaced", kT0);
+  spaced.model_types = "GLM-4,\xc3\xa9,e\xcc\x81, glm-4,\xc3\xa9";
+  ASSERT_TRUE(this->orders().insert(spaced, kT0));
+  ASSERT_TRUE(this->orders().pay_and_deliver_created(spaced, Cause::Notify, "", paid_at,
+                                                     PaymentFacts{"T34", paid_at}));
+  EXPECT_EQ(this->s().accounts().get("spaced")->model_types,
+            "glm-4, glm-4,GLM-4,\xc3\xa9,e\xcc\x81");
 }
 
 // The notify path hands over the order it read: the grant is that order's, and a copy read
@@ -442,47 +452,64 @@ TYPED_TEST_P(StoreSuite, SameTransitionRacedByManyConnectionsAppliesOnce) {
   EXPECT_EQ(this->orders().events("100000000020").size(), 2u);
 }
 
-// Several connections (nodes) hand the notify path the same orders at once, each from a copy
-// read while they were CREATED: each order is delivered once, with its two audit rows, and the
-// grants of one user, whose account the first of them creates, all add up.
+// Several connections (nodes) hand the notify path orders at once, each from a copy read while
+// they were CREATED: 10 new users with 8 orders each; connection t pays order t and order t+1 of
+// every user, so the 8 connections create each user's account at once through different orders,
+// and two of them race on every order. Each order is delivered once, audited 0->1->2, and every
+// grant adds up.
 TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedRacedByManyConnectionsDeliversEachOrderOnce) {
   const auto paid_at = kT0 + std::chrono::minutes(2);
-  std::vector<Order> read;
-  for (int i = 0; i < 20; ++i) {
-    auto o = make_order(core::order_id_from(static_cast<std::uint64_t>(7000 + i)), "racer", kT0);
-    o.model_types = "m" + std::to_string(i % 5);
-    ASSERT_TRUE(this->orders().insert(o, kT0));
-    read.push_back(o);
+  constexpr int kUsers = 10, kThreads = 8;
+  std::vector<std::vector<Order>> read(kUsers);
+  for (int u = 0; u < kUsers; ++u) {
+    for (int t = 0; t < kThreads; ++t) {
+      auto o = make_order(core::order_id_from(static_cast<std::uint64_t>(7000 + u * kThreads + t)),
+                          "racer-" + std::to_string(u), kT0);
+      o.model_types = "m" + std::to_string(t);
+      ASSERT_TRUE(this->orders().insert(o, kT0));
+      read[u].push_back(o);
+    }
   }
   std::atomic<int> delivered{0}, refused{0};
-  std::latch start(8);
+  std::latch start(kThreads);
   std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&] {
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
       auto conn = this->another();
       start.arrive_and_wait();
-      for (const auto& o : read) {
-        auto out = conn->orders().pay_and_deliver_created(o, Cause::Notify, "", paid_at,
-                                                          PaymentFacts{"T" + o.order_id, paid_at});
-        (out == DeliveryOutcome::Delivered ? delivered : refused)++;
+      for (int u = 0; u < kUsers; ++u) {
+        for (int k : {t, (t + 1) % kThreads}) {
+          const Order& o = read[u][k];
+          auto out = conn->orders().pay_and_deliver_created(
+              o, Cause::Notify, "", paid_at, PaymentFacts{"T" + o.order_id, paid_at});
+          (out == DeliveryOutcome::Delivered ? delivered : refused)++;
+        }
       }
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(delivered.load(), 20);
-  EXPECT_EQ(refused.load(), 7 * 20);
-  for (const auto& o : read) {
-    EXPECT_EQ(this->orders().get(o.order_id)->state, OrderState::Delivered) << o.order_id;
-    EXPECT_EQ(this->orders().events(o.order_id).size(), 3u) << o.order_id;
-  }
-  auto acc = this->s().accounts().get("racer");
-  ASSERT_TRUE(acc);
-  EXPECT_EQ(acc->total_quota, 20 * 50);
-  EXPECT_EQ(acc->surplus_quota, 20 * 50);
-  EXPECT_EQ(acc->model_types.size(), std::string("m0,m1,m2,m3,m4").size()) << acc->model_types;
-  for (int m = 0; m < 5; ++m)
-    EXPECT_NE(acc->model_types.find("m" + std::to_string(m)), std::string::npos)
+  EXPECT_EQ(delivered.load(), kUsers * kThreads);
+  EXPECT_EQ(refused.load(), kUsers * kThreads);
+  for (int u = 0; u < kUsers; ++u) {
+    for (const auto& o : read[u]) {
+      EXPECT_EQ(this->orders().get(o.order_id)->state, OrderState::Delivered) << o.order_id;
+      auto events = this->orders().events(o.order_id);
+      ASSERT_EQ(events.size(), 3u) << o.order_id;
+      EXPECT_EQ(events[1].from, OrderState::Created) << o.order_id;
+      EXPECT_EQ(events[1].to, OrderState::Paid) << o.order_id;
+      EXPECT_EQ(events[2].from, OrderState::Paid) << o.order_id;
+      EXPECT_EQ(events[2].to, OrderState::Delivered) << o.order_id;
+    }
+    auto acc = this->s().accounts().get("racer-" + std::to_string(u));
+    ASSERT_TRUE(acc) << u;
+    EXPECT_EQ(acc->total_quota, kThreads * 50) << u;
+    EXPECT_EQ(acc->surplus_quota, kThreads * 50) << u;
+    EXPECT_EQ(acc->model_types.size(), std::string("m0,m1,m2,m3,m4,m5,m6,m7").size())
         << acc->model_types;
+    for (int m = 0; m < kThreads; ++m)
+      EXPECT_NE(acc->model_types.find("m" + std::to_string(m)), std::string::npos)
+          << acc->model_types;
+  }
 }
 
 // Grants racing on accounts that do not exist yet (deliveries on several nodes): every grant's
