@@ -512,6 +512,53 @@ TYPED_TEST_P(StoreSuite, PayAndDeliverCreatedRacedByManyConnectionsDeliversEachO
   }
 }
 
+// Chats charged while the user's payments are delivered (a user chatting on one node while the
+// notifies of their new orders reach others): no charge and no grant is lost or made twice. The
+// account ends with every order's quota minus the chats that were charged, and a chat is never
+// charged beyond what was there.
+TYPED_TEST_P(StoreSuite, ChatsChargedWhileDeliveriesArriveLoseNothing) {
+  const auto paid_at = kT0 + std::chrono::minutes(2);
+  constexpr int kOrders = 24, kQuota = 3;
+  std::vector<Order> read;
+  for (int i = 0; i < kOrders; ++i) {
+    auto o = make_order(core::order_id_from(static_cast<std::uint64_t>(7500 + i)), "chatter", kT0,
+                        1001, kQuota);
+    ASSERT_TRUE(this->orders().insert(o, kT0));
+    read.push_back(o);
+  }
+  std::atomic<int> charged{0}, delivered{0};
+  std::latch start(6);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {  // deliveries, each order raced by two of them
+    threads.emplace_back([&, t] {
+      auto conn = this->another();
+      start.arrive_and_wait();
+      for (int i = 0; i < kOrders; ++i) {
+        const Order& o = read[static_cast<std::size_t>((i + t * kOrders / 3) % kOrders)];
+        delivered += conn->orders().pay_and_deliver_created(
+                         o, Cause::Notify, "", paid_at, PaymentFacts{"T" + o.order_id, paid_at}) ==
+                     DeliveryOutcome::Delivered;
+      }
+    });
+  }
+  for (int t = 0; t < 3; ++t) {  // chats, each charged once or refused
+    threads.emplace_back([&] {
+      auto conn = this->another();
+      start.arrive_and_wait();
+      for (int i = 0; i < 30; ++i)
+        charged += conn->accounts().consume_one("chatter") == Charge::Charged;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered.load(), kOrders);
+  auto acc = this->s().accounts().get("chatter");
+  ASSERT_TRUE(acc);
+  EXPECT_EQ(acc->total_quota, kOrders * kQuota);
+  EXPECT_EQ(acc->surplus_quota, kOrders * kQuota - charged.load())
+      << charged.load() << " chats charged";
+  EXPECT_GE(acc->surplus_quota, 0);
+}
+
 // Grants racing on accounts that do not exist yet (deliveries on several nodes): every grant's
 // quota and every model is kept, whichever of them creates the account.
 TYPED_TEST_P(StoreSuite, GrantsRacingOnANewAccountKeepEveryQuotaAndModel) {
@@ -1374,10 +1421,11 @@ REGISTER_TYPED_TEST_SUITE_P(
     PayAndDeliverCreatedOfAnOrderAsReadComparesItsStateInTheStore,
     PayAndDeliverCreatedMergesModelsAsAGrantDoes,
     PayAndDeliverCreatedRacedByManyConnectionsDeliversEachOrderOnce,
-    GrantsRacingOnANewAccountKeepEveryQuotaAndModel, TwoConnectionsRacingOnOneTransitionOneWins,
-    SameTransitionRacedByManyConnectionsAppliesOnce, AThousandConcurrentDeliveriesGrantOnce,
-    DueSelectionHonoursWindowsBackoffAndPaging, ReusableOrderIsTheNewestCreatedForUserAndProduct,
-    LeaseIsExclusiveUntilItExpires, JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
+    GrantsRacingOnANewAccountKeepEveryQuotaAndModel, ChatsChargedWhileDeliveriesArriveLoseNothing,
+    TwoConnectionsRacingOnOneTransitionOneWins, SameTransitionRacedByManyConnectionsAppliesOnce,
+    AThousandConcurrentDeliveriesGrantOnce, DueSelectionHonoursWindowsBackoffAndPaging,
+    ReusableOrderIsTheNewestCreatedForUserAndProduct, LeaseIsExclusiveUntilItExpires,
+    JobRunsAreRecordedNewestFirst, LoginCodesAreSingleUseAndExpire,
     WordsAndWhitelistBumpTheirVersion, NotifiesAreKeptOnceByNotifyId,
     CloseFollowupsAreDueFromTimeExpireUntilFinished,
     RefundRevokesWhatIsLeftOfTheQuotaAndConfirmsOnce, RefundTakesBackOnlyWhatWasNotSpent,
