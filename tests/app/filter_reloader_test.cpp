@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "store/sqlite_store.hpp"
+#include "support/forwarding_store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace chatglmd::app {
@@ -59,29 +60,18 @@ class HookedWhitelist final : public store::WhitelistRepository,
   }
 };
 
-class InterleavingStore final : public store::Store {
+class InterleavingStore final : public testing::ForwardingStore {
  public:
-  explicit InterleavingStore(store::Store& real) : real_(real) {
+  explicit InterleavingStore(store::Store& real) : ForwardingStore(real) {
     words_.real = &real.words();
     whitelist_.real = &real.whitelist();
   }
   HookedWords& hooked_words() { return words_; }
   HookedWhitelist& hooked_whitelist() { return whitelist_; }
-  store::ProductRepository& products() override { return real_.products(); }
-  store::AccountRepository& accounts() override { return real_.accounts(); }
-  store::OrderRepository& orders() override { return real_.orders(); }
-  store::RefundRepository& refunds() override { return real_.refunds(); }
-  store::JobRepository& jobs() override { return real_.jobs(); }
-  store::LoginRepository& logins() override { return real_.logins(); }
   store::WordRepository& words() override { return words_; }
   store::WhitelistRepository& whitelist() override { return whitelist_; }
-  store::NotifyRepository& notifies() override { return real_.notifies(); }
-  bool healthy() override { return real_.healthy(); }
-  void write_probe(core::UtcMs now) override { real_.write_probe(now); }
-  void in_transaction(const std::function<void()>& body) override { real_.in_transaction(body); }
 
  private:
-  store::Store& real_;
   HookedWords words_;
   HookedWhitelist whitelist_;
 };

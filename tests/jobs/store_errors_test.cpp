@@ -8,6 +8,7 @@
 #include "job_world.hpp"
 #include "jobs/timeout_close_job.hpp"
 #include "store/sqlite_db.hpp"
+#include "support/forwarding_store.hpp"
 
 namespace chatglmd::testing {
 namespace {
@@ -85,25 +86,13 @@ class FailingOrders final : public store::OrderRepository {
   store::OrderRepository& real_;
 };
 
-class FailingStore final : public store::Store {
+class FailingStore final : public testing::ForwardingStore {
  public:
-  explicit FailingStore(store::Store& real) : real_(real), orders_(real.orders()) {}
+  explicit FailingStore(store::Store& real) : ForwardingStore(real), orders_(real.orders()) {}
   FailingOrders& failing() { return orders_; }
-  store::ProductRepository& products() override { return real_.products(); }
-  store::AccountRepository& accounts() override { return real_.accounts(); }
   store::OrderRepository& orders() override { return orders_; }
-  store::RefundRepository& refunds() override { return real_.refunds(); }
-  store::JobRepository& jobs() override { return real_.jobs(); }
-  store::LoginRepository& logins() override { return real_.logins(); }
-  store::WordRepository& words() override { return real_.words(); }
-  store::WhitelistRepository& whitelist() override { return real_.whitelist(); }
-  store::NotifyRepository& notifies() override { return real_.notifies(); }
-  bool healthy() override { return real_.healthy(); }
-  void write_probe(core::UtcMs now) override { real_.write_probe(now); }
-  void in_transaction(const std::function<void()>& body) override { real_.in_transaction(body); }
 
  private:
-  store::Store& real_;
   FailingOrders orders_;
 };
 
