@@ -118,7 +118,9 @@ PgConn::~PgConn() {
 }
 
 void PgConn::ensure_connected() {
-  if (PQstatus(conn_) == CONNECTION_OK) return;
+  // A pipeline that could not be left (libpq refused a command halfway) is a session gone bad.
+  const bool usable = PQpipelineStatus(conn_) == PQ_PIPELINE_OFF;
+  if (usable && PQstatus(conn_) == CONNECTION_OK) return;
   if (depth_ > 0)
     throw StoreError(fmt::format("lost the connection to PostgreSQL at {} in a transaction: it "
                                  "was rolled back",
@@ -141,6 +143,8 @@ void PgConn::ensure_connected() {
   }
   backoff_ = std::chrono::milliseconds{0};
   prepared_.clear();  // a new session has none of the old one's statements
+  deferred_.clear();  // depth 0: there is none, but nothing may outlive its session
+  poisoned_ = false;
   exec_script("SET TIME ZONE 'UTC'; SET client_min_messages = warning");
 }
 
@@ -169,24 +173,121 @@ PgQuery PgConn::prepare(const std::string& sql) {
 PGresult* PgConn::run_prepared(const std::string& sql, const std::string& name,
                                const std::vector<std::optional<std::string>>& params) {
   ensure_connected();
-  if (!prepared_.count(name)) {
+  throw_if_poisoned();
+  const bool unprepared = !prepared_.count(name);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  const int count = static_cast<int>(values.size());
+  if (!deferred_.empty()) {
+    const std::size_t ahead = deferred_.size();
+    try {
+      PGresult* r = pipelined(sql.substr(0, 80), [&] {
+        if (unprepared && PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) != 1)
+          return -1;
+        if (PQsendQueryPrepared(conn_, name.c_str(), count, values.data(), nullptr, nullptr, 0) !=
+            1)
+          return -1;
+        return unprepared ? 2 : 1;
+      });
+      prepared_[name] = true;
+      return r;
+    } catch (const StoreError&) {
+      // A statement prepared before the failure stays prepared (it is not transactional).
+      if (unprepared && pipeline_succeeded_ > ahead) prepared_[name] = true;
+      throw;
+    }
+  }
+  if (unprepared) {
+    ++round_trips_;
     PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "prepare: " + sql.substr(0, 80));
     PQclear(r);
     prepared_[name] = true;
   }
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
-                               nullptr, nullptr, 0);
+  ++round_trips_;
+  PGresult* r = PQexecPrepared(conn_, name.c_str(), count, values.data(), nullptr, nullptr, 0);
   const auto status = PQresultStatus(r);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql.substr(0, 80));
   return r;
 }
 
+template <class SendLast>
+PGresult* PgConn::pipelined(std::string_view what, SendLast&& send_last) {
+  if (PQenterPipelineMode(conn_) != 1) fail(nullptr, "entering pipeline mode");
+  const std::size_t deferred = deferred_.size();
+  bool sent = true;
+  for (const char* command : deferred_)
+    sent = sent && PQsendQueryParams(conn_, command, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  deferred_.clear();
+  const int more = sent ? send_last() : -1;
+  sent = sent && more >= 0 && PQpipelineSync(conn_) == 1;
+  ++round_trips_;
+  const std::size_t total = deferred + static_cast<std::size_t>(std::max(more, 0));
+  PGresult* last = nullptr;
+  PGresult* error = nullptr;
+  std::size_t failed_at = total;  // the command the first error answered
+  std::size_t command = 0;        // whose results are being read: each ends with a nullptr
+  while (sent) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) {
+      if (PQstatus(conn_) != CONNECTION_OK) break;
+      ++command;
+      continue;
+    }
+    const auto status = PQresultStatus(r);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      if (command + 1 == total) {
+        PQclear(last);
+        last = r;
+      } else {
+        PQclear(r);
+      }
+    } else if (status != PGRES_PIPELINE_ABORTED && error == nullptr) {
+      error = r;
+      failed_at = command;
+    } else {
+      PQclear(r);
+    }
+  }
+  pipeline_succeeded_ = error ? failed_at : command;
+  const bool left_pipeline = PQexitPipelineMode(conn_) == 1;
+  const bool complete = sent && left_pipeline && error == nullptr && command == total;
+  if (complete) return last;
+  PQclear(last);
+  // Only a deferred command's failure leaves the savepoints in doubt; the statement's own leaves
+  // the transaction as a lone statement's would (its savepoint rolls it back).
+  if (depth_ > 0 && (failed_at < deferred || error == nullptr)) poisoned_ = true;
+  if (error == nullptr && PQstatus(conn_) == CONNECTION_OK && !left_pipeline)
+    throw StoreError(fmt::format("postgresql: {}: the pipeline did not end: {}", what,
+                                 trimmed(PQerrorMessage(conn_))),
+                     kPgErrorCode);
+  fail(error, what);
+}
+
+void PgConn::flush_deferred() {
+  if (!deferred_.empty()) pipelined("BEGIN/SAVEPOINT/RELEASE", [] { return 0; });
+}
+
+void PgConn::throw_if_poisoned() const {
+  if (poisoned_)
+    throw StoreError("postgresql: a savepoint of this transaction failed; it will be rolled back",
+                     kPgErrorCode);
+}
+
+bool PgConn::healthy_transaction() const {
+  return !poisoned_ && PQtransactionStatus(conn_) != PQTRANS_INERROR;
+}
+
 void PgConn::exec_script(const std::string& sql) {
   ensure_connected();
+  throw_if_poisoned();
+  flush_deferred();
+  ++round_trips_;
   PGresult* r = PQexec(conn_, sql.c_str());
   const auto status = PQresultStatus(r);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql.substr(0, 80));
@@ -194,18 +295,70 @@ void PgConn::exec_script(const std::string& sql) {
 }
 
 void PgConn::begin(const char* sql) {
-  exec_script(sql);
+  // At depth 0 the only place a lost session may be replaced; deeper it throws.
+  ensure_connected();
+  throw_if_poisoned();
+  // In an aborted transaction a SAVEPOINT fails: sent now, so that it fails here, as a lone
+  // command would, and nothing is begun.
+  if (depth_ > 0 && !healthy_transaction())
+    exec_script(sql);
+  else
+    deferred_.push_back(sql);
   ++depth_;
 }
 
-void PgConn::end(const char* sql) {
+void PgConn::release_savepoint() {
   --depth_;
+  if (!deferred_.empty() && deferred_.back() == kSavepoint) {
+    deferred_.pop_back();  // nothing ran inside it
+    return;
+  }
+  throw_if_poisoned();
+  // In an aborted transaction RELEASE fails, and must fail here: deferred, it would fail in
+  // the next unit's pipeline and take that unit's place.
+  if (healthy_transaction())
+    deferred_.push_back(kRelease);
+  else
+    exec_script(kRelease);
+}
+
+void PgConn::rollback_savepoint() {
+  --depth_;
+  if (!deferred_.empty() && deferred_.back() == kSavepoint) {
+    deferred_.pop_back();  // nothing ran inside it
+    return;
+  }
+  // Poisoned: left aborted, for the top level to roll back (see `poisoned_`).
+  if (poisoned_) return;
+  exec_script("ROLLBACK TO chatglmd_tx; RELEASE chatglmd_tx");
+}
+
+bool PgConn::only_begin_deferred() const {
+  return deferred_.size() == 1 && std::strncmp(deferred_.front(), "BEGIN", 5) == 0;
+}
+
+void PgConn::end_top(const char* sql) {
+  --depth_;
+  if (only_begin_deferred()) {
+    deferred_.clear();  // nothing ran inside it
+    return;
+  }
+  // Whatever else waits is RELEASEs, which the COMMIT or ROLLBACK makes needless.
+  deferred_.clear();
+  poisoned_ = false;
   exec_script(sql);
 }
 
 void PgConn::commit_top() {
   --depth_;
-  if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+  if (only_begin_deferred()) {
+    deferred_.clear();  // nothing ran inside it: nothing to commit
+    return;
+  }
+  // Whatever else waits is RELEASEs, which the COMMIT makes needless.
+  deferred_.clear();
+  if (poisoned_ || PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+    poisoned_ = false;
     exec_script("ROLLBACK");
     throw StoreError("postgresql: the transaction failed earlier and was rolled back",
                      kPgErrorCode);
@@ -218,6 +371,7 @@ void PgConn::commit_top() {
                      kPgErrorCode);
   // Asked before COMMIT, so that a COMMIT whose reply never comes can be looked up afterwards.
   const std::string transaction_id = current_transaction_id();
+  ++round_trips_;
   PGresult* r = PQexec(conn_, "COMMIT");
   if (PQresultStatus(r) != PGRES_COMMAND_OK && PQstatus(conn_) != CONNECTION_OK) {
     const std::string lost = trimmed(PQerrorMessage(conn_));
@@ -249,6 +403,7 @@ void PgConn::commit_top() {
 }
 
 std::string PgConn::current_transaction_id() {
+  ++round_trips_;
   PGresult* r = PQexec(conn_, "SELECT txid_current()");
   if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) fail(r, "txid_current()");
   std::string id = PQgetvalue(r, 0, 0);
@@ -288,17 +443,16 @@ PgWriteTransaction::PgWriteTransaction(PgConn& conn) : conn_(conn), nested_(conn
   // Said, not assumed: the compare-and-sets and upserts are written for READ COMMITTED (a
   // waiting writer re-reads the row it waited for), and a server's or role's
   // default_transaction_isolation could make it another level.
-  conn_.begin(nested_ ? "SAVEPOINT chatglmd_tx" : "BEGIN ISOLATION LEVEL READ COMMITTED");
+  conn_.begin(nested_ ? PgConn::kSavepoint : "BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
 PgWriteTransaction::~PgWriteTransaction() {
   if (done_) return;
   try {
     if (nested_) {
-      conn_.end("ROLLBACK TO chatglmd_tx");
-      conn_.exec_script("RELEASE chatglmd_tx");
+      conn_.rollback_savepoint();
     } else {
-      conn_.end("ROLLBACK");
+      conn_.end_top("ROLLBACK");
     }
   } catch (...) {
     // The connection may be gone, and the transaction with it.
@@ -308,7 +462,7 @@ PgWriteTransaction::~PgWriteTransaction() {
 void PgWriteTransaction::commit() {
   done_ = true;
   if (nested_) {
-    conn_.end("RELEASE chatglmd_tx");
+    conn_.release_savepoint();
   } else {
     conn_.commit_top();
   }
@@ -321,7 +475,7 @@ PgReadTransaction::PgReadTransaction(PgConn& conn) : conn_(conn), own_(!conn.in_
 PgReadTransaction::~PgReadTransaction() {
   if (!own_) return;
   try {
-    conn_.end("COMMIT");
+    conn_.end_top("COMMIT");
   } catch (...) {
     // Nothing was written; the session ends it on reconnect.
   }

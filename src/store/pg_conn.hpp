@@ -91,8 +91,14 @@ class PgConn {
   // connection lost mid-transaction must never be reconnected under the caller's feet, or a
   // later COMMIT would report success for work that died with the old session).
   bool in_transaction() const { return depth_ > 0; }
-  void begin(const char* sql);  // BEGIN ... or SAVEPOINT: depth + 1
-  void end(const char* sql);    // COMMIT, RELEASE or ROLLBACK ...: depth - 1
+  // Transaction control. BEGIN, SAVEPOINT and RELEASE cannot fail on a healthy session, so they
+  // are not sent alone: they wait (`deferred_`) and go out in one pipeline with the next
+  // statement, one round trip for all. A BEGIN or SAVEPOINT ended before anything ran inside
+  // it is never sent at all.
+  void begin(const char* sql);    // a literal: BEGIN ... or kSavepoint; depth + 1
+  void release_savepoint();       // RELEASE: depth - 1
+  void rollback_savepoint();      // ROLLBACK TO and RELEASE: depth - 1
+  void end_top(const char* sql);  // a literal: COMMIT (a read-only one) or ROLLBACK; depth - 1
   // COMMIT that fails unless the server really committed (an aborted transaction "commits" as a
   // ROLLBACK without an error). When the connection drops after COMMIT was sent, its reply lost,
   // a new session asks the server what became of the transaction (txid_status): committed
@@ -111,12 +117,27 @@ class PgConn {
 
   // How long a commit whose reply was lost may spend finding out what became of it.
   static constexpr std::chrono::seconds kCommitOutcomeWait{5};
+  static constexpr const char* kSavepoint = "SAVEPOINT chatglmd_tx";
+  static constexpr const char* kRelease = "RELEASE chatglmd_tx";
+
+  // Round trips to the server so far (tests count them).
+  std::uint64_t round_trips() const { return round_trips_; }
 
  private:
   enum class Outcome { Committed, RolledBack, Unknown };
   void ensure_connected();
   [[noreturn]] void fail(PGresult* result, std::string_view what);
   std::string current_transaction_id();
+  // Sends the deferred commands and then whatever `send_last` queues (it returns how many
+  // commands, 0 or more, or -1 when libpq refused one) as one pipeline, and returns the last
+  // command's result (nullptr when it sent none). A deferred command that fails poisons the
+  // transaction (see `poisoned_`); any failure throws.
+  template <class SendLast>
+  PGresult* pipelined(std::string_view what, SendLast&& send_last);
+  void flush_deferred();
+  void throw_if_poisoned() const;
+  bool healthy_transaction() const;
+  bool only_begin_deferred() const;  // its transaction has run nothing yet
   Outcome outcome_of(const std::string& transaction_id, std::string& why);
   PgOptions options_;
   std::string target_;
@@ -124,6 +145,13 @@ class PgConn {
   std::map<std::string, std::string, std::less<>> statements_;  // SQL text -> statement name
   std::map<std::string, bool> prepared_;  // names prepared on the current session
   int depth_ = 0;
+  std::vector<const char*> deferred_;  // transaction control not sent yet, oldest first
+  // A deferred SAVEPOINT or RELEASE failed in a pipeline. Which savepoints exist is then
+  // unknown, and a ROLLBACK TO could land on an outer unit's savepoint and "recover" a
+  // transaction that lost that unit's work, so nothing more runs: the top level rolls back.
+  bool poisoned_ = false;
+  std::uint64_t round_trips_ = 0;
+  std::size_t pipeline_succeeded_ = 0;  // commands the last pipeline ran before a failure
   std::recursive_mutex mutex_;
   std::atomic<std::uint64_t> committed_writes_{0};
   std::chrono::steady_clock::time_point next_reconnect_{};

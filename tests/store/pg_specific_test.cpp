@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <latch>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -361,6 +363,133 @@ TEST(PgIsolation, WritesAreReadCommittedWhateverTheDatabaseDefault) {
   EXPECT_EQ(delivered.load(), 40);
   for (int u = 0; u < 4; ++u)
     EXPECT_EQ(first.store->accounts().get("payer-" + std::to_string(u))->total_quota, 10 * 50);
+}
+
+// BEGIN, SAVEPOINT and RELEASE wait for the next statement and go out with it in one pipeline:
+// a group commit's units, each a savepoint with a repository call's own savepoint inside, cost
+// a round trip per statement instead of five.
+class PgPipelines : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    conn_.emplace(PgOptions{PgCluster::shared().create_database(
+        "pipelines_" +
+        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()))});
+    conn().exec_script("CREATE TABLE t (k text PRIMARY KEY, v bigint NOT NULL)");
+  }
+  PgConn& conn() { return *conn_; }
+  void insert(const std::string& k, int v = 1) {
+    conn().prepare("INSERT INTO t (k, v) VALUES ($1, $2)").bind(1, k).bind(2, v).exec();
+  }
+  std::map<std::string, std::int64_t> rows() {
+    std::map<std::string, std::int64_t> out;
+    auto q = conn().prepare("SELECT k, v FROM t ORDER BY k");
+    while (q.step()) out[q.text(0)] = q.int64(1);
+    return out;
+  }
+  std::optional<PgConn> conn_;
+};
+
+TEST_F(PgPipelines, TransactionControlTravelsWithTheNextStatement) {
+  insert("warm");  // prepared here, outside the count
+  const auto before = conn().round_trips();
+  {
+    PgWriteTransaction batch(conn());
+    for (int unit = 0; unit < 3; ++unit) {
+      PgWriteTransaction savepoint(conn());
+      PgWriteTransaction call(conn());
+      insert("k" + std::to_string(unit));
+      call.commit();
+      savepoint.commit();
+    }
+    batch.commit();
+  }
+  // 3 statements, then txid_current() and COMMIT; sent one by one it was 18.
+  EXPECT_EQ(conn().round_trips() - before, 5u);
+  const std::map<std::string, std::int64_t> committed{{"k0", 1}, {"k1", 1}, {"k2", 1}, {"warm", 1}};
+  EXPECT_EQ(rows(), committed);
+
+  const auto idle = conn().round_trips();
+  {
+    PgWriteTransaction batch(conn());
+    PgWriteTransaction unit(conn());
+    unit.commit();
+    batch.commit();
+  }
+  { PgReadTransaction read(conn()); }
+  { PgWriteTransaction rolled_back(conn()); }
+  EXPECT_EQ(conn().round_trips(), idle) << "a transaction that ran nothing sends nothing";
+}
+
+TEST_F(PgPipelines, AStatementThatFailsInAPipelineRollsBackOnlyItsSavepoint) {
+  const std::string other = "INSERT INTO t (k, v) VALUES ($1, 2)";
+  {
+    PgWriteTransaction batch(conn());
+    {
+      PgWriteTransaction unit(conn());
+      insert("a");
+      {
+        // Its SAVEPOINT, the new statement's Parse and its Execute go out together; the Execute
+        // fails (the key is taken).
+        PgWriteTransaction call(conn());
+        EXPECT_THROW(conn().prepare(other).bind(1, "a").exec(), StoreError);
+      }
+      unit.commit();
+    }
+    {
+      PgWriteTransaction unit(conn());
+      // The same text again: prepared by the failed pipeline, so not prepared twice.
+      conn().prepare(other).bind(1, "b").exec();
+      unit.commit();
+    }
+    try {
+      PgWriteTransaction unit(conn());
+      insert("c");
+      throw std::runtime_error("a unit that fails after its write");
+    } catch (const std::runtime_error&) {
+    }
+    batch.commit();
+  }
+  const std::map<std::string, std::int64_t> committed{{"a", 1}, {"b", 2}};
+  EXPECT_EQ(rows(), committed);
+}
+
+// A unit that swallows a failed statement and commits its savepoint anyway: its RELEASE must not
+// wait for the next unit's pipeline, where it would fail in that unit's place and that unit's
+// ROLLBACK TO would land on the swallowing unit's savepoint, undo its work and leave the
+// transaction healthy enough to COMMIT. Whatever happens, no unit whose commit returned may be
+// missing from a transaction that committed.
+TEST_F(PgPipelines, AUnitWhoseCommitReturnedIsNeverMissingFromACommit) {
+  std::vector<std::string> reported;
+  bool committed = false;
+  try {
+    PgWriteTransaction batch(conn());
+    for (const std::string k : {"a", "b", "c"}) {
+      try {
+        PgWriteTransaction unit(conn());
+        insert(k);
+        if (k == "a") {
+          try {
+            insert(k);  // the key is taken: the transaction is now aborted
+          } catch (const StoreError&) {
+          }
+        }
+        unit.commit();
+        reported.push_back(k);
+      } catch (const StoreError&) {
+      }
+    }
+    batch.commit();
+    committed = true;
+  } catch (const StoreError&) {
+  }
+  const auto kept = rows();
+  if (committed) {
+    for (const auto& k : reported) EXPECT_TRUE(kept.count(k)) << k << " was reported committed";
+  } else {
+    EXPECT_TRUE(kept.empty());
+  }
+  insert("after");  // the session is usable again
+  EXPECT_TRUE(rows().count("after"));
 }
 
 TEST(PgTestCluster, IsStoppedAndRemovedWhenItsOwnerIsKilled) {
