@@ -10,6 +10,7 @@
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_orders.hpp"
 
 namespace chatglmd::store {
 namespace {
@@ -22,16 +23,7 @@ using core::UtcMs;
 const UtcMs kT0{1'700'000'000'000};
 
 core::Order order(int n, const std::string& openid) {
-  core::Order o;
-  o.order_id = core::order_id_from(static_cast<std::uint64_t>(n));
-  o.openid = openid;
-  o.product_id = 1001;
-  o.product_name = "50 chats";
-  o.quota = 50;
-  o.model_types = "glm-4";
-  o.amount = core::Fen{999};
-  o.order_time = kT0;
-  return o;
+  return testing::make_order(core::order_id_from(static_cast<std::uint64_t>(n)), openid, kT0);
 }
 
 void fill(Store& s) {

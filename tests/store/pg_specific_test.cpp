@@ -25,6 +25,7 @@
 #include "store/pg_store.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
+#include "support/test_orders.hpp"
 
 namespace chatglmd::store {
 namespace {
@@ -326,15 +327,9 @@ TEST(PgIsolation, WritesAreReadCommittedWhateverTheDatabaseDefault) {
   const core::UtcMs at{1'700'000'000'000};
   std::vector<core::Order> orders;
   for (int i = 0; i < 40; ++i) {
-    core::Order o;
-    o.order_id = core::order_id_from(static_cast<std::uint64_t>(9100 + i));
-    o.openid = "payer-" + std::to_string(i % 4);
-    o.product_id = 1001;
-    o.product_name = "50 chats";
-    o.quota = 50;
-    o.model_types = "glm-4";
-    o.amount = core::Fen{999};
-    o.order_time = at;
+    const core::Order o =
+        chatglmd::testing::make_order(core::order_id_from(static_cast<std::uint64_t>(9100 + i)),
+                                      "payer-" + std::to_string(i % 4), at);
     ASSERT_TRUE(first.store->orders().insert(o, at));
     orders.push_back(o);
   }

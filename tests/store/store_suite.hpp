@@ -18,10 +18,12 @@
 #include "store/group_commit.hpp"
 #include "store/store.hpp"
 #include "support/failing_commits.hpp"
+#include "support/test_orders.hpp"
 
 namespace chatglmd::store::suite {
 
 using chatglmd::testing::FailingCommits;
+using chatglmd::testing::make_order;
 using core::Cause;
 using core::Fen;
 using core::Order;
@@ -30,20 +32,6 @@ using core::OrderState;
 using core::UtcMs;
 
 inline constexpr UtcMs kT0{1'700'000'000'000};
-
-inline Order make_order(const std::string& id, const std::string& openid, UtcMs at,
-                        std::int64_t product_id = 1001, std::int64_t quota = 50) {
-  Order o;
-  o.order_id = id;
-  o.openid = openid;
-  o.product_id = product_id;
-  o.product_name = "50 chats";
-  o.quota = quota;
-  o.model_types = "glm-4";
-  o.amount = Fen{999};
-  o.order_time = at;
-  return o;
-}
 
 template <typename Backend>
 class StoreSuite : public ::testing::Test {
