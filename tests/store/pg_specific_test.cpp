@@ -86,6 +86,29 @@ TEST(PgConnection, NamesTheServerButNeverThePassword) {
   EXPECT_EQ(r.error.find("filesecret"), std::string::npos) << r.error;
 }
 
+// README's advice for a server on the node's own machine: store.url names the socket's folder,
+// and the node's writes and reads go through it, not through loopback TCP.
+TEST(PgConnection, ReachesAServerOnItsOwnMachineThroughItsUnixSocket) {
+  auto& cluster = PgCluster::shared();
+  const std::string tcp = cluster.create_database("socket");
+  const std::string db = tcp.substr(tcp.rfind('/') + 1);
+  const std::string via_socket = "postgresql://postgres@/" + db + "?host=" + cluster.folder() +
+                                 "&port=" + std::to_string(cluster.port());
+  EXPECT_EQ(describe_conninfo(via_socket), "host=" + cluster.folder() +
+                                               " port=" + std::to_string(cluster.port()) +
+                                               " dbname=" + db + " user=postgres");
+  auto node = open_pg_store({via_socket, "", true});
+  ASSERT_TRUE(node.store) << node.error;
+  node.store->accounts().grant("local-user", 7, "glm-4");
+  PgConn conn(PgOptions{via_socket});
+  auto peer = conn.prepare("SELECT inet_client_addr() IS NULL");
+  ASSERT_TRUE(peer.step());
+  EXPECT_EQ(peer.text(0), "t") << "a Unix-socket session has no client address";
+  auto over_tcp = open_pg_store({tcp, "", false});
+  ASSERT_TRUE(over_tcp.store) << over_tcp.error;
+  EXPECT_EQ(over_tcp.store->accounts().get("local-user")->surplus_quota, 7);
+}
+
 // Two nodes (two connections) count one user once; a window ends on time; a count can be given
 // back; budgets of different names are apart.
 TEST(PgSharedCounters, TwoNodesCountOneUserOnce) {
