@@ -214,12 +214,14 @@ PGresult* PgConn::run_prepared(const std::string& sql, const std::string& name,
 
 template <class SendLast>
 PGresult* PgConn::pipelined(std::string_view what, SendLast&& send_last) {
+  pipeline_succeeded_ = 0;
   if (PQenterPipelineMode(conn_) != 1) fail(nullptr, "entering pipeline mode");
-  const std::size_t deferred = deferred_.size();
+  std::vector<const char*> commands;  // the deferred ones, named if one of them fails
+  commands.swap(deferred_);
+  const std::size_t deferred = commands.size();
   bool sent = true;
-  for (const char* command : deferred_)
+  for (const char* command : commands)
     sent = sent && PQsendQueryParams(conn_, command, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-  deferred_.clear();
   const int more = sent ? send_last() : -1;
   sent = sent && more >= 0 && PQpipelineSync(conn_) == 1;
   ++round_trips_;
@@ -266,11 +268,14 @@ PGresult* PgConn::pipelined(std::string_view what, SendLast&& send_last) {
     throw StoreError(fmt::format("postgresql: {}: the pipeline did not end: {}", what,
                                  trimmed(PQerrorMessage(conn_))),
                      kPgErrorCode);
+  if (failed_at < deferred)
+    fail(error, fmt::format("{} (sent ahead of {})", commands[failed_at], what));
   fail(error, what);
 }
 
 void PgConn::flush_deferred() {
-  if (!deferred_.empty()) pipelined("BEGIN/SAVEPOINT/RELEASE", [] { return 0; });
+  // The result is the last deferred command's: nothing to read in it, but it must be freed.
+  if (!deferred_.empty()) PQclear(pipelined("BEGIN/SAVEPOINT/RELEASE", [] { return 0; }));
 }
 
 void PgConn::throw_if_poisoned() const {
@@ -357,18 +362,21 @@ void PgConn::commit_top() {
   }
   // Whatever else waits is RELEASEs, which the COMMIT makes needless.
   deferred_.clear();
+  // Never reconnect here: COMMIT on a fresh session only warns "no transaction in progress",
+  // and a ROLLBACK there would wait for a server that may be down.
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    poisoned_ = false;
+    throw StoreError(fmt::format("lost the connection to PostgreSQL at {} before COMMIT: the "
+                                 "transaction was rolled back",
+                                 target_),
+                     kPgErrorCode);
+  }
   if (poisoned_ || PQtransactionStatus(conn_) == PQTRANS_INERROR) {
     poisoned_ = false;
     exec_script("ROLLBACK");
     throw StoreError("postgresql: the transaction failed earlier and was rolled back",
                      kPgErrorCode);
   }
-  // Never reconnect here: COMMIT on a fresh session only warns "no transaction in progress".
-  if (PQstatus(conn_) != CONNECTION_OK)
-    throw StoreError(fmt::format("lost the connection to PostgreSQL at {} before COMMIT: the "
-                                 "transaction was rolled back",
-                                 target_),
-                     kPgErrorCode);
   // Asked before COMMIT, so that a COMMIT whose reply never comes can be looked up afterwards.
   const std::string transaction_id = current_transaction_id();
   ++round_trips_;

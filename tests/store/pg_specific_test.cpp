@@ -2,6 +2,7 @@
 // cluster's promise to leave nothing behind.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -389,10 +390,19 @@ TEST(PgIsolation, WritesAreReadCommittedWhateverTheDatabaseDefault) {
 class PgPipelines : public ::testing::Test {
  protected:
   void SetUp() override {
-    conn_.emplace(PgOptions{PgCluster::shared().create_database(
+    const std::string url = PgCluster::shared().create_database(
         "pipelines_" +
-        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()))});
+        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    database_ = url.substr(url.rfind('/') + 1);
+    conn_.emplace(PgOptions{url});
     conn().exec_script("CREATE TABLE t (k text PRIMARY KEY, v bigint NOT NULL)");
+  }
+  // Ends the test connection's server session from another one, as a server restart or an
+  // administrator would, and waits until it is gone.
+  void kill_session() {
+    PgCluster::shared().sql(database_,
+                            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()");
   }
   PgConn& conn() { return *conn_; }
   void insert(const std::string& k, int v = 1) {
@@ -405,7 +415,12 @@ class PgPipelines : public ::testing::Test {
     return out;
   }
   std::optional<PgConn> conn_;
+  std::string database_;
 };
+
+std::size_t heap_in_use() {
+  return ::mallinfo2().uordblks;
+}
 
 TEST_F(PgPipelines, TransactionControlTravelsWithTheNextStatement) {
   insert("warm");  // prepared here, outside the count
@@ -507,6 +522,102 @@ TEST_F(PgPipelines, AUnitWhoseCommitReturnedIsNeverMissingFromACommit) {
     EXPECT_TRUE(kept.empty());
   }
   insert("after");  // the session is usable again
+  EXPECT_TRUE(rows().count("after"));
+}
+
+// A unit that fails (in C++) after a nested call committed: the call's RELEASE still waits, and
+// goes out ahead of the ROLLBACK TO; a script run while a BEGIN waits sends it first. Review of
+// 737090b: those flushes leaked the last deferred command's result, about 220 bytes each, for
+// the life of the daemon. (Under ASan mallinfo2 says nothing; LeakSanitizer reports the leak.)
+TEST_F(PgPipelines, FlushesOfWaitingCommandsLeakNothing) {
+  insert("warm");
+  auto units = [&](int n, int from) {
+    PgWriteTransaction batch(conn());
+    for (int i = from; i < from + n; ++i) {
+      try {
+        PgWriteTransaction unit(conn());
+        {
+          PgWriteTransaction call(conn());
+          insert("k" + std::to_string(i));
+          call.commit();
+        }
+        throw std::runtime_error("the unit fails after its call");
+      } catch (const std::runtime_error&) {
+      }
+    }
+    batch.commit();
+    PgWriteTransaction script(conn());
+    conn().exec_script("SELECT 1");
+    script.commit();
+  };
+  for (int i = 0; i < 20; ++i) units(10, 0);  // every statement prepared, every buffer grown
+  const std::size_t before = heap_in_use();
+  constexpr int kRounds = 200;
+  for (int i = 0; i < kRounds; ++i) units(10, 1000 + 10 * i);
+  const std::size_t after = heap_in_use();
+  EXPECT_LT(after > before ? (after - before) / kRounds : 0, 32u)
+      << "bytes kept per round of 10 units and a script: " << (after - before) / kRounds;
+  const std::map<std::string, std::int64_t> only_warm{{"warm", 1}};
+  EXPECT_EQ(rows(), only_warm);
+}
+
+// A statement whose Parse failed inside a pipeline was not prepared: used again, it is prepared
+// again (one whose Execute failed is not: see above).
+TEST_F(PgPipelines, AStatementWhoseParseFailedIsPreparedAgain) {
+  const std::string later = "SELECT count(*) FROM later";
+  {
+    PgWriteTransaction batch(conn());
+    {
+      PgWriteTransaction unit(conn());
+      insert("x");
+      unit.commit();  // its RELEASE waits: the next pipeline carries it ahead of the Parse
+    }
+    {
+      PgWriteTransaction unit(conn());
+      EXPECT_THROW(conn().prepare(later).step(), StoreError);  // no such table yet
+    }
+    batch.commit();
+  }
+  conn().exec_script("CREATE TABLE later (x int)");
+  auto q = conn().prepare(later);
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.int64(0), 0);
+  EXPECT_TRUE(rows().count("x"));
+}
+
+// The server ends the session between two units, while a RELEASE waits: the next unit's
+// pipeline fails, no later unit runs, the batch is not committed (nor on a new session), nothing
+// of it is kept, and the next transaction gets a new session.
+TEST_F(PgPipelines, ASessionLostBetweenUnitsFailsTheWholeBatch) {
+  insert("warm");
+  std::vector<std::string> reported;
+  bool committed = false;
+  try {
+    PgWriteTransaction batch(conn());
+    for (const std::string k : {"a", "b", "c"}) {
+      try {
+        PgWriteTransaction unit(conn());
+        {
+          PgWriteTransaction call(conn());
+          insert(k);
+          call.commit();
+        }
+        unit.commit();
+        reported.push_back(k);
+      } catch (const StoreError&) {
+      }
+      if (k == "a") kill_session();
+    }
+    batch.commit();
+    committed = true;
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("lost the connection"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(committed);
+  EXPECT_EQ(reported, std::vector<std::string>{"a"});
+  const std::map<std::string, std::int64_t> only_warm{{"warm", 1}};
+  EXPECT_EQ(rows(), only_warm);
+  insert("after");
   EXPECT_TRUE(rows().count("after"));
 }
 
