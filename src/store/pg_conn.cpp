@@ -216,8 +216,11 @@ template <class SendLast>
 PGresult* PgConn::pipelined(std::string_view what, SendLast&& send_last) {
   pipeline_succeeded_ = 0;
   if (PQenterPipelineMode(conn_) != 1) fail(nullptr, "entering pipeline mode");
-  std::vector<const char*> commands;  // the deferred ones, named if one of them fails
-  commands.swap(deferred_);
+  // The deferred commands move to `sending_` (named there if one fails); the queue keeps the
+  // buffer `sending_` had, so neither allocates once grown.
+  sending_.clear();
+  sending_.swap(deferred_);
+  const std::vector<const char*>& commands = sending_;
   const std::size_t deferred = commands.size();
   bool sent = true;
   for (const char* command : commands)

@@ -146,6 +146,7 @@ class PgConn {
   std::map<std::string, bool> prepared_;  // names prepared on the current session
   int depth_ = 0;
   std::vector<const char*> deferred_;  // transaction control not sent yet, oldest first
+  std::vector<const char*> sending_;   // the deferred commands of the pipeline being sent
   // A deferred SAVEPOINT or RELEASE failed in a pipeline. Which savepoints exist is then
   // unknown, and a ROLLBACK TO could land on an outer unit's savepoint and "recover" a
   // transaction that lost that unit's work, so nothing more runs: the top level rolls back.
