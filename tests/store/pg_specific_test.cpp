@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -414,6 +415,35 @@ class PgPipelines : public ::testing::Test {
     while (q.step()) out[q.text(0)] = q.int64(1);
     return out;
   }
+  // Units "a", "b" and "c" in one batch, as the group committer runs them: `body(k)` inside
+  // each unit's savepoint (a StoreError fails that unit alone), `between(k)` after each.
+  struct BatchRun {
+    std::vector<std::string> reported;  // the units whose commit returned
+    bool committed = false;
+    std::string error;  // why the batch's COMMIT threw
+  };
+  BatchRun run_batch(const std::function<void(const std::string&)>& body,
+                     const std::function<void(const std::string&)>& between = nullptr) {
+    BatchRun run;
+    try {
+      PgWriteTransaction batch(conn());
+      for (const std::string k : {"a", "b", "c"}) {
+        try {
+          PgWriteTransaction unit(conn());
+          body(k);
+          unit.commit();
+          run.reported.push_back(k);
+        } catch (const StoreError&) {
+        }
+        if (between) between(k);
+      }
+      batch.commit();
+      run.committed = true;
+    } catch (const StoreError& e) {
+      run.error = e.what();
+    }
+    return run;
+  }
   std::optional<PgConn> conn_;
   std::string database_;
 };
@@ -492,32 +522,17 @@ TEST_F(PgPipelines, AStatementThatFailsInAPipelineRollsBackOnlyItsSavepoint) {
 // transaction healthy enough to COMMIT. Whatever happens, no unit whose commit returned may be
 // missing from a transaction that committed.
 TEST_F(PgPipelines, AUnitWhoseCommitReturnedIsNeverMissingFromACommit) {
-  std::vector<std::string> reported;
-  bool committed = false;
-  try {
-    PgWriteTransaction batch(conn());
-    for (const std::string k : {"a", "b", "c"}) {
-      try {
-        PgWriteTransaction unit(conn());
-        insert(k);
-        if (k == "a") {
-          try {
-            insert(k);  // the key is taken: the transaction is now aborted
-          } catch (const StoreError&) {
-          }
-        }
-        unit.commit();
-        reported.push_back(k);
-      } catch (const StoreError&) {
-      }
+  const BatchRun run = run_batch([&](const std::string& k) {
+    insert(k);
+    if (k != "a") return;
+    try {
+      insert(k);  // the key is taken: the transaction is now aborted
+    } catch (const StoreError&) {
     }
-    batch.commit();
-    committed = true;
-  } catch (const StoreError&) {
-  }
+  });
   const auto kept = rows();
-  if (committed) {
-    for (const auto& k : reported) EXPECT_TRUE(kept.count(k)) << k << " was reported committed";
+  if (run.committed) {
+    for (const auto& k : run.reported) EXPECT_TRUE(kept.count(k)) << k << " was reported committed";
   } else {
     EXPECT_TRUE(kept.empty());
   }
@@ -590,31 +605,18 @@ TEST_F(PgPipelines, AStatementWhoseParseFailedIsPreparedAgain) {
 // of it is kept, and the next transaction gets a new session.
 TEST_F(PgPipelines, ASessionLostBetweenUnitsFailsTheWholeBatch) {
   insert("warm");
-  std::vector<std::string> reported;
-  bool committed = false;
-  try {
-    PgWriteTransaction batch(conn());
-    for (const std::string k : {"a", "b", "c"}) {
-      try {
-        PgWriteTransaction unit(conn());
-        {
-          PgWriteTransaction call(conn());
-          insert(k);
-          call.commit();
-        }
-        unit.commit();
-        reported.push_back(k);
-      } catch (const StoreError&) {
-      }
-      if (k == "a") kill_session();
-    }
-    batch.commit();
-    committed = true;
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("lost the connection"), std::string::npos) << e.what();
-  }
-  EXPECT_FALSE(committed);
-  EXPECT_EQ(reported, std::vector<std::string>{"a"});
+  const BatchRun run = run_batch(
+      [&](const std::string& k) {
+        PgWriteTransaction call(conn());
+        insert(k);
+        call.commit();
+      },
+      [&](const std::string& k) {
+        if (k == "a") kill_session();
+      });
+  EXPECT_FALSE(run.committed);
+  EXPECT_NE(run.error.find("lost the connection"), std::string::npos) << run.error;
+  EXPECT_EQ(run.reported, std::vector<std::string>{"a"});
   const std::map<std::string, std::int64_t> only_warm{{"warm", 1}};
   EXPECT_EQ(rows(), only_warm);
   insert("after");
