@@ -179,42 +179,29 @@ PGresult* PgConn::run_prepared(const std::string& sql, const std::string& name,
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   const int count = static_cast<int>(values.size());
-  if (!deferred_.empty()) {
-    const std::size_t ahead = deferred_.size();
-    try {
-      PGresult* r = pipelined(sql.substr(0, 80), [&] {
-        if (unprepared && PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) != 1)
-          return -1;
-        if (PQsendQueryPrepared(conn_, name.c_str(), count, values.data(), nullptr, nullptr, 0) !=
-            1)
-          return -1;
-        return unprepared ? 2 : 1;
-      });
-      prepared_[name] = true;
-      return r;
-    } catch (const StoreError&) {
-      // A statement prepared before the failure stays prepared (it is not transactional).
-      if (unprepared && pipeline_succeeded_ > ahead) prepared_[name] = true;
-      throw;
-    }
+  // One round trip: whatever transaction control waits, the Parse of a statement this session
+  // has not prepared yet, and the Execute.
+  const std::size_t ahead = deferred_.size();
+  std::size_t ran = 0;
+  try {
+    PGresult* r = pipelined(std::string_view(sql).substr(0, 80), ran, [&] {
+      if (unprepared && PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) != 1) return -1;
+      if (PQsendQueryPrepared(conn_, name.c_str(), count, values.data(), nullptr, nullptr, 0) != 1)
+        return -1;
+      return unprepared ? 2 : 1;
+    });
+    if (unprepared) prepared_[name] = true;
+    return r;
+  } catch (const StoreError&) {
+    // A statement prepared before the failure stays prepared (it is not transactional).
+    if (unprepared && ran > ahead) prepared_[name] = true;
+    throw;
   }
-  if (unprepared) {
-    ++round_trips_;
-    PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "prepare: " + sql.substr(0, 80));
-    PQclear(r);
-    prepared_[name] = true;
-  }
-  ++round_trips_;
-  PGresult* r = PQexecPrepared(conn_, name.c_str(), count, values.data(), nullptr, nullptr, 0);
-  const auto status = PQresultStatus(r);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql.substr(0, 80));
-  return r;
 }
 
 template <class SendLast>
-PGresult* PgConn::pipelined(std::string_view what, SendLast&& send_last) {
-  pipeline_succeeded_ = 0;
+PGresult* PgConn::pipelined(std::string_view what, std::size_t& ran, SendLast&& send_last) {
+  ran = 0;
   if (PQenterPipelineMode(conn_) != 1) fail(nullptr, "entering pipeline mode");
   // The deferred commands move to `sending_` (named there if one fails); the queue keeps the
   // buffer `sending_` had, so neither allocates once grown.
@@ -259,7 +246,7 @@ PGresult* PgConn::pipelined(std::string_view what, SendLast&& send_last) {
       PQclear(r);
     }
   }
-  pipeline_succeeded_ = error ? failed_at : command;
+  ran = error ? failed_at : command;
   const bool left_pipeline = PQexitPipelineMode(conn_) == 1;
   const bool complete = sent && left_pipeline && error == nullptr && command == total;
   if (complete) return last;
@@ -278,7 +265,8 @@ PGresult* PgConn::pipelined(std::string_view what, SendLast&& send_last) {
 
 void PgConn::flush_deferred() {
   // The result is the last deferred command's: nothing to read in it, but it must be freed.
-  if (!deferred_.empty()) PQclear(pipelined("BEGIN/SAVEPOINT/RELEASE", [] { return 0; }));
+  std::size_t ran = 0;
+  if (!deferred_.empty()) PQclear(pipelined("BEGIN/SAVEPOINT/RELEASE", ran, [] { return 0; }));
 }
 
 void PgConn::throw_if_poisoned() const {
@@ -341,30 +329,24 @@ void PgConn::rollback_savepoint() {
   exec_script("ROLLBACK TO chatglmd_tx; RELEASE chatglmd_tx");
 }
 
-bool PgConn::only_begin_deferred() const {
-  return deferred_.size() == 1 && std::strncmp(deferred_.front(), "BEGIN", 5) == 0;
+bool PgConn::end_deferred_at_top() {
+  const bool nothing_ran =
+      deferred_.size() == 1 && std::strncmp(deferred_.front(), "BEGIN", 5) == 0;
+  // Otherwise whatever waits is RELEASEs, which the COMMIT or ROLLBACK makes needless.
+  deferred_.clear();
+  return nothing_ran;
 }
 
 void PgConn::end_top(const char* sql) {
   --depth_;
-  if (only_begin_deferred()) {
-    deferred_.clear();  // nothing ran inside it
-    return;
-  }
-  // Whatever else waits is RELEASEs, which the COMMIT or ROLLBACK makes needless.
-  deferred_.clear();
+  if (end_deferred_at_top()) return;  // its BEGIN never went out
   poisoned_ = false;
   exec_script(sql);
 }
 
 void PgConn::commit_top() {
   --depth_;
-  if (only_begin_deferred()) {
-    deferred_.clear();  // nothing ran inside it: nothing to commit
-    return;
-  }
-  // Whatever else waits is RELEASEs, which the COMMIT makes needless.
-  deferred_.clear();
+  if (end_deferred_at_top()) return;  // nothing ran inside it: nothing to commit
   // Never reconnect here: COMMIT on a fresh session only warns "no transaction in progress",
   // and a ROLLBACK there would wait for a server that may be down.
   if (PQstatus(conn_) != CONNECTION_OK) {

@@ -130,14 +130,17 @@ class PgConn {
   std::string current_transaction_id();
   // Sends the deferred commands and then whatever `send_last` queues (it returns how many
   // commands, 0 or more, or -1 when libpq refused one) as one pipeline, and returns the last
-  // command's result (nullptr when it sent none). A deferred command that fails poisons the
-  // transaction (see `poisoned_`); any failure throws.
+  // command's result (nullptr when it sent none). `ran`: how many commands ran before a
+  // failure. A deferred command that fails poisons the transaction (see `poisoned_`); any
+  // failure throws.
   template <class SendLast>
-  PGresult* pipelined(std::string_view what, SendLast&& send_last);
+  PGresult* pipelined(std::string_view what, std::size_t& ran, SendLast&& send_last);
   void flush_deferred();
   void throw_if_poisoned() const;
   bool healthy_transaction() const;
-  bool only_begin_deferred() const;  // its transaction has run nothing yet
+  // Empties the queue as a top-level COMMIT or ROLLBACK ends; true when the transaction ran
+  // nothing (only its BEGIN waited).
+  bool end_deferred_at_top();
   Outcome outcome_of(const std::string& transaction_id, std::string& why);
   PgOptions options_;
   std::string target_;
@@ -152,7 +155,6 @@ class PgConn {
   // transaction that lost that unit's work, so nothing more runs: the top level rolls back.
   bool poisoned_ = false;
   std::uint64_t round_trips_ = 0;
-  std::size_t pipeline_succeeded_ = 0;  // commands the last pipeline ran before a failure
   std::recursive_mutex mutex_;
   std::atomic<std::uint64_t> committed_writes_{0};
   std::chrono::steady_clock::time_point next_reconnect_{};
